@@ -1,0 +1,19 @@
+//! evaltriage's domain model: runs, evals, steps and failures; targets; the run's shape; verdicts;
+//! and the sources runs are read from (the Convex HTTP API and a local store).
+//!
+//! Nothing here knows about LLMs, terminals or markdown.
+
+pub mod evidence;
+pub mod ids;
+pub mod model;
+pub mod shape;
+pub mod source;
+pub mod target;
+pub mod verdict;
+
+pub use evidence::{Evidence, FileContent, FileSet};
+pub use ids::{EvalId, EvalPath, RunId, StorageId};
+pub use model::{Eval, EvalStatus, Failure, FailureKind, InfraCause, Run, RunStatus, Step, StepName, StepStatus};
+pub use shape::{Cluster, Shape};
+pub use target::{RunRef, Target, TargetError, parse_target};
+pub use verdict::{Classification, TokenUsage, Verdict, VerdictOrigin, VerdictStatus};

@@ -1,0 +1,201 @@
+//! The run's shape: totals, failures by step, infrastructure versus verification, and clusters of
+//! failures that share one normalised error signature (which often means one bug).
+
+use std::collections::BTreeMap;
+
+use crate::ids::EvalPath;
+use crate::model::{Failure, InfraCause, Run};
+
+/// The step label used for failures with no failed step.
+pub const NO_STEP: &str = "none";
+
+/// A group of failures with the same normalised error signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    /// The normalised signature (paths, ids, numbers and line:col stripped).
+    pub signature: String,
+    /// The failed step they share (`none` when generation failed).
+    pub step: String,
+    pub evals: Vec<EvalPath>,
+}
+
+/// The shape of a run, computed before any LLM is asked anything.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shape {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    /// Evals neither passed nor failed (pending, running, unknown).
+    pub other: usize,
+    /// Failed evals by failed step name (`none` for failures without a step).
+    pub failed_by_step: BTreeMap<String, usize>,
+    /// Failures the benchmark excludes from scoring.
+    pub infrastructure: usize,
+    pub infrastructure_by_cause: BTreeMap<&'static str, usize>,
+    /// Failures of the model's output to pass verification.
+    pub verification: usize,
+    /// Clusters of two or more failures sharing a signature, largest first.
+    pub clusters: Vec<Cluster>,
+    /// Every failure, in eval-path order.
+    pub failures: Vec<Failure>,
+}
+
+impl Shape {
+    /// Computes the shape of a run.
+    pub fn of(run: &Run) -> Self {
+        let failures: Vec<Failure> = run.failed_evals().iter().filter_map(|e| e.failure()).collect();
+        let passed = run.evals.iter().filter(|e| e.status.is_passed()).count();
+        let mut failed_by_step = BTreeMap::new();
+        let mut infrastructure_by_cause: BTreeMap<&'static str, usize> = BTreeMap::new();
+        let mut infrastructure = 0;
+        for f in &failures {
+            *failed_by_step.entry(f.step_label().to_owned()).or_insert(0) += 1;
+            if let crate::model::FailureKind::Infrastructure(cause) = f.kind {
+                infrastructure += 1;
+                *infrastructure_by_cause.entry(InfraCause::as_str(cause)).or_insert(0) += 1;
+            }
+        }
+        let mut groups: BTreeMap<(String, String), Vec<EvalPath>> = BTreeMap::new();
+        for f in &failures {
+            let signature = error_signature(f.error_text());
+            groups.entry((f.step_label().to_owned(), signature)).or_default().push(f.eval_path.clone());
+        }
+        let mut clusters: Vec<Cluster> = groups
+            .into_iter()
+            .filter(|(_, evals)| evals.len() >= 2)
+            .map(|((step, signature), evals)| Cluster { signature, step, evals })
+            .collect();
+        clusters.sort_by(|a, b| b.evals.len().cmp(&a.evals.len()).then_with(|| a.evals.cmp(&b.evals)));
+        let failed = failures.len();
+        Self {
+            total: run.evals.len(),
+            passed,
+            failed,
+            other: run.evals.len() - passed - failed,
+            failed_by_step,
+            infrastructure,
+            infrastructure_by_cause,
+            verification: failed - infrastructure,
+            clusters,
+            failures,
+        }
+    }
+
+    /// Passed over total, in percent (0 when there are no evals).
+    pub fn pass_rate_percent(&self) -> f64 {
+        if self.total == 0 { 0.0 } else { self.passed as f64 * 100.0 / self.total as f64 }
+    }
+
+    /// Whether most failures are infrastructure: the run says more about the environment than
+    /// about the model.
+    pub fn mostly_infrastructure(&self) -> bool {
+        self.failed > 0 && self.infrastructure * 2 > self.failed
+    }
+}
+
+/// The longest signature kept; errors are compared on their first meaningful lines.
+const SIGNATURE_MAX_CHARS: usize = 160;
+
+/// Normalises an error text into a signature that is equal for "the same error" in different
+/// files: drops the step's generic first line (`Error: Failed to ...:`), keeps the first error
+/// line, and replaces paths, quoted names, ids, numbers and `line:col` with placeholders.
+pub fn error_signature(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .find(|l| !(l.starts_with("Error: Failed to") && l.ends_with(':')))
+        .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
+        .unwrap_or("");
+    let mut out = String::with_capacity(line.len());
+    let mut words = line.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        out.push_str(&normalise_word(word));
+        if words.peek().is_some() {
+            out.push(' ');
+        }
+    }
+    if out.chars().count() > SIGNATURE_MAX_CHARS {
+        out = out.chars().take(SIGNATURE_MAX_CHARS).collect();
+    }
+    out
+}
+
+fn normalise_word(word: &str) -> String {
+    let trimmed = word.trim_matches(|c: char| matches!(c, '(' | ')' | ',' | ';' | '.' | ':'));
+    if trimmed.contains('/') || trimmed.contains('\\') || has_source_extension(trimmed) {
+        return "<path>".to_owned();
+    }
+    if (trimmed.starts_with('\'') && trimmed.ends_with('\'') && trimmed.len() > 1)
+        || (trimmed.starts_with('"') && trimmed.ends_with('"') && trimmed.len() > 1)
+        || (trimmed.starts_with('`') && trimmed.ends_with('`') && trimmed.len() > 1)
+    {
+        return "<name>".to_owned();
+    }
+    if looks_like_convex_id(trimmed) {
+        return "<id>".to_owned();
+    }
+    // Collapse runs of digits (numbers, line:col, percentages) to one `#`.
+    let mut out = String::with_capacity(word.len());
+    let mut in_digits = false;
+    for c in word.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                out.push('#');
+            }
+            in_digits = true;
+        } else {
+            in_digits = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn has_source_extension(word: &str) -> bool {
+    let Some((stem, ext)) = word.rsplit_once('.') else { return false };
+    !stem.is_empty()
+        && matches!(
+            ext.split(|c: char| c == ':' || c == '(').next().unwrap_or(""),
+            "ts" | "tsx" | "js" | "jsx" | "json" | "mjs" | "cjs"
+        )
+}
+
+fn looks_like_convex_id(word: &str) -> bool {
+    word.len() >= 20
+        && word.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && word.bytes().any(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(a: &str, b: &str, same: bool) {
+        assert_eq!(
+            error_signature(a) == error_signature(b),
+            same,
+            "{:?} vs {:?}",
+            error_signature(a),
+            error_signature(b)
+        );
+    }
+
+    #[test]
+    fn signatures_ignore_paths_numbers_and_positions() {
+        check(
+            "Error: Failed to typecheck code:\nconvex/messages.ts(12,5): error TS2345: Argument of type 'string' is not assignable",
+            "Error: Failed to typecheck code:\nconvex/users.ts(40,17): error TS2345: Argument of type 'number' is not assignable",
+            true,
+        );
+        check("tests failed (40%)", "tests failed (75%)", true);
+        check(
+            "Error: Failed to lint code:\n/tmp/x/convex/a.ts 3:1 error Unexpected any @typescript-eslint/no-explicit-any",
+            "Error: Failed to lint code:\n/tmp/y/convex/b.ts 9:14 error Unexpected any @typescript-eslint/no-explicit-any",
+            true,
+        );
+        check("Error: Failed to deploy:\nschema mismatch", "Error: Failed to deploy:\nValidator error", false);
+        check("document jn7b2c3d4e5f6g7h8j9k0m1n2 not found", "document kx9z8y7w6v5u4t3s2r1q0p9o8 not found", true);
+        assert_eq!(error_signature(""), "");
+    }
+}

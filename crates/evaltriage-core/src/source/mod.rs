@@ -1,0 +1,118 @@
+//! Sources of runs: the [`Source`] trait and its implementations — the Convex HTTP API
+//! ([`ConvexSource`]) and a local store that mirrors it ([`StoreSource`]).
+//!
+//! Both read the same run documents (the value of `runs:getRunDetails`) and the same blobs (zips
+//! by storage id), so everything after the fetch goes through the same code.
+
+mod convex;
+mod store;
+mod wire;
+mod zipfiles;
+
+use std::future::Future;
+use std::path::PathBuf;
+
+pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL};
+pub use store::{SnapshotSummary, StoreSource, snapshot};
+pub use zipfiles::{ZipLimits, unzip_files};
+
+use crate::evidence::Evidence;
+use crate::ids::{EvalId, RunId};
+use crate::model::Run;
+use crate::target::RunRef;
+
+/// What a source could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("run {0} was not found (runs:getRunDetails returned null)")]
+    RunNotFound(RunId),
+    #[error(
+        "run {0} could not be read: the server answered a bare \"Server Error\", which it does for runs that are not coding runs (decision runs); evaltriage analyses coding runs only"
+    )]
+    NotACodingRun(RunId),
+    #[error("{path} failed: {message}")]
+    Function { path: String, message: String },
+    #[error("{url} answered HTTP {status}: {message}")]
+    Http { url: String, status: u16, message: String },
+    #[error("could not reach {url}: {message}")]
+    Transport { url: String, message: String },
+    #[error("unexpected data from the source: {0}")]
+    Malformed(String),
+    #[error("eval {0} is not in this run")]
+    NoSuchEval(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Store(String),
+}
+
+/// A filter for listing runs (nightly discovery).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    pub experiment: Option<String>,
+    pub model_id: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// A run's header, as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunHeader {
+    pub run_id: RunId,
+    pub model: String,
+    pub experiment: String,
+    /// The status `kind` (`completed`, `running`, ...).
+    pub status: String,
+    pub created_at_ms: f64,
+}
+
+/// A backend that runs are read from.
+pub trait Source: Sync {
+    /// The run with all its evals and steps.
+    fn run(&self, run: &RunRef) -> impl Future<Output = Result<Run, SourceError>> + Send;
+
+    /// The files of one failed eval (output zip, eval source zip). What could not be fetched is
+    /// recorded in [`Evidence::problems`], not returned as an error; an error means the eval
+    /// itself is not in the run.
+    fn evidence(&self, run: &Run, eval: &EvalId) -> impl Future<Output = Result<Evidence, SourceError>> + Send;
+
+    /// Runs matching a filter, newest first.
+    fn runs(&self, filter: &RunFilter) -> impl Future<Output = Result<Vec<RunHeader>, SourceError>> + Send;
+}
+
+/// Builds an [`Evidence`] from an eval and its two unzipped blobs.
+fn assemble_evidence(
+    run: &Run,
+    eval_id: &EvalId,
+    output: Option<Result<crate::evidence::FileSet, String>>,
+    source: Option<Result<crate::evidence::FileSet, String>>,
+) -> Result<Evidence, SourceError> {
+    let eval =
+        run.evals.iter().find(|e| &e.id == eval_id).ok_or_else(|| SourceError::NoSuchEval(eval_id.to_string()))?;
+    let mut evidence = Evidence {
+        eval_id: Some(eval.id.clone()),
+        eval_path: Some(eval.path.clone()),
+        task: eval.task.clone(),
+        ..Evidence::default()
+    };
+    match output {
+        Some(Ok(files)) => evidence.output_files = files,
+        Some(Err(problem)) => evidence.problems.push(format!("model output: {problem}")),
+        None if eval.status.is_failed() => {
+            evidence.problems.push("model output: the eval has no output zip".to_owned())
+        }
+        None => {}
+    }
+    match source {
+        Some(Ok(files)) => evidence.source_files = files,
+        Some(Err(problem)) => evidence.problems.push(format!("eval source: {problem}")),
+        None => evidence.problems.push("eval source: the eval has no source zip".to_owned()),
+    }
+    if evidence.task.is_none() {
+        evidence.task = evidence.source_files.get("TASK.txt").and_then(|c| c.as_text()).map(str::to_owned);
+    }
+    Ok(evidence)
+}

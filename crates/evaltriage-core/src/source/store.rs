@@ -1,0 +1,265 @@
+//! The local store: run documents and blobs on disk, laid out so that reading a run offline gives
+//! exactly what reading it from Convex gives.
+//!
+//! ```text
+//! <store>/runs/<runId>.json       the value of runs:getRunDetails, unchanged
+//! <store>/blobs/<storageId>.zip   a blob as downloaded
+//! <store>/blobs/<storageId>/      or the same blob unpacked (hand-made stores)
+//! ```
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::evidence::{Evidence, FileSet};
+use crate::ids::{EvalId, RunId, StorageId};
+use crate::model::Run;
+use crate::source::convex::ConvexSource;
+use crate::source::zipfiles::{ZipLimits, read_dir_files, unzip_files};
+use crate::source::{RunFilter, RunHeader, Source, SourceError, assemble_evidence, wire};
+use crate::target::RunRef;
+
+/// Reads runs from a local store.
+#[derive(Debug, Clone)]
+pub struct StoreSource {
+    root: PathBuf,
+    /// A single run document given by path, read instead of `runs/<id>.json`.
+    run_file: Option<(RunId, PathBuf)>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SourceError + '_ {
+    move |source| SourceError::Io { path: path.to_path_buf(), source }
+}
+
+impl StoreSource {
+    /// Opens a store directory (it must exist; `runs/` and `blobs/` may be missing).
+    pub fn open(root: &Path) -> Result<Self, SourceError> {
+        if !root.is_dir() {
+            return Err(SourceError::Store(format!("{} is not a store directory", root.display())));
+        }
+        Ok(Self { root: root.to_path_buf(), run_file: None })
+    }
+
+    /// Opens a target path: a store directory, or one run document file (whose blobs are looked
+    /// up in the store it sits in, when it sits in `<store>/runs/`). Returns the run it names: the
+    /// file's run, or the store's only run.
+    pub fn open_target(path: &Path) -> Result<(Self, RunRef), SourceError> {
+        if path.is_dir() {
+            let store = Self::open(path)?;
+            let ids = store.run_ids()?;
+            return match ids.as_slice() {
+                [one] => Ok((store, RunRef::run(one.clone()))),
+                [] => Err(SourceError::Store(format!(
+                    "{} holds no runs (expected {}/runs/<runId>.json)",
+                    path.display(),
+                    path.display()
+                ))),
+                many => Err(SourceError::Store(format!(
+                    "{} holds {} runs; name one: --store {} <runId> (runs: {})",
+                    path.display(),
+                    many.len(),
+                    path.display(),
+                    many.iter().take(5).map(RunId::as_str).collect::<Vec<_>>().join(", ")
+                ))),
+            };
+        }
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| SourceError::Malformed(format!("{}: {e}", path.display())))?;
+        let header = wire::header_from_value(value)?;
+        let parent = path.parent().unwrap_or(Path::new("."));
+        let root = if parent.file_name().is_some_and(|n| n == "runs") {
+            parent.parent().unwrap_or(Path::new("."))
+        } else {
+            parent
+        };
+        let store = Self { root: root.to_path_buf(), run_file: Some((header.run_id.clone(), path.to_path_buf())) };
+        Ok((store, RunRef::run(header.run_id)))
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn runs_dir(&self) -> PathBuf {
+        self.root.join("runs")
+    }
+
+    fn run_path(&self, id: &RunId) -> PathBuf {
+        match &self.run_file {
+            Some((file_id, path)) if file_id == id => path.clone(),
+            _ => self.runs_dir().join(format!("{id}.json")),
+        }
+    }
+
+    /// The ids of the runs in the store, sorted.
+    pub fn run_ids(&self) -> Result<Vec<RunId>, SourceError> {
+        let dir = self.runs_dir();
+        let mut ids = BTreeSet::new();
+        if let Some((id, _)) = &self.run_file {
+            ids.insert(id.clone());
+        }
+        match std::fs::read_dir(&dir) {
+            Ok(entries) => {
+                for entry in entries {
+                    let name = entry.map_err(io(&dir))?.file_name();
+                    let name = name.to_string_lossy();
+                    if let Some(id) = name.strip_suffix(".json").and_then(|s| RunId::new(s).ok()) {
+                        ids.insert(id);
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&dir)(e)),
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    /// The raw run document, or `None` when the store does not have the run.
+    pub fn run_document(&self, id: &RunId) -> Result<Option<Value>, SourceError> {
+        let path = self.run_path(id);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let value =
+            serde_json::from_str(&text).map_err(|e| SourceError::Malformed(format!("{}: {e}", path.display())))?;
+        Ok(Some(value))
+    }
+
+    fn blob_files(&self, id: &StorageId) -> Result<FileSet, String> {
+        let dir = self.root.join("blobs").join(id.as_str());
+        if dir.is_dir() {
+            return read_dir_files(&dir, ZipLimits::default());
+        }
+        let zip = self.root.join("blobs").join(format!("{id}.zip"));
+        match std::fs::read(&zip) {
+            Ok(bytes) => unzip_files(&bytes, ZipLimits::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(format!("blob {id} is not in the store {}", self.root.display()))
+            }
+            Err(e) => Err(format!("{}: {e}", zip.display())),
+        }
+    }
+
+    fn has_blob(&self, id: &StorageId) -> bool {
+        self.root.join("blobs").join(id.as_str()).is_dir()
+            || self.root.join("blobs").join(format!("{id}.zip")).is_file()
+    }
+
+    /// Writes a run document, atomically.
+    pub fn write_run_document(&self, id: &RunId, value: &Value) -> Result<PathBuf, SourceError> {
+        let path = self.runs_dir().join(format!("{id}.json"));
+        let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| SourceError::Malformed(e.to_string()))?;
+        bytes.push(b'\n');
+        write_atomic(&path, &bytes)?;
+        Ok(path)
+    }
+
+    /// Writes a blob as a zip, atomically.
+    pub fn write_blob(&self, id: &StorageId, bytes: &[u8]) -> Result<PathBuf, SourceError> {
+        let path = self.root.join("blobs").join(format!("{id}.zip"));
+        write_atomic(&path, bytes)?;
+        Ok(path)
+    }
+}
+
+/// Writes a file through a temporary file in the same folder and a rename, so a reader never sees
+/// half a file and a failure leaves the old one in place.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SourceError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
+    tmp.write_all(bytes).map_err(io(path))?;
+    tmp.as_file().sync_all().map_err(io(path))?;
+    tmp.persist(path).map_err(|e| io(path)(e.error))?;
+    Ok(())
+}
+
+impl Source for StoreSource {
+    async fn run(&self, run: &RunRef) -> Result<Run, SourceError> {
+        let value = self.run_document(&run.run_id)?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
+        wire::run_from_value(value)
+    }
+
+    async fn evidence(&self, run: &Run, eval_id: &EvalId) -> Result<Evidence, SourceError> {
+        let eval =
+            run.evals.iter().find(|e| &e.id == eval_id).ok_or_else(|| SourceError::NoSuchEval(eval_id.to_string()))?;
+        let output = eval.output_storage_id().map(|id| self.blob_files(id));
+        let source = eval.eval_source_storage_id.as_ref().map(|id| self.blob_files(id));
+        assemble_evidence(run, eval_id, output, source)
+    }
+
+    async fn runs(&self, filter: &RunFilter) -> Result<Vec<RunHeader>, SourceError> {
+        let mut headers = Vec::new();
+        for id in self.run_ids()? {
+            let Some(value) = self.run_document(&id)? else { continue };
+            let model_id = value.get("modelId").and_then(Value::as_str).map(str::to_owned);
+            let header = wire::header_from_value(value)?;
+            if filter.experiment.as_ref().is_some_and(|e| e != &header.experiment) {
+                continue;
+            }
+            if filter.model_id.as_ref().is_some_and(|m| Some(m) != model_id.as_ref() && m != &header.model) {
+                continue;
+            }
+            headers.push(header);
+        }
+        headers.sort_by(|a, b| b.created_at_ms.total_cmp(&a.created_at_ms));
+        if let Some(limit) = filter.limit {
+            headers.truncate(limit as usize);
+        }
+        Ok(headers)
+    }
+}
+
+/// What a snapshot copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSummary {
+    pub run_id: RunId,
+    pub run_file: PathBuf,
+    pub evals: usize,
+    pub blobs_written: usize,
+    pub blobs_already_there: usize,
+    /// Blobs that could not be downloaded, with why; the snapshot still holds the rest.
+    pub blobs_missing: Vec<String>,
+}
+
+/// Copies a run from Convex into a local store: the blobs of its failed evals (each shared blob
+/// once), then the run document, so a store never names a run whose blobs are still being written.
+pub async fn snapshot(convex: &ConvexSource, run: &RunRef, into: &Path) -> Result<SnapshotSummary, SourceError> {
+    let value = convex.run_document(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
+    let parsed = wire::run_from_value(value.clone())?;
+    std::fs::create_dir_all(into).map_err(io(into))?;
+    let store = StoreSource::open(into)?;
+    let mut wanted = BTreeSet::new();
+    for eval in parsed.evals.iter().filter(|e| e.status.is_failed()) {
+        wanted.extend(eval.output_storage_id().cloned());
+        wanted.extend(eval.eval_source_storage_id.clone());
+    }
+    let (mut written, mut already, mut missing) = (0, 0, Vec::new());
+    for id in &wanted {
+        if store.has_blob(id) {
+            already += 1;
+            continue;
+        }
+        match convex.blob_bytes(id).await {
+            Ok(bytes) => {
+                store.write_blob(id, &bytes)?;
+                written += 1;
+            }
+            Err(e) => missing.push(format!("{id}: {e}")),
+        }
+    }
+    let run_file = store.write_run_document(&parsed.id, &value)?;
+    Ok(SnapshotSummary {
+        run_id: parsed.id,
+        run_file,
+        evals: parsed.evals.len(),
+        blobs_written: written,
+        blobs_already_there: already,
+        blobs_missing: missing,
+    })
+}

@@ -1,0 +1,252 @@
+//! The Convex wire format of `runs:getRunDetails` (with `"format": "json"`), converted into the
+//! domain model at this boundary. No type here leaves the `source` module.
+//!
+//! Optional fields are absent rather than null on the wire; every one has a default. Unknown
+//! fields are ignored and unknown status `kind`s become `Unknown`.
+
+use serde::Deserialize;
+
+use crate::ids::{EvalId, EvalPath, RunId, StorageId};
+use crate::model::{Eval, EvalStatus, Run, RunStatus, Step, StepName, StepStatus};
+use crate::source::{RunHeader, SourceError};
+
+/// A number as Convex's JSON format writes it: a float, or an Int64 as a decimal string.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Num(f64);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            F(f64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::F(f) => Ok(Num(f)),
+            Raw::S(s) => s.trim().parse::<f64>().map(Num).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireStatus {
+    kind: String,
+    failure_reason: Option<String>,
+    duration_ms: Option<Num>,
+    output_storage_id: Option<String>,
+    generation_duration_ms: Option<Num>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireStep {
+    #[serde(rename = "_id", default)]
+    id: String,
+    name: String,
+    #[serde(default)]
+    status: WireStatus,
+    #[serde(rename = "_creationTime", default)]
+    creation_time: Num,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireEval {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(default)]
+    eval_path: Option<String>,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    status: WireStatus,
+    #[serde(default)]
+    task: Option<String>,
+    #[serde(default)]
+    eval_source_storage_id: Option<String>,
+    #[serde(rename = "_creationTime", default)]
+    creation_time: Num,
+    #[serde(default)]
+    steps: Vec<WireStep>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRun {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(default)]
+    model_id: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    formatted_name: Option<String>,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    planned_evals: Vec<String>,
+    #[serde(default)]
+    status: WireStatus,
+    #[serde(default)]
+    experiment: Option<String>,
+    #[serde(rename = "_creationTime", default)]
+    creation_time: Num,
+    #[serde(default)]
+    evals: Vec<WireEval>,
+}
+
+fn storage_id(what: &str, raw: Option<String>) -> Result<Option<StorageId>, SourceError> {
+    raw.filter(|s| !s.is_empty())
+        .map(|s| StorageId::new(&s).map_err(|e| SourceError::Malformed(format!("{what}: {e}"))))
+        .transpose()
+}
+
+fn run_status(s: WireStatus) -> RunStatus {
+    let duration_ms = s.duration_ms.map(|n| n.0);
+    match s.kind.as_str() {
+        "pending" => RunStatus::Pending,
+        "running" => RunStatus::Running,
+        "completed" => RunStatus::Completed { duration_ms },
+        "failed" => RunStatus::Failed { failure_reason: s.failure_reason.unwrap_or_default(), duration_ms },
+        other => RunStatus::Unknown(other.to_owned()),
+    }
+}
+
+fn eval_status(s: WireStatus) -> Result<EvalStatus, SourceError> {
+    let duration_ms = s.duration_ms.map(|n| n.0);
+    Ok(match s.kind.as_str() {
+        "pending" => EvalStatus::Pending,
+        "running" => EvalStatus::Running,
+        "passed" => EvalStatus::Passed { duration_ms },
+        "failed" => EvalStatus::Failed {
+            failure_reason: s.failure_reason.unwrap_or_default(),
+            duration_ms,
+            output_storage_id: storage_id("outputStorageId", s.output_storage_id)?,
+            generation_duration_ms: s.generation_duration_ms.map(|n| n.0),
+        },
+        other => EvalStatus::Unknown(other.to_owned()),
+    })
+}
+
+fn step_status(s: WireStatus) -> StepStatus {
+    let duration_ms = s.duration_ms.map(|n| n.0);
+    match s.kind.as_str() {
+        "running" => StepStatus::Running,
+        "passed" => StepStatus::Passed { duration_ms },
+        "failed" => StepStatus::Failed { failure_reason: s.failure_reason.unwrap_or_default(), duration_ms },
+        "skipped" => StepStatus::Skipped,
+        other => StepStatus::Unknown(other.to_owned()),
+    }
+}
+
+fn eval(w: WireEval) -> Result<Eval, SourceError> {
+    let id = EvalId::new(&w.id).map_err(|e| SourceError::Malformed(e.to_string()))?;
+    let path = match w.eval_path.as_deref().filter(|p| !p.trim().is_empty()) {
+        Some(p) => EvalPath::new(p),
+        None => EvalPath::from_parts(&w.category, &w.name),
+    };
+    let mut steps: Vec<Step> = w
+        .steps
+        .into_iter()
+        .map(|s| Step {
+            id: s.id,
+            name: StepName::parse(&s.name),
+            status: step_status(s.status),
+            created_at_ms: s.creation_time.0,
+        })
+        .collect();
+    // Creation order defines the failed step; the server usually sends them in order already.
+    steps.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
+    Ok(Eval {
+        category: if w.category.is_empty() { path.category().to_owned() } else { w.category },
+        name: if w.name.is_empty() { path.name().to_owned() } else { w.name },
+        id,
+        path,
+        status: eval_status(w.status)?,
+        task: w.task,
+        eval_source_storage_id: storage_id("evalSourceStorageId", w.eval_source_storage_id)?,
+        created_at_ms: w.creation_time.0,
+        steps,
+    })
+}
+
+/// Converts the value of `runs:getRunDetails` (not null) into a [`Run`].
+pub(crate) fn run_from_value(value: serde_json::Value) -> Result<Run, SourceError> {
+    let w: WireRun = serde_json::from_value(value).map_err(|e| SourceError::Malformed(format!("run document: {e}")))?;
+    let id = RunId::new(&w.id).map_err(|e| SourceError::Malformed(e.to_string()))?;
+    let evals = w.evals.into_iter().map(eval).collect::<Result<Vec<_>, _>>()?;
+    Ok(Run {
+        id,
+        model_id: w.model_id,
+        model: w.model.filter(|m| !m.trim().is_empty()).unwrap_or_else(|| "unknown-model".to_owned()),
+        formatted_name: w.formatted_name,
+        provider: w.provider,
+        experiment: w.experiment.filter(|e| !e.is_empty()).unwrap_or_else(|| "default".to_owned()),
+        status: run_status(w.status),
+        created_at_ms: w.creation_time.0,
+        planned_evals: w.planned_evals,
+        evals,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRunHeader {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    experiment: Option<String>,
+    #[serde(default)]
+    status: WireStatus,
+    #[serde(rename = "_creationTime", default)]
+    creation_time: Num,
+}
+
+/// Converts one element of `runs:listRuns` (or a whole run document) into a [`RunHeader`].
+pub(crate) fn header_from_value(value: serde_json::Value) -> Result<RunHeader, SourceError> {
+    let w: WireRunHeader =
+        serde_json::from_value(value).map_err(|e| SourceError::Malformed(format!("run header: {e}")))?;
+    Ok(RunHeader {
+        run_id: RunId::new(&w.id).map_err(|e| SourceError::Malformed(e.to_string()))?,
+        model: w.model.unwrap_or_else(|| "unknown-model".to_owned()),
+        experiment: w.experiment.filter(|e| !e.is_empty()).unwrap_or_else(|| "default".to_owned()),
+        status: w.status.kind,
+        created_at_ms: w.creation_time.0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn absent_fields_unknown_kinds_and_int64_strings_parse() {
+        let value = json!({
+            "_id": "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s",
+            "_creationTime": 1763012345678.123,
+            "model": "anthropic/claude-opus-4.6",
+            "status": {"kind": "completed", "durationMs": "123456", "usage": {"x": 1}},
+            "someFutureField": [1, 2, 3],
+            "evals": [
+                {"_id": "e1aaaaaaaaaaaaaaaaaaaa", "runId": "x", "evalPath": "000-fundamentals/001-empty",
+                 "category": "000-fundamentals", "name": "001-empty", "_creationTime": 1.5,
+                 "status": {"kind": "teleported", "whatever": true}, "steps": []},
+                {"_id": "e2aaaaaaaaaaaaaaaaaaaa", "category": "002-queries", "name": "003-x", "_creationTime": 2.0,
+                 "status": {"kind": "failed", "failureReason": "error: no endpoints", "durationMs": 10}}
+            ]
+        });
+        let run = run_from_value(value).unwrap();
+        assert_eq!(run.experiment, "default");
+        assert_eq!(run.status.duration_ms(), Some(123456.0));
+        assert_eq!(run.evals[0].status, EvalStatus::Unknown("teleported".into()));
+        assert_eq!(run.evals[1].path.as_str(), "002-queries/003-x");
+        assert!(run.evals[1].failed_step().is_none());
+    }
+}

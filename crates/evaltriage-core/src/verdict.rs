@@ -1,0 +1,156 @@
+//! Verdicts: the classification of one failed eval, however it was reached.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ids::{EvalId, EvalPath};
+use crate::model::{InfraCause, StepName};
+
+/// The four labels a verification failure can get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Classification {
+    /// The model genuinely got it wrong.
+    ModelFault,
+    /// The eval, lint or test demands more than the task reasonably asked.
+    OverlyStrict,
+    /// The task is unclear and the model's reading was reasonable.
+    AmbiguousTask,
+    /// A documented, known limitation of this eval that affects all models.
+    KnownGap,
+}
+
+impl Classification {
+    pub const ALL: [Self; 4] = [Self::ModelFault, Self::OverlyStrict, Self::AmbiguousTask, Self::KnownGap];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ModelFault => "MODEL_FAULT",
+            Self::OverlyStrict => "OVERLY_STRICT",
+            Self::AmbiguousTask => "AMBIGUOUS_TASK",
+            Self::KnownGap => "KNOWN_GAP",
+        }
+    }
+
+    /// Whether fixing this failure is on the benchmark's side (not the model's).
+    pub fn is_actionable(self) -> bool {
+        !matches!(self, Self::ModelFault)
+    }
+}
+
+impl fmt::Display for Classification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A label that is not one of the four.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown classification {0:?} (expected MODEL_FAULT, OVERLY_STRICT, AMBIGUOUS_TASK or KNOWN_GAP)")]
+pub struct UnknownClassification(pub String);
+
+impl FromStr for Classification {
+    type Err = UnknownClassification;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "MODEL_FAULT" => Ok(Self::ModelFault),
+            "OVERLY_STRICT" => Ok(Self::OverlyStrict),
+            "AMBIGUOUS_TASK" => Ok(Self::AmbiguousTask),
+            "KNOWN_GAP" => Ok(Self::KnownGap),
+            other => Err(UnknownClassification(other.to_owned())),
+        }
+    }
+}
+
+/// How an analysis of one failure ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VerdictStatus {
+    /// A validated classification.
+    Done,
+    /// The analysis failed (no valid answer after the last retry, transport failure, ...).
+    Error,
+    /// Not analysed (token budget reached, or an infrastructure failure kept out of the LLM).
+    Skipped,
+}
+
+impl VerdictStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Error => "error",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// Who produced a verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum VerdictOrigin {
+    /// An LLM answered; the model's name.
+    Llm { model: String },
+    /// The built-in deterministic rules (no LLM was used).
+    Rules,
+    /// The benchmark's infrastructure rules: never sent to an LLM.
+    Infrastructure(InfraCause),
+    /// A previous verdict for the same evidence, prompt and model, read from the cache.
+    Cache { model: String },
+}
+
+/// The verdict for one failed eval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub eval_id: EvalId,
+    pub eval_path: EvalPath,
+    pub failed_step: Option<StepName>,
+    pub status: VerdictStatus,
+    /// The label; `None` unless `status` is `Done` and the failure is a verification failure.
+    pub classification: Option<Classification>,
+    /// The error this verdict is about, one line or a short excerpt.
+    pub error: String,
+    /// Why: the classifier's reasoning, or the reason the analysis failed or was skipped.
+    pub reasoning: String,
+    pub model_snippet: Option<String>,
+    pub expected_snippet: Option<String>,
+    /// 0.0 to 1.0, when the classifier gave one.
+    pub confidence: Option<f32>,
+    /// Validation retries it took (0 when the first answer was valid).
+    pub retry_count: u32,
+    pub origin: VerdictOrigin,
+    /// Tokens spent on this verdict (prompt, completion).
+    pub tokens: TokenUsage,
+}
+
+/// Tokens spent, as reported by the endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct TokenUsage {
+    pub prompt: u64,
+    pub completion: u64,
+}
+
+impl TokenUsage {
+    pub fn total(self) -> u64 {
+        self.prompt + self.completion
+    }
+}
+
+impl std::ops::AddAssign for TokenUsage {
+    fn add_assign(&mut self, rhs: Self) {
+        self.prompt += rhs.prompt;
+        self.completion += rhs.completion;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip() {
+        for c in Classification::ALL {
+            assert_eq!(c.as_str().parse::<Classification>().unwrap(), c);
+        }
+        assert!("HARNESS_FAILURE".parse::<Classification>().is_err());
+        assert!(!Classification::ModelFault.is_actionable());
+        assert!(Classification::KnownGap.is_actionable());
+    }
+}

@@ -1,0 +1,1 @@
+//! evaltriage-fanout (being written).

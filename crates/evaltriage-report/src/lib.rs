@@ -1,0 +1,1 @@
+//! evaltriage-report (being written).

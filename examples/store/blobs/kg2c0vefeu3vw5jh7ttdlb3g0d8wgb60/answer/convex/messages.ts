@@ -1,0 +1,14 @@
+import { query } from "./_generated/server";
+import { paginationOptsValidator } from "convex/server";
+import { v } from "convex/values";
+
+export const listMessages = query({
+  args: { channel: v.string(), paginationOpts: paginationOptsValidator },
+  handler: async (ctx, args) => {
+    return await ctx.db
+      .query("messages")
+      .withIndex("by_channel_and_sent_at", (q) => q.eq("channel", args.channel))
+      .order("desc")
+      .paginate(args.paginationOpts);
+  },
+});

@@ -1,0 +1,16 @@
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export default defineSchema({
+  channels: defineTable({
+    name: v.string(),
+  }),
+
+  messages: defineTable({
+    channelId: v.id("channels"),
+    author: v.string(),
+    body: v.string(),
+  })
+    // Messages of a channel, in the order they were sent.
+    .index("by_channel_and_time", ["channelId", "_creationTime"]),
+});

@@ -1,1 +1,210 @@
-//! Shared helpers for the end-to-end tests.
+//! Shared pieces of the end-to-end tests: a stand-in for a Convex deployment that answers the
+//! public HTTP API exactly as DESIGN §5.1 describes it, fixtures, and zip building.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// The test package's folder.
+pub fn package_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A run document fixture from `tests/fixtures/runs/`.
+pub fn run_fixture(name: &str) -> Value {
+    let path = package_dir().join("fixtures/runs").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A zip holding the given text files.
+pub fn zip_of(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, text) in files {
+        w.start_file(*name, zip::write::SimpleFileOptions::default()).expect("zip entry");
+        w.write_all(text.as_bytes()).expect("zip write");
+    }
+    w.finish().expect("zip finish").into_inner()
+}
+
+/// Zips every file under a directory (an unpacked blob of a store).
+pub fn zip_dir(dir: &Path) -> Vec<u8> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read blob dir") {
+            let p = entry.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("prefix").to_string_lossy().replace('\\', "/");
+                files.push((rel, std::fs::read_to_string(&p).expect("text blob file")));
+            }
+        }
+    }
+    files.sort();
+    let borrowed: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    zip_of(&borrowed)
+}
+
+/// What the fake deployment holds, and what it was asked.
+#[derive(Debug, Default)]
+pub struct ConvexState {
+    pub runs: Mutex<HashMap<String, Value>>,
+    pub blobs: Mutex<HashMap<String, Vec<u8>>>,
+    /// Runs of another kind: getRunDetails fails with a bare "Server Error".
+    pub decision_runs: Mutex<HashSet<String>>,
+    /// This many upcoming requests get a 503 before the deployment answers normally.
+    pub fail_next: AtomicUsize,
+    pub queries: AtomicUsize,
+    pub downloads: AtomicUsize,
+    /// Every Authorization header received, to check keys are sent and never elsewhere.
+    pub auth_headers: Mutex<Vec<String>>,
+    /// The server's own base URL, for download links.
+    pub base_url: Mutex<String>,
+}
+
+/// A local stand-in for a Convex deployment.
+#[derive(Debug)]
+pub struct FakeConvex {
+    pub server: MockServer,
+    pub state: std::sync::Arc<ConvexState>,
+}
+
+struct QueryResponder(std::sync::Arc<ConvexState>);
+struct DownloadResponder(std::sync::Arc<ConvexState>);
+
+fn success(value: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"status": "success", "value": value, "logLines": []}))
+}
+
+fn function_error(message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"status": "error", "errorMessage": message, "errorData": null, "logLines": []}))
+}
+
+impl Respond for QueryResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let state = &self.0;
+        state.queries.fetch_add(1, Ordering::SeqCst);
+        if let Some(auth) = request.headers.get("authorization") {
+            state.auth_headers.lock().unwrap().push(auth.to_str().unwrap_or("").to_owned());
+        }
+        if state.fail_next.load(Ordering::SeqCst) > 0 {
+            state.fail_next.fetch_sub(1, Ordering::SeqCst);
+            return ResponseTemplate::new(503).set_body_string("upstream unavailable");
+        }
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            return ResponseTemplate::new(400)
+                .set_body_json(json!({"code": "BadJsonBody", "message": "Failed to parse JSON body"}));
+        };
+        if body.get("format").and_then(Value::as_str) != Some("json") {
+            return ResponseTemplate::new(400)
+                .set_body_json(json!({"code": "BadRequest", "message": "format must be \"json\""}));
+        }
+        let args = body.get("args").cloned().unwrap_or(json!({}));
+        match body.get("path").and_then(Value::as_str).unwrap_or("") {
+            "runs:getRunDetails" => {
+                let id = args.get("runId").and_then(Value::as_str).unwrap_or("");
+                if !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) || id.is_empty() {
+                    return function_error(&format!(
+                        "ArgumentValidationError: Value does not match validator.\nPath: .runId\nValue: \"{id}\"\nValidator: v.id(\"runs\")"
+                    ));
+                }
+                if state.decision_runs.lock().unwrap().contains(id) {
+                    return function_error("[Request ID: 3f2a1b0c9d8e7f6a] Server Error");
+                }
+                success(state.runs.lock().unwrap().get(id).cloned().unwrap_or(Value::Null))
+            }
+            "runs:getOutputUrl" => {
+                let id = args.get("storageId").and_then(Value::as_str).unwrap_or("");
+                if state.blobs.lock().unwrap().contains_key(id) {
+                    let base = state.base_url.lock().unwrap().clone();
+                    success(json!(format!("{base}/api/storage/{id}?token=signed-secret")))
+                } else {
+                    success(Value::Null)
+                }
+            }
+            "runs:listRuns" => {
+                let runs = state.runs.lock().unwrap();
+                let mut list: Vec<Value> = runs
+                    .values()
+                    .map(|r| {
+                        let mut h = r.clone();
+                        if let Some(o) = h.as_object_mut() {
+                            o.remove("evals");
+                        }
+                        h
+                    })
+                    .collect();
+                list.sort_by(|a, b| a["_id"].as_str().cmp(&b["_id"].as_str()));
+                success(Value::Array(list))
+            }
+            other => function_error(&format!("Could not find public function for '{other}'")),
+        }
+    }
+}
+
+impl Respond for DownloadResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let id = request.url.path().rsplit('/').next().unwrap_or("");
+        self.0.downloads.fetch_add(1, Ordering::SeqCst);
+        match self.0.blobs.lock().unwrap().get(id) {
+            Some(bytes) => ResponseTemplate::new(200)
+                .set_body_bytes(bytes.clone())
+                .insert_header("content-type", "application/zip"),
+            None => ResponseTemplate::new(404).set_body_string("Not found"),
+        }
+    }
+}
+
+impl FakeConvex {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let state = std::sync::Arc::new(ConvexState::default());
+        *state.base_url.lock().unwrap() = server.uri();
+        Mock::given(method("POST"))
+            .and(path("/api/query"))
+            .respond_with(QueryResponder(state.clone()))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex("^/api/storage/[A-Za-z0-9_-]+$"))
+            .respond_with(DownloadResponder(state.clone()))
+            .mount(&server)
+            .await;
+        Self { server, state }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.uri()
+    }
+
+    pub fn add_run(&self, doc: Value) -> String {
+        let id = doc["_id"].as_str().expect("run _id").to_owned();
+        self.state.runs.lock().unwrap().insert(id.clone(), doc);
+        id
+    }
+
+    pub fn add_blob(&self, id: &str, bytes: Vec<u8>) {
+        self.state.blobs.lock().unwrap().insert(id.to_owned(), bytes);
+    }
+
+    pub fn add_decision_run(&self, id: &str) {
+        self.state.decision_runs.lock().unwrap().insert(id.to_owned());
+    }
+
+    pub fn fail_next(&self, n: usize) {
+        self.state.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    pub fn downloads(&self) -> usize {
+        self.state.downloads.load(Ordering::SeqCst)
+    }
+}

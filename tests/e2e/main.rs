@@ -1,1 +1,5 @@
-//! End-to-end tests of the evaltriage CLI.
+//! End-to-end tests of the evaltriage CLI: the real binary against local stand-ins for a Convex
+//! deployment and an OpenAI-compatible endpoint, and fixture stores.
+
+mod common;
+mod triage;

@@ -62,7 +62,7 @@ impl Shape {
         }
         let mut clusters: Vec<Cluster> = groups
             .into_iter()
-            .filter(|(_, evals)| evals.len() >= 2)
+            .filter(|((_, signature), evals)| evals.len() >= 2 && !is_generic(signature))
             .map(|((step, signature), evals)| Cluster { signature, step, evals })
             .collect();
         clusters.sort_by(|a, b| b.evals.len().cmp(&a.evals.len()).then_with(|| a.evals.cmp(&b.evals)));
@@ -93,6 +93,12 @@ impl Shape {
     }
 }
 
+/// A signature that only repeats the step's name (`tests failed (#%)`): the per-test details are in
+/// `run.log`, so such failures do not share a root cause just because their summaries match.
+fn is_generic(signature: &str) -> bool {
+    signature.starts_with("tests failed") || signature.is_empty()
+}
+
 /// The longest signature kept; errors are compared on their first meaningful lines.
 const SIGNATURE_MAX_CHARS: usize = 160;
 
@@ -107,6 +113,7 @@ pub fn error_signature(text: &str) -> String {
         .find(|l| !(l.starts_with("Error: Failed to") && l.ends_with(':')))
         .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
         .unwrap_or("");
+    let line = replace_quoted(line);
     let mut out = String::with_capacity(line.len());
     let mut words = line.split_whitespace().peekable();
     while let Some(word) = words.next() {
@@ -117,6 +124,31 @@ pub fn error_signature(text: &str) -> String {
     }
     if out.chars().count() > SIGNATURE_MAX_CHARS {
         out = out.chars().take(SIGNATURE_MAX_CHARS).collect();
+    }
+    out
+}
+
+/// Replaces quoted spans (`'...'`, `"..."`, `` `...` ``), which name types, fields and values, with
+/// `<q>`. A quote only opens at the start of a word, so apostrophes inside words stay.
+fn replace_quoted(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let opens = matches!(c, '\'' | '"' | '`') && (i == 0 || !chars[i - 1].is_alphanumeric());
+        if opens {
+            if let Some(len) = chars[i + 1..].iter().position(|&d| d == c) {
+                let after = chars.get(i + len + 2);
+                if after.is_none_or(|a| !a.is_alphanumeric()) {
+                    out.push_str("<q>");
+                    i += len + 2;
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+        i += 1;
     }
     out
 }
@@ -195,6 +227,12 @@ mod tests {
             true,
         );
         check("Error: Failed to deploy:\nschema mismatch", "Error: Failed to deploy:\nValidator error", false);
+        check(
+            "error TS2345: Argument of type 'string' is not assignable to parameter of type 'FunctionReference<\"mutation\", \"internal\">'.",
+            "error TS2345: Argument of type 'number' is not assignable to parameter of type 'FunctionReference<\"query\", \"public\">'.",
+            true,
+        );
+        check("it doesn't match 'a b'", "it doesn't match 'c'", true);
         check("document jn7b2c3d4e5f6g7h8j9k0m1n2 not found", "document kx9z8y7w6v5u4t3s2r1q0p9o8 not found", true);
         assert_eq!(error_signature(""), "");
     }

@@ -1,0 +1,180 @@
+//! The command-line interface: commands, options and their environment variables (DESIGN §9).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Triage failed LLM benchmark evals: is a failure the model's fault, the grader's, the task's, or the \
+infrastructure's?";
+
+const AFTER_HELP: &str = "\
+Examples:
+  evaltriage analyze-run examples/store
+  evaltriage analyze-run https://<visualizer>/experiment/default/run/<runId>
+  evaltriage runs show <runId> --json
+  evaltriage evals list <runId> --status failed
+  evaltriage evals show <runId> 000-fundamentals/003-crons --file run.log
+  evaltriage snapshot <runId> --into my-store
+
+Configuration: flags > environment > evaltriage.toml (current folder, or --config) > defaults.
+Exit codes: 0 ok, 1 completed with errors, 2 usage or input error. Logs: RUST_LOG=debug.";
+
+/// The `evaltriage` command line.
+#[derive(Debug, Parser)]
+#[command(name = "evaltriage", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command shares.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Convex deployment to read runs from [default: the convex-evals production deployment]
+    #[arg(long, global = true, env = "CONVEX_URL", value_name = "URL")]
+    pub convex_url: Option<String>,
+    /// Optional admin/deploy key for the deployment's internal queries (never printed)
+    #[arg(long, global = true, env = "CONVEX_DEPLOY_KEY", hide_env_values = true, value_name = "KEY")]
+    pub convex_key: Option<String>,
+    /// Read runs from a local store instead of Convex (see `snapshot`)
+    #[arg(long, global = true, env = "EVALTRIAGE_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Where reports are read and written [default: reports]
+    #[arg(long, global = true, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Configuration file [default: ./evaltriage.toml when it exists]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Analyse a run's failures and write a markdown report (the main job)
+    #[command(after_help = "\
+Examples:
+  evaltriage analyze-run examples/store                       # bundled example, no network, no key
+  evaltriage analyze-run https://<visualizer>/experiment/default/run/<runId>
+  OPENAI_API_KEY=... evaltriage analyze-run <runId> --llm-model gpt-4.1-mini
+  evaltriage analyze-run <runId> --llm-base-url http://localhost:8080/v1 --llm-model local
+  evaltriage analyze-run <runId> --estimate                   # calls and tokens, no LLM call
+
+The report goes to <reports-dir>/<provider>/<model>/<runIdPrefix>_<date>.md.")]
+    AnalyzeRun(AnalyzeArgs),
+    /// Inspect runs
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// Inspect the evals of a run
+    #[command(subcommand)]
+    Evals(EvalsCommand),
+    /// Copy a run (its document and its failed evals' blobs) from Convex into a local store
+    #[command(after_help = "\
+Example:
+  evaltriage snapshot https://<visualizer>/experiment/default/run/<runId> --into my-store
+  evaltriage analyze-run <runId> --store my-store      # offline, same result")]
+    Snapshot {
+        /// Visualizer URL or run id
+        target: String,
+        /// The store directory to copy into (created when missing)
+        #[arg(long, value_name = "DIR")]
+        into: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// The run's shape: model, experiment, status, totals, failures by step, infrastructure vs verification, clusters
+    #[command(
+        after_help = "Example:\n  evaltriage runs show https://<visualizer>/experiment/default/run/<runId> --json"
+    )]
+    Show {
+        /// Visualizer URL, run id, or path to a local store or run file
+        target: String,
+    },
+}
+
+/// Which evals `evals list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    Failed,
+    Passed,
+    All,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalsCommand {
+    /// One line per eval: id, path, status, failed step, reason
+    #[command(after_help = "Example:\n  evaltriage evals list <runId> --status failed")]
+    List {
+        /// Visualizer URL, run id, or path to a local store or run file
+        target: String,
+        /// Which evals to list
+        #[arg(long, value_enum, default_value_t = StatusFilter::All)]
+        status: StatusFilter,
+    },
+    /// One eval: its steps, full error and task; --file prints one file of its output or source zip
+    #[command(after_help = "\
+Examples:
+  evaltriage evals show <runId> 000-fundamentals/003-crons
+  evaltriage evals show https://<visualizer>/experiment/default/run/<runId>/<category>/<evalId>
+  evaltriage evals show <runId> <evalId> --file run.log
+  evaltriage evals show <runId> <evalId> --file answer/convex/crons.ts")]
+    Show {
+        /// Visualizer URL, run id, or path to a local store or run file
+        target: String,
+        /// Eval id or path (`category/name`); optional when the URL names an eval
+        eval: Option<String>,
+        /// Print one file of the eval's output zip (or, failing that, its source zip)
+        #[arg(long, value_name = "PATH")]
+        file: Option<String>,
+    },
+}
+
+/// Which classifier analyses verification failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClassifierKind {
+    /// An OpenAI-compatible chat endpoint
+    Llm,
+    /// The built-in deterministic rules (no LLM)
+    Rules,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Visualizer URL (run- or eval-level), run id, or path to a local store or run file
+    pub target: String,
+    /// OpenAI-compatible endpoint, including /v1 (the key comes from OPENAI_API_KEY)
+    #[arg(long, env = "OPENAI_BASE_URL", value_name = "URL")]
+    pub llm_base_url: Option<String>,
+    /// Model used for the analysis
+    #[arg(long, env = "EVALTRIAGE_LLM_MODEL", value_name = "NAME")]
+    pub llm_model: Option<String>,
+    /// Classifier [default: llm when an endpoint or key is configured, else rules]
+    #[arg(long, value_enum)]
+    pub classifier: Option<ClassifierKind>,
+    /// LLM requests in flight at once
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub concurrency: Option<u8>,
+    /// Validation retries per eval when an answer does not validate
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_retries: Option<u32>,
+    /// Stop dispatching LLM calls once this many tokens are spent (the rest are skipped)
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Print how many calls and roughly how many tokens the analysis would take, without calling
+    #[arg(long)]
+    pub estimate: bool,
+    /// Do not read or write the verdict cache (<reports-dir>/.cache)
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Read prompt templates from this folder instead of the built-in ones
+    #[arg(long, value_name = "DIR")]
+    pub prompts_dir: Option<PathBuf>,
+    /// Replace an existing report for the same run (its Actions taken section is kept)
+    #[arg(long)]
+    pub force: bool,
+}

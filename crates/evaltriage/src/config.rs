@@ -1,0 +1,110 @@
+//! Configuration: flags > environment > `evaltriage.toml` > defaults. The only place, with the
+//! CLI definitions, that reads the environment.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::cli::GlobalArgs;
+use crate::exit::CliError;
+
+/// The file read when `--config` is not given, if it exists in the current folder.
+pub const DEFAULT_CONFIG_FILE: &str = "evaltriage.toml";
+
+/// `evaltriage.toml`. Every key is optional.
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct FileConfig {
+    pub convex_url: Option<String>,
+    pub convex_key: Option<String>,
+    pub store: Option<PathBuf>,
+    pub reports_dir: Option<PathBuf>,
+    pub llm_base_url: Option<String>,
+    pub llm_model: Option<String>,
+    pub openai_api_key: Option<String>,
+    pub concurrency: Option<u8>,
+    pub max_retries: Option<u32>,
+    pub budget_tokens: Option<u64>,
+    pub prompts_dir: Option<PathBuf>,
+}
+
+impl fmt::Debug for FileConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileConfig")
+            .field("convex_url", &self.convex_url)
+            .field("convex_key", &self.convex_key.as_ref().map(|_| "<redacted>"))
+            .field("store", &self.store)
+            .field("reports_dir", &self.reports_dir)
+            .field("llm_base_url", &self.llm_base_url)
+            .field("llm_model", &self.llm_model)
+            .field("openai_api_key", &self.openai_api_key.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileConfig {
+    /// Reads `--config FILE` (which must exist) or `./evaltriage.toml` (when it exists).
+    pub fn load(explicit: Option<&Path>) -> Result<Self, CliError> {
+        let (path, required) = match explicit {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Self::default()),
+            Err(e) => return Err(CliError::usage(format!("cannot read config {}: {e}", path.display()))),
+        };
+        toml::from_str(&text).map_err(|e| {
+            let first = e.message().lines().next().unwrap_or("invalid TOML").to_owned();
+            CliError::usage(format!("config {}: {first}", path.display()))
+        })
+    }
+}
+
+/// The settings every command shares, after layering.
+#[derive(Clone)]
+pub struct Settings {
+    pub convex_url: String,
+    pub convex_key: Option<String>,
+    pub store: Option<PathBuf>,
+    pub reports_dir: PathBuf,
+    pub json: bool,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("convex_url", &self.convex_url)
+            .field("convex_key", &self.convex_key.as_ref().map(|_| "<redacted>"))
+            .field("store", &self.store)
+            .field("reports_dir", &self.reports_dir)
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
+impl Settings {
+    pub fn resolve(global: &GlobalArgs, file: &FileConfig) -> Self {
+        Self {
+            convex_url: global
+                .convex_url
+                .clone()
+                .or_else(|| file.convex_url.clone())
+                .unwrap_or_else(|| evaltriage_core::source::DEFAULT_CONVEX_URL.to_owned()),
+            convex_key: global.convex_key.clone().or_else(|| file.convex_key.clone()).filter(|k| !k.is_empty()),
+            store: global.store.clone().or_else(|| file.store.clone()),
+            reports_dir: global
+                .reports_dir
+                .clone()
+                .or_else(|| file.reports_dir.clone())
+                .unwrap_or_else(|| "reports".into()),
+            json: global.json,
+        }
+    }
+}
+
+/// Reads `OPENAI_API_KEY` (empty counts as unset). The only place the key is read.
+pub fn openai_api_key_from_env() -> Option<String> {
+    std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.trim().is_empty())
+}

@@ -1,0 +1,73 @@
+//! Picking the source a target is read from: a local path, `--store`, or the Convex deployment.
+
+use evaltriage_core::source::{ConvexConfig, ConvexSource, RunFilter, RunHeader, Source, SourceError, StoreSource};
+use evaltriage_core::{EvalId, Evidence, Run, RunRef, Target, parse_target};
+
+use crate::config::Settings;
+use crate::exit::CliError;
+
+/// The source a command reads from.
+#[derive(Debug)]
+pub enum AnySource {
+    Convex(ConvexSource),
+    Store(StoreSource),
+}
+
+impl AnySource {
+    /// Where the run comes from, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Convex(c) => c.url().to_owned(),
+            Self::Store(s) => format!("store {}", s.root().display()),
+        }
+    }
+}
+
+impl Source for AnySource {
+    async fn run(&self, run: &RunRef) -> Result<Run, SourceError> {
+        match self {
+            Self::Convex(c) => c.run(run).await,
+            Self::Store(s) => s.run(run).await,
+        }
+    }
+
+    async fn evidence(&self, run: &Run, eval: &EvalId) -> Result<Evidence, SourceError> {
+        match self {
+            Self::Convex(c) => c.evidence(run, eval).await,
+            Self::Store(s) => s.evidence(run, eval).await,
+        }
+    }
+
+    async fn runs(&self, filter: &RunFilter) -> Result<Vec<RunHeader>, SourceError> {
+        match self {
+            Self::Convex(c) => c.runs(filter).await,
+            Self::Store(s) => s.runs(filter).await,
+        }
+    }
+}
+
+/// Builds the Convex source from the settings.
+pub fn convex(settings: &Settings) -> Result<ConvexSource, CliError> {
+    let url = settings.convex_url.trim();
+    let parsed = url::Url::parse(url).map_err(|_| CliError::usage(format!("--convex-url {url:?} is not a URL")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(CliError::usage(format!("--convex-url {url:?} is not an http(s) URL")));
+    }
+    let mut config = ConvexConfig::new(url);
+    config.deploy_key = settings.convex_key.clone();
+    Ok(ConvexSource::new(config)?)
+}
+
+/// Parses a target and opens the source it is read from.
+pub fn open(target: &str, settings: &Settings) -> Result<(AnySource, RunRef), CliError> {
+    match parse_target(target)? {
+        Target::Path(path) => {
+            let (store, run) = StoreSource::open_target(&path)?;
+            Ok((AnySource::Store(store), run))
+        }
+        Target::Run(run) => match &settings.store {
+            Some(dir) => Ok((AnySource::Store(StoreSource::open(dir)?), run)),
+            None => Ok((AnySource::Convex(convex(settings)?), run)),
+        },
+    }
+}

@@ -1,1 +1,178 @@
-//! evaltriage-fanout (being written).
+//! evaltriage's fan-out: evidence selection and budgeting, prompts, the LLM and rules
+//! classifiers, bounded concurrent dispatch with validation and retry, the verdict cache, and
+//! token accounting.
+//!
+//! Everything comes in through config structs from the binary: this crate neither prints nor
+//! reads the environment or config files. Secrets never appear in `Debug` output, logs, errors or
+//! verdicts.
+//!
+//! Entry points: [`analyze`] (one verdict per failed eval), [`estimate`] (calls and tokens,
+//! without calling), [`synthesize`] (cross-cutting patterns over the verdicts).
+
+mod answer;
+mod cache;
+mod diff;
+mod dispatch;
+mod llm;
+mod prompt;
+mod rules;
+mod selection;
+
+use std::num::NonZeroU8;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use evaltriage_core::{Evidence, Failure};
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use answer::answer_schema;
+pub use cache::cache_key;
+pub use diff::unified_diff;
+pub use dispatch::{Analysis, Estimate, ProgressEvent, Synthesis, analyze, estimate, synthesize};
+pub use llm::{ApiKey, LlmConfig, ResponseMode};
+pub use prompt::{Prompts, TEMPLATE_FILES};
+pub use rules::{DEFAULT_RELAXED_RULES, RulesConfig, classify_by_rules, infrastructure_verdict};
+pub use selection::{DEFAULT_EVIDENCE_TOKENS, SelectedEvidence, estimate_tokens, select_evidence};
+
+/// One failed eval to analyse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub failure: Failure,
+    pub evidence: Evidence,
+    /// The label a prior report gave this eval (`KNOWN_GAP`, `MODEL_FAULT (repeat)`, ...), from
+    /// the report history, when there is one.
+    pub prior_label: Option<String>,
+}
+
+/// Errors that stop an analysis before it starts; per-eval failures are verdicts instead.
+#[derive(Debug, thiserror::Error)]
+pub enum FanoutError {
+    #[error("concurrency must be from 1 to 4, got {0}")]
+    Concurrency(u64),
+    #[error("max retries must be from 1 to 10, got {0}")]
+    MaxRetries(u64),
+    #[error("cannot read prompt templates at {path}")]
+    PromptsDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    HttpClient(String),
+    #[error("synthesis failed: {0}")]
+    Synthesis(String),
+}
+
+/// LLM calls in flight at once: 1 to 4, default 4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Concurrency(NonZeroU8);
+
+impl Concurrency {
+    pub const MAX: u8 = 4;
+
+    pub fn new(n: u64) -> Result<Self, FanoutError> {
+        u8::try_from(n)
+            .ok()
+            .filter(|n| *n <= Self::MAX)
+            .and_then(NonZeroU8::new)
+            .map(Self)
+            .ok_or(FanoutError::Concurrency(n))
+    }
+
+    pub fn get(self) -> u8 {
+        self.0.get()
+    }
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Self(NonZeroU8::new(Self::MAX).unwrap_or(NonZeroU8::MIN))
+    }
+}
+
+/// Validation retries per eval: 1 to 10, default 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxRetries(u8);
+
+impl MaxRetries {
+    pub fn new(n: u64) -> Result<Self, FanoutError> {
+        u8::try_from(n).ok().filter(|n| (1..=10).contains(n)).map(Self).ok_or(FanoutError::MaxRetries(n))
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl Default for MaxRetries {
+    fn default() -> Self {
+        Self(3)
+    }
+}
+
+/// Which classifier analyses verification failures.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// An OpenAI-compatible endpoint.
+    Llm(LlmConfig),
+    /// The built-in deterministic rules (no endpoint or key configured).
+    Rules(RulesConfig),
+}
+
+/// Everything [`analyze`] and [`estimate`] need, filled by the binary.
+#[derive(Debug, Clone)]
+pub struct FanoutConfig {
+    pub backend: Backend,
+    /// Prompt templates: [`Prompts::builtin`], or [`Prompts::from_dir`] for `--prompts-dir`.
+    pub prompts: Prompts,
+    pub concurrency: Concurrency,
+    pub max_retries: MaxRetries,
+    /// Per-call evidence budget in estimated tokens (characters / 4). Default
+    /// [`DEFAULT_EVIDENCE_TOKENS`].
+    pub evidence_budget_tokens: usize,
+    /// Stop dispatching once this many tokens are spent; the rest are skipped. `None`: no limit.
+    pub token_budget: Option<u64>,
+    /// Give up on what is still running or waiting after this long. `None`: no limit.
+    pub overall_timeout: Option<Duration>,
+    /// Where verdicts are cached (the binary passes `<reports_dir>/.cache/`). `None`: no cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write the cache.
+    pub no_cache: bool,
+    /// Progress events, for the binary to draw.
+    pub progress: Option<UnboundedSender<ProgressEvent>>,
+}
+
+impl Default for FanoutConfig {
+    /// The rules classifier with default settings, no cache, no limits.
+    fn default() -> Self {
+        Self {
+            backend: Backend::Rules(RulesConfig::default()),
+            prompts: Prompts::builtin(),
+            concurrency: Concurrency::default(),
+            max_retries: MaxRetries::default(),
+            evidence_budget_tokens: DEFAULT_EVIDENCE_TOKENS,
+            token_budget: None,
+            overall_timeout: None,
+            cache_dir: None,
+            no_cache: false,
+            progress: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_newtypes() {
+        assert!(Concurrency::new(0).is_err());
+        assert!(Concurrency::new(5).is_err());
+        assert_eq!(Concurrency::new(3).unwrap().get(), 3);
+        assert_eq!(Concurrency::default().get(), 4);
+        assert!(MaxRetries::new(0).is_err());
+        assert!(MaxRetries::new(11).is_err());
+        assert_eq!(MaxRetries::new(10).unwrap().get(), 10);
+        assert_eq!(MaxRetries::default().get(), 3);
+    }
+}

@@ -1,0 +1,3 @@
+//! Fan-out benchmark (placeholder until written).
+
+fn main() {}

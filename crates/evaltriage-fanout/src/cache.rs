@@ -1,0 +1,141 @@
+//! The verdict cache: one small JSON file per verdict, keyed by a hash of (prompt version, LLM
+//! model, rendered evidence), written atomically (temporary file, then rename).
+//!
+//! Only `Done` verdicts are stored. A cache that cannot be read or written is a warning in the
+//! log, never a failed analysis.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use evaltriage_core::{Classification, Verdict, VerdictOrigin, VerdictStatus};
+use serde::{Deserialize, Serialize};
+
+use crate::Case;
+use crate::rules::base_verdict;
+
+/// Bumped when the file format changes; older files are then ignored.
+const FORMAT: u32 = 1;
+
+/// The cache key of one analysis: 64 hex characters.
+pub fn cache_key(prompt_version: &str, model: &str, evidence: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for part in [prompt_version, model, evidence] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// The on-disk form of a cached verdict (private wire format).
+#[derive(Debug, Serialize, Deserialize)]
+struct CachedVerdict {
+    format: u32,
+    model: String,
+    eval_path: String,
+    classification: String,
+    error: String,
+    reasoning: String,
+    model_snippet: Option<String>,
+    expected_snippet: Option<String>,
+    confidence: Option<f32>,
+    retry_count: u32,
+}
+
+/// A cache directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Cache {
+    dir: PathBuf,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl Cache {
+    pub(crate) fn new(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf() }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// Whether a verdict is stored under `key` (used by estimates).
+    pub(crate) fn contains(&self, key: &str) -> bool {
+        self.path(key).is_file()
+    }
+
+    /// The stored verdict for `case`, with origin `Cache`, or `None`.
+    pub(crate) async fn get(&self, key: &str, case: &Case) -> Option<Verdict> {
+        let bytes = tokio::fs::read(self.path(key)).await.ok()?;
+        let cached: CachedVerdict = match serde_json::from_slice(&bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(key, error = %e, "ignoring an unreadable cache entry");
+                return None;
+            }
+        };
+        if cached.format != FORMAT || cached.eval_path != case.failure.eval_path.as_str() {
+            return None;
+        }
+        let classification: Classification = cached.classification.parse().ok()?;
+        let mut v = base_verdict(&case.failure, VerdictStatus::Done, VerdictOrigin::Cache { model: cached.model });
+        v.classification = Some(classification);
+        v.error = cached.error;
+        v.reasoning = cached.reasoning;
+        v.model_snippet = cached.model_snippet;
+        v.expected_snippet = cached.expected_snippet;
+        v.confidence = cached.confidence;
+        v.retry_count = cached.retry_count;
+        Some(v)
+    }
+
+    /// Stores a `Done` LLM verdict; anything else is not cached.
+    pub(crate) async fn put(&self, key: &str, model: &str, verdict: &Verdict) {
+        let (VerdictStatus::Done, Some(classification), VerdictOrigin::Llm { .. }) =
+            (verdict.status, verdict.classification, &verdict.origin)
+        else {
+            return;
+        };
+        let cached = CachedVerdict {
+            format: FORMAT,
+            model: model.to_owned(),
+            eval_path: verdict.eval_path.as_str().to_owned(),
+            classification: classification.as_str().to_owned(),
+            error: verdict.error.clone(),
+            reasoning: verdict.reasoning.clone(),
+            model_snippet: verdict.model_snippet.clone(),
+            expected_snippet: verdict.expected_snippet.clone(),
+            confidence: verdict.confidence,
+            retry_count: verdict.retry_count,
+        };
+        if let Err(e) = self.write_atomically(key, &cached).await {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "could not write a cache entry");
+        }
+    }
+
+    async fn write_atomically(&self, key: &str, cached: &CachedVerdict) -> std::io::Result<()> {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let bytes = serde_json::to_vec_pretty(cached).map_err(std::io::Error::other)?;
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.dir.join(format!(".{key}.{}.{n}.tmp", std::process::id()));
+        tokio::fs::write(&tmp, &bytes).await?;
+        match tokio::fs::rename(&tmp, self.path(key)).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_separate_their_parts() {
+        assert_ne!(cache_key("ab", "c", "d"), cache_key("a", "bc", "d"));
+        assert_eq!(cache_key("v", "m", "e"), cache_key("v", "m", "e"));
+        assert_eq!(cache_key("v", "m", "e").len(), 64);
+    }
+}

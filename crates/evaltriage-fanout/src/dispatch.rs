@@ -1,0 +1,275 @@
+//! Bounded concurrent dispatch: one analysis per failed eval, at most `concurrency` in flight,
+//! pipelined with `buffer_unordered` so a slow call never holds the others back; cache, token
+//! budget, overall timeout and progress events around it. Verdicts come back sorted by eval path.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use evaltriage_core::{Classification, EvalPath, FailureKind, TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
+use futures::StreamExt;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::time::Instant;
+
+use crate::cache::{Cache, cache_key};
+use crate::llm::{LlmClient, ResponseMode};
+use crate::prompt::{Prompts, prior_line};
+use crate::rules::{base_verdict, classify_by_rules, infrastructure_verdict};
+use crate::selection::{estimate_tokens, select_evidence};
+use crate::{Backend, Case, FanoutConfig, FanoutError, LlmConfig};
+
+/// Completion tokens assumed per call by estimates.
+const ESTIMATED_COMPLETION_TOKENS: u64 = 400;
+
+/// What happened to one eval, for the binary to draw progress.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProgressEvent {
+    /// The analysis is about to start: this many failures in all.
+    Planned { total: usize },
+    /// An LLM call for this eval started.
+    Started { eval_path: EvalPath },
+    /// The previous answer was rejected; asking again (attempt 1 is the first retry).
+    Retried { eval_path: EvalPath, attempt: u32, reason: String },
+    /// The verdict came from the cache; no call was made.
+    CacheHit { eval_path: EvalPath },
+    /// A verdict is done (by LLM, rules or infrastructure rule).
+    Done { eval_path: EvalPath, classification: Option<Classification> },
+    /// The analysis ended in an error verdict.
+    Failed { eval_path: EvalPath, reason: String },
+    /// Not analysed (token budget or overall timeout reached).
+    Skipped { eval_path: EvalPath, reason: String },
+}
+
+/// Sends progress events, if anyone listens.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Reporter(Option<UnboundedSender<ProgressEvent>>);
+
+impl Reporter {
+    pub(crate) fn send(&self, event: ProgressEvent) {
+        if let Some(tx) = &self.0 {
+            // A receiver that went away only means nobody draws progress any more.
+            let _ = tx.send(event);
+        }
+    }
+
+    fn finished(&self, verdict: &Verdict) {
+        let eval_path = verdict.eval_path.clone();
+        self.send(match verdict.status {
+            VerdictStatus::Done => ProgressEvent::Done { eval_path, classification: verdict.classification },
+            VerdictStatus::Error => ProgressEvent::Failed { eval_path, reason: verdict.reasoning.clone() },
+            VerdictStatus::Skipped => ProgressEvent::Skipped { eval_path, reason: verdict.reasoning.clone() },
+        });
+    }
+}
+
+/// The outcome of [`analyze`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// One verdict per case, sorted by eval path.
+    pub verdicts: Vec<Verdict>,
+    /// Tokens spent over all calls of this run (cache hits spend none).
+    pub tokens: TokenUsage,
+    /// HTTP requests sent to the LLM (including retries).
+    pub requests: u64,
+    /// The response format the endpoint ended up with (`None` with the rules classifier).
+    pub response_mode: Option<ResponseMode>,
+    /// The prompt version used (part of the cache key).
+    pub prompt_version: String,
+}
+
+/// How much an analysis would cost, computed without calling anything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Estimate {
+    /// Failures in all.
+    pub cases: usize,
+    /// Infrastructure failures: classified by rule, never sent.
+    pub infrastructure: usize,
+    /// Failures whose verdict is already cached.
+    pub cache_hits: usize,
+    /// LLM calls if every first answer is valid.
+    pub calls: usize,
+    /// LLM calls if every answer needs all its retries.
+    pub max_calls: usize,
+    /// Estimated prompt tokens of the first calls (characters / 4).
+    pub prompt_tokens: u64,
+    /// Estimated completion tokens of the first calls.
+    pub completion_tokens: u64,
+}
+
+impl Estimate {
+    pub fn total_tokens(&self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+/// The text that identifies an analysis for the cache: evidence plus what a prior report said.
+fn case_block(case: &Case, evidence_text: &str) -> String {
+    format!("{}{}", prior_line(case), evidence_text)
+}
+
+fn open_cache(config: &FanoutConfig) -> Option<Cache> {
+    config.cache_dir.as_deref().filter(|_| !config.no_cache).map(Cache::new)
+}
+
+/// Estimates calls and tokens of [`analyze`] over `cases`, without calling the LLM.
+pub fn estimate(cases: &[Case], config: &FanoutConfig) -> Estimate {
+    let mut est = Estimate { cases: cases.len(), ..Estimate::default() };
+    let llm = match &config.backend {
+        Backend::Llm(llm) => llm,
+        Backend::Rules(_) => {
+            est.infrastructure = cases.iter().filter(|c| c.failure.kind.is_infrastructure()).count();
+            return est;
+        }
+    };
+    let cache = open_cache(config);
+    for case in cases {
+        if case.failure.kind.is_infrastructure() {
+            est.infrastructure += 1;
+            continue;
+        }
+        let evidence = select_evidence(case, config.evidence_budget_tokens);
+        let key = cache_key(config.prompts.version(), &llm.model, &case_block(case, &evidence.text));
+        if cache.as_ref().is_some_and(|c| c.contains(&key)) {
+            est.cache_hits += 1;
+            continue;
+        }
+        let (system, user) = config.prompts.render_analysis(case, &evidence);
+        est.calls += 1;
+        est.max_calls += 1 + usize::from(config.max_retries.get());
+        est.prompt_tokens += (estimate_tokens(&system) + estimate_tokens(&user)) as u64;
+        est.completion_tokens += ESTIMATED_COMPLETION_TOKENS;
+    }
+    est
+}
+
+/// Everything the per-case futures share.
+struct Shared {
+    config: FanoutConfig,
+    client: Option<LlmClient>,
+    cache: Option<Cache>,
+    spent: AtomicU64,
+    deadline: Option<Instant>,
+    reporter: Reporter,
+}
+
+/// Analyses every case: infrastructure failures by rule, the others by the configured backend,
+/// at most `concurrency` LLM calls in flight. Per-eval failures are verdicts, never an `Err`; the
+/// error is only for a setup that cannot work (the HTTP client could not be built).
+pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis, FanoutError> {
+    let client = match &config.backend {
+        Backend::Llm(llm) => Some(LlmClient::new(llm)?),
+        Backend::Rules(_) => None,
+    };
+    let shared = Arc::new(Shared {
+        cache: if client.is_some() { open_cache(config) } else { None },
+        client,
+        spent: AtomicU64::new(0),
+        deadline: config.overall_timeout.map(|t| Instant::now() + t),
+        reporter: Reporter(config.progress.clone()),
+        config: config.clone(),
+    });
+    shared.reporter.send(ProgressEvent::Planned { total: cases.len() });
+    let limit = usize::from(config.concurrency.get());
+    let mut verdicts: Vec<Verdict> = futures::stream::iter(cases)
+        .map(|case| {
+            let shared = Arc::clone(&shared);
+            async move {
+                let verdict = analyse_one(&case, &shared).await;
+                shared.reporter.finished(&verdict);
+                verdict
+            }
+        })
+        .buffer_unordered(limit)
+        .collect()
+        .await;
+    verdicts.sort_by(|a, b| a.eval_path.cmp(&b.eval_path).then_with(|| a.eval_id.cmp(&b.eval_id)));
+    let tokens = verdicts.iter().fold(TokenUsage::default(), |mut acc, v| {
+        acc += v.tokens;
+        acc
+    });
+    Ok(Analysis {
+        verdicts,
+        tokens,
+        requests: shared.client.as_ref().map_or(0, LlmClient::requests),
+        response_mode: shared.client.as_ref().map(LlmClient::mode),
+        prompt_version: config.prompts.version().to_owned(),
+    })
+}
+
+async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
+    let failure = &case.failure;
+    if let FailureKind::Infrastructure(cause) = failure.kind {
+        return infrastructure_verdict(failure, cause);
+    }
+    let config = &shared.config;
+    let (client, llm) = match (&shared.client, &config.backend) {
+        (Some(client), Backend::Llm(llm)) => (client, llm),
+        (_, Backend::Rules(rules)) => return classify_by_rules(case, rules),
+        (None, Backend::Llm(_)) => return classify_by_rules(case, &crate::RulesConfig::default()),
+    };
+    let skipped = |reason: &str| {
+        let mut v = base_verdict(failure, VerdictStatus::Skipped, VerdictOrigin::Llm { model: llm.model.clone() });
+        v.reasoning = reason.to_owned();
+        v
+    };
+    if shared.deadline.is_some_and(|d| Instant::now() >= d) {
+        return skipped("overall timeout reached");
+    }
+    if config.token_budget.is_some_and(|budget| shared.spent.load(Ordering::SeqCst) >= budget) {
+        return skipped("token budget reached");
+    }
+    let evidence = select_evidence(case, config.evidence_budget_tokens);
+    let key = cache_key(config.prompts.version(), &llm.model, &case_block(case, &evidence.text));
+    if let Some(cache) = &shared.cache {
+        if let Some(hit) = cache.get(&key, case).await {
+            shared.reporter.send(ProgressEvent::CacheHit { eval_path: failure.eval_path.clone() });
+            return hit;
+        }
+    }
+    shared.reporter.send(ProgressEvent::Started { eval_path: failure.eval_path.clone() });
+    let analysis = client.analyse(case, &evidence, &config.prompts, config.max_retries, &shared.reporter);
+    let verdict = match shared.deadline {
+        Some(deadline) => match tokio::time::timeout_at(deadline, analysis).await {
+            Ok(v) => v,
+            Err(_) => {
+                let mut v =
+                    base_verdict(failure, VerdictStatus::Error, VerdictOrigin::Llm { model: llm.model.clone() });
+                v.reasoning = "overall timeout reached while the analysis was running".to_owned();
+                v
+            }
+        },
+        None => analysis.await,
+    };
+    shared.spent.fetch_add(verdict.tokens.total(), Ordering::SeqCst);
+    if let Some(cache) = &shared.cache {
+        cache.put(&key, client.model(), &verdict).await;
+    }
+    verdict
+}
+
+/// The cross-cutting patterns over all verdicts, in markdown, from the LLM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Synthesis {
+    pub text: String,
+    pub tokens: TokenUsage,
+}
+
+/// Asks the LLM for cross-cutting patterns over the verdicts of a run. `run_summary` is one line
+/// about the run (model, pass rate, ...). Errors are for the report to show, not to abort on.
+pub async fn synthesize(
+    verdicts: &[Verdict],
+    run_summary: &str,
+    llm: &LlmConfig,
+    prompts: &Prompts,
+) -> Result<Synthesis, FanoutError> {
+    use async_openai::types::chat::{ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage};
+
+    let client = LlmClient::new(llm)?;
+    let (system, user) = prompts.render_synthesis(run_summary, verdicts);
+    let messages = vec![
+        ChatCompletionRequestSystemMessage::from(system).into(),
+        ChatCompletionRequestUserMessage::from(user).into(),
+    ];
+    let completion = client.chat(&messages, false).await.map_err(|e| FanoutError::Synthesis(e.to_string()))?;
+    let (text, tokens) = completion.into_text().map_err(FanoutError::Synthesis)?;
+    Ok(Synthesis { text, tokens })
+}

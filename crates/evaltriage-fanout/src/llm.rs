@@ -1,0 +1,523 @@
+//! The LLM classifier: chat completions against any OpenAI-compatible endpoint, with the
+//! response-format fallback, transport retries, and the validate-and-ask-again conversation.
+//!
+//! Requests are built from async-openai's types. The HTTP exchange itself goes through reqwest
+//! with our own retry loop, because async-openai's client retries 429/5xx on its own and does not
+//! surface the `Retry-After` header or the error body the json_schema fallback needs. Responses
+//! are read into a lenient private wire struct: local servers differ in the fields they send.
+
+use std::fmt;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestUserMessage, CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
+};
+use evaltriage_core::{TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
+use serde::Deserialize;
+
+use crate::answer::{answer_schema, validate};
+use crate::dispatch::{ProgressEvent, Reporter};
+use crate::prompt::Prompts;
+use crate::rules::base_verdict;
+use crate::selection::SelectedEvidence;
+use crate::{Case, FanoutError, MaxRetries};
+
+/// An API key. Its `Debug` never shows it, and it is redacted from every error text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: &str) -> Self {
+        Self(key.to_owned())
+    }
+
+    fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// How to reach the LLM. The binary fills it from flags, environment and config.
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// The endpoint's base URL, including `/v1` (`https://api.openai.com/v1`).
+    pub base_url: String,
+    /// Sent as a bearer token when present (local servers often need none).
+    pub api_key: Option<ApiKey>,
+    /// The model that analyses (`gpt-4.1-mini`, `qwen2.5-coder:14b`, ...).
+    pub model: String,
+    /// Limit for one HTTP exchange. Default 120 s.
+    pub call_timeout: Duration,
+    /// Retries of one request on 429, 5xx, connection errors and timeouts (separate from the
+    /// validation retries). Default 4.
+    pub transport_retries: u32,
+    /// First backoff delay; doubled on each retry, with jitter. Default 1 s.
+    pub backoff_base: Duration,
+    /// Cap on a server's `Retry-After` and on the backoff delay. Default 30 s.
+    pub max_retry_after: Duration,
+    /// `max_completion_tokens` of each request. Default 2,000.
+    pub max_completion_tokens: Option<u32>,
+}
+
+impl LlmConfig {
+    /// A config with the default limits.
+    pub fn new(base_url: &str, api_key: Option<ApiKey>, model: &str) -> Self {
+        Self {
+            base_url: base_url.to_owned(),
+            api_key,
+            model: model.to_owned(),
+            call_timeout: Duration::from_secs(120),
+            transport_retries: 4,
+            backoff_base: Duration::from_secs(1),
+            max_retry_after: Duration::from_secs(30),
+            max_completion_tokens: Some(2_000),
+        }
+    }
+}
+
+/// How the answer's format is requested; servers that reject one get the next, for the rest of
+/// the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ResponseMode {
+    /// `response_format: json_schema`, strict.
+    JsonSchema = 0,
+    /// `response_format: json_object`.
+    JsonObject = 1,
+    /// No `response_format`; the schema is in the prompt (it always is).
+    Text = 2,
+}
+
+impl ResponseMode {
+    fn from_u8(n: u8) -> Self {
+        match n {
+            0 => Self::JsonSchema,
+            1 => Self::JsonObject,
+            _ => Self::Text,
+        }
+    }
+
+    fn next(self) -> Self {
+        match self {
+            Self::JsonSchema => Self::JsonObject,
+            Self::JsonObject | Self::Text => Self::Text,
+        }
+    }
+}
+
+/// One chat completion, as far as triage cares.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    content: Option<String>,
+    refusal: Option<String>,
+    finish_reason: Option<String>,
+    pub(crate) usage: TokenUsage,
+}
+
+impl Completion {
+    /// The plain text of a completion that is not a structured answer (the synthesis).
+    pub(crate) fn into_text(self) -> Result<(String, TokenUsage), String> {
+        if let Some(refusal) = self.refusal.filter(|r| !r.trim().is_empty()) {
+            return Err(format!("the model refused to answer: {}", refusal.trim()));
+        }
+        match self.content.filter(|c| !c.trim().is_empty()) {
+            Some(text) => Ok((text.trim().to_owned(), self.usage)),
+            None => Err("the answer was empty".to_owned()),
+        }
+    }
+}
+
+/// Why a chat call gave no completion.
+#[derive(Debug)]
+pub(crate) enum CallError {
+    /// The server answered 200 with something that is not a chat completion: worth asking again.
+    BadResponse(String),
+    /// Retries exhausted or a status that retrying will not fix.
+    Failed(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadResponse(reason) | Self::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// What one HTTP exchange came to.
+enum Exchange {
+    Ok(Vec<u8>),
+    FormatRejected(String),
+    Retry { reason: String, retry_after: Option<Duration> },
+    Fatal(String),
+}
+
+/// A client for one run: shares the response-mode fallback and the counters across calls.
+#[derive(Debug)]
+pub(crate) struct LlmClient {
+    http: reqwest::Client,
+    config: LlmConfig,
+    url: String,
+    mode: AtomicU8,
+    requests: AtomicU64,
+}
+
+impl LlmClient {
+    pub(crate) fn new(config: &LlmConfig) -> Result<Self, FanoutError> {
+        let http = reqwest::Client::builder().build().map_err(|e| FanoutError::HttpClient(e.to_string()))?;
+        Ok(Self {
+            http,
+            url: format!("{}/chat/completions", config.base_url.trim_end_matches('/')),
+            config: config.clone(),
+            mode: AtomicU8::new(ResponseMode::JsonSchema as u8),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    pub(crate) fn model(&self) -> &str {
+        &self.config.model
+    }
+
+    /// The response mode in use now (after any fallback).
+    pub(crate) fn mode(&self) -> ResponseMode {
+        ResponseMode::from_u8(self.mode.load(Ordering::SeqCst))
+    }
+
+    /// HTTP requests sent so far.
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    fn redact(&self, text: &str) -> String {
+        match &self.config.api_key {
+            Some(key) if !key.expose().is_empty() => text.replace(key.expose(), "<redacted>"),
+            _ => text.to_owned(),
+        }
+    }
+
+    /// One chat completion. `structured` asks for the answer schema by `response_format`
+    /// (falling back as servers reject it); otherwise plain text.
+    pub(crate) async fn chat(
+        &self,
+        messages: &[ChatCompletionRequestMessage],
+        structured: bool,
+    ) -> Result<Completion, CallError> {
+        let mut retries = 0;
+        loop {
+            let mode = if structured { self.mode() } else { ResponseMode::Text };
+            let body = self.request_body(messages, mode).map_err(CallError::Failed)?;
+            match self.exchange(body).await {
+                Exchange::Ok(bytes) => return parse_completion(&bytes).map_err(CallError::BadResponse),
+                Exchange::FormatRejected(detail) if mode != ResponseMode::Text => {
+                    let next = mode.next();
+                    let before = self.mode.fetch_max(next as u8, Ordering::SeqCst);
+                    if before < next as u8 {
+                        tracing::info!(from = ?mode, to = ?next, detail = %detail, "server rejected the response format; falling back for the rest of the run");
+                    }
+                }
+                Exchange::FormatRejected(detail) | Exchange::Fatal(detail) => {
+                    return Err(CallError::Failed(self.redact(&detail)));
+                }
+                Exchange::Retry { reason, retry_after } => {
+                    if retries >= self.config.transport_retries {
+                        return Err(CallError::Failed(format!(
+                            "{} (gave up after {retries} transport retries)",
+                            self.redact(&reason)
+                        )));
+                    }
+                    let delay =
+                        retry_after.map_or_else(|| self.backoff(retries), |d| d.min(self.config.max_retry_after));
+                    tracing::debug!(reason = %self.redact(&reason), ?delay, "retrying an LLM request");
+                    tokio::time::sleep(delay).await;
+                    retries += 1;
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, retry: u32) -> Duration {
+        let exp = self.config.backoff_base.saturating_mul(2u32.saturating_pow(retry)).min(self.config.max_retry_after);
+        let unit = (std::collections::hash_map::RandomState::new().hash_one(retry) >> 11) as f64 / (1u64 << 53) as f64;
+        exp.mul_f64(0.5 + unit / 2.0)
+    }
+
+    fn request_body(&self, messages: &[ChatCompletionRequestMessage], mode: ResponseMode) -> Result<Vec<u8>, String> {
+        let response_format = match mode {
+            ResponseMode::JsonSchema => Some(ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    description: Some("The classification of one failed benchmark eval".into()),
+                    name: "eval_verdict".into(),
+                    schema: answer_schema(),
+                    strict: Some(true),
+                },
+            }),
+            ResponseMode::JsonObject => Some(ResponseFormat::JsonObject),
+            ResponseMode::Text => None,
+        };
+        let request = CreateChatCompletionRequest {
+            model: self.config.model.clone(),
+            messages: messages.to_vec(),
+            response_format,
+            max_completion_tokens: self.config.max_completion_tokens,
+            ..Default::default()
+        };
+        serde_json::to_vec(&request).map_err(|e| format!("could not encode the request: {e}"))
+    }
+
+    async fn exchange(&self, body: Vec<u8>) -> Exchange {
+        let mut request = self.http.post(&self.url).header("content-type", "application/json").body(body);
+        if let Some(key) = &self.config.api_key {
+            request = request.bearer_auth(key.expose());
+        }
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let call = async {
+            let response = request.send().await?;
+            let status = response.status();
+            let retry_after = retry_after(response.headers());
+            let bytes = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, retry_after, bytes))
+        };
+        let (status, retry_after, bytes) = match tokio::time::timeout(self.config.call_timeout, call).await {
+            Err(_) => {
+                return Exchange::Retry {
+                    reason: format!("no answer within {} s", self.config.call_timeout.as_secs_f32()),
+                    retry_after: None,
+                };
+            }
+            Ok(Err(e)) if e.is_builder() => return Exchange::Fatal(format!("invalid request: {}", error_chain(&e))),
+            Ok(Err(e)) => {
+                return Exchange::Retry { reason: format!("connection error: {}", error_chain(&e)), retry_after: None };
+            }
+            Ok(Ok(ok)) => ok,
+        };
+        if status.is_success() {
+            return Exchange::Ok(bytes.to_vec());
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let excerpt: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
+        let code = status.as_u16();
+        if code == 429 {
+            return Exchange::Retry { reason: format!("rate limited (HTTP 429): {excerpt}"), retry_after };
+        }
+        if (code == 400 || code == 422 || status.is_server_error()) && rejects_response_format(&text) {
+            return Exchange::FormatRejected(format!("HTTP {code}: {excerpt}"));
+        }
+        if status.is_server_error() || code == 408 {
+            return Exchange::Retry { reason: format!("HTTP {code}: {excerpt}"), retry_after };
+        }
+        Exchange::Fatal(format!("HTTP {code} from {}: {excerpt}", self.url))
+    }
+
+    /// Analyses one case: asks, validates, and asks again with the reason, up to `max_retries`
+    /// times. Never returns a guessed label: after the last try the verdict is an error.
+    pub(crate) async fn analyse(
+        &self,
+        case: &Case,
+        evidence: &SelectedEvidence,
+        prompts: &Prompts,
+        max_retries: MaxRetries,
+        reporter: &Reporter,
+    ) -> Verdict {
+        let failure = &case.failure;
+        let eval_path = failure.eval_path.as_str();
+        let (system, user) = prompts.render_analysis(case, evidence);
+        let mut messages: Vec<ChatCompletionRequestMessage> = vec![
+            ChatCompletionRequestSystemMessage::from(system).into(),
+            ChatCompletionRequestUserMessage::from(user).into(),
+        ];
+        let mut verdict =
+            base_verdict(failure, VerdictStatus::Error, VerdictOrigin::Llm { model: self.config.model.clone() });
+        let max = u32::from(max_retries.get());
+        let mut last_reason = String::new();
+        for attempt in 0..=max {
+            if attempt > 0 {
+                reporter.send(ProgressEvent::Retried {
+                    eval_path: failure.eval_path.clone(),
+                    attempt,
+                    reason: last_reason.clone(),
+                });
+            }
+            verdict.retry_count = attempt;
+            let completion = match self.chat(&messages, true).await {
+                Ok(c) => c,
+                Err(CallError::BadResponse(reason)) => {
+                    last_reason = reason;
+                    continue;
+                }
+                Err(CallError::Failed(reason)) => {
+                    verdict.reasoning = format!("the LLM call failed: {reason}");
+                    return verdict;
+                }
+            };
+            verdict.tokens += completion.usage;
+            let content = completion.content.unwrap_or_default();
+            let outcome = if let Some(refusal) = completion.refusal.filter(|r| !r.trim().is_empty()) {
+                Err(format!("the model refused to answer: {}", refusal.trim()))
+            } else if completion.finish_reason.as_deref() == Some("length") {
+                Err("the answer was cut off (finish_reason: length); answer with a shorter JSON object".to_owned())
+            } else {
+                validate(&content, eval_path, &evidence.text)
+            };
+            match outcome {
+                Ok(answer) => {
+                    verdict.status = VerdictStatus::Done;
+                    verdict.classification = Some(answer.classification);
+                    if !answer.error.trim().is_empty() {
+                        verdict.error = answer.error.trim().chars().take(300).collect();
+                    }
+                    verdict.reasoning = answer.reasoning.trim().to_owned();
+                    verdict.model_snippet = answer.model_snippet;
+                    verdict.expected_snippet = answer.expected_snippet;
+                    verdict.confidence = Some(answer.confidence);
+                    return verdict;
+                }
+                Err(reason) => {
+                    if !content.trim().is_empty() {
+                        messages.push(ChatCompletionRequestAssistantMessage::from(content).into());
+                    }
+                    messages.push(
+                        ChatCompletionRequestUserMessage::from(format!(
+                            "Your answer was rejected: {reason}. Answer again about eval {eval_path} with one JSON \
+                             object that matches the schema."
+                        ))
+                        .into(),
+                    );
+                    last_reason = reason;
+                }
+            }
+        }
+        verdict.reasoning = format!("no valid answer after {} attempts; last problem: {last_reason}", max + 1);
+        verdict
+    }
+}
+
+/// Whether an error body says the server does not support the requested `response_format`.
+fn rejects_response_format(body: &str) -> bool {
+    let b = body.to_ascii_lowercase();
+    b.contains("response_format")
+        || b.contains("json_schema")
+        || b.contains("only text or json_object")
+        || b.contains("response format")
+}
+
+/// `Retry-After` (seconds) or `retry-after-ms`.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
+    get("retry-after-ms")
+        .map(|ms| Duration::from_secs_f64(ms.max(0.0) / 1000.0))
+        .or_else(|| get("retry-after").map(|s| Duration::from_secs_f64(s.max(0.0))))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[derive(Deserialize)]
+struct WireResponse {
+    #[serde(default)]
+    choices: Vec<WireChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice {
+    #[serde(default)]
+    message: Option<WireMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireMessage {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+fn parse_completion(bytes: &[u8]) -> Result<Completion, String> {
+    let wire: WireResponse = serde_json::from_slice(bytes).map_err(|e| {
+        let preview: String = String::from_utf8_lossy(bytes).chars().take(120).collect();
+        format!("the server's response is not a chat completion ({e}; it starts with {preview:?})")
+    })?;
+    let usage =
+        wire.usage.map(|u| TokenUsage { prompt: u.prompt_tokens, completion: u.completion_tokens }).unwrap_or_default();
+    let choice = wire.choices.into_iter().next().ok_or("the server's response has no choices")?;
+    let message = choice.message.ok_or("the server's response has no message")?;
+    Ok(Completion { content: message.content, refusal: message.refusal, finish_reason: choice.finish_reason, usage })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_never_show_in_debug() {
+        let config = LlmConfig::new("http://localhost/v1", Some(ApiKey::new("sk-secret-123")), "m");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("sk-secret-123"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+        let client = LlmClient::new(&config).unwrap();
+        assert!(!format!("{client:?}").contains("sk-secret-123"));
+        assert_eq!(client.redact("bad key sk-secret-123"), "bad key <redacted>");
+    }
+
+    #[test]
+    fn response_format_rejections_are_recognised() {
+        assert!(rejects_response_format(r#"{"error":"response_format type json_schema is not supported"}"#));
+        assert!(rejects_response_format("only text or json_object are supported"));
+        assert!(!rejects_response_format(r#"{"error":"model not found"}"#));
+    }
+
+    #[test]
+    fn request_bodies_follow_the_mode() {
+        let client = LlmClient::new(&LlmConfig::new("http://x/v1/", None, "m")).unwrap();
+        assert_eq!(client.url, "http://x/v1/chat/completions");
+        let messages = vec![ChatCompletionRequestUserMessage::from("hi").into()];
+        let body = |mode| -> serde_json::Value {
+            serde_json::from_slice(&client.request_body(&messages, mode).unwrap()).unwrap()
+        };
+        let schema = body(ResponseMode::JsonSchema);
+        assert_eq!(schema["response_format"]["type"], "json_schema");
+        assert_eq!(schema["response_format"]["json_schema"]["strict"], true);
+        assert_eq!(schema["messages"][0]["role"], "user");
+        assert_eq!(body(ResponseMode::JsonObject)["response_format"]["type"], "json_object");
+        assert!(body(ResponseMode::Text).get("response_format").is_none());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let mut config = LlmConfig::new("http://x/v1", None, "m");
+        config.backoff_base = Duration::from_millis(100);
+        config.max_retry_after = Duration::from_secs(1);
+        let client = LlmClient::new(&config).unwrap();
+        let d0 = client.backoff(0);
+        assert!(d0 >= Duration::from_millis(50) && d0 <= Duration::from_millis(100), "{d0:?}");
+        let d3 = client.backoff(3);
+        assert!(d3 >= Duration::from_millis(400) && d3 <= Duration::from_millis(800), "{d3:?}");
+        assert!(client.backoff(20) <= Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,282 @@
+//! The built-in rules classifier, used when no LLM is configured, and the infrastructure rule
+//! that keeps benchmark-side failures away from any LLM.
+//!
+//! Deterministic and explainable: every verdict says that it came from a rule, that no LLM was
+//! used, and which rule fired.
+
+use evaltriage_core::{
+    Classification, Failure, InfraCause, StepName, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
+};
+
+use crate::Case;
+use crate::selection::first_meaningful_line;
+
+/// ESLint rules that convex-evals has since relaxed (turned off or down to warnings), so a
+/// failure on them alone says more about the lint config than about the model. Gathered from
+/// the benchmark's own reports and GAPS.txt files: `prefer-const` and
+/// `explicit-function-return-type` were downgraded to warnings, `no-unsafe-assignment`,
+/// `no-unsafe-return` and `promise-function-async` were removed.
+pub const DEFAULT_RELAXED_RULES: &[&str] = &[
+    "prefer-const",
+    "@typescript-eslint/explicit-function-return-type",
+    "@typescript-eslint/no-unsafe-assignment",
+    "@typescript-eslint/no-unsafe-return",
+    "@typescript-eslint/promise-function-async",
+];
+
+/// Settings of the rules classifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesConfig {
+    /// ESLint rule ids (with or without their plugin prefix) whose failures alone make a failure
+    /// OVERLY_STRICT. Default: [`DEFAULT_RELAXED_RULES`].
+    pub relaxed_rules: Vec<String>,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        Self { relaxed_rules: DEFAULT_RELAXED_RULES.iter().map(|r| (*r).to_owned()).collect() }
+    }
+}
+
+/// A verdict with the fields every verdict of `failure` shares.
+pub(crate) fn base_verdict(failure: &Failure, status: VerdictStatus, origin: VerdictOrigin) -> Verdict {
+    Verdict {
+        eval_id: failure.eval_id.clone(),
+        eval_path: failure.eval_path.clone(),
+        failed_step: failure.failed_step.clone(),
+        status,
+        classification: None,
+        error: short_error(failure.error_text()),
+        reasoning: String::new(),
+        model_snippet: None,
+        expected_snippet: None,
+        confidence: None,
+        retry_count: 0,
+        origin,
+        tokens: TokenUsage::default(),
+    }
+}
+
+/// The error in one line, at most 300 characters.
+pub(crate) fn short_error(text: &str) -> String {
+    let line = first_meaningful_line(text);
+    if line.chars().count() > 300 { line.chars().take(297).collect::<String>() + "..." } else { line.to_owned() }
+}
+
+/// The verdict of an infrastructure failure: done, no label, never sent to an LLM.
+pub fn infrastructure_verdict(failure: &Failure, cause: InfraCause) -> Verdict {
+    let mut v = base_verdict(failure, VerdictStatus::Done, VerdictOrigin::Infrastructure(cause));
+    v.reasoning = format!(
+        "Infrastructure failure ({}): the benchmark excludes it from scoring, so it was classified by rule and not \
+         sent to an LLM. Fix the environment before blaming the model.",
+        cause.as_str()
+    );
+    v
+}
+
+/// Classifies a verification failure by the built-in rules.
+pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
+    let failure = &case.failure;
+    let mut v = base_verdict(failure, VerdictStatus::Done, VerdictOrigin::Rules);
+    let (classification, confidence, rule, why) = decide(case, config);
+    v.classification = Some(classification);
+    v.confidence = Some(confidence);
+    v.reasoning = format!("Rule-based verdict (no LLM was used); rule fired: {rule}. {why}");
+    v
+}
+
+fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static str, String) {
+    let failure = &case.failure;
+    if let Some(label) = case.prior_label.as_deref().filter(|l| l.contains(Classification::KnownGap.as_str())) {
+        return (
+            Classification::KnownGap,
+            0.7,
+            "prior-known-gap",
+            format!("A prior report on this model labelled this eval {}.", label.trim()),
+        );
+    }
+    if let Some(gaps) = case.evidence.gaps() {
+        if let Some(bullet) = unresolved_gap(gaps, failure.eval_path.as_str()) {
+            return (
+                Classification::KnownGap,
+                0.6,
+                "gaps-txt",
+                format!("The eval's GAPS.txt documents an unresolved gap: \"{bullet}\""),
+            );
+        }
+    }
+    if failure.failed_step == Some(StepName::Eslint) {
+        let rules = eslint_error_rules(failure.error_text());
+        if !rules.is_empty() && rules.iter().all(|r| is_relaxed(r, &config.relaxed_rules)) {
+            return (
+                Classification::OverlyStrict,
+                0.6,
+                "relaxed-lint-rule",
+                format!(
+                    "ESLint failed only on rules the benchmark has since relaxed: {}.",
+                    rules.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
+    }
+    (
+        Classification::ModelFault,
+        0.3,
+        "default",
+        "No known gap or relaxed lint rule matched, so the failure is attributed to the model by default; this is a \
+         low-confidence guess to be checked by a person or an LLM analysis."
+            .to_owned(),
+    )
+}
+
+/// The first unresolved bullet of a GAPS.txt that is about this eval. A file whose header names
+/// another eval (`mutations, patch_nested:`) does not apply; a file without a header applies.
+pub fn unresolved_gap(gaps: &str, eval_path: &str) -> Option<String> {
+    let mut lines = gaps.lines().filter(|l| !l.trim().is_empty()).peekable();
+    if let Some(header) = lines.peek().filter(|l| !l.trim_start().starts_with('-') && l.trim_end().ends_with(':')) {
+        if !header_matches(header, eval_path) {
+            return None;
+        }
+        lines.next();
+    }
+    lines
+        .filter(|l| l.starts_with("- ") || l.starts_with("* "))
+        .map(|l| l[2..].trim())
+        .find(|b| !b.is_empty() && !b.to_ascii_lowercase().starts_with("(resolved)"))
+        .map(|b| if b.chars().count() > 200 { b.chars().take(197).collect::<String>() + "..." } else { b.to_owned() })
+}
+
+/// Whether a GAPS.txt header such as `mutations, patch_nested:` names this eval
+/// (`003-mutations/003-patch_nested`).
+fn header_matches(header: &str, eval_path: &str) -> bool {
+    let strip =
+        |s: &str| s.trim().trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches('-').to_lowercase();
+    let header = header.trim().trim_end_matches(':');
+    let (category, name) = eval_path.split_once('/').unwrap_or(("", eval_path));
+    let Some((h_cat, h_name)) = header.split_once(',') else {
+        return strip(header) == strip(name);
+    };
+    strip(h_name) == strip(name) && (category.is_empty() || strip(h_cat) == strip(category))
+}
+
+/// The rule ids of ESLint's error lines (`  3:1  error  Unexpected any  @typescript-eslint/no-explicit-any`).
+pub fn eslint_error_rules(output: &str) -> Vec<String> {
+    let mut rules: Vec<String> = output
+        .lines()
+        .filter(|l| {
+            let mut words = l.split_whitespace();
+            words.next().is_some_and(|pos| pos.contains(':') && pos.chars().next().is_some_and(|c| c.is_ascii_digit()))
+                && words.next() == Some("error")
+        })
+        .filter_map(|l| l.split_whitespace().last())
+        .filter(|r| r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '@' | '_')))
+        .map(str::to_owned)
+        .collect();
+    rules.sort();
+    rules.dedup();
+    rules
+}
+
+fn is_relaxed(rule: &str, relaxed: &[String]) -> bool {
+    let bare = |r: &str| r.rsplit('/').next().unwrap_or(r).to_owned();
+    relaxed.iter().any(|r| r == rule || bare(r) == bare(rule))
+}
+
+#[cfg(test)]
+mod tests {
+    use evaltriage_core::{EvalId, EvalPath, Evidence, FailureKind, FileContent};
+
+    use super::*;
+
+    fn case(step: StepName, error: &str, gaps: Option<&str>, prior: Option<&str>) -> Case {
+        let mut evidence = Evidence::default();
+        if let Some(g) = gaps {
+            evidence.source_files.insert("GAPS.txt".into(), FileContent::Text(g.into()));
+        }
+        Case {
+            failure: Failure {
+                eval_id: EvalId::new("abc123").unwrap(),
+                eval_path: EvalPath::new("003-mutations/003-patch_nested"),
+                failed_step: Some(step),
+                kind: FailureKind::Verification,
+                reason: "failed".into(),
+                step_error: Some(error.into()),
+            },
+            evidence,
+            prior_label: prior.map(str::to_owned),
+        }
+    }
+
+    fn check(case: &Case, label: Classification, rule: &str) {
+        let v = classify_by_rules(case, &RulesConfig::default());
+        assert_eq!(v.classification, Some(label), "{}", v.reasoning);
+        assert_eq!(v.status, VerdictStatus::Done);
+        assert_eq!(v.origin, VerdictOrigin::Rules);
+        assert!(v.reasoning.contains("no LLM was used"), "{}", v.reasoning);
+        assert!(v.reasoning.contains(&format!("rule fired: {rule}")), "{}", v.reasoning);
+    }
+
+    const LINT_RELAXED: &str = "Error: Failed to lint code:\n/tmp/p/convex/index.ts\n  4:7  error  'x' is never reassigned. Use 'const' instead  prefer-const\n  9:1  error  Missing return type on function  @typescript-eslint/explicit-function-return-type\n\n✖ 2 problems (2 errors, 0 warnings)\n";
+    const LINT_STRICT: &str = "Error: Failed to lint code:\n/tmp/p/convex/index.ts\n  4:7  error  'x' is never reassigned  prefer-const\n  5:1  error  Unexpected any. Specify a different type  @typescript-eslint/no-explicit-any\n";
+
+    #[test]
+    fn known_gaps_from_gaps_txt_or_prior_reports() {
+        let gaps = "mutations, patch_nested:\n\n- It thinks patch takes in a string path, but it takes in an object\n";
+        check(&case(StepName::Tsc, "error TS2345", Some(gaps), None), Classification::KnownGap, "gaps-txt");
+        check(
+            &case(StepName::Tests, "tests failed (50%)", None, Some("KNOWN_GAP (repeat)")),
+            Classification::KnownGap,
+            "prior-known-gap",
+        );
+    }
+
+    #[test]
+    fn resolved_empty_or_foreign_gaps_do_not_count() {
+        let resolved = "mutations, patch_nested:\n\n- (resolved) The lint rule was removed.\n";
+        let empty = "queries, pagination:\n";
+        let other = "queries, pagination:\n- cursors are hard\n";
+        for g in [resolved, empty, other] {
+            check(&case(StepName::Tsc, "error TS2345", Some(g), None), Classification::ModelFault, "default");
+        }
+        assert_eq!(unresolved_gap("- no header, applies\n", "a/b").as_deref(), Some("no header, applies"));
+        assert_eq!(
+            unresolved_gap(
+                "actions, run_mutation:\n- (resolved) x\n- real one\n  - detail\n",
+                "004-actions/001-run_mutation"
+            )
+            .as_deref(),
+            Some("real one")
+        );
+    }
+
+    #[test]
+    fn lint_failures_on_relaxed_rules_only_are_overly_strict() {
+        check(&case(StepName::Eslint, LINT_RELAXED, None, None), Classification::OverlyStrict, "relaxed-lint-rule");
+        check(&case(StepName::Eslint, LINT_STRICT, None, None), Classification::ModelFault, "default");
+        let custom = RulesConfig { relaxed_rules: vec!["no-explicit-any".into(), "prefer-const".into()] };
+        assert_eq!(
+            classify_by_rules(&case(StepName::Eslint, LINT_STRICT, None, None), &custom).classification,
+            Some(Classification::OverlyStrict)
+        );
+    }
+
+    #[test]
+    fn the_default_is_a_low_confidence_model_fault() {
+        let v = classify_by_rules(
+            &case(StepName::Deploy, "Error: Failed to deploy:\nbad", None, None),
+            &RulesConfig::default(),
+        );
+        assert_eq!(v.classification, Some(Classification::ModelFault));
+        assert!(v.confidence.unwrap() < 0.5);
+        assert_eq!(v.error, "bad");
+    }
+
+    #[test]
+    fn eslint_rules_are_read_from_error_lines_only() {
+        assert_eq!(
+            eslint_error_rules(LINT_RELAXED),
+            vec!["@typescript-eslint/explicit-function-return-type", "prefer-const"]
+        );
+        assert!(eslint_error_rules("  3:1  warning  x  prefer-const\n").is_empty());
+    }
+}

@@ -83,6 +83,11 @@ pub trait Source: Sync {
     fn runs(&self, filter: &RunFilter) -> impl Future<Output = Result<Vec<RunHeader>, SourceError>> + Send;
 }
 
+/// Parses a run document — the value of `runs:getRunDetails`, as a store keeps it — into a [`Run`].
+pub fn parse_run_document(value: serde_json::Value) -> Result<Run, SourceError> {
+    wire::run_from_value(value)
+}
+
 /// Builds an [`Evidence`] from an eval and its two unzipped blobs.
 fn assemble_evidence(
     run: &Run,

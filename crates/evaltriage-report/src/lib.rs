@@ -1,1 +1,28 @@
-//! evaltriage-report (being written).
+//! evaltriage's reports: reading prior reports (our own exactly, hand-written ones heuristically),
+//! per-eval history, rendering the report as markdown, the path scheme, and atomic writes.
+//!
+//! Only [`read_prior_reports`], [`prior_reports_for_run`] and [`write_report`] touch the file
+//! system; everything else is pure. Nothing here does network I/O or prints.
+
+mod error;
+mod escape;
+mod history;
+mod legacy;
+mod lines;
+mod machine_block;
+mod path_scheme;
+mod prior;
+mod render;
+mod write;
+
+pub use error::ReportError;
+pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
+pub use path_scheme::{
+    UNKNOWN_MODEL, UNKNOWN_PROVIDER, model_dir, parse_report_file_name, report_file_name, report_folders, report_path,
+    sanitise_component,
+};
+pub use prior::{
+    ActionTaken, PriorEntry, PriorReport, PriorWarning, parse_report, prior_reports_for_run, read_prior_reports,
+};
+pub use render::{ReportInput, Synthesis, render};
+pub use write::{WriteOutcome, write_report};

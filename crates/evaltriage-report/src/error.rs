@@ -1,0 +1,25 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// What can go wrong reading or writing a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A report for the same run is already there, and `force` was not given.
+    #[error("a report for this run already exists at {}; pass --force to replace it (its Actions taken section is kept)", path.display())]
+    Exists { path: PathBuf },
+    /// A report that could not be understood.
+    #[error("cannot understand the report {}: {reason}", path.display())]
+    NotUnderstood { path: PathBuf, reason: String },
+    /// The report path has no folder or file name, or its file name is not `<prefix>_<date>.md`.
+    #[error("invalid report path {}: {reason}", path.display())]
+    InvalidPath { path: PathBuf, reason: &'static str },
+    /// A file system operation failed.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}

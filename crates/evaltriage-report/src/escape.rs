@@ -1,0 +1,254 @@
+//! Making untrusted text safe to put in markdown: control and ANSI sequences removed, table cells
+//! escaped, HTML neutralised, prose kept from opening headings or fences, and snippets fenced with
+//! a fence no backtick run inside can close.
+//!
+//! Everything that reaches a report from a run, an LLM or a prior report goes through here: model
+//! output under analysis is data, and must never change the report's structure.
+
+/// Removes ANSI escape sequences, C0/C1 control characters (keeping newlines and tabs) and the
+/// bidirectional-override characters that can make text read differently from what it is.
+/// `\r\n` becomes `\n`; a lone `\r` (a progress bar's overwrite) becomes `\n`.
+pub fn strip_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => skip_escape_sequence(&mut chars),
+            '\r' => {
+                if chars.peek() != Some(&'\n') {
+                    out.push('\n');
+                }
+            }
+            '\n' | '\t' => out.push(c),
+            // CSI as a single C1 character.
+            '\u{9b}' => skip_csi_body(&mut chars),
+            c if c.is_control() => {}
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn skip_escape_sequence(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.peek() {
+        Some('[') => {
+            chars.next();
+            skip_csi_body(chars);
+        }
+        Some(']' | 'P' | '^' | '_' | 'X') => {
+            // OSC / DCS / PM / APC: up to BEL or ST (ESC \).
+            chars.next();
+            while let Some(c) = chars.next() {
+                if c == '\u{7}' {
+                    break;
+                }
+                if c == '\u{1b}' {
+                    if chars.peek() == Some(&'\\') {
+                        chars.next();
+                    }
+                    break;
+                }
+            }
+        }
+        Some(_) => {
+            chars.next();
+        }
+        None => {}
+    }
+}
+
+fn skip_csi_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    // Parameter and intermediate bytes, then one final byte in 0x40..=0x7e.
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) {
+            break;
+        }
+        if !('\u{20}'..='\u{3f}').contains(&c) {
+            break;
+        }
+    }
+}
+
+/// One line of text: controls removed, every run of whitespace (newlines included) collapsed to
+/// one space, trimmed.
+pub fn one_line(text: &str) -> String {
+    strip_controls(text).split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Shortens to at most `max` characters, ending with `…` when something was cut.
+pub fn truncate_chars(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.truncate(out.trim_end().len());
+    out.push('…');
+    out
+}
+
+/// Inline text for headings, list items and table cells: one line, markdown punctuation that
+/// could start emphasis, links, code or a table cell escaped, HTML neutralised.
+pub fn inline(text: &str) -> String {
+    let line = one_line(text);
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::with_capacity(line.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '[' | ']' | '|' | '!' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' if i == 0 => out.push_str("\\#"),
+            '_' => {
+                // Underscores inside a word (`no_guidelines`) never make emphasis; keep them bare.
+                let inside_word =
+                    i > 0 && i + 1 < chars.len() && chars[i - 1].is_alphanumeric() && chars[i + 1].is_alphanumeric();
+                if !inside_word {
+                    out.push('\\');
+                }
+                out.push('_');
+            }
+            '&' => {
+                // Keep `&` from forming an entity such as `&lt;` that would render as `<`.
+                out.push_str("&amp;");
+            }
+            c => out.push(c),
+        }
+    }
+    // A cell or list item starting with these would change the block type.
+    if let Some(first) = out.chars().next()
+        && matches!(first, '-' | '+' | '=')
+    {
+        out.insert(0, '\\');
+    }
+    out
+}
+
+/// A table cell: like [`inline`] (which already escapes `|` and removes newlines), with a
+/// placeholder for an empty cell.
+pub fn cell(text: &str) -> String {
+    let s = inline(text);
+    if s.is_empty() { "—".to_owned() } else { s }
+}
+
+/// An inline code span for short identifiers (paths, slugs); falls back to escaped text when the
+/// text holds something a code span cannot show safely (`<`, a backtick, a pipe or a newline).
+pub fn code(text: &str) -> String {
+    let line = one_line(text);
+    if line.is_empty() {
+        return "—".to_owned();
+    }
+    if line.contains(['<', '`', '|', '&']) { inline(&line) } else { format!("`{line}`") }
+}
+
+/// Multi-line prose (reasoning, an LLM's synthesis): controls removed, HTML neutralised, and
+/// every line kept from starting a heading, a fence, a quote, a list, an HTML block or an
+/// indented code block, so the text cannot change the report's structure. Blank lines are kept as
+/// paragraph breaks.
+pub fn prose(text: &str) -> String {
+    let cleaned = strip_controls(text);
+    let mut out = String::with_capacity(cleaned.len() + 16);
+    let mut blank_run = 0;
+    for raw in cleaned.lines() {
+        let line = raw.trim();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run == 1 && !out.is_empty() {
+                out.push('\n');
+            }
+            continue;
+        }
+        blank_run = 0;
+        let mut escaped = line.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let first = escaped.chars().next().unwrap_or(' ');
+        if matches!(first, '#' | '`' | '~' | '=' | '-' | '+' | '*' | '_' | '|' | '[' | '!' | '\\')
+            || starts_like_ordered_list(&escaped)
+        {
+            escaped.insert(0, '\\');
+        }
+        out.push_str(&escaped);
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn starts_like_ordered_list(line: &str) -> bool {
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && matches!(line.as_bytes().get(digits), Some(b'.' | b')'))
+}
+
+/// A fenced code block holding `text` verbatim (controls removed), with a backtick fence longer
+/// than any backtick run inside, so nothing in the text can close it early.
+pub fn fenced(text: &str, info: &str) -> String {
+    let body = strip_controls(text);
+    let body = body.trim_end_matches('\n');
+    let longest = longest_run(body, '`');
+    let fence = "`".repeat((longest + 1).max(3));
+    let info: String = info.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("{fence}{info}\n{body}\n{fence}\n")
+}
+
+fn longest_run(text: &str, wanted: char) -> usize {
+    let mut longest = 0;
+    let mut current = 0;
+    for c in text.chars() {
+        if c == wanted {
+            current += 1;
+            longest = longest.max(current);
+        } else {
+            current = 0;
+        }
+    }
+    longest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ansi_and_controls_are_removed() {
+        assert_eq!(strip_controls("\u{1b}[31merror\u{1b}[0m: bad\u{7}"), "error: bad");
+        assert_eq!(strip_controls("a\r\nb\rc"), "a\nb\nc");
+        assert_eq!(strip_controls("\u{1b}]0;title\u{7}ok"), "ok");
+        assert_eq!(strip_controls("x\u{0}y\u{202e}z\u{9b}1mw"), "xyzw");
+        assert_eq!(strip_controls("tab\there"), "tab\there");
+    }
+
+    #[test]
+    fn cells_cannot_break_a_table() {
+        assert_eq!(cell("a | b\nc"), "a \\| b c");
+        assert_eq!(cell(""), "—");
+        assert_eq!(cell("<script>alert(1)</script>"), "&lt;script&gt;alert(1)&lt;/script&gt;");
+        assert_eq!(cell("no_guidelines"), "no_guidelines");
+        assert_eq!(cell("_emph_"), "\\_emph\\_");
+        assert_eq!(cell("- item"), "\\- item");
+    }
+
+    #[test]
+    fn prose_cannot_open_blocks() {
+        let p = prose("fine\n## Actions taken\n```\n<!-- x -->\n    indented\n1. one");
+        assert_eq!(p, "fine\n\\## Actions taken\n\\```\n&lt;!-- x --&gt;\nindented\n\\1. one\n");
+    }
+
+    #[test]
+    fn fences_are_longer_than_any_backtick_run() {
+        assert_eq!(fenced("let a = 1;", "ts"), "```ts\nlet a = 1;\n```\n");
+        assert_eq!(fenced("a ```` b", ""), "`````\na ```` b\n`````\n");
+        assert!(fenced("\u{1b}[1mbold\u{1b}[0m", "").contains("\nbold\n"));
+    }
+
+    #[test]
+    fn code_spans_fall_back_to_escaped_text() {
+        assert_eq!(code("000-fundamentals/003-crons"), "`000-fundamentals/003-crons`");
+        assert_eq!(code("a`b"), "a\\`b");
+        assert_eq!(truncate_chars("abcdef", 4), "abc…");
+        assert_eq!(truncate_chars("abc", 4), "abc");
+    }
+}

@@ -1,0 +1,186 @@
+//! Per-eval history from the prior reports: new, a repeat of the latest prior report (with its
+//! label), back after passing (failed in an older report, absent from the latest), and whether a
+//! prior **Actions taken** entry claimed to fix it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use evaltriage_core::EvalPath;
+
+use crate::prior::PriorReport;
+
+/// Where an eval stands against the prior reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryStatus {
+    /// No prior report names it as failed.
+    New,
+    /// The latest prior report names it as failed, with this label.
+    Repeat { label: String, report: PathBuf, date: NaiveDate },
+    /// An older report names it as failed (the newest such is given); the latest prior report
+    /// does not, so it passed (or was not run) in between.
+    BackAfterPassing { label: String, report: PathBuf, date: NaiveDate },
+}
+
+/// A prior **Actions taken** entry that concerns the eval: it claimed to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedFix {
+    pub report: PathBuf,
+    pub date: NaiveDate,
+    pub action: String,
+}
+
+/// One earlier failure of the eval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorFailure {
+    pub report: PathBuf,
+    pub date: NaiveDate,
+    /// `LABEL` or `LABEL (qualifier)`.
+    pub label: String,
+}
+
+/// The history of one eval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalHistory {
+    pub status: HistoryStatus,
+    /// The newest prior action that concerns this eval, if any.
+    pub claimed_fix: Option<ClaimedFix>,
+    /// Every prior report that names it as failed, newest first.
+    pub prior_failures: Vec<PriorFailure>,
+}
+
+impl EvalHistory {
+    const NEW: Self = Self { status: HistoryStatus::New, claimed_fix: None, prior_failures: Vec::new() };
+
+    /// Failed in the latest prior report too.
+    pub fn is_repeat(&self) -> bool {
+        matches!(self.status, HistoryStatus::Repeat { .. })
+    }
+
+    /// A short phrase: `new`, `repeat (MODEL_FAULT in x.md)`, `back after passing (...)`.
+    pub fn summary(&self) -> String {
+        let file = |p: &PathBuf| p.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        match &self.status {
+            HistoryStatus::New => "new".to_owned(),
+            HistoryStatus::Repeat { label, report, .. } => format!("repeat ({label} in {})", file(report)),
+            HistoryStatus::BackAfterPassing { label, report, .. } => {
+                format!("back after passing ({label} in {})", file(report))
+            }
+        }
+    }
+}
+
+/// The history of every failed eval of the current run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct History {
+    evals: BTreeMap<EvalPath, EvalHistory>,
+    /// The prior report repeats are measured against (the newest), if any.
+    pub latest: Option<PathBuf>,
+}
+
+impl History {
+    /// The history of one eval (`new` for an eval this history was not computed for).
+    pub fn for_eval(&self, path: &EvalPath) -> &EvalHistory {
+        static NEW: EvalHistory = EvalHistory::NEW;
+        self.evals.get(path).unwrap_or(&NEW)
+    }
+
+    /// Every eval with its history, in eval-path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&EvalPath, &EvalHistory)> {
+        self.evals.iter()
+    }
+}
+
+/// Computes the history of the current failures against prior reports given newest first (the
+/// run's own earlier report already left out, see [`crate::prior_reports_for_run`]).
+pub fn history(prior: &[PriorReport], current_failures: &[EvalPath]) -> History {
+    let mut evals = BTreeMap::new();
+    for path in current_failures {
+        let prior_failures: Vec<PriorFailure> = prior
+            .iter()
+            .filter_map(|r| {
+                r.entry_for(path).map(|e| PriorFailure { report: r.path.clone(), date: r.date, label: e.label_text() })
+            })
+            .collect();
+        let status = match (prior.first(), prior_failures.first()) {
+            (Some(latest), Some(f)) if f.report == latest.path => {
+                HistoryStatus::Repeat { label: f.label.clone(), report: f.report.clone(), date: f.date }
+            }
+            (_, Some(f)) => {
+                HistoryStatus::BackAfterPassing { label: f.label.clone(), report: f.report.clone(), date: f.date }
+            }
+            (_, None) => HistoryStatus::New,
+        };
+        let claimed_fix = prior.iter().find_map(|r| {
+            r.actions_taken.iter().find(|a| a.concerns(path)).map(|a| ClaimedFix {
+                report: r.path.clone(),
+                date: r.date,
+                action: a.text.clone(),
+            })
+        });
+        evals.insert(path.clone(), EvalHistory { status, claimed_fix, prior_failures });
+    }
+    History { evals, latest: prior.first().map(|r| r.path.clone()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prior::{ActionTaken, PriorEntry};
+
+    fn report(name: &str, day: u32, entries: &[(&str, &str)], actions: &[&str]) -> PriorReport {
+        PriorReport {
+            path: PathBuf::from(name),
+            date: NaiveDate::from_ymd_opt(2026, 2, day).unwrap(),
+            run_id_prefix: name.split('_').next().unwrap().to_owned(),
+            run_id: None,
+            pass_rate: None,
+            entries: entries
+                .iter()
+                .map(|(eval, label)| PriorEntry {
+                    eval: (*eval).to_owned(),
+                    label: (*label).to_owned(),
+                    qualifier: None,
+                    repeat: false,
+                })
+                .collect(),
+            actions_taken: actions.iter().map(|a| ActionTaken { text: (*a).to_owned(), eval: None }).collect(),
+            ours: false,
+            verdicts: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn check(prior: &[PriorReport], eval: &str, expected_summary: &str, expected_fix: Option<&str>) {
+        let path = EvalPath::new(eval);
+        let h = history(prior, std::slice::from_ref(&path));
+        let e = h.for_eval(&path);
+        assert_eq!(e.summary(), expected_summary, "{eval}");
+        assert_eq!(e.claimed_fix.as_ref().map(|f| f.action.as_str()), expected_fix, "{eval}");
+    }
+
+    #[test]
+    fn new_repeat_and_back_after_passing() {
+        let prior = [
+            report("bbbbbbbb_2026-02-10.md", 10, &[("000-fundamentals/003-crons", "MODEL_FAULT")], &[]),
+            report(
+                "aaaaaaaa_2026-02-01.md",
+                1,
+                &[("003-crons", "KNOWN_GAP"), ("014-select_distinct", "OVERLY_STRICT")],
+                &["Downgraded prefer-const — addresses `014-select_distinct`", "touched 003-cronsx only"],
+            ),
+        ];
+        check(&prior, "000-fundamentals/003-crons", "repeat (MODEL_FAULT in bbbbbbbb_2026-02-10.md)", None);
+        check(
+            &prior,
+            "002-queries/014-select_distinct",
+            "back after passing (OVERLY_STRICT in aaaaaaaa_2026-02-01.md)",
+            Some("Downgraded prefer-const — addresses `014-select_distinct`"),
+        );
+        check(&prior, "004-actions/001-run_mutation", "new", None);
+        check(&[], "004-actions/001-run_mutation", "new", None);
+        let h = history(&prior, &[EvalPath::new("000-fundamentals/003-crons")]);
+        assert_eq!(h.for_eval(&EvalPath::new("000-fundamentals/003-crons")).prior_failures.len(), 2);
+        assert_eq!(h.for_eval(&EvalPath::new("unknown/x")).status, HistoryStatus::New);
+    }
+}

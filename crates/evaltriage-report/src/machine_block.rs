@@ -1,0 +1,278 @@
+//! The machine-readable block at the end of every report we write: one HTML comment,
+//! `<!-- evaltriage:v1 {json} -->`, invisible when the markdown is rendered, carrying the run and
+//! its verdicts so later runs read our own reports exactly.
+//!
+//! The JSON is one line and never contains `<`, `>` or `&` (they are written as `\u003c`,
+//! `\u003e`, `\u0026`), so no text in a verdict can end the comment early. The wire structs are
+//! private: domain types do not derive serde.
+
+use chrono::NaiveDate;
+use evaltriage_core::{
+    Classification, EvalId, EvalPath, InfraCause, StepName, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::lines::lines;
+
+/// The version this crate writes.
+pub(crate) const VERSION: u32 = 1;
+use crate::lines::BLOCK_MARKER as MARKER;
+
+/// What the block carries.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OwnBlock {
+    pub run_id: String,
+    pub model: String,
+    pub provider: Option<String>,
+    pub experiment: String,
+    pub date: NaiveDate,
+    pub passed: u32,
+    pub total: u32,
+    /// Each verdict with whether the report called it a repeat.
+    pub verdicts: Vec<(Verdict, bool)>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireBlock {
+    run_id: String,
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    experiment: String,
+    date: String,
+    passed: u32,
+    total: u32,
+    #[serde(default)]
+    verdicts: Vec<WireVerdict>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireVerdict {
+    eval_id: String,
+    eval_path: String,
+    #[serde(default)]
+    failed_step: Option<String>,
+    status: String,
+    #[serde(default)]
+    classification: Option<String>,
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    reasoning: String,
+    #[serde(default)]
+    model_snippet: Option<String>,
+    #[serde(default)]
+    expected_snippet: Option<String>,
+    #[serde(default)]
+    confidence: Option<f32>,
+    #[serde(default)]
+    retry_count: u32,
+    origin: WireOrigin,
+    #[serde(default)]
+    tokens: WireTokens,
+    #[serde(default)]
+    repeat: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum WireOrigin {
+    Llm { model: String },
+    Rules,
+    Infrastructure { cause: String },
+    Cache { model: String },
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct WireTokens {
+    prompt: u64,
+    completion: u64,
+}
+
+/// Renders the block as one line (without a trailing newline).
+pub(crate) fn encode(block: &OwnBlock) -> String {
+    let wire = WireBlock {
+        run_id: block.run_id.clone(),
+        model: block.model.clone(),
+        provider: block.provider.clone(),
+        experiment: block.experiment.clone(),
+        date: block.date.format("%Y-%m-%d").to_string(),
+        passed: block.passed,
+        total: block.total,
+        verdicts: block.verdicts.iter().map(|(v, repeat)| to_wire(v, *repeat)).collect(),
+    };
+    // Serialising plain structs of strings and numbers cannot fail.
+    let json = serde_json::to_string(&wire).unwrap_or_else(|_| "{}".to_owned());
+    // `<`, `>` and `&` only ever occur inside JSON strings, where a `\u` escape means the same.
+    let json = json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
+    format!("{MARKER}{VERSION} {json} -->")
+}
+
+/// Why a block could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BlockProblem {
+    /// Written by a newer evaltriage.
+    UnknownVersion(u32),
+    /// Present but not valid.
+    Invalid(String),
+}
+
+/// Finds and decodes the block, if the text has one (outside code fences). `None` when there is
+/// no block at all.
+pub(crate) fn decode(text: &str) -> Option<Result<OwnBlock, BlockProblem>> {
+    let line =
+        lines(text).filter(|l| l.outside_fence).map(|l| l.text.trim_end()).filter(|l| l.starts_with(MARKER)).last()?;
+    Some(decode_line(line))
+}
+
+fn decode_line(line: &str) -> Result<OwnBlock, BlockProblem> {
+    let rest = &line[MARKER.len()..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let version: u32 =
+        rest[..digits].parse().map_err(|_| BlockProblem::Invalid("the block has no version number".to_owned()))?;
+    if version != VERSION {
+        return Err(BlockProblem::UnknownVersion(version));
+    }
+    let json = rest[digits..]
+        .trim()
+        .strip_suffix("-->")
+        .ok_or_else(|| BlockProblem::Invalid("the block does not end with `-->` on the same line".to_owned()))?;
+    let wire: WireBlock =
+        serde_json::from_str(json.trim()).map_err(|e| BlockProblem::Invalid(format!("invalid JSON: {e}")))?;
+    let date = NaiveDate::parse_from_str(&wire.date, "%Y-%m-%d")
+        .map_err(|_| BlockProblem::Invalid(format!("invalid date {:?}", wire.date)))?;
+    let verdicts = wire.verdicts.into_iter().map(from_wire).collect::<Result<Vec<_>, _>>()?;
+    Ok(OwnBlock {
+        run_id: wire.run_id,
+        model: wire.model,
+        provider: wire.provider,
+        experiment: wire.experiment,
+        date,
+        passed: wire.passed,
+        total: wire.total,
+        verdicts,
+    })
+}
+
+fn to_wire(v: &Verdict, repeat: bool) -> WireVerdict {
+    WireVerdict {
+        eval_id: v.eval_id.as_str().to_owned(),
+        eval_path: v.eval_path.as_str().to_owned(),
+        failed_step: v.failed_step.as_ref().map(|s| s.as_str().to_owned()),
+        status: v.status.as_str().to_owned(),
+        classification: v.classification.map(|c| c.as_str().to_owned()),
+        error: v.error.clone(),
+        reasoning: v.reasoning.clone(),
+        model_snippet: v.model_snippet.clone(),
+        expected_snippet: v.expected_snippet.clone(),
+        confidence: v.confidence.filter(|c| c.is_finite()),
+        retry_count: v.retry_count,
+        origin: match &v.origin {
+            VerdictOrigin::Llm { model } => WireOrigin::Llm { model: model.clone() },
+            VerdictOrigin::Rules => WireOrigin::Rules,
+            VerdictOrigin::Infrastructure(cause) => WireOrigin::Infrastructure { cause: cause.as_str().to_owned() },
+            VerdictOrigin::Cache { model } => WireOrigin::Cache { model: model.clone() },
+        },
+        tokens: WireTokens { prompt: v.tokens.prompt, completion: v.tokens.completion },
+        repeat,
+    }
+}
+
+fn from_wire(w: WireVerdict) -> Result<(Verdict, bool), BlockProblem> {
+    let invalid = |what: String| BlockProblem::Invalid(format!("verdict for {:?}: {what}", w.eval_path));
+    let eval_id = EvalId::new(&w.eval_id).map_err(|e| invalid(e.to_string()))?;
+    let status = match w.status.as_str() {
+        "done" => VerdictStatus::Done,
+        "error" => VerdictStatus::Error,
+        "skipped" => VerdictStatus::Skipped,
+        other => return Err(invalid(format!("unknown status {other:?}"))),
+    };
+    let classification = match &w.classification {
+        Some(label) => Some(label.parse::<Classification>().map_err(|e| invalid(e.to_string()))?),
+        None => None,
+    };
+    let origin = match w.origin {
+        WireOrigin::Llm { model } => VerdictOrigin::Llm { model },
+        WireOrigin::Rules => VerdictOrigin::Rules,
+        WireOrigin::Cache { model } => VerdictOrigin::Cache { model },
+        WireOrigin::Infrastructure { cause } => VerdictOrigin::Infrastructure(match cause.as_str() {
+            "infrastructure" => InfraCause::Infrastructure,
+            "rate_limit" => InfraCause::RateLimit,
+            "generation" => InfraCause::Generation,
+            other => return Err(invalid(format!("unknown infrastructure cause {other:?}"))),
+        }),
+    };
+    let verdict = Verdict {
+        eval_id,
+        eval_path: EvalPath::new(&w.eval_path),
+        failed_step: w.failed_step.as_deref().map(StepName::parse),
+        status,
+        classification,
+        error: w.error,
+        reasoning: w.reasoning,
+        model_snippet: w.model_snippet,
+        expected_snippet: w.expected_snippet,
+        confidence: w.confidence,
+        retry_count: w.retry_count,
+        origin,
+        tokens: TokenUsage { prompt: w.tokens.prompt, completion: w.tokens.completion },
+    };
+    Ok((verdict, w.repeat))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(error: &str) -> OwnBlock {
+        OwnBlock {
+            run_id: "jn72t14a0tmje3jrj9wwng78gh80mdfw".to_owned(),
+            model: "anthropic/claude-opus-4.6".to_owned(),
+            provider: Some("openrouter".to_owned()),
+            experiment: "default".to_owned(),
+            date: NaiveDate::from_ymd_opt(2026, 2, 6).unwrap(),
+            passed: 1,
+            total: 2,
+            verdicts: vec![(
+                Verdict {
+                    eval_id: EvalId::new("e1").unwrap(),
+                    eval_path: EvalPath::new("000-fundamentals/003-crons"),
+                    failed_step: Some(StepName::Deploy),
+                    status: VerdictStatus::Done,
+                    classification: Some(Classification::ModelFault),
+                    error: error.to_owned(),
+                    reasoning: "r".to_owned(),
+                    model_snippet: Some("a --> b".to_owned()),
+                    expected_snippet: None,
+                    confidence: Some(0.7),
+                    retry_count: 2,
+                    origin: VerdictOrigin::Llm { model: "gpt".to_owned() },
+                    tokens: TokenUsage { prompt: 10, completion: 3 },
+                },
+                true,
+            )],
+        }
+    }
+
+    #[test]
+    fn the_block_never_ends_early_and_round_trips() {
+        let b = block("x --> y <!-- z --!> &amp;\n`");
+        let line = encode(&b);
+        assert!(line.starts_with("<!-- evaltriage:v1 {"));
+        assert!(line.ends_with(" -->"));
+        let inner = &line["<!--".len()..line.len() - "-->".len()];
+        assert!(!inner.contains('>') && !inner.contains('<') && !inner.contains('\n'), "{line}");
+        let text = format!("# t\n\n```\n<!-- evaltriage:v1 {{}} -->\n```\n\n{line}\n");
+        assert_eq!(decode(&text), Some(Ok(b)));
+    }
+
+    #[test]
+    fn problems_are_reported_not_panicked() {
+        assert_eq!(decode("no block"), None);
+        assert_eq!(decode("<!-- evaltriage:v9 {} -->"), Some(Err(BlockProblem::UnknownVersion(9))));
+        assert!(matches!(decode("<!-- evaltriage:v1 {nope -->"), Some(Err(BlockProblem::Invalid(_)))));
+        assert!(matches!(decode("<!-- evaltriage:v -->"), Some(Err(BlockProblem::Invalid(_)))));
+    }
+}

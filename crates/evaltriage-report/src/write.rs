@@ -1,0 +1,227 @@
+//! Writing a report: atomically (a temp file in the same folder, fsync, rename; nothing left
+//! behind on failure), never replacing a report of the same run without `force`, and carrying the
+//! hand-edited **Actions taken** section over when it does.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use crate::error::ReportError;
+use crate::lines::actions_taken_range;
+use crate::path_scheme::parse_report_file_name;
+
+/// What [`write_report`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOutcome {
+    pub path: PathBuf,
+    /// Earlier reports of the same run that this one replaced (with `force`).
+    pub replaced: Vec<PathBuf>,
+    /// The replaced report's **Actions taken** section was kept.
+    pub kept_actions_taken: bool,
+}
+
+/// Writes `markdown` to `path` (`<dir>/<runIdPrefix>_<YYYY-MM-DD>.md`), creating the folder.
+///
+/// An existing report for the same run (same prefix, any date, in the same folder) is an
+/// [`ReportError::Exists`] unless `force`; with `force` the new report replaces it and keeps its
+/// **Actions taken** section, which people edit by hand.
+pub fn write_report(path: &Path, markdown: &str, force: bool) -> Result<WriteOutcome, ReportError> {
+    write_report_with(path, markdown, force, |_| Ok(()))
+}
+
+/// [`write_report`], with a hook run after the temp file is written and synced and before the
+/// rename: tests use it to simulate a crash at the worst moment.
+pub(crate) fn write_report_with(
+    path: &Path,
+    markdown: &str,
+    force: bool,
+    before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<WriteOutcome, ReportError> {
+    let invalid = |reason| ReportError::InvalidPath { path: path.to_owned(), reason };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| invalid("no file name"))?;
+    let (prefix, _) =
+        parse_report_file_name(name).ok_or_else(|| invalid("the file name is not <runIdPrefix>_<YYYY-MM-DD>.md"))?;
+    std::fs::create_dir_all(dir).map_err(io_error("create the folder", dir))?;
+    let existing = same_run_reports(dir, &prefix)?;
+    let mut text = markdown.to_owned();
+    let mut kept_actions_taken = false;
+    if let Some(newest) = existing.first() {
+        if !force {
+            return Err(ReportError::Exists { path: newest.clone() });
+        }
+        let old = std::fs::read(newest).map_err(io_error("read", newest))?;
+        let old = String::from_utf8_lossy(&old);
+        if let Some(kept) = carry_actions_taken(&old, &text) {
+            text = kept;
+            kept_actions_taken = true;
+        }
+    }
+    write_atomic(dir, path, text.as_bytes(), before_rename)?;
+    for old in &existing {
+        if old != path {
+            std::fs::remove_file(old).map_err(io_error("remove the replaced report", old))?;
+        }
+    }
+    Ok(WriteOutcome { path: path.to_owned(), replaced: existing, kept_actions_taken })
+}
+
+/// The new report with the old report's **Actions taken** body in place of its own, or `None`
+/// when the old one has nothing there worth keeping ("None" or empty).
+fn carry_actions_taken(old: &str, new: &str) -> Option<String> {
+    let old_body = &old[actions_taken_range(old)?];
+    let meaningful = old_body.trim().trim_end_matches('.');
+    if meaningful.is_empty() || meaningful.eq_ignore_ascii_case("none") {
+        return None;
+    }
+    let mut body = old_body.to_owned();
+    if !body.starts_with('\n') {
+        body.insert(0, '\n');
+    }
+    if !body.ends_with("\n\n") {
+        body.truncate(body.trim_end_matches('\n').len());
+        body.push_str("\n\n");
+    }
+    Some(match actions_taken_range(new) {
+        Some(r) => format!("{}{}{}", &new[..r.start], body, &new[r.end..]),
+        None => format!("{}\n## Actions taken\n{body}", new.trim_end_matches('\n')),
+    })
+}
+
+/// Reports in `dir` whose file name has this run id prefix, newest date first.
+fn same_run_reports(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>, ReportError> {
+    let mut found: Vec<(NaiveDate, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))?.flatten() {
+        let name = entry.file_name();
+        let Some((p, date)) = name.to_str().and_then(parse_report_file_name) else { continue };
+        if p == prefix && entry.file_type().is_ok_and(|t| t.is_file()) {
+            found.push((date, entry.path()));
+        }
+    }
+    found.sort_by(|a, b| b.cmp(a));
+    Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
+fn write_atomic(
+    dir: &Path,
+    path: &Path,
+    bytes: &[u8],
+    before_rename: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<(), ReportError> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".evaltriage-").suffix(".md.tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    // On any error below the temp file is dropped, which deletes it.
+    let mut tmp = builder.tempfile_in(dir).map_err(io_error("create a temporary file in", dir))?;
+    tmp.write_all(bytes).map_err(io_error("write", tmp.path()))?;
+    tmp.as_file().sync_all().map_err(io_error("sync", tmp.path()))?;
+    before_rename(tmp.path()).map_err(io_error("finish writing", path))?;
+    tmp.persist(path).map_err(|e| io_error("rename the temporary file to", path)(e.error))?;
+    // Make the rename itself durable; not every platform can open a folder, which is fine.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ReportError {
+    let path = path.to_owned();
+    move |source| ReportError::Io { action, path, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NEW: &str = "# Report v2\n\n## Net impact\n\nx\n\n## Actions taken\n\nNone\n\n<!-- evaltriage:v1 {} -->\n";
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn writes_then_refuses_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anthropic/opus/abcdefgh_2026-02-06.md");
+        let out = write_report(&path, NEW, false).unwrap();
+        assert_eq!(out.replaced, Vec::<PathBuf>::new());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), NEW);
+        // Same run, another day: still the same run's report.
+        let later = dir.path().join("anthropic/opus/abcdefgh_2026-02-07.md");
+        let err = write_report(&later, "other", false).unwrap_err();
+        assert!(matches!(&err, ReportError::Exists { path: p } if p == &path), "{err}");
+        let message = err.to_string();
+        assert!(message.contains("abcdefgh_2026-02-06.md") && message.contains("--force"), "{message}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), NEW);
+        assert_eq!(files(path.parent().unwrap()), ["abcdefgh_2026-02-06.md"]);
+    }
+
+    #[test]
+    fn force_replaces_and_keeps_actions_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_path = dir.path().join("abcdefgh_2026-02-06.md");
+        let edited = "# Report v1\n\n## Actions taken\n\n- 2026-02-07: relaxed `prefer-const` (fixes 003-crons)\n\
+                      ```\n## not a heading\n```\n\n<!-- evaltriage:v1 {} -->\n";
+        std::fs::write(&old_path, edited).unwrap();
+        let new_path = dir.path().join("abcdefgh_2026-02-08.md");
+        let out = write_report(&new_path, NEW, true).unwrap();
+        assert!(out.kept_actions_taken);
+        assert_eq!(out.replaced, vec![old_path]);
+        let written = std::fs::read_to_string(&new_path).unwrap();
+        assert_eq!(
+            written,
+            "# Report v2\n\n## Net impact\n\nx\n\n## Actions taken\n\n- 2026-02-07: relaxed `prefer-const` (fixes 003-crons)\n\
+             ```\n## not a heading\n```\n\n<!-- evaltriage:v1 {} -->\n"
+        );
+        assert_eq!(files(dir.path()), ["abcdefgh_2026-02-08.md"]);
+        // Forcing again carries the same section over again.
+        let out = write_report(&new_path, NEW, true).unwrap();
+        assert_eq!(out.replaced, vec![new_path]);
+        assert!(out.kept_actions_taken);
+    }
+
+    #[test]
+    fn a_crash_before_the_rename_leaves_the_old_report_and_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abcdefgh_2026-02-06.md");
+        std::fs::write(&path, "old report").unwrap();
+        let mut saw_temp = None;
+        let err = write_report_with(&path, NEW, true, |tmp| {
+            saw_temp = Some(std::fs::read_to_string(tmp).unwrap());
+            Err(std::io::Error::other("simulated crash"))
+        })
+        .unwrap_err();
+        assert!(matches!(err, ReportError::Io { .. }), "{err}");
+        assert_eq!(saw_temp.as_deref(), Some(NEW), "the temp file was complete before the rename");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old report");
+        assert_eq!(files(dir.path()), ["abcdefgh_2026-02-06.md"]);
+    }
+
+    #[test]
+    fn a_failing_rename_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the report should go makes the rename fail.
+        let path = dir.path().join("abcdefgh_2026-02-06.md");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "x").unwrap();
+        let err = write_report(&path, NEW, false).unwrap_err();
+        assert!(matches!(err, ReportError::Io { .. }), "{err}");
+        assert_eq!(files(dir.path()), ["abcdefgh_2026-02-06.md"]);
+        assert!(path.is_dir());
+    }
+
+    #[test]
+    fn bad_paths_are_typed_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = write_report(&dir.path().join("notes.md"), NEW, false).unwrap_err();
+        assert!(matches!(err, ReportError::InvalidPath { .. }), "{err}");
+    }
+}

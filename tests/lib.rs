@@ -208,3 +208,157 @@ impl FakeConvex {
         self.state.downloads.load(Ordering::SeqCst)
     }
 }
+
+impl FakeConvex {
+    /// A deployment serving every run and blob of a store directory (blob folders are zipped).
+    pub async fn from_store(store: &Path) -> Self {
+        let convex = Self::start().await;
+        for entry in std::fs::read_dir(store.join("runs")).expect("store runs") {
+            let text = std::fs::read_to_string(entry.expect("entry").path()).expect("run document");
+            convex.add_run(serde_json::from_str(&text).expect("run JSON"));
+        }
+        for entry in std::fs::read_dir(store.join("blobs")).expect("store blobs") {
+            let p = entry.expect("entry").path();
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            if p.is_dir() {
+                convex.add_blob(&name, zip_dir(&p));
+            } else if let Some(id) = name.strip_suffix(".zip") {
+                convex.add_blob(id, std::fs::read(&p).expect("zip blob"));
+            }
+        }
+        convex
+    }
+}
+
+/// The repository's example store.
+pub fn example_store() -> PathBuf {
+    package_dir().join("../examples/store")
+}
+
+/// The repository's example reports folder (holding a prior report for the example run's model).
+pub fn example_reports() -> PathBuf {
+    package_dir().join("../reports")
+}
+
+/// Copies a folder tree (for giving each test its own reports folder).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let p = entry.expect("entry").path();
+        let target = to.join(p.file_name().expect("name"));
+        if p.is_dir() {
+            copy_tree(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).expect("copy");
+        }
+    }
+}
+
+/// How the fake LLM answers for one eval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LlmAnswer {
+    /// A valid structured answer with this label.
+    Label(&'static str),
+    /// Text that is not JSON, every time.
+    Garbage,
+}
+
+/// What the fake OpenAI-compatible endpoint was asked.
+#[derive(Debug, Default)]
+pub struct LlmState {
+    pub answers: Mutex<HashMap<String, LlmAnswer>>,
+    pub requests: AtomicUsize,
+    /// Every request body, as text.
+    pub bodies: Mutex<Vec<String>>,
+    pub auth_headers: Mutex<Vec<String>>,
+}
+
+/// A local OpenAI-compatible chat completions endpoint that classifies by eval path.
+#[derive(Debug)]
+pub struct FakeLlm {
+    pub server: MockServer,
+    pub state: std::sync::Arc<LlmState>,
+}
+
+struct ChatResponder(std::sync::Arc<LlmState>);
+
+fn chat_completion(content: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1_763_556_000,
+        "model": "test-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1200, "completion_tokens": 150, "total_tokens": 1350}
+    }))
+}
+
+impl Respond for ChatResponder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let state = &self.0;
+        state.requests.fetch_add(1, Ordering::SeqCst);
+        if let Some(auth) = request.headers.get("authorization") {
+            state.auth_headers.lock().unwrap().push(auth.to_str().unwrap_or("").to_owned());
+        }
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        state.bodies.lock().unwrap().push(body.clone());
+        let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let messages = parsed["messages"].as_array().cloned().unwrap_or_default();
+        let user_text: String = messages
+            .iter()
+            .filter(|m| m["role"] == "user")
+            .filter_map(|m| m["content"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let eval = user_text.lines().find_map(|l| l.strip_prefix("Eval: ")).map(str::trim).map(str::to_owned);
+        let Some(eval) = eval else {
+            // The synthesis prompt names no single eval.
+            return chat_completion(
+                "- Two failures share one cause: the grader checks ordering the task never asked for.",
+            );
+        };
+        let answer = state.answers.lock().unwrap().get(&eval).cloned().unwrap_or(LlmAnswer::Label("MODEL_FAULT"));
+        match answer {
+            LlmAnswer::Garbage => chat_completion("I think it is probably the model, but who knows"),
+            LlmAnswer::Label(label) => {
+                let verdict = json!({
+                    "eval": eval,
+                    "failed_step": "tests",
+                    "error": "see evidence",
+                    "classification": label,
+                    "reasoning": format!("The fake LLM labels {eval} as {label}."),
+                    "model_snippet": "",
+                    "expected_snippet": "",
+                    "confidence": 0.8
+                });
+                chat_completion(&verdict.to_string())
+            }
+        }
+    }
+}
+
+impl FakeLlm {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let state = std::sync::Arc::new(LlmState::default());
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(ChatResponder(state.clone()))
+            .mount(&server)
+            .await;
+        Self { server, state }
+    }
+
+    /// The base URL to pass as `--llm-base-url` (with `/v1`).
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.server.uri())
+    }
+
+    pub fn answer(&self, eval_path: &str, answer: LlmAnswer) {
+        self.state.answers.lock().unwrap().insert(eval_path.to_owned(), answer);
+    }
+
+    pub fn requests(&self) -> usize {
+        self.state.requests.load(Ordering::SeqCst)
+    }
+}

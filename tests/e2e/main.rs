@@ -1,5 +1,6 @@
 //! End-to-end tests of the evaltriage CLI: the real binary against local stand-ins for a Convex
 //! deployment and an OpenAI-compatible endpoint, and fixture stores.
 
+mod analyze;
 mod common;
 mod triage;

@@ -188,7 +188,7 @@ fn has_source_extension(word: &str) -> bool {
     let Some((stem, ext)) = word.rsplit_once('.') else { return false };
     !stem.is_empty()
         && matches!(
-            ext.split(|c: char| c == ':' || c == '(').next().unwrap_or(""),
+            ext.split([':', '(']).next().unwrap_or(""),
             "ts" | "tsx" | "js" | "jsx" | "json" | "mjs" | "cjs"
         )
 }

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod progress;
 mod sources;
 
 use std::io::IsTerminal;
@@ -67,18 +68,21 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
     let mut stdout = std::io::stdout().lock();
     runtime.block_on(async {
         match &cli.command {
-            Command::Runs(RunsCommand::Show { target }) => commands::runs::show(target, &settings, &mut stdout).await,
+            Command::AnalyzeRun(args) => commands::analyze::analyze_run(args, &file, &settings, &mut stdout).await,
+            Command::Runs(RunsCommand::Show { target }) => {
+                commands::runs::show(target, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
+            }
             Command::Evals(EvalsCommand::List { target, status }) => {
-                commands::evals::list(target, *status, &settings, &mut stdout).await
+                commands::evals::list(target, *status, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
             }
             Command::Evals(EvalsCommand::Show { target, eval, file }) => {
-                commands::evals::show(target, eval.as_deref(), file.as_deref(), &settings, &mut stdout).await
+                commands::evals::show(target, eval.as_deref(), file.as_deref(), &settings, &mut stdout)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
             }
             Command::Snapshot { target, into } => {
-                commands::snapshot::snapshot(target, into, &settings, &mut stdout).await
+                commands::snapshot::snapshot(target, into, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
             }
-            Command::AnalyzeRun(_) => Err(CliError::failed("analyze-run is not wired yet")),
         }
-    })?;
-    Ok(ExitCode::SUCCESS)
+    })
 }

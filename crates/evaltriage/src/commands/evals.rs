@@ -62,7 +62,7 @@ fn eval_summary_json(e: &Eval) -> Value {
 }
 
 /// Finds the eval named by the argument, or by the URL's category/eval segments.
-fn pick_eval<'r>(run: &'r Run, run_ref: &RunRef, arg: Option<&str>) -> Result<&'r Eval, CliError> {
+pub(crate) fn pick_eval<'r>(run: &'r Run, run_ref: &RunRef, arg: Option<&str>) -> Result<&'r Eval, CliError> {
     let wanted = match (arg, &run_ref.eval) {
         (Some(a), _) => a.to_owned(),
         (None, Some(e)) => e.clone(),
@@ -87,7 +87,7 @@ fn pick_eval<'r>(run: &'r Run, run_ref: &RunRef, arg: Option<&str>) -> Result<&'
     }
 }
 
-pub async fn show(
+pub(crate) async fn show(
     target: &str,
     eval_arg: Option<&str>,
     file: Option<&str>,

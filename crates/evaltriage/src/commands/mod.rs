@@ -1,5 +1,6 @@
 //! One module per command; each reads through a source and writes to the given output.
 
+pub mod analyze;
 pub mod evals;
 pub mod runs;
 pub mod snapshot;

@@ -1,0 +1,444 @@
+//! `analyze-run`: the main job. Resolve, fetch, shape, history, evidence, classify, collate,
+//! write, present (DESIGN §2). Per-eval problems are data in the report, never an abort.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use evaltriage_core::source::Source;
+use evaltriage_core::{Classification, EvalPath, Evidence, Failure, Run, Shape, Verdict, VerdictOrigin, VerdictStatus};
+use evaltriage_fanout::{
+    ApiKey, Backend, Case, Concurrency, FanoutConfig, LlmConfig, MaxRetries, Prompts, RulesConfig,
+};
+use futures::StreamExt;
+use serde_json::json;
+
+use crate::cli::{AnalyzeArgs, ClassifierKind};
+use crate::commands::{emit, emit_json};
+use crate::config::{FileConfig, Settings, openai_api_key_from_env};
+use crate::exit::CliError;
+use crate::progress::Progress;
+use crate::sources;
+
+/// The OpenAI endpoint, used when a key is configured without a base URL.
+const DEFAULT_LLM_BASE_URL: &str = "https://api.openai.com/v1";
+/// The analysing model when none is named.
+const DEFAULT_LLM_MODEL: &str = "gpt-4.1-mini";
+/// Evidence downloads in flight at once.
+const EVIDENCE_CONCURRENCY: usize = 4;
+
+/// Builds the fan-out configuration from flags, environment and config file.
+fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> Result<FanoutConfig, CliError> {
+    let api_key = openai_api_key_from_env().or_else(|| file.openai_api_key.clone().filter(|k| !k.trim().is_empty()));
+    let base_url = args.llm_base_url.clone().or_else(|| file.llm_base_url.clone()).filter(|u| !u.trim().is_empty());
+    let kind = args.classifier.unwrap_or(if api_key.is_some() || base_url.is_some() {
+        ClassifierKind::Llm
+    } else {
+        ClassifierKind::Rules
+    });
+    let backend = match kind {
+        ClassifierKind::Rules => Backend::Rules(RulesConfig::default()),
+        ClassifierKind::Llm => {
+            if api_key.is_none() && base_url.is_none() {
+                return Err(CliError::usage(
+                    "--classifier llm needs an endpoint: set OPENAI_API_KEY, or --llm-base-url for a local server",
+                ));
+            }
+            let base_url = base_url.unwrap_or_else(|| DEFAULT_LLM_BASE_URL.to_owned());
+            let parsed = url::Url::parse(base_url.trim())
+                .map_err(|_| CliError::usage(format!("--llm-base-url {base_url:?} is not a URL")))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(CliError::usage(format!("--llm-base-url {base_url:?} is not an http(s) URL")));
+            }
+            let model = args
+                .llm_model
+                .clone()
+                .or_else(|| file.llm_model.clone())
+                .unwrap_or_else(|| DEFAULT_LLM_MODEL.to_owned());
+            Backend::Llm(LlmConfig::new(
+                base_url.trim().trim_end_matches('/'),
+                api_key.as_deref().map(ApiKey::new),
+                &model,
+            ))
+        }
+    };
+    let concurrency = Concurrency::new(u64::from(args.concurrency.or(file.concurrency).unwrap_or(Concurrency::MAX)))
+        .map_err(CliError::usage)?;
+    let max_retries =
+        MaxRetries::new(u64::from(args.max_retries.or(file.max_retries).unwrap_or(3))).map_err(CliError::usage)?;
+    let prompts = match args.prompts_dir.as_ref().or(file.prompts_dir.as_ref()) {
+        Some(dir) => Prompts::from_dir(dir).map_err(|e| CliError::usage(format!("{e}: {}", dir.display())))?,
+        None => Prompts::builtin(),
+    };
+    Ok(FanoutConfig {
+        backend,
+        prompts,
+        concurrency,
+        max_retries,
+        token_budget: args.budget_tokens.or(file.budget_tokens),
+        cache_dir: Some(settings.reports_dir.join(".cache")),
+        no_cache: args.no_cache,
+        ..FanoutConfig::default()
+    })
+}
+
+/// Describes who classified, for the terminal and the report.
+pub fn classifier_description(backend: &Backend) -> String {
+    match backend {
+        Backend::Llm(llm) => format!("LLM {} at {}", llm.model, llm.base_url),
+        Backend::Rules(_) => "built-in rules — no LLM was used".to_owned(),
+    }
+}
+
+/// The failures this analysis covers: all of them, or the one an eval-level URL names.
+fn failures_in_scope(
+    run: &Run,
+    shape: &Shape,
+    eval: Option<&str>,
+    category: Option<&str>,
+) -> Result<Vec<Failure>, CliError> {
+    let Some(wanted) = eval else { return Ok(shape.failures.clone()) };
+    let run_ref = evaltriage_core::RunRef {
+        run_id: run.id.clone(),
+        experiment: None,
+        model: None,
+        category: category.map(str::to_owned),
+        eval: Some(wanted.to_owned()),
+    };
+    let picked = crate::commands::evals::pick_eval(run, &run_ref, None)?;
+    Ok(shape.failures.iter().filter(|f| f.eval_id == picked.id).cloned().collect())
+}
+
+/// Fetches the evidence of every verification failure, a few downloads at a time.
+async fn fetch_evidence(
+    source: &sources::AnySource,
+    run: &Run,
+    failures: &[Failure],
+    progress: &Progress,
+) -> Vec<Evidence> {
+    progress.bar(failures.len() as u64, "fetching evidence");
+    let mut fetched: Vec<(usize, Evidence)> = futures::stream::iter(failures.iter().enumerate())
+        .map(|(i, failure)| async move {
+            let evidence = if failure.kind.is_infrastructure() {
+                Evidence::default()
+            } else {
+                match source.evidence(run, &failure.eval_id).await {
+                    Ok(e) => e,
+                    Err(e) => Evidence { problems: vec![e.to_string()], ..Evidence::default() },
+                }
+            };
+            progress.inc();
+            (i, evidence)
+        })
+        .buffer_unordered(EVIDENCE_CONCURRENCY)
+        .collect()
+        .await;
+    fetched.sort_by_key(|(i, _)| *i);
+    fetched.into_iter().map(|(_, e)| e).collect()
+}
+
+pub async fn analyze_run(
+    args: &AnalyzeArgs,
+    file: &FileConfig,
+    settings: &Settings,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    let mut config = fanout_config(args, file, settings)?;
+    let (source, run_ref) = sources::open(&args.target, settings)?;
+    let progress = Progress::new();
+    progress.step(format!("reading run {} from {}", run_ref.run_id, source.describe()));
+    let run = source.run(&run_ref).await;
+    let run = match run {
+        Ok(r) => r,
+        Err(e) => {
+            progress.finish();
+            return Err(e.into());
+        }
+    };
+    let shape = Shape::of(&run);
+    let failures = failures_in_scope(&run, &shape, run_ref.eval.as_deref(), run_ref.category.as_deref())?;
+    if run_ref.eval.is_some() && failures.is_empty() {
+        progress.finish();
+        let eval = run_ref.eval.as_deref().unwrap_or_default();
+        emit(out, &format!("eval {eval} did not fail in run {}: nothing to analyse\n", run.id))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let (prior, warnings) = evaltriage_report::prior_reports_for_run(&settings.reports_dir, &run);
+    for w in &warnings {
+        tracing::warn!("skipped prior report {}: {}", w.path.display(), w.reason);
+    }
+    let paths: Vec<EvalPath> = failures.iter().map(|f| f.eval_path.clone()).collect();
+    let history = evaltriage_report::history(&prior, &paths);
+
+    let evidence = fetch_evidence(&source, &run, &failures, &progress).await;
+    let cases: Vec<Case> = failures
+        .iter()
+        .zip(evidence)
+        .map(|(failure, evidence)| {
+            let h = history.for_eval(&failure.eval_path);
+            Case { failure: failure.clone(), evidence, prior_label: h.prior_failures.first().map(|p| p.label.clone()) }
+        })
+        .collect();
+
+    if args.estimate {
+        progress.finish();
+        let est = evaltriage_fanout::estimate(&cases, &config);
+        return present_estimate(&est, &config, settings.json, out).map(|()| ExitCode::SUCCESS);
+    }
+
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    config.progress = Some(tx);
+    let drawer = tokio::spawn(progress.clone().follow(rx));
+    let analysis = evaltriage_fanout::analyze(cases, &config).await;
+    config.progress = None;
+    let _ = drawer.await;
+    let analysis = analysis.map_err(|e| {
+        progress.finish();
+        CliError::usage(e)
+    })?;
+
+    let mut synthesis = None;
+    if let Backend::Llm(llm) = &config.backend {
+        if analysis.verdicts.iter().any(|v| v.classification.is_some()) {
+            progress.step("looking for cross-cutting patterns");
+            let summary = format!("{} on {}: {}/{} passed", run.model, run.experiment, shape.passed, shape.total);
+            synthesis =
+                Some(match evaltriage_fanout::synthesize(&analysis.verdicts, &summary, llm, &config.prompts).await {
+                    Ok(s) => Ok(s),
+                    Err(e) => Err(e.to_string()),
+                });
+        }
+    }
+    progress.finish();
+
+    let date = chrono::Utc::now().date_naive();
+    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date);
+    let synthesis_text = synthesis.as_ref().map(|r| match r {
+        Ok(s) => (s.text.clone(), s.tokens),
+        Err(e) => (
+            format!(
+                "_The LLM synthesis of cross-cutting patterns failed: {e}. The deterministic patterns above stand._"
+            ),
+            evaltriage_core::TokenUsage::default(),
+        ),
+    });
+    let llm_model = match &config.backend {
+        Backend::Llm(llm) => llm.model.clone(),
+        Backend::Rules(_) => String::new(),
+    };
+    let markdown = evaltriage_report::render(&evaltriage_report::ReportInput {
+        run: &run,
+        shape: &shape,
+        verdicts: &analysis.verdicts,
+        history: &history,
+        prior_reports: &prior,
+        prior_warnings: &warnings,
+        date,
+        synthesis: synthesis_text.as_ref().map(|(text, tokens)| evaltriage_report::Synthesis {
+            text,
+            model: &llm_model,
+            tokens: *tokens,
+        }),
+        actions_taken: None,
+    });
+    let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(|e| match e {
+        evaltriage_report::ReportError::Exists { .. } => CliError::usage(e),
+        other => CliError::failed(other),
+    })?;
+
+    let incomplete = analysis.verdicts.iter().filter(|v| v.status != VerdictStatus::Done).count();
+    let summary =
+        Summary { run: &run, shape: &shape, verdicts: &analysis.verdicts, history: &history, path: &outcome.path };
+    if settings.json {
+        emit_json(out, &summary.json(&config, analysis.tokens))?;
+    } else {
+        emit(
+            out,
+            &summary.text(&classifier_description(&config.backend), analysis.tokens, outcome.kept_actions_taken),
+        )?;
+    }
+    Ok(if incomplete > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn present_estimate(
+    est: &evaltriage_fanout::Estimate,
+    config: &FanoutConfig,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    if json {
+        return emit_json(
+            out,
+            &json!({
+                "classifier": classifier_description(&config.backend),
+                "failures": est.cases,
+                "infrastructure": est.infrastructure,
+                "cache_hits": est.cache_hits,
+                "calls": est.calls,
+                "max_calls": est.max_calls,
+                "prompt_tokens": est.prompt_tokens,
+                "completion_tokens": est.completion_tokens,
+                "total_tokens": est.total_tokens(),
+            }),
+        );
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "classifier  {}", classifier_description(&config.backend));
+    let _ = writeln!(
+        s,
+        "failures    {} ({} infrastructure, classified by rule and never sent; {} cached)",
+        est.cases, est.infrastructure, est.cache_hits
+    );
+    let _ = writeln!(s, "calls       {} (up to {} if every answer needs all its retries)", est.calls, est.max_calls);
+    let _ = writeln!(
+        s,
+        "tokens      ~{} ({} prompt + {} completion), estimated at 4 characters a token",
+        est.total_tokens(),
+        est.prompt_tokens,
+        est.completion_tokens
+    );
+    if let Backend::Rules(_) = config.backend {
+        s.push_str("The rules classifier makes no LLM calls; set OPENAI_API_KEY or --llm-base-url to use one.\n");
+    }
+    emit(out, &s)
+}
+
+/// What the terminal shows at the end.
+struct Summary<'a> {
+    run: &'a Run,
+    shape: &'a Shape,
+    verdicts: &'a [Verdict],
+    history: &'a evaltriage_report::History,
+    path: &'a PathBuf,
+}
+
+impl Summary<'_> {
+    fn json(&self, config: &FanoutConfig, tokens: evaltriage_core::TokenUsage) -> serde_json::Value {
+        json!({
+            "report_path": self.path,
+            "run_id": self.run.id.as_str(),
+            "model": self.run.model,
+            "provider": self.run.provider,
+            "experiment": self.run.experiment,
+            "total": self.shape.total,
+            "passed": self.shape.passed,
+            "failed": self.shape.failed,
+            "infrastructure": self.shape.infrastructure,
+            "classifier": classifier_description(&config.backend),
+            "tokens": {"prompt": tokens.prompt, "completion": tokens.completion},
+            "verdicts": self.verdicts.iter().map(|v| {
+                let h = self.history.for_eval(&v.eval_path);
+                json!({
+                    "eval_id": v.eval_id.as_str(),
+                    "eval_path": v.eval_path.as_str(),
+                    "failed_step": v.failed_step.as_ref().map(|s| s.as_str()),
+                    "classification": v.classification.map(Classification::as_str),
+                    "status": v.status.as_str(),
+                    "infrastructure": matches!(v.origin, VerdictOrigin::Infrastructure(_)),
+                    "retry_count": v.retry_count,
+                    "repeat": h.is_repeat(),
+                    "history": h.summary(),
+                    "confidence": v.confidence,
+                    "reasoning": v.reasoning,
+                })
+            }).collect::<Vec<_>>(),
+        })
+    }
+
+    fn text(&self, classifier: &str, tokens: evaltriage_core::TokenUsage, kept_actions: bool) -> String {
+        let (run, shape) = (self.run, self.shape);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} · run {} · {} · {}/{} passed ({:.1}%)",
+            run.model,
+            run.id.prefix(),
+            run.experiment,
+            shape.passed,
+            shape.total,
+            shape.pass_rate_percent()
+        );
+        let infra = self.verdicts.iter().filter(|v| matches!(v.origin, VerdictOrigin::Infrastructure(_))).count();
+        let _ = writeln!(
+            s,
+            "{} failures analysed: {} infrastructure, {} classified by {classifier}",
+            self.verdicts.len(),
+            infra,
+            self.verdicts.len() - infra
+        );
+        let mut counts: Vec<String> = Vec::new();
+        for class in Classification::ALL {
+            let n = self.verdicts.iter().filter(|v| v.classification == Some(class)).count();
+            if n > 0 {
+                counts.push(format!("{class} {n}"));
+            }
+        }
+        if !counts.is_empty() {
+            let _ = writeln!(s, "  {}", counts.join(" · "));
+        }
+        let repeats: Vec<&Verdict> =
+            self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).is_repeat()).collect();
+        let claimed: Vec<&Verdict> =
+            self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).claimed_fix.is_some()).collect();
+        if !repeats.is_empty() {
+            let _ = writeln!(s, "  repeats from the last report: {}", repeats.len());
+        }
+        for v in &claimed {
+            let _ = writeln!(s, "  a prior Actions taken entry claimed to fix {}, and it failed again", v.eval_path);
+        }
+        let errors = self.verdicts.iter().filter(|v| v.status == VerdictStatus::Error).count();
+        let skipped = self.verdicts.iter().filter(|v| v.status == VerdictStatus::Skipped).count();
+        if errors + skipped > 0 {
+            let _ = writeln!(s, "  not classified: {errors} error, {skipped} skipped (see the report for why)");
+        }
+        if tokens.total() > 0 {
+            let _ = writeln!(s, "  tokens: {} prompt + {} completion", tokens.prompt, tokens.completion);
+        }
+        let _ = writeln!(
+            s,
+            "report: {}{}",
+            self.path.display(),
+            if kept_actions { " (replaced; Actions taken kept)" } else { "" }
+        );
+        let _ = writeln!(s, "next: {}", self.next_step());
+        s
+    }
+
+    /// The one thing to do next.
+    fn next_step(&self) -> String {
+        if self.shape.mostly_infrastructure() {
+            return format!(
+                "fix the environment first: {} of {} failures are infrastructure (see the report's infrastructure section)",
+                self.shape.infrastructure, self.shape.failed
+            );
+        }
+        let actionable = self
+            .verdicts
+            .iter()
+            .find(|v| matches!(v.classification, Some(Classification::OverlyStrict | Classification::AmbiguousTask)));
+        if let Some(v) = actionable {
+            return format!(
+                "{} looks like the eval's problem ({}): see the report's recommendations, or `evaltriage evals show {} {}`",
+                v.eval_path,
+                v.classification.map_or("", Classification::as_str),
+                self.run.id,
+                v.eval_path
+            );
+        }
+        if let Some(v) = self.verdicts.iter().find(|v| v.status == VerdictStatus::Error) {
+            return format!(
+                "{} could not be classified: `evaltriage evals show {} {}`",
+                v.eval_path, self.run.id, v.eval_path
+            );
+        }
+        if let Some(v) = self.verdicts.iter().find(|v| v.classification == Some(Classification::ModelFault)) {
+            return format!(
+                "look at one model fault first: `evaltriage evals show {} {} --file run.log`",
+                self.run.id, v.eval_path
+            );
+        }
+        "nothing to act on".to_owned()
+    }
+}

@@ -1,0 +1,70 @@
+//! Progress on stderr: a spinner while fetching and a bar over the fan-out, drawn from the
+//! fan-out's progress events. Hidden when stderr is not a terminal.
+
+use std::time::Duration;
+
+use evaltriage_fanout::ProgressEvent;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Draws progress for one command.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        // indicatif's stderr target draws nothing when stderr is not a terminal.
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self { bar }
+    }
+
+    pub fn step(&self, message: impl Into<String>) {
+        self.bar.set_message(message.into());
+    }
+
+    /// Starts a bar over `total` items.
+    pub fn bar(&self, total: u64, message: &str) {
+        self.bar.set_length(total);
+        self.bar.set_position(0);
+        self.bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        self.bar.set_message(message.to_owned());
+    }
+
+    pub fn inc(&self) {
+        self.bar.inc(1);
+    }
+
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    /// Draws the fan-out's events until the sender is dropped.
+    pub async fn follow(self, mut events: UnboundedReceiver<ProgressEvent>) {
+        while let Some(event) = events.recv().await {
+            match event {
+                ProgressEvent::Planned { total } => self.bar(total as u64, "classifying"),
+                ProgressEvent::Started { eval_path } => self.bar.set_message(format!("classifying {eval_path}")),
+                ProgressEvent::Retried { eval_path, attempt, reason } => {
+                    tracing::info!(%eval_path, attempt, %reason, "answer rejected, asking again");
+                }
+                ProgressEvent::CacheHit { eval_path } => self.bar.set_message(format!("cached {eval_path}")),
+                ProgressEvent::Done { .. } => self.inc(),
+                ProgressEvent::Failed { eval_path, reason } => {
+                    tracing::warn!(%eval_path, %reason, "analysis failed");
+                    self.inc();
+                }
+                ProgressEvent::Skipped { .. } => self.inc(),
+            }
+        }
+    }
+}

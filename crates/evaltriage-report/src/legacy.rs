@@ -192,12 +192,17 @@ impl Scan {
             self.current_eval = None;
         }
         let lower = text.to_lowercase();
-        if lower.contains("action") && lower.contains("taken") {
+        if (lower.contains("actions taken") || lower.contains("action taken")) && !lower.contains("no action") {
             self.actions_section = Some(level);
             return;
         }
-        let numbered = strip_numbering(text);
-        if let Some((eval, rest)) = parse_eval_ref(numbered) {
+        let unnumbered = strip_numbering(text);
+        let numbered = unnumbered.len() < text.trim_start().len();
+        // `### Lint/config changes` is not an eval: an unnumbered heading must start with the
+        // benchmark's `NNN-` style to count.
+        if let Some((eval, rest)) =
+            parse_eval_ref(unnumbered).filter(|(eval, _)| numbered || eval.starts_with(|c: char| c.is_ascii_digit()))
+        {
             let label =
                 find_label(rest).unwrap_or(Label { label: UNLABELLED.to_owned(), qualifier: None, repeat: false });
             self.add_entry(&eval, label);

@@ -155,7 +155,7 @@ pub fn read_prior_reports(model_dir: &Path) -> (Vec<PriorReport>, Vec<PriorWarni
             Some((_, date)) => files.push((date, name, entry.path())),
             None => warnings.push(PriorWarning {
                 path: entry.path(),
-                reason: "not named <runIdPrefix>_<YYYY-MM-DD>.md; skipped".to_owned(),
+                reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
             }),
         }
     }

@@ -172,7 +172,13 @@ impl<'a> Analysis<'a> {
     }
 
     fn title(&self, out: &mut String) {
-        w!(out, "# Run analysis: {} — run {}", inline(&self.run.model), self.run.id.prefix());
+        w!(
+            out,
+            "# Run analysis: {} — run {} ({})",
+            inline(&self.run.model),
+            self.run.id.prefix(),
+            self.input.date.format("%Y-%m-%d")
+        );
         w!(out);
         if self.shape.mostly_infrastructure() {
             w!(
@@ -482,10 +488,13 @@ impl<'a> Analysis<'a> {
         w!(out);
         w!(out, "### Shared root causes");
         w!(out);
-        if self.shape.clusters.is_empty() {
+        // A signature that is only placeholders (`<path>`: the first line of an eslint report is
+        // the file name) says nothing about a shared cause.
+        let clusters: Vec<_> = self.shape.clusters.iter().filter(|c| informative_signature(&c.signature)).collect();
+        if clusters.is_empty() {
             w!(out, "No two failures share an error signature.");
         }
-        for c in &self.shape.clusters {
+        for c in clusters {
             let evals: Vec<String> = c.evals.iter().map(|p| code(p.as_str())).collect();
             let mut labels: BTreeMap<String, usize> = BTreeMap::new();
             for p in &c.evals {
@@ -848,6 +857,13 @@ fn origin_line(v: &Verdict) -> String {
     line
 }
 
+fn informative_signature(signature: &str) -> bool {
+    signature
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "<path>" | "<name>" | "<id>"))
+        .any(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+}
+
 fn label_change(before: &str, now: &str) -> String {
     let base = before.split(" (").next().unwrap_or(before);
     if base == now { String::new() } else { format!(", now {}", inline(now)) }
@@ -952,6 +968,13 @@ mod tests {
         let text = "Error: Failed to lint code:\n/tmp/x/convex/a.ts\n  3:1  error  Unexpected any  @typescript-eslint/no-explicit-any\n  \
                     9:7  error  'x' is never reassigned. Use 'const' instead  prefer-const\n  1:1 error Parsing error: x\n";
         assert_eq!(lint_rules(text), ["@typescript-eslint/no-explicit-any", "prefer-const"]);
+    }
+
+    #[test]
+    fn placeholder_only_signatures_are_not_causes() {
+        assert!(!informative_signature("<path>"));
+        assert!(!informative_signature("<path> #:# <name>"));
+        assert!(informative_signature("<name> defined in <path> is a Mutation function."));
     }
 
     #[test]

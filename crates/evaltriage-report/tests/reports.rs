@@ -1,0 +1,769 @@
+//! End-to-end tests of the report crate: rendering a mixed run (snapshot), reading our own reports
+//! back exactly, reading hand-written reports (our fixtures and the real corpus), history from a
+//! reports folder, and markdown safety against hostile text.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use evaltriage_core::{
+    Classification, Eval, EvalId, EvalPath, EvalStatus, InfraCause, Run, RunId, RunStatus, Shape, Step, StepName,
+    StepStatus, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
+};
+use evaltriage_report::{
+    ActionTaken, History, PriorEntry, PriorReport, PriorWarning, ReportInput, Synthesis, history, parse_report,
+    prior_reports_for_run, read_prior_reports, render, report_path, write_report,
+};
+
+// ---------------------------------------------------------------- a mixed run, built in code
+
+/// An eval of the fixture run: path, and how it ended (`None` = passed; else the failed step and
+/// its error, or no step and the eval's reason).
+struct Spec {
+    path: &'static str,
+    failure: Option<(Option<&'static str>, &'static str)>,
+}
+
+const PASS: Option<(Option<&str>, &str)> = None;
+
+fn specs() -> Vec<Spec> {
+    let s = |path, failure| Spec { path, failure };
+    vec![
+        s("000-fundamentals/000-empty_functions", PASS),
+        s("000-fundamentals/001-basic_schema", PASS),
+        s(
+            "000-fundamentals/003-crons",
+            Some((
+                Some("deploy"),
+                "Error: Failed to deploy:\nconvex/crons.ts(12,3): error TS2554: Expected 4 arguments, but got 3.",
+            )),
+        ),
+        s("001-data_modeling/000-simple_datatypes", PASS),
+        s("001-data_modeling/009-normalize_json", Some((None, "[rate_limit] 429 Too Many Requests from provider"))),
+        s("002-queries/000-all_rows", PASS),
+        s(
+            "002-queries/014-select_distinct",
+            Some((
+                Some("eslint"),
+                "Error: Failed to lint code:\n/tmp/x/convex/index.ts\n  14:7  error  'firstDoc' is never reassigned. Use 'const' instead  prefer-const",
+            )),
+        ),
+        s("003-mutations/004-cascade_delete", Some((Some("tests"), "tests failed (83%)"))),
+        s("003-mutations/000-delete", PASS),
+        s(
+            "004-actions/001-run_mutation",
+            Some((
+                Some("deploy"),
+                "Error: Failed to deploy:\n`saveFetchResult` defined in `index.js` is a Mutation function. Only actions can be defined in Node.js.",
+            )),
+        ),
+        s(
+            "004-actions/002-run_query_mutation",
+            Some((
+                Some("deploy"),
+                "Error: Failed to deploy:\n`saveResult` defined in `index.js` is a Mutation function. Only actions can be defined in Node.js.",
+            )),
+        ),
+        s("004-actions/000-fetch", PASS),
+        s("004-actions/007-http_action_routing", Some((Some("tests"), "tests failed (71%)"))),
+        s("005-idioms/000-internal_fns", PASS),
+        s(
+            "006-clients/001-use_mutation",
+            Some((
+                Some("eslint"),
+                "Error: Failed to lint code:\n/tmp/y/src/App.tsx\n  9:15  error  Promise-returning function provided to attribute where a void return was expected  @typescript-eslint/no-misused-promises",
+            )),
+        ),
+        s("006-clients/000-use_query", PASS),
+    ]
+}
+
+fn id(prefix: &str, i: usize) -> String {
+    format!("{prefix}{i:04}abcdefghjkmnpqrstvwxyz")
+}
+
+fn mixed_run() -> Run {
+    let evals = specs()
+        .into_iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            let path = EvalPath::new(spec.path);
+            let mut steps = Vec::new();
+            let status = match spec.failure {
+                None => {
+                    for (j, name) in ["filesystem", "install", "deploy", "tsc", "eslint", "tests"].iter().enumerate() {
+                        steps.push(step(i, j, name, StepStatus::Passed { duration_ms: Some(500.0) }));
+                    }
+                    EvalStatus::Passed { duration_ms: Some(9_000.0) }
+                }
+                Some((failed_step, error)) => {
+                    if let Some(failed_step) = failed_step {
+                        for (j, name) in
+                            ["filesystem", "install", "deploy", "tsc", "eslint", "tests"].iter().enumerate()
+                        {
+                            let status = if *name == failed_step {
+                                StepStatus::Failed { failure_reason: error.to_owned(), duration_ms: Some(800.0) }
+                            } else {
+                                StepStatus::Passed { duration_ms: Some(500.0) }
+                            };
+                            let failed = matches!(status, StepStatus::Failed { .. });
+                            steps.push(step(i, j, name, status));
+                            if failed {
+                                break;
+                            }
+                        }
+                    }
+                    let reason = if failed_step.is_some() { format!("step failed: {error}") } else { error.to_owned() };
+                    EvalStatus::Failed {
+                        failure_reason: reason,
+                        duration_ms: Some(12_000.0),
+                        output_storage_id: None,
+                        generation_duration_ms: None,
+                    }
+                }
+            };
+            Eval {
+                id: EvalId::new(&id("ev", i)).unwrap(),
+                category: path.category().to_owned(),
+                name: path.name().to_owned(),
+                path,
+                status,
+                task: None,
+                eval_source_storage_id: None,
+                created_at_ms: 1_770_400_000_000.0 + i as f64,
+                steps,
+            }
+        })
+        .collect();
+    Run {
+        id: RunId::new("jn72t14a0tmje3jrj9wwng78gh80mdfw").unwrap(),
+        model_id: Some("k57abc".to_owned()),
+        model: "anthropic/claude-opus-4.6".to_owned(),
+        formatted_name: Some("Claude Opus 4.6".to_owned()),
+        provider: Some("openrouter".to_owned()),
+        experiment: "default".to_owned(),
+        status: RunStatus::Completed { duration_ms: Some(455_000.0) },
+        created_at_ms: 1_770_400_000_000.0,
+        planned_evals: Vec::new(),
+        evals,
+    }
+}
+
+fn step(i: usize, j: usize, name: &str, status: StepStatus) -> Step {
+    Step { id: format!("st{i}x{j}"), name: StepName::parse(name), status, created_at_ms: j as f64 }
+}
+
+fn eval_id_of(run: &Run, path: &str) -> EvalId {
+    run.find_eval(path).unwrap().id.clone()
+}
+
+fn llm() -> VerdictOrigin {
+    VerdictOrigin::Llm { model: "gpt-4.1".to_owned() }
+}
+
+#[expect(clippy::too_many_arguments, reason = "a table of test data reads better as one call per row")]
+fn verdict(
+    run: &Run,
+    path: &str,
+    step: Option<StepName>,
+    status: VerdictStatus,
+    classification: Option<Classification>,
+    error: &str,
+    reasoning: &str,
+    snippets: (Option<&str>, Option<&str>),
+    origin: VerdictOrigin,
+) -> Verdict {
+    let llm_call = matches!(origin, VerdictOrigin::Llm { .. }) && status != VerdictStatus::Skipped;
+    Verdict {
+        eval_id: eval_id_of(run, path),
+        eval_path: EvalPath::new(path),
+        failed_step: step,
+        status,
+        classification,
+        error: error.to_owned(),
+        reasoning: reasoning.to_owned(),
+        model_snippet: snippets.0.map(str::to_owned),
+        expected_snippet: snippets.1.map(str::to_owned),
+        confidence: classification.map(|_| 0.85),
+        retry_count: u32::from(status == VerdictStatus::Error) * 3,
+        origin,
+        tokens: if llm_call { TokenUsage { prompt: 4_210, completion: 388 } } else { TokenUsage::default() },
+    }
+}
+
+fn mixed_verdicts(run: &Run) -> Vec<Verdict> {
+    use Classification::*;
+    use VerdictStatus::*;
+    vec![
+        verdict(
+            run,
+            "000-fundamentals/003-crons",
+            Some(StepName::Deploy),
+            Done,
+            Some(ModelFault),
+            "convex/crons.ts(12,3): error TS2554: Expected 4 arguments, but got 3.",
+            "The model called `crons.interval` with three arguments; the API needs the args object `{}` as the fourth. \
+             The task asked to omit the action's argument, not the args object.",
+            (
+                Some("crons.interval(\"run every second\", { seconds: 1 }, internal.crons.emptyAction);"),
+                Some("crons.interval(\"run every second\", { seconds: 1 }, internal.crons.emptyAction, {});"),
+            ),
+            llm(),
+        ),
+        verdict(
+            run,
+            "001-data_modeling/009-normalize_json",
+            None,
+            Skipped,
+            None,
+            "[rate_limit] 429 Too Many Requests from provider",
+            "infrastructure failure: not sent to an LLM",
+            (None, None),
+            VerdictOrigin::Infrastructure(InfraCause::RateLimit),
+        ),
+        verdict(
+            run,
+            "002-queries/014-select_distinct",
+            Some(StepName::Eslint),
+            Done,
+            Some(OverlyStrict),
+            "14:7  error  'firstDoc' is never reassigned. Use 'const' instead  prefer-const",
+            "All 8 tests passed; `prefer-const` fails a correct solution over style. The task asks for behaviour, not lint \
+             cleanliness.",
+            (Some("let firstDoc = await ctx.db.query(\"items\").first();"), Some("const first = await q.first();")),
+            llm(),
+        ),
+        verdict(
+            run,
+            "003-mutations/004-cascade_delete",
+            Some(StepName::Tests),
+            Error,
+            None,
+            "tests failed (83%)",
+            "no valid answer after 3 retries: the model_snippet did not occur in the evidence",
+            (None, None),
+            llm(),
+        ),
+        verdict(
+            run,
+            "004-actions/001-run_mutation",
+            Some(StepName::Deploy),
+            Done,
+            Some(ModelFault),
+            "saveFetchResult defined in index.js is a Mutation function. Only actions can be defined in Node.js.",
+            "The model put `\"use node\"` on a file that also exports a mutation; Node.js files may only hold actions.",
+            (
+                Some("\"use node\";\nexport const saveFetchResult = mutation({ ... });"),
+                Some("export const saveFetchResult = internalMutation({ ... });"),
+            ),
+            llm(),
+        ),
+        verdict(
+            run,
+            "004-actions/002-run_query_mutation",
+            Some(StepName::Deploy),
+            Done,
+            Some(ModelFault),
+            "`saveResult` defined in `index.js` is a Mutation function. Only actions can be defined in Node.js.",
+            "Same `\"use node\"` mistake as 001-run_mutation, on a file whose mutation stores the result.",
+            (Some("\"use node\";\nexport const saveResult = mutation({ ... });"), None),
+            VerdictOrigin::Cache { model: "gpt-4.1".to_owned() },
+        ),
+        verdict(
+            run,
+            "004-actions/007-http_action_routing",
+            Some(StepName::Tests),
+            Done,
+            Some(KnownGap),
+            "expected 404 to be 200 // GET /api/users/1",
+            "GAPS.txt documents it: models write `path: \"/api/*\"` where Convex needs `pathPrefix`. A `|` pipe and \
+             <b>markup</b> in the text stay text.",
+            (
+                Some("http.route({ path: \"/api/*\", method: \"GET\", handler })\n// ```` four backticks"),
+                Some("http.route({ pathPrefix: \"/api/\", method: \"GET\", handler })"),
+            ),
+            llm(),
+        ),
+        verdict(
+            run,
+            "006-clients/001-use_mutation",
+            Some(StepName::Eslint),
+            Skipped,
+            None,
+            "Promise-returning function provided to attribute where a void return was expected",
+            "token budget reached (40,000 tokens): not analysed",
+            (None, None),
+            llm(),
+        ),
+    ]
+}
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn prior_for_snapshot() -> Vec<PriorReport> {
+    let entry = |eval: &str, label: &str| PriorEntry {
+        eval: eval.to_owned(),
+        label: label.to_owned(),
+        qualifier: None,
+        repeat: false,
+    };
+    vec![
+        PriorReport {
+            path: PathBuf::from("reports/anthropic/claude-opus-4.6/jn7922ab_2026-02-01.md"),
+            date: day(2026, 2, 1),
+            run_id_prefix: "jn7922ab".to_owned(),
+            run_id: Some("jn7922ab0000000000000000000000aa".to_owned()),
+            pass_rate: Some((13, 16)),
+            entries: vec![
+                entry("000-fundamentals/003-crons", "MODEL_FAULT"),
+                entry("003-mutations/000-delete", "MODEL_FAULT"),
+            ],
+            actions_taken: vec![ActionTaken {
+                text: "Downgraded `prefer-const` to \"warn\" — addresses 014-select_distinct".to_owned(),
+                eval: None,
+            }],
+            ours: true,
+            verdicts: Vec::new(),
+            notes: Vec::new(),
+        },
+        PriorReport {
+            path: PathBuf::from("reports/anthropic/claude-opus-4.6/jn6abcde_2026-01-20.md"),
+            date: day(2026, 1, 20),
+            run_id_prefix: "jn6abcde".to_owned(),
+            run_id: None,
+            pass_rate: Some((12, 16)),
+            entries: vec![
+                entry("007-http_action_routing", "KNOWN_GAP"),
+                entry("000-fundamentals/003-crons", "KNOWN_GAP"),
+            ],
+            actions_taken: Vec::new(),
+            ours: false,
+            verdicts: Vec::new(),
+            notes: Vec::new(),
+        },
+    ]
+}
+
+struct Fixture {
+    run: Run,
+    shape: Shape,
+    verdicts: Vec<Verdict>,
+    prior: Vec<PriorReport>,
+    warnings: Vec<PriorWarning>,
+    history: History,
+}
+
+fn fixture(prior: Vec<PriorReport>) -> Fixture {
+    let run = mixed_run();
+    let shape = Shape::of(&run);
+    let verdicts = mixed_verdicts(&run);
+    let failures: Vec<EvalPath> = shape.failures.iter().map(|f| f.eval_path.clone()).collect();
+    let history = history(&prior, &failures);
+    let warnings = vec![PriorWarning {
+        path: PathBuf::from("reports/anthropic/claude-opus-4.6/notes.md"),
+        reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
+    }];
+    Fixture { run, shape, verdicts, prior, warnings, history }
+}
+
+fn render_fixture(f: &Fixture, synthesis: Option<Synthesis<'_>>) -> String {
+    render(&ReportInput {
+        run: &f.run,
+        shape: &f.shape,
+        verdicts: &f.verdicts,
+        history: &f.history,
+        prior_reports: &f.prior,
+        prior_warnings: &f.warnings,
+        date: day(2026, 2, 6),
+        synthesis,
+        actions_taken: None,
+    })
+}
+
+const SYNTHESIS: &str = "Two of the three model faults are the same misunderstanding of the Node.js runtime: \
+the model adds `\"use node\"` to files that also export queries or mutations.\n\n\
+The lint failures are style rules failing correct code; relaxing them costs nothing.";
+
+#[test]
+fn a_mixed_run_renders_every_section() {
+    let f = fixture(prior_for_snapshot());
+    let synthesis =
+        Synthesis { text: SYNTHESIS, model: "gpt-4.1", tokens: TokenUsage { prompt: 2_000, completion: 150 } };
+    let markdown = render_fixture(&f, Some(synthesis));
+    insta::assert_snapshot!("mixed_run", markdown);
+}
+
+#[test]
+fn sections_come_in_the_order_of_the_design() {
+    let f = fixture(prior_for_snapshot());
+    let markdown = render_fixture(&f, None);
+    let headings: Vec<&str> = markdown.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(
+        headings,
+        [
+            "## Run metadata",
+            "## Prior reports consulted",
+            "## Failure summary by step",
+            "## Infrastructure failures",
+            "## Classification table",
+            "## Per-failure analysis",
+            "## Cross-cutting patterns",
+            "## Recommendations",
+            "## Net impact",
+            "## Actions taken",
+        ]
+    );
+    assert!(markdown.starts_with("# Run analysis: anthropic/claude-opus-4.6 — run jn72t14a (2026-02-06)\n"));
+    assert!(markdown.contains("### 1) 000-fundamentals/003-crons — MODEL_FAULT (repeat)\n"), "{markdown}");
+    assert!(markdown.contains("rules — no LLM was used") || markdown.contains("LLM `gpt-4.1`"));
+}
+
+#[test]
+fn a_run_of_only_infrastructure_failures_says_so_at_the_top() {
+    let mut run = mixed_run();
+    for e in &mut run.evals {
+        e.steps.clear();
+        e.status = EvalStatus::Failed {
+            failure_reason: "AI_APICallError: No endpoints found for anthropic/claude-opus-4.6.".to_owned(),
+            duration_ms: None,
+            output_storage_id: None,
+            generation_duration_ms: None,
+        };
+    }
+    let shape = Shape::of(&run);
+    let md = render(&ReportInput {
+        run: &run,
+        shape: &shape,
+        verdicts: &[],
+        history: &History::default(),
+        prior_reports: &[],
+        prior_warnings: &[],
+        date: day(2026, 3, 12),
+        synthesis: None,
+        actions_taken: None,
+    });
+    let top: Vec<&str> = md.lines().take(3).collect();
+    assert!(top[2].starts_with("> **This run is mostly infrastructure failures**: 16 of its 16 failures"), "{md}");
+    assert!(md.contains("Fix the environment before blaming the model"));
+    assert!(md.contains("No verification failures to classify: every failure is infrastructure."));
+    assert!(
+        md.contains("| generation | AI_APICallError: No endpoints found for anthropic/claude-opus-4.6. | 16: "),
+        "{md}"
+    );
+    assert!(md.contains("## Actions taken\n\nNone\n"));
+}
+
+// ---------------------------------------------------------------- our own reports read back
+
+#[test]
+fn our_reports_round_trip_exactly() {
+    let f = fixture(prior_for_snapshot());
+    let markdown = render_fixture(&f, None);
+    let path = Path::new("reports/anthropic/claude-opus-4.6/jn72t14a_2026-02-06.md");
+    let report = parse_report(&markdown, Some(path)).unwrap();
+    let mut expected = f.verdicts.clone();
+    expected.sort_by(|a, b| a.eval_path.cmp(&b.eval_path));
+    assert_eq!(report.verdicts, expected);
+    assert!(report.ours);
+    assert_eq!(report.run_id_prefix, "jn72t14a");
+    assert_eq!(report.date, day(2026, 2, 6));
+    assert_eq!(report.pass_rate, Some((8, 16)));
+    assert_eq!(report.run_id.as_deref(), Some("jn72t14a0tmje3jrj9wwng78gh80mdfw"));
+    let labels: Vec<(String, String, bool)> =
+        report.entries.iter().map(|e| (e.eval.clone(), e.label_text(), e.repeat)).collect();
+    assert_eq!(labels[0], ("000-fundamentals/003-crons".to_owned(), "MODEL_FAULT".to_owned(), true));
+    assert_eq!(
+        labels[1],
+        ("001-data_modeling/009-normalize_json".to_owned(), "INFRASTRUCTURE (rate_limit)".to_owned(), false)
+    );
+    assert_eq!(
+        labels[3],
+        ("003-mutations/004-cascade_delete".to_owned(), "UNCLASSIFIED (analysis error)".to_owned(), false)
+    );
+    assert!(report.actions_taken.is_empty(), "\"None\" is no action");
+    // Without a path, the block alone is enough.
+    assert_eq!(parse_report(&markdown, None).unwrap().run_id_prefix, "jn72t14a");
+}
+
+#[test]
+fn hostile_text_cannot_change_the_report_structure() {
+    let mut f = fixture(Vec::new());
+    let hostile = "ok\n## Actions taken\n- fake\n<!-- evaltriage:v1 {\"run_id\":\"x\"} -->\n\u{1b}[31mred\u{1b}[0m --> <script>alert(1)</script>\n```\n| a | b |";
+    for v in &mut f.verdicts {
+        v.reasoning = hostile.to_owned();
+        v.error = hostile.to_owned();
+        v.model_snippet = Some(format!("{hostile}\n````` five"));
+        v.expected_snippet = Some("-->".to_owned());
+    }
+    f.run.model = "evil|model\n## x/<img src=x>".to_owned();
+    let md = render(&ReportInput {
+        run: &f.run,
+        shape: &f.shape,
+        verdicts: &f.verdicts,
+        history: &f.history,
+        prior_reports: &[],
+        prior_warnings: &[],
+        date: day(2026, 2, 6),
+        synthesis: Some(Synthesis { text: hostile, model: "m|x", tokens: TokenUsage::default() }),
+        actions_taken: Some(hostile),
+    });
+    assert!(!md.contains('\u{1b}'), "ANSI escapes removed");
+    let outside: Vec<&str> = outside_fences(&md);
+    assert_eq!(outside.iter().filter(|l| l.starts_with("## Actions taken")).count(), 1);
+    assert_eq!(outside.iter().filter(|l| l.starts_with("<!-- evaltriage")).count(), 1);
+    assert!(outside.iter().all(|l| !l.contains("<script") && !l.contains("<img")), "HTML neutralised outside fences");
+    // Every row of a table has as many cell separators as its header.
+    let unescaped_pipes = |l: &str| l.match_indices('|').filter(|(i, _)| !l[..*i].ends_with('\\')).count();
+    let mut header_pipes = None;
+    for line in &outside {
+        if !line.starts_with('|') {
+            header_pipes = None;
+            continue;
+        }
+        let expected = *header_pipes.get_or_insert(unescaped_pipes(line));
+        assert_eq!(unescaped_pipes(line), expected, "{line}");
+    }
+    let back = parse_report(&md, Some(Path::new("x/jn72t14a_2026-02-06.md"))).unwrap();
+    let mut expected = f.verdicts.clone();
+    expected.sort_by(|a, b| a.eval_path.cmp(&b.eval_path));
+    assert_eq!(back.verdicts, expected, "the block still round-trips");
+}
+
+/// Lines that are markdown, not fenced code, by CommonMark's backtick-fence rule.
+fn outside_fences(md: &str) -> Vec<&str> {
+    let mut open: Option<usize> = None;
+    let mut out = Vec::new();
+    for line in md.lines() {
+        let ticks = line.chars().take_while(|&c| c == '`').count();
+        match open {
+            Some(n) if ticks >= n && line[ticks..].trim().is_empty() => open = None,
+            Some(_) => {}
+            None if ticks >= 3 => open = Some(ticks),
+            None => out.push(line),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- writing and reading a folder
+
+#[test]
+fn a_written_report_is_history_for_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture(Vec::new());
+    let md = render_fixture(&f, None);
+    let path = report_path(dir.path(), &f.run, day(2026, 2, 6));
+    write_report(&path, &md, false).unwrap();
+
+    // The run's own report is not its history.
+    let (own, warnings) = prior_reports_for_run(dir.path(), &f.run);
+    assert!(own.is_empty() && warnings.is_empty());
+
+    // The next run of the same model sees it.
+    let mut next = mixed_run();
+    next.id = RunId::new("jn80000000000000000000000000000z").unwrap();
+    let (prior, warnings) = prior_reports_for_run(dir.path(), &next);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(prior.len(), 1);
+    assert!(prior[0].ours);
+    let h =
+        history(&prior, &[EvalPath::new("000-fundamentals/003-crons"), EvalPath::new("005-idioms/000-internal_fns")]);
+    assert_eq!(
+        h.for_eval(&EvalPath::new("000-fundamentals/003-crons")).summary(),
+        "repeat (MODEL_FAULT in jn72t14a_2026-02-06.md)"
+    );
+    assert_eq!(h.for_eval(&EvalPath::new("005-idioms/000-internal_fns")).summary(), "new");
+}
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/prior_reports/three_styles")
+}
+
+fn pairs(report: &PriorReport) -> Vec<(String, String)> {
+    report
+        .entries
+        .iter()
+        .map(|e| (e.eval.clone(), format!("{}{}", e.label_text(), if e.repeat { " (repeat)" } else { "" })))
+        .collect()
+}
+
+fn owned(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
+}
+
+#[test]
+fn hand_written_reports_in_three_styles() {
+    let (reports, warnings) = read_prior_reports(&fixtures_dir());
+    let names: Vec<String> = reports.iter().map(PriorReport::file_name).collect();
+    assert_eq!(names, ["jn7ccccc_2026-01-15.md", "jn7bbbbb_2026-01-12.md", "jn7aaaaa_2026-01-10.md"], "newest first");
+    let mut warned: Vec<String> =
+        warnings.iter().map(|w| format!("{}: {}", w.path.file_name().unwrap().to_string_lossy(), w.reason)).collect();
+    warned.sort();
+    assert_eq!(
+        warned,
+        [
+            "README.md: not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped",
+            "jn7ddddd_2026-01-16.md: cannot understand the report <path>: found no eval labels and no pass rate; skipped"
+                .replace("<path>", &fixtures_dir().join("jn7ddddd_2026-01-16.md").display().to_string())
+                .as_str(),
+        ]
+    );
+
+    let [global, table, numbered] = &reports[..] else { panic!("three reports") };
+    assert_eq!(
+        pairs(numbered),
+        owned(&[
+            ("000-fundamentals/003-crons", "MODEL_FAULT"),
+            ("002-queries/014-select_distinct", "OVERLY_STRICT"),
+            ("000-fundamentals/002-basic_http_endpoint", "HARNESS_FAILURE (infrastructure)"),
+            ("006-clients/001-use_mutation", "KNOWN_GAP (repeat)"),
+        ])
+    );
+    assert_eq!(numbered.pass_rate, Some((60, 64)));
+    assert_eq!(numbered.run_id.as_deref(), Some("jn7aaaaa0tmje3jrj9wwng78gh80mdfw"));
+    assert_eq!(numbered.actions_taken.len(), 5);
+    assert_eq!(
+        pairs(table),
+        owned(&[
+            ("000-fundamentals/003-crons", "MODEL_FAULT (repeat)"),
+            ("004-actions/007-http_action_routing", "KNOWN_GAP"),
+            ("003-mutations/006-no_storage", "AMBIGUOUS_TASK"),
+        ])
+    );
+    assert!(table.actions_taken.is_empty());
+    assert_eq!(
+        pairs(global),
+        owned(&[
+            ("000-fundamentals/000-empty_functions", "HARNESS_FAILURE"),
+            ("002-queries/000-all_rows", "HARNESS_FAILURE"),
+        ])
+    );
+    assert_eq!(global.pass_rate, Some((0, 64)));
+    assert_eq!(global.actions_taken.len(), 1);
+
+    // History over the folder: the latest report is the all-infrastructure one.
+    let h = history(
+        &reports,
+        &[
+            EvalPath::new("000-fundamentals/003-crons"),
+            EvalPath::new("002-queries/014-select_distinct"),
+            EvalPath::new("000-fundamentals/002-basic_http_endpoint"),
+            EvalPath::new("002-queries/000-all_rows"),
+        ],
+    );
+    let summary = |p: &str| h.for_eval(&EvalPath::new(p)).summary();
+    assert_eq!(summary("002-queries/000-all_rows"), "repeat (HARNESS_FAILURE in jn7ccccc_2026-01-15.md)");
+    assert_eq!(summary("000-fundamentals/003-crons"), "back after passing (MODEL_FAULT in jn7bbbbb_2026-01-12.md)");
+    let fix = |p: &str| h.for_eval(&EvalPath::new(p)).claimed_fix.clone().map(|f| f.action);
+    assert_eq!(
+        fix("002-queries/014-select_distinct").as_deref(),
+        Some("Downgraded prefer-const to \"warn\" in the eslint config.")
+    );
+    assert_eq!(
+        fix("000-fundamentals/002-basic_http_endpoint").as_deref(),
+        Some("Passed the real site port to the grader.")
+    );
+    assert_eq!(fix("000-fundamentals/003-crons"), None);
+}
+
+// ---------------------------------------------------------------- the real hand-written corpus
+
+fn corpus_reports() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/convex-evals/reports");
+    dir.is_dir().then_some(dir)
+}
+
+fn corpus_report(relative: &str) -> PriorReport {
+    let dir = corpus_reports().unwrap().join(relative);
+    let (reports, warnings) = read_prior_reports(&dir);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(reports.len(), 1, "{dir:?}");
+    reports.into_iter().next().unwrap()
+}
+
+#[test]
+fn corpus_numbered_sections() {
+    if corpus_reports().is_none() {
+        return;
+    }
+    let r = corpus_report("anthropic/claude-opus-4-6");
+    assert_eq!(
+        pairs(&r),
+        owned(&[
+            ("000-fundamentals/002-basic_http_endpoint", "AMBIGUOUS_TASK (infrastructure)"),
+            ("000-fundamentals/003-crons", "MODEL_FAULT"),
+            ("002-queries/014-select_distinct", "OVERLY_STRICT"),
+            ("002-queries/018-pagination_returns_validator", "KNOWN_GAP"),
+            ("003-mutations/005-cascade_delete_nested", "MODEL_FAULT"),
+            ("004-actions/002-run_query_mutation", "MODEL_FAULT"),
+            ("004-actions/003-mutation_schedule_action", "MODEL_FAULT"),
+            ("004-actions/005-storage_http_action", "KNOWN_GAP"),
+            ("004-actions/007-http_action_routing", "OVERLY_STRICT"),
+            ("006-clients/001-use_mutation", "KNOWN_GAP"),
+        ])
+    );
+    assert_eq!((r.run_id_prefix.as_str(), r.date), ("jn72t14a", day(2026, 2, 6)));
+    assert_eq!(r.run_id.as_deref(), Some("jn72t14a0tmje3jrj9wwng78gh80mdfw"));
+    assert_eq!(r.pass_rate, Some((55, 66)));
+    assert!(!r.ours);
+    // Two inline actions under 002-basic_http_endpoint, one each under 014 and 007, and the four
+    // of the "Actions Taken in This Session" section.
+    assert_eq!(r.actions_taken.len(), 8, "{:#?}", r.actions_taken);
+    let about = |p: &str| r.actions_taken.iter().filter(|a| a.concerns(&EvalPath::new(p))).count();
+    assert_eq!(about("002-queries/014-select_distinct"), 2);
+    assert_eq!(about("004-actions/007-http_action_routing"), 2);
+    assert_eq!(about("000-fundamentals/002-basic_http_endpoint"), 3);
+    assert_eq!(about("000-fundamentals/003-crons"), 0);
+}
+
+#[test]
+fn corpus_classification_table() {
+    if corpus_reports().is_none() {
+        return;
+    }
+    let r = corpus_report("openai/gpt-5.2-codex");
+    assert_eq!(
+        pairs(&r),
+        owned(&[
+            ("000-fundamentals/003-crons", "OVERLY_STRICT (repeat)"),
+            ("001-data_modeling/009-normalize_json", "MODEL_FAULT (repeat)"),
+            ("002-queries/018-pagination_returns_validator", "MODEL_FAULT"),
+            ("003-mutations/004-cascade_delete", "MODEL_FAULT"),
+            ("003-mutations/006-no_storage", "KNOWN_GAP (repeat)"),
+            ("004-actions/001-run_mutation", "MODEL_FAULT"),
+            ("004-actions/002-run_query_mutation", "MODEL_FAULT"),
+            ("004-actions/007-http_action_routing", "KNOWN_GAP (repeat)"),
+            ("005-idioms/002-batch_queries", "KNOWN_GAP (repeat)"),
+            ("006-clients/001-use_mutation", "KNOWN_GAP (repeat)"),
+            ("006-clients/002-use_paginated_query", "MODEL_FAULT"),
+        ])
+    );
+    assert_eq!((r.run_id_prefix.as_str(), r.date), ("jn79beyv", day(2026, 2, 12)));
+    assert_eq!(r.pass_rate, Some((55, 66)));
+    assert!(r.actions_taken.is_empty());
+}
+
+#[test]
+fn corpus_all_infrastructure_run() {
+    if corpus_reports().is_none() {
+        return;
+    }
+    let r = corpus_report("openrouter/arcee-ai/trinity-large-preview");
+    // One global label for the whole run, given to the evals the report lists by path.
+    assert_eq!(
+        pairs(&r),
+        owned(&[
+            ("000-fundamentals/000-empty_functions", "KNOWN_GAP"),
+            ("001-data_modeling/000-simple_datatypes", "KNOWN_GAP"),
+            ("002-queries/000-all_rows", "KNOWN_GAP"),
+            ("003-mutations/000-delete", "KNOWN_GAP"),
+            ("004-actions/000-fetch", "KNOWN_GAP"),
+            ("005-idioms/000-internal_fns", "KNOWN_GAP"),
+            ("006-clients/000-use_query", "KNOWN_GAP"),
+        ])
+    );
+    assert_eq!((r.run_id_prefix.as_str(), r.date), ("jn70vkj7", day(2026, 3, 12)));
+    assert_eq!(r.pass_rate, Some((0, 72)));
+    assert_eq!(r.actions_taken.len(), 4);
+}

@@ -219,7 +219,7 @@ impl LlmClient {
                     let next = mode.next();
                     let before = self.mode.fetch_max(next as u8, Ordering::SeqCst);
                     if before < next as u8 {
-                        tracing::info!(from = ?mode, to = ?next, detail = %detail, "server rejected the response format; falling back for the rest of the run");
+                        tracing::info!(from = ?mode, to = ?next, detail = %self.redact(&detail), "server rejected the response format; falling back for the rest of the run");
                     }
                 }
                 Exchange::FormatRejected(detail) | Exchange::Fatal(detail) => {
@@ -312,7 +312,7 @@ impl LlmClient {
         if status.is_server_error() || code == 408 {
             return Exchange::Retry { reason: format!("HTTP {code}: {excerpt}"), retry_after };
         }
-        Exchange::Fatal(format!("HTTP {code} from {}: {excerpt}", self.url))
+        Exchange::Fatal(format!("HTTP {code}: {excerpt}"))
     }
 
     /// Analyses one case: asks, validates, and asks again with the reason, up to `max_retries`

@@ -94,7 +94,7 @@ impl Prompts {
 
     /// The system and user messages of the per-eval analysis.
     pub fn render_analysis(&self, case: &Case, evidence: &SelectedEvidence) -> (String, String) {
-        let schema = serde_json::to_string_pretty(&answer_schema()).unwrap_or_default();
+        let schema = serde_json::to_string(&answer_schema()).unwrap_or_default();
         let user = render(
             &self.analysis_user,
             &[

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use evaltriage_core::{FileContent, FileSet};
+use evaltriage_core::{FileContent, FileSet, StepName};
 
 use crate::Case;
 use crate::diff::unified_diff;
@@ -73,7 +73,7 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
 
     let mut header = format!("### Failure\n- eval: {}\n- failed step: {}\n", failure.eval_path, failure.step_label());
     let reason = first_meaningful_line(&failure.reason);
-    header.push_str(&format!("- eval failure reason: {}\n", clip_chars(reason, 300)));
+    header.push_str(&format!("- eval failure reason: {}\n", inline_code(&clip_chars(reason, 300))));
 
     let mut drafts = Vec::new();
     let (error, cut) = condense_error(failure.error_text());
@@ -86,7 +86,9 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
         weight: 3,
         tail_share: 0.15,
     });
-    if let Some(log) = evidence.run_log() {
+    // The failing tests live only in run.log; for other steps the step's error already has it all.
+    let tests_failed = failure.failed_step == Some(StepName::Tests) || failure.step_error.is_none();
+    if let Some(log) = evidence.run_log().filter(|_| tests_failed) {
         let (tests, cut) = failing_tests(log);
         cut_lines += cut;
         if !tests.trim().is_empty() {
@@ -104,7 +106,8 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
         drafts.push(Draft { title: "Task (TASK.txt)".into(), info: "text", body: task, weight: 2, tail_share: 0.3 });
     }
     let diffs = file_diffs(&evidence.output_files, &evidence.source_files);
-    let identical = diffs.identical.clone();
+    // The diff goes here in the rendered order; it is budgeted per file below.
+    let diff_position = drafts.len();
     if let Some(grader) = text_file(&evidence.source_files, "grader.test.ts") {
         drafts.push(Draft {
             title: "Grader test (grader.test.ts)".into(),
@@ -124,26 +127,23 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
         });
     }
 
-    // The diff is budgeted per file, so one long file cannot crowd out the others.
-    let overhead = estimate_tokens(&header) + 40 * (drafts.len() + 1) + 60;
+    let overhead = estimate_tokens(&header) + 40 * (drafts.len() + 1) + 60 + estimate_tokens(&diffs.notes());
     let available = budget_tokens.saturating_sub(overhead).max(200);
     let mut sizes: Vec<(usize, usize)> = drafts.iter().map(|d| (estimate_tokens(&d.body), d.weight)).collect();
     let diff_total: usize = diffs.files.iter().map(|(_, d)| estimate_tokens(d)).sum();
-    if !diffs.files.is_empty() {
-        sizes.push((diff_total, 4));
-    }
+    sizes.push((diff_total, 4));
     let shares = water_fill(&sizes, available);
 
-    let mut text = header;
+    let mut sections: Vec<String> = Vec::new();
     for (draft, share) in drafts.iter().zip(&shares) {
         let (body, cut) = cut_to(&draft.body, share * 4, draft.tail_share);
         cut_lines += cut;
-        text.push_str(&format!("\n### {}\n{}", draft.title, fence(&body, draft.info)));
+        sections.push(format!("\n### {}\n{}", draft.title, fence(&body, draft.info)));
     }
+    let mut diff_section = String::new();
     if !diffs.files.is_empty() {
-        let diff_share = shares[drafts.len()];
         let file_sizes: Vec<(usize, usize)> = diffs.files.iter().map(|(_, d)| (estimate_tokens(d), 1)).collect();
-        let file_shares = water_fill(&file_sizes, diff_share);
+        let file_shares = water_fill(&file_sizes, shares[drafts.len()]);
         let mut body = String::new();
         for ((note, diff), share) in diffs.files.iter().zip(file_shares) {
             let (diff, cut) = cut_to(diff, share * 4, 0.0);
@@ -154,13 +154,17 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
             }
             body.push_str(&diff);
         }
-        text.push_str(&format!(
+        diff_section.push_str(&format!(
             "\n### Model's files compared with the reference answer (`-` answer, `+` model)\n{}",
             fence(&body, "diff")
         ));
     }
-    if !identical.is_empty() {
-        text.push_str(&format!("\nFiles identical to the reference answer: {}\n", identical.join(", ")));
+    diff_section.push_str(&diffs.notes());
+    sections.insert(diff_position, diff_section);
+
+    let mut text = header;
+    for section in sections {
+        text.push_str(&section);
     }
     if !evidence.problems.is_empty() {
         text.push_str("\n### Evidence that could not be fetched\n");
@@ -284,9 +288,8 @@ pub fn failing_tests(log: &str) -> (String, usize) {
     for (i, line) in lines.iter().enumerate() {
         if looks_like_test_failure(line) {
             any = true;
-            for k in i.saturating_sub(1)..(i + 4).min(lines.len()) {
-                keep[k] = true;
-            }
+            let end = (i + 4).min(lines.len());
+            keep[i.saturating_sub(1)..end].fill(true);
         }
     }
     if !any {
@@ -429,11 +432,42 @@ pub fn fence(text: &str, info: &str) -> String {
     format!("{ticks}{info}\n{body}{ticks}\n")
 }
 
+/// An inline code span for one line of untrusted text, with a backtick run longer than any inside.
+fn inline_code(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let ticks = "`".repeat(longest + 1);
+    if text.starts_with('`') || text.ends_with('`') {
+        format!("{ticks} {text} {ticks}")
+    } else {
+        format!("{ticks}{text}{ticks}")
+    }
+}
+
 /// The model's files set against the reference answer's.
 struct FileDiffs {
     /// (note, unified diff) per file that differs, convex/ files first.
     files: Vec<(String, String)>,
     identical: Vec<String>,
+    /// Files only in the model's output outside `convex/`, when the answer has none: the
+    /// harness's scaffolding (tsconfig, eslint config), named but not shown.
+    scaffolding: Vec<String>,
+}
+
+impl FileDiffs {
+    /// The lines naming files that are not shown.
+    fn notes(&self) -> String {
+        let mut out = String::new();
+        if !self.identical.is_empty() {
+            out.push_str(&format!("\nFiles identical to the reference answer: {}\n", self.identical.join(", ")));
+        }
+        if !self.scaffolding.is_empty() {
+            out.push_str(&format!(
+                "\nFiles only in the model's output, not shown (project scaffolding): {}\n",
+                self.scaffolding.join(", ")
+            ));
+        }
+        out
+    }
 }
 
 fn file_diffs(output: &FileSet, source: &FileSet) -> FileDiffs {
@@ -456,12 +490,14 @@ fn file_diffs(output: &FileSet, source: &FileSet) -> FileDiffs {
     paths.dedup();
     let mut files = Vec::new();
     let mut identical = Vec::new();
+    let mut scaffolding = Vec::new();
     for path in paths {
         match (answer.get(path), model.get(path)) {
             (Some(a), Some(m)) => match unified_diff(path, a, path, m) {
                 Some(d) => files.push((String::new(), d)),
                 None => identical.push(path.to_owned()),
             },
+            (None, Some(_)) if !answer.is_empty() && !path.starts_with("convex/") => scaffolding.push(path.to_owned()),
             (None, Some(m)) => {
                 if let Some(d) = unified_diff(path, "", path, m) {
                     let note = if answer.is_empty() { "" } else { "# only in the model's output" };
@@ -476,7 +512,7 @@ fn file_diffs(output: &FileSet, source: &FileSet) -> FileDiffs {
             (None, None) => {}
         }
     }
-    FileDiffs { files, identical }
+    FileDiffs { files, identical, scaffolding }
 }
 
 #[cfg(test)]

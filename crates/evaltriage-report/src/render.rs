@@ -78,29 +78,28 @@ pub fn render(input: &ReportInput<'_>) -> String {
     out
 }
 
-/// A verification failure with its verdict, if it has one.
+/// A verification failure with its verdict.
 struct Row<'a> {
     number: usize,
     path: &'a EvalPath,
     step: String,
-    verdict: Option<&'a Verdict>,
+    verdict: &'a Verdict,
     failure: Option<&'a Failure>,
     history: &'a EvalHistory,
 }
 
 impl Row<'_> {
     fn classification(&self) -> Option<Classification> {
-        self.verdict.filter(|v| v.status == VerdictStatus::Done).and_then(|v| v.classification)
+        if self.verdict.status == VerdictStatus::Done { self.verdict.classification } else { None }
     }
 
     /// `MODEL_FAULT`, or `UNCLASSIFIED (analysis error)` and the like.
     fn label(&self) -> String {
-        match (self.classification(), self.verdict.map(|v| v.status)) {
+        match (self.classification(), self.verdict.status) {
             (Some(c), _) => c.as_str().to_owned(),
-            (None, Some(VerdictStatus::Error)) => format!("{UNCLASSIFIED} (analysis error)"),
-            (None, Some(VerdictStatus::Skipped)) => format!("{UNCLASSIFIED} (skipped)"),
-            (None, Some(VerdictStatus::Done)) => format!("{UNCLASSIFIED} (no label)"),
-            (None, None) => format!("{UNCLASSIFIED} (not analysed)"),
+            (None, VerdictStatus::Error) => format!("{UNCLASSIFIED} (analysis error)"),
+            (None, VerdictStatus::Skipped) => format!("{UNCLASSIFIED} (skipped)"),
+            (None, VerdictStatus::Done) => format!("{UNCLASSIFIED} (no label)"),
         }
     }
 
@@ -109,7 +108,7 @@ impl Row<'_> {
     }
 
     fn reasoning(&self) -> &str {
-        self.verdict.map_or("No verdict: this failure was not analysed in this report.", |v| v.reasoning.as_str())
+        &self.verdict.reasoning
     }
 
     fn one_line_reasoning(&self) -> String {
@@ -117,9 +116,10 @@ impl Row<'_> {
     }
 
     fn error(&self) -> &str {
-        match self.verdict {
-            Some(v) if !v.error.trim().is_empty() => &v.error,
-            _ => self.failure.map_or("", Failure::error_text),
+        if self.verdict.error.trim().is_empty() {
+            self.failure.map_or("", Failure::error_text)
+        } else {
+            &self.verdict.error
         }
     }
 }
@@ -128,10 +128,12 @@ struct Analysis<'a> {
     input: &'a ReportInput<'a>,
     run: &'a Run,
     shape: &'a Shape,
-    /// Verification failures (and verdicts for evals the shape does not list), by eval path.
+    /// Verdicts for verification failures, by eval path.
     rows: Vec<Row<'a>>,
     /// Infrastructure failures, by eval path.
     infra: Vec<&'a Failure>,
+    /// Verification failures with no verdict (outside an eval-level analysis), by eval path.
+    not_analysed: Vec<&'a Failure>,
     /// Every verdict, by eval path.
     verdicts: Vec<&'a Verdict>,
 }
@@ -143,32 +145,35 @@ impl<'a> Analysis<'a> {
         verdicts.sort_by(|a, b| a.eval_path.cmp(&b.eval_path));
         let infra: Vec<&Failure> = shape.failures.iter().filter(|f| f.kind.is_infrastructure()).collect();
         let infra_paths: BTreeSet<&EvalPath> = infra.iter().map(|f| &f.eval_path).collect();
-        let mut by_path: BTreeMap<&EvalPath, (Option<&Verdict>, Option<&Failure>)> = BTreeMap::new();
-        for f in shape.failures.iter().filter(|f| !f.kind.is_infrastructure()) {
-            by_path.entry(&f.eval_path).or_default().1 = Some(f);
-        }
-        for v in &verdicts {
-            if matches!(v.origin, VerdictOrigin::Infrastructure(_)) || infra_paths.contains(&v.eval_path) {
-                continue;
-            }
-            by_path.entry(&v.eval_path).or_default().0 = Some(v);
-        }
-        let rows = by_path
+        let failures: BTreeMap<&EvalPath, &Failure> =
+            shape.failures.iter().filter(|f| !f.kind.is_infrastructure()).map(|f| (&f.eval_path, f)).collect();
+        let analysed: Vec<&Verdict> = verdicts
+            .iter()
+            .copied()
+            .filter(|v| !matches!(v.origin, VerdictOrigin::Infrastructure(_)) && !infra_paths.contains(&v.eval_path))
+            .collect();
+        let analysed_paths: BTreeSet<&EvalPath> = analysed.iter().map(|v| &v.eval_path).collect();
+        let not_analysed = failures.values().copied().filter(|f| !analysed_paths.contains(&f.eval_path)).collect();
+        let rows = analysed
             .into_iter()
             .enumerate()
-            .map(|(i, (path, (verdict, failure)))| Row {
-                number: i + 1,
-                path,
-                step: verdict
-                    .and_then(|v| v.failed_step.as_ref())
-                    .or_else(|| failure.and_then(|f| f.failed_step.as_ref()))
-                    .map_or_else(|| "none".to_owned(), |s| s.as_str().to_owned()),
-                verdict,
-                failure,
-                history: input.history.for_eval(path),
+            .map(|(i, verdict)| {
+                let failure = failures.get(&verdict.eval_path).copied();
+                Row {
+                    number: i + 1,
+                    path: &verdict.eval_path,
+                    step: verdict
+                        .failed_step
+                        .as_ref()
+                        .or_else(|| failure.and_then(|f| f.failed_step.as_ref()))
+                        .map_or_else(|| "none".to_owned(), |s| s.as_str().to_owned()),
+                    verdict,
+                    failure,
+                    history: input.history.for_eval(&verdict.eval_path),
+                }
             })
             .collect();
-        Self { input, run: input.run, shape, rows, infra, verdicts }
+        Self { input, run: input.run, shape, rows, infra, not_analysed, verdicts }
     }
 
     fn title(&self, out: &mut String) {
@@ -268,8 +273,7 @@ impl<'a> Analysis<'a> {
     fn classifier_description(&self) -> String {
         let mut origins: BTreeMap<String, usize> = BTreeMap::new();
         for r in &self.rows {
-            let Some(v) = r.verdict else { continue };
-            let what = match &v.origin {
+            let what = match &r.verdict.origin {
                 VerdictOrigin::Llm { model } => format!("LLM {}", code(model)),
                 VerdictOrigin::Cache { model } => format!("LLM {} (cached verdicts)", code(model)),
                 VerdictOrigin::Rules => "rules — no LLM was used".to_owned(),
@@ -409,13 +413,26 @@ impl<'a> Analysis<'a> {
     fn classification_table(&self, out: &mut String) {
         w!(out, "## Classification table");
         w!(out);
-        if self.rows.is_empty() {
-            if self.infra.is_empty() {
-                w!(out, "No failures to classify.");
-            } else {
-                w!(out, "No verification failures to classify: every failure is infrastructure.");
-            }
+        if !self.not_analysed.is_empty() {
+            let list: Vec<String> = self.not_analysed.iter().map(|f| code(f.eval_path.as_str())).collect();
+            w!(
+                out,
+                "Not analysed in this report: {} other verification failure{} of the run ({}).",
+                list.len(),
+                plural(list.len()),
+                list.join(", ")
+            );
             w!(out);
+        }
+        if self.rows.is_empty() {
+            if self.not_analysed.is_empty() {
+                if self.infra.is_empty() {
+                    w!(out, "No failures to classify.");
+                } else {
+                    w!(out, "No verification failures to classify: every failure is infrastructure.");
+                }
+                w!(out);
+            }
             return;
         }
         w!(out, "| # | Eval | Failed step | Classification | One-line reasoning |");
@@ -445,9 +462,7 @@ impl<'a> Analysis<'a> {
             w!(out);
             w!(out, "- **Failed step**: {}", inline(&r.step));
             w!(out, "- **History**: {}", history_line(r.history));
-            if let Some(v) = r.verdict {
-                w!(out, "- **Classified by**: {}", origin_line(v));
-            }
+            w!(out, "- **Classified by**: {}", origin_line(r.verdict));
             w!(out);
             let error = r.error();
             w!(out, "**Error**");
@@ -458,9 +473,9 @@ impl<'a> Analysis<'a> {
                 out.push_str(&fenced(error, "text"));
             }
             w!(out);
-            let reasoning_title = match r.verdict.map(|v| v.status) {
-                Some(VerdictStatus::Error) => "Why the analysis failed",
-                Some(VerdictStatus::Skipped) => "Why it was skipped",
+            let reasoning_title = match r.verdict.status {
+                VerdictStatus::Error => "Why the analysis failed",
+                VerdictStatus::Skipped => "Why it was skipped",
                 _ => "Reasoning",
             };
             w!(out, "**{reasoning_title}**");
@@ -469,8 +484,8 @@ impl<'a> Analysis<'a> {
             out.push_str(if reasoning.is_empty() { "*(none given)*\n" } else { &reasoning });
             w!(out);
             for (title, snippet) in [
-                ("Model snippet", r.verdict.and_then(|v| v.model_snippet.as_deref())),
-                ("Expected snippet", r.verdict.and_then(|v| v.expected_snippet.as_deref())),
+                ("Model snippet", r.verdict.model_snippet.as_deref()),
+                ("Expected snippet", r.verdict.expected_snippet.as_deref()),
             ] {
                 w!(out, "**{title}**");
                 w!(out);
@@ -655,8 +670,7 @@ impl<'a> Analysis<'a> {
                     fix.date.format("%Y-%m-%d")
                 );
             }
-            let is_lint =
-                r.verdict.and_then(|v| v.failed_step.as_ref()) == Some(&StepName::Eslint) || r.step == "eslint";
+            let is_lint = r.verdict.failed_step.as_ref() == Some(&StepName::Eslint) || r.step == "eslint";
             let rules = lint_rules(r.error());
             let rules_text = if rules.is_empty() {
                 "the failing lint rule".to_owned()

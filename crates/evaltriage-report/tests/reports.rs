@@ -454,6 +454,22 @@ fn a_run_of_only_infrastructure_failures_says_so_at_the_top() {
     assert!(md.contains("## Actions taken\n\nNone\n"));
 }
 
+#[test]
+fn an_eval_level_analysis_lists_the_other_failures_as_not_analysed() {
+    let mut f = fixture(Vec::new());
+    f.verdicts.retain(|v| v.eval_path.as_str() == "000-fundamentals/003-crons");
+    let md = render_fixture(&f, None);
+    assert!(
+        md.contains(
+            "Not analysed in this report: 6 other verification failures of the run (`002-queries/014-select_distinct`, "
+        ),
+        "{md}"
+    );
+    assert!(md.contains("### 1) 000-fundamentals/003-crons — MODEL_FAULT\n"));
+    assert!(!md.contains("### 2)"));
+    assert!(md.contains("- **Genuine model faults**: 1 of 1\n"));
+}
+
 // ---------------------------------------------------------------- our own reports read back
 
 #[test]

@@ -98,7 +98,9 @@ pub fn validate(content: &str, eval_path: &str, evidence: &str) -> Result<Answer
 
 /// Reads a JSON object from an answer: plain, in a code fence, or wrapped in some prose.
 fn parse_json_object(content: &str) -> Result<Value, String> {
-    let trimmed = content.trim();
+    // Reasoning models served locally often think aloud first, in `<think>...</think>`.
+    let after_thinking = content.rfind("</think>").map_or(content, |end| &content[end + "</think>".len()..]);
+    let trimmed = after_thinking.trim();
     if trimmed.is_empty() {
         return Err("the answer is empty".into());
     }
@@ -189,6 +191,7 @@ mod tests {
         check(&format!("```json\n{}\n```", answer(&[])), Ok(()));
         check(&format!("Here you go: {} Hope it helps.", answer(&[])), Ok(()));
         check(&answer(&[("confidence", json!("0.5"))]), Ok(()));
+        check(&format!("<think>Is it {{the model}}? Yes.</think>\n{}", answer(&[])), Ok(()));
         check(
             &answer(&[("model_snippet", json!("+crons.interval(\"x\", { seconds: 1 }, internal.crons.a);"))]),
             Ok(()),

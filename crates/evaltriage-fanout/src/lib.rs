@@ -57,6 +57,8 @@ pub enum FanoutError {
         #[source]
         source: std::io::Error,
     },
+    #[error("prompt template {path} has no {{{{{hole}}}}}")]
+    PromptTemplate { path: PathBuf, hole: &'static str },
     #[error("cannot build the HTTP client: {0}")]
     HttpClient(String),
     #[error("synthesis failed: {0}")]

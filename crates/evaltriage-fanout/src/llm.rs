@@ -430,6 +430,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 struct WireResponse {
     #[serde(default)]
     choices: Vec<WireChoice>,
+    /// Some proxies answer 200 with an error object instead of choices.
+    #[serde(default)]
+    error: Option<serde_json::Value>,
     #[serde(default)]
     usage: Option<WireUsage>,
 }
@@ -465,6 +468,10 @@ fn parse_completion(bytes: &[u8]) -> Result<Completion, String> {
     })?;
     let usage =
         wire.usage.map(|u| TokenUsage { prompt: u.prompt_tokens, completion: u.completion_tokens }).unwrap_or_default();
+    if let (true, Some(error)) = (wire.choices.is_empty(), &wire.error) {
+        let message = error.get("message").and_then(|m| m.as_str()).map_or_else(|| error.to_string(), str::to_owned);
+        return Err(format!("the server answered with an error: {}", message.chars().take(300).collect::<String>()));
+    }
     let choice = wire.choices.into_iter().next().ok_or("the server's response has no choices")?;
     let message = choice.message.ok_or("the server's response has no message")?;
     Ok(Completion { content: message.content, refusal: message.refusal, finish_reason: choice.finish_reason, usage })
@@ -506,6 +513,17 @@ mod tests {
         assert_eq!(schema["messages"][0]["role"], "user");
         assert_eq!(body(ResponseMode::JsonObject)["response_format"]["type"], "json_object");
         assert!(body(ResponseMode::Text).get("response_format").is_none());
+    }
+
+    #[test]
+    fn completions_are_read_leniently() {
+        let c = parse_completion(br#"{"choices":[{"message":{"content":"hi"},"finish_reason":"eos"}]}"#).unwrap();
+        assert_eq!(c.content.as_deref(), Some("hi"));
+        assert_eq!(c.finish_reason.as_deref(), Some("eos"));
+        assert_eq!(c.usage, TokenUsage::default());
+        let e = parse_completion(br#"{"error":{"message":"provider down","code":502}}"#).unwrap_err();
+        assert!(e.contains("provider down"), "{e}");
+        assert!(parse_completion(b"<html>bad gateway</html>").unwrap_err().contains("not a chat completion"));
     }
 
     #[test]

@@ -63,12 +63,23 @@ impl Prompts {
                 Err(source) => Err(FanoutError::PromptsDir { path, source }),
             }
         };
-        Ok(Self::from_texts(
+        let prompts = Self::from_texts(
             read(TEMPLATE_FILES[0], builtin.analysis_system)?,
             read(TEMPLATE_FILES[1], builtin.analysis_user)?,
             read(TEMPLATE_FILES[2], builtin.synthesis_system)?,
             read(TEMPLATE_FILES[3], builtin.synthesis_user)?,
-        ))
+        );
+        // A user template without its evidence would make every answer fail validation.
+        for (file, text, hole) in [
+            (TEMPLATE_FILES[1], &prompts.analysis_user, "evidence"),
+            (TEMPLATE_FILES[1], &prompts.analysis_user, "eval_path"),
+            (TEMPLATE_FILES[3], &prompts.synthesis_user, "verdicts"),
+        ] {
+            if !text.contains(&format!("{{{{{hole}}}}}")) {
+                return Err(FanoutError::PromptTemplate { path: dir.join(file), hole });
+            }
+        }
+        Ok(prompts)
     }
 
     fn from_texts(
@@ -190,5 +201,8 @@ mod tests {
         assert_eq!(p.analysis_user, Prompts::builtin().analysis_user);
         assert_ne!(p.version(), Prompts::builtin().version());
         assert!(Prompts::from_dir(&dir.path().join("missing")).is_err());
+        std::fs::write(dir.path().join("analysis.user.txt"), "Eval: {{eval_path}} but no evidence").unwrap();
+        let err = Prompts::from_dir(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("{{evidence}}"), "{err}");
     }
 }

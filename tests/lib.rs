@@ -271,6 +271,8 @@ pub struct LlmState {
     /// Every request body, as text.
     pub bodies: Mutex<Vec<String>>,
     pub auth_headers: Mutex<Vec<String>>,
+    /// How long each answer takes.
+    pub latency: Mutex<std::time::Duration>,
 }
 
 /// A local OpenAI-compatible chat completions endpoint that classifies by eval path.
@@ -282,8 +284,8 @@ pub struct FakeLlm {
 
 struct ChatResponder(std::sync::Arc<LlmState>);
 
-fn chat_completion(content: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
+fn chat_completion(content: &str, latency: std::time::Duration) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_delay(latency).set_body_json(json!({
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "created": 1_763_556_000,
@@ -302,6 +304,7 @@ impl Respond for ChatResponder {
         }
         let body = String::from_utf8_lossy(&request.body).into_owned();
         state.bodies.lock().unwrap().push(body.clone());
+        let latency = *state.latency.lock().unwrap();
         let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         let messages = parsed["messages"].as_array().cloned().unwrap_or_default();
         let user_text: String = messages
@@ -315,11 +318,12 @@ impl Respond for ChatResponder {
             // The synthesis prompt names no single eval.
             return chat_completion(
                 "- Two failures share one cause: the grader checks ordering the task never asked for.",
+                latency,
             );
         };
         let answer = state.answers.lock().unwrap().get(&eval).cloned().unwrap_or(LlmAnswer::Label("MODEL_FAULT"));
         match answer {
-            LlmAnswer::Garbage => chat_completion("I think it is probably the model, but who knows"),
+            LlmAnswer::Garbage => chat_completion("I think it is probably the model, but who knows", latency),
             LlmAnswer::Label(label) => {
                 let verdict = json!({
                     "eval": eval,
@@ -331,7 +335,7 @@ impl Respond for ChatResponder {
                     "expected_snippet": "",
                     "confidence": 0.8
                 });
-                chat_completion(&verdict.to_string())
+                chat_completion(&verdict.to_string(), latency)
             }
         }
     }
@@ -356,6 +360,10 @@ impl FakeLlm {
 
     pub fn answer(&self, eval_path: &str, answer: LlmAnswer) {
         self.state.answers.lock().unwrap().insert(eval_path.to_owned(), answer);
+    }
+
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        *self.state.latency.lock().unwrap() = latency;
     }
 
     pub fn requests(&self) -> usize {

@@ -234,7 +234,13 @@ pub fn cut_to(text: &str, max_chars: usize, tail_share: f32) -> (String, usize) 
         return (text.to_owned(), 0);
     }
     let mut out: Vec<String> = lines[..head].iter().map(|l| (*l).to_owned()).collect();
-    out.push(cut_marker(cut));
+    if head == 0 && head_room > 0 {
+        // One long first line (a paragraph, minified code): keep its start rather than nothing.
+        out.push(clip_chars(lines[0], head_room));
+        out.push(cut_marker(cut - 1));
+    } else {
+        out.push(cut_marker(cut));
+    }
     out.extend(lines[lines.len() - tail..].iter().map(|l| (*l).to_owned()));
     (out.join("\n") + "\n", cut)
 }
@@ -555,6 +561,38 @@ mod tests {
         assert!(out.contains("line 99"));
         assert!(out.contains(&format!("[... {cut} lines cut ...]")));
         assert!(out.chars().count() <= 200 + 10, "{}", out.len());
+    }
+
+    #[test]
+    fn a_long_first_line_is_clipped_not_dropped() {
+        let text = format!("{}\nshort\n", "word ".repeat(200));
+        let (out, _) = cut_to(&text, 200, 0.0);
+        assert!(out.starts_with("word word"), "{out}");
+        assert!(out.contains("chars cut ...]") && out.contains("[... 1 lines cut ...]"), "{out}");
+    }
+
+    #[test]
+    fn a_tests_failure_brings_the_failing_tests_from_run_log() {
+        use evaltriage_core::{EvalId, EvalPath, Evidence, Failure, FailureKind};
+        let mut evidence = Evidence::default();
+        let log = "[tests] running vitest\n × grader.test.ts > lists messages\n   AssertionError: expected [] to deeply equal [ 'hi' ]\n";
+        evidence.output_files.insert("run.log".into(), FileContent::Text(log.into()));
+        let case = Case {
+            failure: Failure {
+                eval_id: EvalId::new("e1").unwrap(),
+                eval_path: EvalPath::new("000-fundamentals/001-messages"),
+                failed_step: Some(StepName::Tests),
+                kind: FailureKind::Verification,
+                reason: "tests failed (50%)".into(),
+                step_error: Some("tests failed (50%)".into()),
+            },
+            evidence,
+            prior_label: None,
+        };
+        let text = select_evidence(&case, 5_000).text;
+        assert!(text.contains("### Failing tests (from run.log)"), "{text}");
+        assert!(text.contains("AssertionError: expected []"), "{text}");
+        assert!(text.contains("- eval failure reason: `tests failed (50%)`"), "{text}");
     }
 
     #[test]

@@ -3,4 +3,5 @@
 
 mod analyze;
 mod common;
+mod tidy;
 mod triage;

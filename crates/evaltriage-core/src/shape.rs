@@ -187,10 +187,7 @@ fn normalise_word(word: &str) -> String {
 fn has_source_extension(word: &str) -> bool {
     let Some((stem, ext)) = word.rsplit_once('.') else { return false };
     !stem.is_empty()
-        && matches!(
-            ext.split([':', '(']).next().unwrap_or(""),
-            "ts" | "tsx" | "js" | "jsx" | "json" | "mjs" | "cjs"
-        )
+        && matches!(ext.split([':', '(']).next().unwrap_or(""), "ts" | "tsx" | "js" | "jsx" | "json" | "mjs" | "cjs")
 }
 
 fn looks_like_convex_id(word: &str) -> bool {

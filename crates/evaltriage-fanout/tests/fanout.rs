@@ -224,6 +224,19 @@ async fn server_errors_back_off_then_give_up_as_an_error_verdict() {
 }
 
 #[tokio::test]
+async fn connection_errors_are_retried_then_reported() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut llm = evaltriage_fanout::LlmConfig::new(&format!("http://127.0.0.1:{port}/v1"), None, "m");
+    llm.backoff_base = Duration::from_millis(1);
+    let config = FanoutConfig { backend: Backend::Llm(llm), ..FanoutConfig::default() };
+    let analysis = run(small_cases(1), &config).await;
+    let v = &analysis.verdicts[0];
+    assert_eq!(v.status, VerdictStatus::Error);
+    assert!(v.reasoning.contains("connection error") && v.reasoning.contains("4 transport retries"), "{}", v.reasoning);
+    assert_eq!(analysis.requests, 5);
+}
+
+#[tokio::test]
 async fn a_json_schema_rejection_falls_back_for_the_rest_of_the_run() {
     let (server, stand_in) = StandIn::new(|hit, _| {
         let template = if hit.body["response_format"]["type"] == "json_schema" {

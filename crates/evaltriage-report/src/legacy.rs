@@ -129,10 +129,9 @@ pub(crate) fn parse(markdown: &str) -> LegacyReport {
     }
 }
 
-/// Reads only the action entries of a markdown fragment (the **Actions taken** section of one of
-/// our own reports).
-pub(crate) fn parse_actions(markdown: &str) -> Vec<ActionTaken> {
-    parse(markdown).actions_taken
+/// Reads the entries of an **Actions taken** section's body (of one of our own reports).
+pub(crate) fn parse_actions(section_body: &str) -> Vec<ActionTaken> {
+    parse(&format!("## Actions taken\n\n{section_body}")).actions_taken
 }
 
 /// The label a section or table row gives.

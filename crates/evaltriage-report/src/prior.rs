@@ -129,6 +129,9 @@ impl fmt::Display for PriorWarning {
     }
 }
 
+/// Files larger than this are not reports (a report for 1,000 failures is about 3 MB).
+const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Reads every report in a model's folder, newest first by the date in the file name (ties by
 /// file name, descending). Files that are not named `<prefix>_<YYYY-MM-DD>.md` are ignored when
 /// they are not markdown, and warned about when they are; files that cannot be read or understood
@@ -161,6 +164,13 @@ pub fn read_prior_reports(model_dir: &Path) -> (Vec<PriorReport>, Vec<PriorWarni
     }
     files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
     for (_, _, path) in files {
+        if let Ok(meta) = std::fs::metadata(&path)
+            && meta.len() > MAX_REPORT_BYTES
+        {
+            let reason = format!("{} bytes, larger than a report can be ({MAX_REPORT_BYTES}); skipped", meta.len());
+            warnings.push(PriorWarning { path, reason });
+            continue;
+        }
         let text = match std::fs::read(&path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(e) => {

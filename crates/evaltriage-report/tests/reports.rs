@@ -583,8 +583,24 @@ fn a_written_report_is_history_for_the_next_run() {
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(prior.len(), 1);
     assert!(prior[0].ours);
+    assert!(prior[0].actions_taken.is_empty());
+
+    // Someone records what they did, by hand; the next run sees the claim.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace(
+        "## Actions taken\n\nNone\n",
+        "## Actions taken\n\n- 2026-02-07: documented the `internal_fns` gap — fixes `005-idioms/000-internal_fns`\n",
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&path, edited).unwrap();
+    let (prior, _) = prior_reports_for_run(dir.path(), &next);
+    assert_eq!(prior[0].actions_taken.len(), 1);
     let h =
         history(&prior, &[EvalPath::new("000-fundamentals/003-crons"), EvalPath::new("005-idioms/000-internal_fns")]);
+    assert_eq!(
+        h.for_eval(&EvalPath::new("005-idioms/000-internal_fns")).claimed_fix.as_ref().map(|f| f.action.as_str()),
+        Some("2026-02-07: documented the internal_fns gap — fixes 005-idioms/000-internal_fns")
+    );
     assert_eq!(
         h.for_eval(&EvalPath::new("000-fundamentals/003-crons")).summary(),
         "repeat (MODEL_FAULT in jn72t14a_2026-02-06.md)"
@@ -681,6 +697,22 @@ fn hand_written_reports_in_three_styles() {
         Some("Passed the real site port to the grader.")
     );
     assert_eq!(fix("000-fundamentals/003-crons"), None);
+}
+
+#[test]
+fn truncated_or_garbled_reports_never_panic() {
+    let f = fixture(prior_for_snapshot());
+    let mut texts = vec![render_fixture(&f, None)];
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+        texts.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    texts.push("# é\n\n### 1) ☃/ü — ÉCLAIR_Ü (x\n| Eval | Classification |\n|-|-|\n| `a/b | MODEL_FAULT".to_owned());
+    for text in &texts {
+        for (i, _) in text.char_indices().step_by(7) {
+            let _ = parse_report(&text[..i], None);
+            let _ = parse_report(&text[i..], Some(Path::new("x/abcdefgh_2026-01-01.md")));
+        }
+    }
 }
 
 // ---------------------------------------------------------------- the real hand-written corpus

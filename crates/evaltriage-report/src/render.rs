@@ -528,7 +528,7 @@ impl<'a> Analysis<'a> {
                 "- **{} failures** at {step} share one error, probably one cause ({}): {} — {}",
                 c.evals.len(),
                 inline(&labels),
-                code(&c.signature),
+                format!("“{}”", inline(&c.signature)),
                 evals.join(", ")
             );
         }
@@ -874,7 +874,7 @@ fn origin_line(v: &Verdict) -> String {
 fn informative_signature(signature: &str) -> bool {
     signature
         .split_whitespace()
-        .filter(|w| !matches!(*w, "<path>" | "<name>" | "<id>"))
+        .filter(|w| !(w.starts_with('<') && w.ends_with('>')))
         .any(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
 }
 

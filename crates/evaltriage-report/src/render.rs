@@ -56,6 +56,12 @@ macro_rules! w {
     }};
 }
 
+/// A category is called harder when its failure rate is at least this many times the run's.
+const HARDER_FACTOR: f64 = 1.5;
+
+/// The most lines of a step's output shown under a failure.
+const STEP_OUTPUT_LINES: usize = 25;
+
 /// The longest one-line reasoning shown in tables and lists.
 const ONE_LINE_MAX: usize = 180;
 
@@ -473,6 +479,12 @@ impl<'a> Analysis<'a> {
                 out.push_str(&fenced(error, "text"));
             }
             w!(out);
+            if let Some(excerpt) = r.failure.and_then(|f| step_output_excerpt(f, error)) {
+                w!(out, "**Step output** (excerpt)");
+                w!(out);
+                out.push_str(&fenced(&excerpt, "text"));
+                w!(out);
+            }
             let reasoning_title = match r.verdict.status {
                 VerdictStatus::Error => "Why the analysis failed",
                 VerdictStatus::Skipped => "Why it was skipped",
@@ -585,7 +597,7 @@ impl<'a> Analysis<'a> {
             .iter()
             .filter_map(|(cat, &n)| {
                 let total = totals.get(cat).copied().unwrap_or(n).max(n);
-                (n >= 2 && n as f64 / total as f64 > run_rate).then_some((*cat, n, total))
+                (n >= 2 && n as f64 / total as f64 >= HARDER_FACTOR * run_rate).then_some((*cat, n, total))
             })
             .collect();
         harder.sort_by(|a, b| (b.1 * a.2).cmp(&(a.1 * b.2)).then_with(|| a.0.cmp(b.0)));
@@ -871,6 +883,41 @@ fn origin_line(v: &Verdict) -> String {
     line
 }
 
+/// The failed step's own output, when it has more than one line: the step's generic
+/// first line dropped, centred on the first line that looks like an error, at most
+/// [`STEP_OUTPUT_LINES`] lines, with what was cut marked as cut.
+fn step_output_excerpt(failure: &Failure, shown: &str) -> Option<String> {
+    let text = failure.step_error.as_deref()?;
+    let lines: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| !(*i == 0 && l.starts_with("Error: Failed to") && l.trim_end().ends_with(':')))
+        .map(|(_, l)| l)
+        .collect();
+    // One line of output says no more than the verdict's error (the classifier saw it).
+    if lines.len() < 2 || lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n") == shown.trim() {
+        return None;
+    }
+    let first_error = lines
+        .iter()
+        .position(|l| {
+            let lower = l.to_lowercase();
+            lower.contains("error") || lower.contains("fail") || l.contains('✖')
+        })
+        .unwrap_or(0);
+    let start = first_error.saturating_sub(3).min(lines.len().saturating_sub(STEP_OUTPUT_LINES));
+    let end = (start + STEP_OUTPUT_LINES).min(lines.len());
+    let mut excerpt = String::new();
+    if start > 0 {
+        let _ = writeln!(excerpt, "… ({start} line{} cut)", plural(start));
+    }
+    excerpt.push_str(&lines[start..end].join("\n"));
+    if end < lines.len() {
+        let _ = write!(excerpt, "\n… ({} more line{} cut)", lines.len() - end, plural(lines.len() - end));
+    }
+    Some(excerpt)
+}
+
 fn informative_signature(signature: &str) -> bool {
     signature
         .split_whitespace()
@@ -982,6 +1029,28 @@ mod tests {
         let text = "Error: Failed to lint code:\n/tmp/x/convex/a.ts\n  3:1  error  Unexpected any  @typescript-eslint/no-explicit-any\n  \
                     9:7  error  'x' is never reassigned. Use 'const' instead  prefer-const\n  1:1 error Parsing error: x\n";
         assert_eq!(lint_rules(text), ["@typescript-eslint/no-explicit-any", "prefer-const"]);
+    }
+
+    #[test]
+    fn step_output_is_shown_when_it_says_more_than_the_verdict() {
+        let failure = |step_error: &str| Failure {
+            eval_id: evaltriage_core::EvalId::new("e1").unwrap(),
+            eval_path: EvalPath::new("a/b"),
+            failed_step: Some(StepName::Eslint),
+            kind: FailureKind::Verification,
+            reason: "failed".to_owned(),
+            step_error: Some(step_error.to_owned()),
+        };
+        let lint = "Error: Failed to lint code:\n/tmp/x/convex/a.ts\n  3:1  error  Unexpected any  no-explicit-any";
+        assert_eq!(
+            step_output_excerpt(&failure(lint), "/tmp/x/convex/a.ts").as_deref(),
+            Some("/tmp/x/convex/a.ts\n  3:1  error  Unexpected any  no-explicit-any")
+        );
+        assert_eq!(step_output_excerpt(&failure("tests failed (40%)"), "tests failed (40%)"), None);
+        let long: String = (0..100).map(|i| format!("line {i}\n")).collect::<String>() + "error here\n" + "tail\n";
+        let excerpt = step_output_excerpt(&failure(&long), "error here").unwrap();
+        assert!(excerpt.starts_with("… (77 lines cut)\nline 77\n"), "{excerpt}");
+        assert!(excerpt.ends_with("tail"), "{excerpt}");
     }
 
     #[test]

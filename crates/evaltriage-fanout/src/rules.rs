@@ -57,10 +57,37 @@ pub(crate) fn base_verdict(failure: &Failure, status: VerdictStatus, origin: Ver
     }
 }
 
-/// The error in one line, at most 300 characters.
+/// The error in one line, at most 300 characters: the first line that reads like an error (not the
+/// step's generic header, nor progress chatter such as `- Preparing Convex functions...`), joined
+/// with the line after it when that line carries the detail (a deploy's `400 Bad Request: ...`).
 pub(crate) fn short_error(text: &str) -> String {
-    let line = first_meaningful_line(text);
-    if line.chars().count() > 300 { line.chars().take(297).collect::<String>() + "..." } else { line.to_owned() }
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !(l.starts_with("Error: Failed to") && l.ends_with(':')))
+        .collect();
+    let picked = match lines.iter().position(|l| reads_like_error(l)) {
+        Some(i) => {
+            let next = lines.get(i + 1).filter(|n| !is_summary_line(n) && !reads_like_error(n) && !n.starts_with('-'));
+            match next {
+                Some(n) if lines[i].ends_with(':') || lines[i].contains("http") => format!("{} {n}", lines[i]),
+                _ => lines[i].to_owned(),
+            }
+        }
+        None => first_meaningful_line(text).to_owned(),
+    };
+    if picked.chars().count() > 300 { picked.chars().take(297).collect::<String>() + "..." } else { picked }
+}
+
+fn reads_like_error(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    !is_summary_line(line)
+        && (l.contains("error") || l.starts_with('✖') || l.contains("failed") || l.contains("exception"))
+}
+
+/// ESLint's closing `✖ 2 problems (2 errors, 0 warnings)`.
+fn is_summary_line(line: &str) -> bool {
+    line.starts_with('✖') && line.contains("problem")
 }
 
 /// The verdict of an infrastructure failure: done, no label, never sent to an LLM.
@@ -81,8 +108,66 @@ pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
     let (classification, confidence, rule, why) = decide(case, config);
     v.classification = Some(classification);
     v.confidence = Some(confidence);
-    v.reasoning = format!("Rule-based verdict (no LLM was used); rule fired: {rule}. {why}");
+    v.reasoning = format!("{why} (Rule-based verdict, no LLM was used; rule fired: {rule}.)");
+    if failure.failed_step == Some(StepName::Tests) {
+        if let Some(test) = case.evidence.run_log().and_then(first_failing_test) {
+            v.error = format!("{}: {test}", v.error);
+        }
+    }
+    v.model_snippet = snippet_at_error(failure.error_text(), &case.evidence.output_files);
     v
+}
+
+/// The first failing test a `run.log` names (vitest's `×`/`✗`/`FAIL` lines).
+fn first_failing_test(log: &str) -> Option<String> {
+    log.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('×') || l.starts_with('✗') || l.starts_with('✕') || l.starts_with("FAIL "))
+        .map(|l| if l.chars().count() > 160 { l.chars().take(157).collect::<String>() + "..." } else { l.to_owned() })
+}
+
+/// The model's code where the first tsc (`convex/a.ts(14,38): error`) or eslint (`<path>` then
+/// `  27:1  error`) error points: that line and the one before, taken verbatim from the output.
+fn snippet_at_error(error: &str, output: &evaltriage_core::FileSet) -> Option<String> {
+    let mut current_file: Option<&str> = None;
+    for line in error.lines() {
+        let t = line.trim();
+        if let Some((file, rest)) = t.split_once('(') {
+            if let Some((pos, _)) = rest.split_once("):") {
+                if let Some(row) = pos.split(',').next().and_then(|r| r.parse::<usize>().ok()) {
+                    if let Some(s) = lines_of(output, file, row) {
+                        return Some(s);
+                    }
+                }
+            }
+        }
+        if t.ends_with(".ts") || t.ends_with(".tsx") || t.ends_with(".js") {
+            current_file = Some(t);
+            continue;
+        }
+        let mut words = t.split_whitespace();
+        if let (Some(pos), Some("error"), Some(file)) = (words.next(), words.next(), current_file) {
+            if let Some(row) = pos.split(':').next().and_then(|r| r.parse::<usize>().ok()) {
+                if let Some(s) = lines_of(output, file, row) {
+                    return Some(s);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Lines `row - 1` and `row` (1-based) of the output file whose path ends the given path.
+fn lines_of(output: &evaltriage_core::FileSet, path: &str, row: usize) -> Option<String> {
+    let path = path.replace('\\', "/");
+    let (_, content) =
+        output.iter().find(|(p, _)| !p.is_empty() && (path == **p || path.ends_with(&format!("/{p}"))))?;
+    let text = content.as_text()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let end = row.min(lines.len());
+    let start = end.saturating_sub(2);
+    let snippet = lines.get(start..end)?.join("\n");
+    (!snippet.trim().is_empty()).then_some(snippet)
 }
 
 fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static str, String) {
@@ -105,6 +190,23 @@ fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static s
             );
         }
     }
+    if let Some((label, class)) = case.prior_label.as_deref().and_then(|l| {
+        [Classification::OverlyStrict, Classification::AmbiguousTask]
+            .into_iter()
+            .find(|c| l.contains(c.as_str()))
+            .map(|c| (l, c))
+    }) {
+        return (
+            class,
+            0.5,
+            "prior-label",
+            format!(
+                "A prior report on this model labelled this eval {}; the rules carry that label forward. If a prior \
+                 action claimed to fix it, the fix did not take.",
+                label.trim()
+            ),
+        );
+    }
     if failure.failed_step == Some(StepName::Eslint) {
         let rules = eslint_error_rules(failure.error_text());
         if !rules.is_empty() && rules.iter().all(|r| is_relaxed(r, &config.relaxed_rules)) {
@@ -123,8 +225,8 @@ fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static s
         Classification::ModelFault,
         0.3,
         "default",
-        "No known gap or relaxed lint rule matched, so the failure is attributed to the model by default; this is a \
-         low-confidence guess to be checked by a person or an LLM analysis."
+        "Attributed to the model by default: no known gap, prior label or relaxed lint rule matched. A low-confidence \
+         guess, to be checked by a person or an LLM analysis."
             .to_owned(),
     )
 }
@@ -269,6 +371,51 @@ mod tests {
         assert_eq!(v.classification, Some(Classification::ModelFault));
         assert!(v.confidence.unwrap() < 0.5);
         assert_eq!(v.error, "bad");
+    }
+
+    #[test]
+    fn prior_overly_strict_or_ambiguous_labels_carry_forward() {
+        check(
+            &case(StepName::Eslint, LINT_STRICT, None, Some("OVERLY_STRICT")),
+            Classification::OverlyStrict,
+            "prior-label",
+        );
+        check(
+            &case(StepName::Tests, "tests failed", None, Some("AMBIGUOUS_TASK (repeat)")),
+            Classification::AmbiguousTask,
+            "prior-label",
+        );
+        check(&case(StepName::Tsc, "error TS2345", None, Some("MODEL_FAULT")), Classification::ModelFault, "default");
+    }
+
+    #[test]
+    fn short_errors_pick_the_error_line() {
+        let deploy = "Error: Failed to deploy:\n- Preparing Convex functions...\n✔ Schema validation complete.\n✖ Error: Unable to push deployment config to http://127.0.0.1:3210\n400 Bad Request: IndexFieldsContainCreationTime: remove it\n";
+        assert_eq!(
+            short_error(deploy),
+            "✖ Error: Unable to push deployment config to http://127.0.0.1:3210 400 Bad Request: IndexFieldsContainCreationTime: remove it"
+        );
+        assert_eq!(short_error(LINT_STRICT), "4:7  error  'x' is never reassigned  prefer-const");
+        assert_eq!(short_error("tests failed (40%)"), "tests failed (40%)");
+    }
+
+    #[test]
+    fn snippets_and_failing_tests_come_from_the_evidence() {
+        let mut c =
+            case(StepName::Tsc, "Error: Failed to typecheck code:\nconvex/a.ts(3,5): error TS2322: nope", None, None);
+        c.evidence.output_files.insert("convex/a.ts".into(), FileContent::Text("one\ntwo\nthree\nfour\n".into()));
+        assert_eq!(classify_by_rules(&c, &RulesConfig::default()).model_snippet.as_deref(), Some("two\nthree"));
+        let mut c = case(
+            StepName::Eslint,
+            "Error: Failed to lint code:\n/tmp/x/convex/a.ts\n  1:1  error  bad  no-x\n",
+            None,
+            None,
+        );
+        c.evidence.output_files.insert("convex/a.ts".into(), FileContent::Text("first\n".into()));
+        assert_eq!(classify_by_rules(&c, &RulesConfig::default()).model_snippet.as_deref(), Some("first"));
+        let mut c = case(StepName::Tests, "tests failed (40%)", None, None);
+        c.evidence.output_files.insert("run.log".into(), FileContent::Text(" ✓ ok\n × deletes comments 12ms\n".into()));
+        assert_eq!(classify_by_rules(&c, &RulesConfig::default()).error, "tests failed (40%): × deletes comments 12ms");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct FileConfig {
     pub max_retries: Option<u32>,
     pub budget_tokens: Option<u64>,
     pub prompts_dir: Option<PathBuf>,
+    /// ESLint rules the benchmark has relaxed: a lint failure only on these is OVERLY_STRICT
+    /// (rules classifier). Replaces the built-in list.
+    pub relaxed_lint_rules: Option<Vec<String>>,
 }
 
 impl fmt::Debug for FileConfig {

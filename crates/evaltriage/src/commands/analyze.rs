@@ -38,7 +38,10 @@ fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> 
         ClassifierKind::Rules
     });
     let backend = match kind {
-        ClassifierKind::Rules => Backend::Rules(RulesConfig::default()),
+        ClassifierKind::Rules => Backend::Rules(match &file.relaxed_lint_rules {
+            Some(rules) => RulesConfig { relaxed_rules: rules.clone() },
+            None => RulesConfig::default(),
+        }),
         ClassifierKind::Llm => {
             if api_key.is_none() && base_url.is_none() {
                 return Err(CliError::usage(

@@ -178,6 +178,25 @@ pub fn prose(text: &str) -> String {
     out
 }
 
+/// Text a person wrote for the report (the **Actions taken** section): kept as markdown — lists,
+/// emphasis and fences work — but controls are removed, HTML is neutralised and headings are
+/// escaped, so it cannot end its section or hide the machine-readable block.
+pub fn hand_written(text: &str) -> String {
+    let cleaned = strip_controls(text);
+    let mut out = String::with_capacity(cleaned.len() + 16);
+    for line in cleaned.lines() {
+        let mut escaped = line.replace('<', "&lt;");
+        let indent = escaped.len() - escaped.trim_start().len();
+        if escaped[indent..].starts_with('#') {
+            escaped.insert(indent, '\\');
+        }
+        out.push_str(escaped.trim_end());
+        out.push('\n');
+    }
+    crate::lines::close_open_fence(&mut out);
+    out
+}
+
 fn starts_like_ordered_list(line: &str) -> bool {
     let digits = line.bytes().take_while(u8::is_ascii_digit).count();
     digits > 0 && matches!(line.as_bytes().get(digits), Some(b'.' | b')'))
@@ -235,6 +254,14 @@ mod tests {
     fn prose_cannot_open_blocks() {
         let p = prose("fine\n## Actions taken\n```\n<!-- x -->\n    indented\n1. one");
         assert_eq!(p, "fine\n\\## Actions taken\n\\```\n&lt;!-- x --&gt;\nindented\n\\1. one\n");
+    }
+
+    #[test]
+    fn hand_written_text_keeps_its_markdown_but_not_its_headings() {
+        assert_eq!(
+            hand_written("- did `x`\n## Next\n  # h1\n<!-- evaltriage:v1 -->\n\u{1b}[1m**bold**"),
+            "- did `x`\n\\## Next\n  \\# h1\n&lt;!-- evaltriage:v1 --&gt;\n**bold**\n".replace("--&gt;", "-->")
+        );
     }
 
     #[test]

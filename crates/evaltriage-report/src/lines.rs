@@ -42,6 +42,26 @@ pub(crate) fn lines(text: &str) -> impl Iterator<Item = Line<'_>> {
     })
 }
 
+/// Appends a closing fence when `text` ends inside a fenced code block, so that what follows it
+/// (the next section, the machine-readable block) stays markdown.
+pub(crate) fn close_open_fence(text: &mut String) {
+    let mut open: Option<(char, usize)> = None;
+    for line in text.lines() {
+        open = match open {
+            Some((ch, len)) if closes_fence(line, ch, len) => None,
+            Some(fence) => Some(fence),
+            None => opens_fence(line),
+        };
+    }
+    if let Some((ch, len)) = open {
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.extend(std::iter::repeat_n(ch, len));
+        text.push('\n');
+    }
+}
+
 fn fence_run(line: &str) -> Option<(char, usize, &str)> {
     let indent = line.len() - line.trim_start_matches(' ').len();
     if indent > 3 {
@@ -109,6 +129,16 @@ mod tests {
         assert_eq!(outside, ["a", "## outside"]);
         let starts: Vec<usize> = lines("ab\ncd\n").map(|l| l.start).collect();
         assert_eq!(starts, [0, 3]);
+    }
+
+    #[test]
+    fn open_fences_are_closed() {
+        let mut text = "a\n~~~~\nx\n".to_owned();
+        close_open_fence(&mut text);
+        assert_eq!(text, "a\n~~~~\nx\n~~~~\n");
+        let mut text = "```\nx\n```".to_owned();
+        close_open_fence(&mut text);
+        assert_eq!(text, "```\nx\n```");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use evaltriage_core::{
     VerdictOrigin, VerdictStatus,
 };
 
-use crate::escape::{cell, code, fenced, inline, one_line, prose, truncate_chars};
+use crate::escape::{cell, code, fenced, hand_written, inline, one_line, prose, truncate_chars};
 use crate::history::{EvalHistory, History, HistoryStatus};
 use crate::machine_block::{self, OwnBlock};
 use crate::path_scheme::report_folders;
@@ -807,7 +807,7 @@ impl<'a> Analysis<'a> {
         w!(out, "## Actions taken");
         w!(out);
         match self.input.actions_taken.map(str::trim).filter(|t| !t.is_empty()) {
-            Some(text) => w!(out, "{}", prose(text).trim_end()),
+            Some(text) => w!(out, "{}", hand_written(text).trim_end()),
             None => w!(out, "None"),
         }
         w!(out);

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use crate::error::ReportError;
-use crate::lines::actions_taken_range;
+use crate::lines::{actions_taken_range, close_open_fence};
 use crate::path_scheme::parse_report_file_name;
 
 /// What [`write_report`] did.
@@ -76,6 +76,7 @@ fn carry_actions_taken(old: &str, new: &str) -> Option<String> {
         return None;
     }
     let mut body = old_body.to_owned();
+    close_open_fence(&mut body);
     if !body.starts_with('\n') {
         body.insert(0, '\n');
     }
@@ -186,6 +187,19 @@ mod tests {
         let out = write_report(&new_path, NEW, true).unwrap();
         assert_eq!(out.replaced, vec![new_path]);
         assert!(out.kept_actions_taken);
+    }
+
+    #[test]
+    fn an_unclosed_fence_in_the_kept_section_is_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abcdefgh_2026-02-06.md");
+        std::fs::write(&path, "# v1\n\n## Actions taken\n\n- ran:\n```\nnpm test\n").unwrap();
+        write_report(&path, NEW, true).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            written.ends_with("## Actions taken\n\n- ran:\n```\nnpm test\n```\n\n<!-- evaltriage:v1 {} -->\n"),
+            "{written}"
+        );
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub(crate) fn short_error(text: &str) -> String {
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !(l.starts_with("Error: Failed to") && l.ends_with(':')))
+        .filter(|l| !is_step_header(l) && !l.is_empty())
         .collect();
     let picked = match lines.iter().position(|l| reads_like_error(l)) {
         Some(i) => {
@@ -77,6 +77,11 @@ pub(crate) fn short_error(text: &str) -> String {
         None => first_meaningful_line(text).to_owned(),
     };
     if picked.chars().count() > 300 { picked.chars().take(297).collect::<String>() + "..." } else { picked }
+}
+
+/// The step's generic first line, such as `Error: Failed to typecheck code:`.
+fn is_step_header(line: &str) -> bool {
+    line.starts_with("Error: Failed to") && line.ends_with(':')
 }
 
 fn reads_like_error(line: &str) -> bool {

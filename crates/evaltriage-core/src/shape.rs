@@ -167,10 +167,15 @@ fn normalise_word(word: &str) -> String {
     if looks_like_convex_id(trimmed) {
         return "<id>".to_owned();
     }
-    // Collapse runs of digits (numbers, line:col, percentages) to one `#`.
-    let mut out = String::with_capacity(word.len());
+    collapse_digit_runs(word)
+}
+
+/// Replaces each run of ASCII digits (numbers, `line:col`, percentages) with one `#`, so texts that
+/// differ only in numbers compare equal.
+pub fn collapse_digit_runs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
     let mut in_digits = false;
-    for c in word.chars() {
+    for c in text.chars() {
         if c.is_ascii_digit() {
             if !in_digits {
                 out.push('#');

@@ -354,20 +354,7 @@ fn looks_like_test_failure(line: &str) -> bool {
 
 /// A line with digit runs collapsed and whitespace trimmed: the key repeats are counted by.
 fn normalise_line(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut in_digits = false;
-    for c in line.trim().chars() {
-        if c.is_ascii_digit() {
-            if !in_digits {
-                out.push('#');
-            }
-            in_digits = true;
-        } else {
-            in_digits = false;
-            out.push(c);
-        }
-    }
-    out
+    evaltriage_core::shape::collapse_digit_runs(line.trim())
 }
 
 /// Removes ANSI escape sequences (`ESC [ ... letter`).

@@ -162,6 +162,14 @@ async fn a_visualizer_url_is_analysed_with_the_llm_and_the_key_never_leaks() {
         assert!(!text.contains(SECRET), "the API key leaked");
     }
 
+    // Without --force the same analysis is refused before any call.
+    let mut cmd = cli(dir.path());
+    cmd.env("OPENAI_API_KEY", SECRET);
+    let (code, _, err) = run_with(cmd, &args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(llm.requests(), 6, "a refused re-run costs nothing");
+
     // The same analysis again costs no call: every verdict comes from the cache.
     let mut cmd = cli(dir.path());
     cmd.env("OPENAI_API_KEY", SECRET);

@@ -61,11 +61,7 @@ pub(crate) fn base_verdict(failure: &Failure, status: VerdictStatus, origin: Ver
 /// step's generic header, nor progress chatter such as `- Preparing Convex functions...`), joined
 /// with the line after it when that line carries the detail (a deploy's `400 Bad Request: ...`).
 pub(crate) fn short_error(text: &str) -> String {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !is_step_header(l) && !l.is_empty())
-        .collect();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !is_step_header(l) && !l.is_empty()).collect();
     let picked = match lines.iter().position(|l| reads_like_error(l)) {
         Some(i) => {
             let next = lines.get(i + 1).filter(|n| !is_summary_line(n) && !reads_like_error(n) && !n.starts_with('-'));

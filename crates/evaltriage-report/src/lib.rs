@@ -25,4 +25,4 @@ pub use prior::{
     ActionTaken, PriorEntry, PriorReport, PriorWarning, parse_report, prior_reports_for_run, read_prior_reports,
 };
 pub use render::{ReportInput, Synthesis, render};
-pub use write::{WriteOutcome, write_report};
+pub use write::{WriteOutcome, existing_report_for, write_report};

@@ -67,6 +67,23 @@ pub(crate) fn write_report_with(
     Ok(WriteOutcome { path: path.to_owned(), replaced: existing, kept_actions_taken })
 }
 
+/// The newest existing report of the same run as `path` (same folder, same run id prefix, any
+/// date), if any: what [`write_report`] would refuse to replace without `force`. Lets a caller
+/// refuse before spending anything on an analysis.
+pub fn existing_report_for(path: &Path) -> Result<Option<PathBuf>, ReportError> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some((prefix, _)) = path.file_name().and_then(|n| n.to_str()).and_then(parse_report_file_name) else {
+        return Err(ReportError::InvalidPath {
+            path: path.to_owned(),
+            reason: "the file name is not <runIdPrefix>_<YYYY-MM-DD>.md",
+        });
+    };
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    Ok(same_run_reports(dir, &prefix)?.into_iter().next())
+}
+
 /// The new report with the old report's **Actions taken** body in place of its own, or `None`
 /// when the old one has nothing there worth keeping ("None" or empty).
 fn carry_actions_taken(old: &str, new: &str) -> Option<String> {

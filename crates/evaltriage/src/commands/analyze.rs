@@ -86,6 +86,20 @@ fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> 
     })
 }
 
+/// Report errors as the user sees them: an existing report is a usage error (exit 2).
+trait IntoCli {
+    fn into_cli(self) -> CliError;
+}
+
+impl IntoCli for evaltriage_report::ReportError {
+    fn into_cli(self) -> CliError {
+        match self {
+            Self::Exists { .. } => CliError::usage(self),
+            other => CliError::failed(other),
+        }
+    }
+}
+
 /// Describes who classified, for the terminal and the report.
 pub fn classifier_description(backend: &Backend) -> String {
     match backend {
@@ -168,6 +182,17 @@ pub async fn analyze_run(
         return Ok(ExitCode::SUCCESS);
     }
 
+    // Refuse before spending anything: an existing report for this run is never replaced silently.
+    let date = chrono::Utc::now().date_naive();
+    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date);
+    if !args.force && !args.estimate {
+        let existing = evaltriage_report::existing_report_for(&path).map_err(CliError::failed)?;
+        if let Some(existing) = existing {
+            progress.finish();
+            return Err(evaltriage_report::ReportError::Exists { path: existing }.into_cli());
+        }
+    }
+
     let (prior, warnings) = evaltriage_report::prior_reports_for_run(&settings.reports_dir, &run);
     for w in &warnings {
         tracing::warn!("skipped prior report {}: {}", w.path.display(), w.reason);
@@ -216,8 +241,6 @@ pub async fn analyze_run(
     }
     progress.finish();
 
-    let date = chrono::Utc::now().date_naive();
-    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date);
     let synthesis_text = synthesis.as_ref().map(|r| match r {
         Ok(s) => (s.text.clone(), s.tokens),
         Err(e) => (
@@ -246,10 +269,7 @@ pub async fn analyze_run(
         }),
         actions_taken: None,
     });
-    let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(|e| match e {
-        evaltriage_report::ReportError::Exists { .. } => CliError::usage(e),
-        other => CliError::failed(other),
-    })?;
+    let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(IntoCli::into_cli)?;
 
     let incomplete = analysis.verdicts.iter().filter(|v| v.status != VerdictStatus::Done).count();
     let summary =

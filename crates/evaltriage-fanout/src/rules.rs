@@ -173,6 +173,18 @@ fn lines_of(output: &evaltriage_core::FileSet, path: &str, row: usize) -> Option
 
 fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static str, String) {
     let failure = &case.failure;
+    if let Some(gaps) = case.evidence.gaps() {
+        if let Some(bullet) = unresolved_gap(gaps, failure.eval_path.as_str()) {
+            let prior = case.prior_label.as_deref().filter(|l| l.contains(Classification::KnownGap.as_str()));
+            let also = prior.map(|l| format!(" A prior report on this model also labelled it {}.", l.trim()));
+            return (
+                Classification::KnownGap,
+                if prior.is_some() { 0.8 } else { 0.6 },
+                "gaps-txt",
+                format!("The eval's GAPS.txt documents an unresolved gap: \"{bullet}\"{}", also.unwrap_or_default()),
+            );
+        }
+    }
     if let Some(label) = case.prior_label.as_deref().filter(|l| l.contains(Classification::KnownGap.as_str())) {
         return (
             Classification::KnownGap,
@@ -180,16 +192,6 @@ fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static s
             "prior-known-gap",
             format!("A prior report on this model labelled this eval {}.", label.trim()),
         );
-    }
-    if let Some(gaps) = case.evidence.gaps() {
-        if let Some(bullet) = unresolved_gap(gaps, failure.eval_path.as_str()) {
-            return (
-                Classification::KnownGap,
-                0.6,
-                "gaps-txt",
-                format!("The eval's GAPS.txt documents an unresolved gap: \"{bullet}\""),
-            );
-        }
     }
     if let Some((label, class)) = case.prior_label.as_deref().and_then(|l| {
         [Classification::OverlyStrict, Classification::AmbiguousTask]
@@ -242,11 +244,30 @@ pub fn unresolved_gap(gaps: &str, eval_path: &str) -> Option<String> {
         }
         lines.next();
     }
-    lines
-        .filter(|l| l.starts_with("- ") || l.starts_with("* "))
-        .map(|l| l[2..].trim())
+    // A bullet starts at column 0 with `- ` or `* `; indented lines continue it, except nested
+    // bullets (`  - detail`), which are commentary on it.
+    let mut bullets: Vec<String> = Vec::new();
+    let mut in_nested = false;
+    for line in lines {
+        if line.starts_with("- ") || line.starts_with("* ") {
+            bullets.push(line[2..].trim().to_owned());
+            in_nested = false;
+        } else if line.starts_with(char::is_whitespace) && !bullets.is_empty() {
+            let t = line.trim();
+            if t.starts_with("- ") || t.starts_with("* ") {
+                in_nested = true;
+            } else if !in_nested {
+                if let Some(last) = bullets.last_mut() {
+                    last.push(' ');
+                    last.push_str(t);
+                }
+            }
+        }
+    }
+    bullets
+        .into_iter()
         .find(|b| !b.is_empty() && !b.to_ascii_lowercase().starts_with("(resolved)"))
-        .map(|b| if b.chars().count() > 200 { b.chars().take(197).collect::<String>() + "..." } else { b.to_owned() })
+        .map(|b| if b.chars().count() > 300 { b.chars().take(297).collect::<String>() + "..." } else { b })
 }
 
 /// Whether a GAPS.txt header such as `mutations, patch_nested:` names this eval
@@ -342,6 +363,14 @@ mod tests {
             check(&case(StepName::Tsc, "error TS2345", Some(g), None), Classification::ModelFault, "default");
         }
         assert_eq!(unresolved_gap("- no header, applies\n", "a/b").as_deref(), Some("no header, applies"));
+        assert_eq!(
+            unresolved_gap(
+                "q, p:\n- Models order by time\n  instead of the index.\n  - a nested note\n- second\n",
+                "1-q/2-p"
+            )
+            .as_deref(),
+            Some("Models order by time instead of the index.")
+        );
         assert_eq!(
             unresolved_gap(
                 "actions, run_mutation:\n- (resolved) x\n- real one\n  - detail\n",

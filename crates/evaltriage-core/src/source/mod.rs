@@ -24,7 +24,7 @@ use crate::target::RunRef;
 /// What a source could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("run {0} was not found (runs:getRunDetails returned null)")]
+    #[error("run {0} was not found (check the id, and --convex-url or --store)")]
     RunNotFound(RunId),
     #[error(
         "run {0} could not be read: the server answered a bare \"Server Error\", which it does for runs that are not coding runs (decision runs); evaltriage analyses coding runs only"

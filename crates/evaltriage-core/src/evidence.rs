@@ -56,6 +56,16 @@ pub fn is_text_path(path: &str) -> bool {
     TEXT_EXTENSIONS.iter().any(|t| t.eq_ignore_ascii_case(ext))
 }
 
+/// A text file of a file set by its file name, anywhere in the set but outside the reference
+/// answer (`answer/...`); the shortest path wins.
+pub fn text_file_named<'a>(files: &'a FileSet, name: &str) -> Option<&'a str> {
+    files
+        .iter()
+        .filter(|(p, _)| p.rsplit('/').next() == Some(name) && !p.starts_with("answer/"))
+        .min_by_key(|(p, _)| p.len())
+        .and_then(|(_, c)| c.as_text())
+}
+
 /// Everything fetched for one failed eval.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Evidence {
@@ -74,12 +84,12 @@ pub struct Evidence {
 impl Evidence {
     /// The source zip's `GAPS.txt`, if any.
     pub fn gaps(&self) -> Option<&str> {
-        self.source_files.iter().find(|(p, _)| p.rsplit('/').next() == Some("GAPS.txt")).and_then(|(_, c)| c.as_text())
+        text_file_named(&self.source_files, "GAPS.txt")
     }
 
     /// The output zip's `run.log`, if any.
     pub fn run_log(&self) -> Option<&str> {
-        self.output_files.iter().find(|(p, _)| p.rsplit('/').next() == Some("run.log")).and_then(|(_, c)| c.as_text())
+        text_file_named(&self.output_files, "run.log")
     }
 }
 

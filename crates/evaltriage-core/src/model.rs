@@ -249,6 +249,13 @@ impl StepStatus {
     }
 }
 
+/// Whether a line is a step's generic first line, such as `Error: Failed to typecheck code:`,
+/// which names the step and says nothing about the error itself.
+pub fn is_step_header(line: &str) -> bool {
+    let line = line.trim();
+    line.starts_with("Error: Failed to") && line.ends_with(':')
+}
+
 /// Why an infrastructure failure is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum InfraCause {

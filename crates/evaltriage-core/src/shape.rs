@@ -110,7 +110,7 @@ pub fn error_signature(text: &str) -> String {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .find(|l| !(l.starts_with("Error: Failed to") && l.ends_with(':')))
+        .find(|l| !crate::model::is_step_header(l))
         .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
         .unwrap_or("");
     let line = replace_quoted(line);

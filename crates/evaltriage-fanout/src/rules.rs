@@ -9,6 +9,8 @@ use evaltriage_core::{
 };
 
 use crate::Case;
+use evaltriage_core::model::is_step_header;
+
 use crate::selection::first_meaningful_line;
 
 /// ESLint rules that convex-evals has since relaxed (turned off or down to warnings), so a
@@ -73,11 +75,6 @@ pub(crate) fn short_error(text: &str) -> String {
         None => first_meaningful_line(text).to_owned(),
     };
     if picked.chars().count() > 300 { picked.chars().take(297).collect::<String>() + "..." } else { picked }
-}
-
-/// The step's generic first line, such as `Error: Failed to typecheck code:`.
-fn is_step_header(line: &str) -> bool {
-    line.starts_with("Error: Failed to") && line.ends_with(':')
 }
 
 fn reads_like_error(line: &str) -> bool {

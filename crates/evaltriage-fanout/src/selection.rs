@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use evaltriage_core::evidence::text_file_named;
 use evaltriage_core::{FileContent, FileSet, StepName};
 
 use crate::Case;
@@ -101,14 +102,14 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
             });
         }
     }
-    let task = evidence.task.clone().or_else(|| text_file(&evidence.source_files, "TASK.txt").map(str::to_owned));
+    let task = evidence.task.clone().or_else(|| text_file_named(&evidence.source_files, "TASK.txt").map(str::to_owned));
     if let Some(task) = task {
         drafts.push(Draft { title: "Task (TASK.txt)".into(), info: "text", body: task, weight: 2, tail_share: 0.3 });
     }
     let diffs = file_diffs(&evidence.output_files, &evidence.source_files);
     // The diff goes here in the rendered order; it is budgeted per file below.
     let diff_position = drafts.len();
-    if let Some(grader) = text_file(&evidence.source_files, "grader.test.ts") {
+    if let Some(grader) = text_file_named(&evidence.source_files, "grader.test.ts") {
         drafts.push(Draft {
             title: "Grader test (grader.test.ts)".into(),
             info: "ts",
@@ -392,20 +393,7 @@ fn clip_chars(line: &str, max: usize) -> String {
 pub fn first_meaningful_line(text: &str) -> &str {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next().unwrap_or("");
-    if first.starts_with("Error: Failed to") && first.ends_with(':') {
-        lines.next().map_or(first, |second| second)
-    } else {
-        first
-    }
-}
-
-/// A text file of a file set, by its file name (anywhere in the set, shortest path first).
-fn text_file<'a>(files: &'a FileSet, name: &str) -> Option<&'a str> {
-    files
-        .iter()
-        .filter(|(p, _)| p.rsplit('/').next() == Some(name) && !p.starts_with("answer/"))
-        .min_by_key(|(p, _)| p.len())
-        .and_then(|(_, c)| c.as_text())
+    if evaltriage_core::model::is_step_header(first) { lines.next().map_or(first, |second| second) } else { first }
 }
 
 /// Fences untrusted text with a backtick fence longer than any backtick run inside it.

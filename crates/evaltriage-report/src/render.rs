@@ -891,7 +891,7 @@ fn step_output_excerpt(failure: &Failure, shown: &str) -> Option<String> {
     let lines: Vec<&str> = text
         .lines()
         .enumerate()
-        .filter(|(i, l)| !(*i == 0 && l.starts_with("Error: Failed to") && l.trim_end().ends_with(':')))
+        .filter(|(i, l)| !(*i == 0 && evaltriage_core::model::is_step_header(l)))
         .map(|(_, l)| l)
         .collect();
     // One line of output says no more than the verdict's error (the classifier saw it).

@@ -117,7 +117,7 @@ fn assemble_evidence(
         None => evidence.problems.push("eval source: the eval has no source zip".to_owned()),
     }
     if evidence.task.is_none() {
-        evidence.task = evidence.source_files.get("TASK.txt").and_then(|c| c.as_text()).map(str::to_owned);
+        evidence.task = crate::evidence::text_file_named(&evidence.source_files, "TASK.txt").map(str::to_owned);
     }
     Ok(evidence)
 }

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use evaltriage_core::source::Source;
-use evaltriage_core::{Classification, EvalPath, Evidence, Failure, Run, Shape, Verdict, VerdictOrigin, VerdictStatus};
+use evaltriage_core::{
+    Classification, EvalPath, Evidence, Failure, Run, RunRef, Shape, Verdict, VerdictOrigin, VerdictStatus,
+};
 use evaltriage_fanout::{
     ApiKey, Backend, Case, Concurrency, FanoutConfig, LlmConfig, MaxRetries, Prompts, RulesConfig,
 };
@@ -109,21 +111,11 @@ pub fn classifier_description(backend: &Backend) -> String {
 }
 
 /// The failures this analysis covers: all of them, or the one an eval-level URL names.
-fn failures_in_scope(
-    run: &Run,
-    shape: &Shape,
-    eval: Option<&str>,
-    category: Option<&str>,
-) -> Result<Vec<Failure>, CliError> {
-    let Some(wanted) = eval else { return Ok(shape.failures.clone()) };
-    let run_ref = evaltriage_core::RunRef {
-        run_id: run.id.clone(),
-        experiment: None,
-        model: None,
-        category: category.map(str::to_owned),
-        eval: Some(wanted.to_owned()),
-    };
-    let picked = crate::commands::evals::pick_eval(run, &run_ref, None)?;
+fn failures_in_scope(run: &Run, shape: &Shape, run_ref: &RunRef) -> Result<Vec<Failure>, CliError> {
+    if run_ref.eval.is_none() {
+        return Ok(shape.failures.clone());
+    }
+    let picked = crate::commands::evals::pick_eval(run, run_ref, None)?;
     Ok(shape.failures.iter().filter(|f| f.eval_id == picked.id).cloned().collect())
 }
 
@@ -135,8 +127,9 @@ async fn fetch_evidence(
     progress: &Progress,
 ) -> Vec<Evidence> {
     progress.bar(failures.len() as u64, "fetching evidence");
-    let mut fetched: Vec<(usize, Evidence)> = futures::stream::iter(failures.iter().enumerate())
-        .map(|(i, failure)| async move {
+    // `buffered` keeps the failures' order while up to EVIDENCE_CONCURRENCY downloads run.
+    futures::stream::iter(failures)
+        .map(|failure| async move {
             let evidence = if failure.kind.is_infrastructure() {
                 Evidence::default()
             } else {
@@ -146,13 +139,11 @@ async fn fetch_evidence(
                 }
             };
             progress.inc();
-            (i, evidence)
+            evidence
         })
-        .buffer_unordered(EVIDENCE_CONCURRENCY)
+        .buffered(EVIDENCE_CONCURRENCY)
         .collect()
-        .await;
-    fetched.sort_by_key(|(i, _)| *i);
-    fetched.into_iter().map(|(_, e)| e).collect()
+        .await
 }
 
 pub async fn analyze_run(
@@ -174,7 +165,7 @@ pub async fn analyze_run(
         }
     };
     let shape = Shape::of(&run);
-    let failures = failures_in_scope(&run, &shape, run_ref.eval.as_deref(), run_ref.category.as_deref())?;
+    let failures = failures_in_scope(&run, &shape, &run_ref)?;
     if run_ref.eval.is_some() && failures.is_empty() {
         progress.finish();
         let eval = run_ref.eval.as_deref().unwrap_or_default();

@@ -235,9 +235,11 @@ pub fn example_store() -> PathBuf {
     package_dir().join("../examples/store")
 }
 
-/// The repository's example reports folder (holding a prior report for the example run's model).
+/// The prior reports made for the tests (a hand-written report for the example run's model, the
+/// same as the one the repository ships in `reports/`). Tests never read the working `reports/`
+/// folder: the README's main job writes there, and a test must not depend on what it wrote.
 pub fn example_reports() -> PathBuf {
-    package_dir().join("../reports")
+    package_dir().join("fixtures/reports")
 }
 
 /// Copies a folder tree (for giving each test its own reports folder).

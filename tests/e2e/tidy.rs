@@ -40,3 +40,32 @@ fn architecture_names_every_crate() {
         assert!(architecture.contains(&format!("`crates/{name}`")), "ARCHITECTURE.md has no section for crates/{name}");
     }
 }
+
+/// Tests are hermetic: the README's main job writes into the working `reports/` folder, so a test
+/// that read it would pass or fail depending on what a person ran before (the README's two
+/// commands once broke each other that way). Test code names only its own fixtures.
+#[test]
+fn no_test_reads_the_working_reports_folder() {
+    let root = evaltriage_tests::package_dir().join("..");
+    let mut files = Vec::new();
+    rust_files(&root.join("tests"), &mut files);
+    for dir in std::fs::read_dir(root.join("crates")).unwrap() {
+        let dir = dir.unwrap().path();
+        for sub in ["tests", "benches"] {
+            if dir.join(sub).is_dir() {
+                rust_files(&dir.join(sub), &mut files);
+            }
+        }
+    }
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            ["\"../reports", "\"../../reports", "\"reports/anthropic"]
+                .iter()
+                .any(|needle| text.contains(needle) && !f.ends_with("tidy.rs"))
+        })
+        .map(|f| f.strip_prefix(&root).unwrap_or(f).display().to_string())
+        .collect();
+    assert!(offenders.is_empty(), "test code that names the working reports/ folder: {offenders:?}");
+}

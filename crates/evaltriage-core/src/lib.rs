@@ -9,6 +9,7 @@ pub mod model;
 pub mod shape;
 pub mod source;
 pub mod target;
+pub mod text;
 pub mod verdict;
 
 pub use evidence::{Evidence, FileContent, FileSet};

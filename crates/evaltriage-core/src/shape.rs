@@ -103,17 +103,12 @@ fn is_generic(signature: &str) -> bool {
 const SIGNATURE_MAX_CHARS: usize = 160;
 
 /// Normalises an error text into a signature that is equal for "the same error" in different
-/// files: drops the step's generic first line (`Error: Failed to ...:`), keeps the first error
-/// line, and replaces paths, quoted names, ids, numbers and `line:col` with placeholders.
+/// files: keeps the decisive error line ([`crate::text::decisive_error`]: never the step's generic
+/// header, a bare `name:` line or a line with no content), and replaces paths, quoted names, ids,
+/// numbers and `line:col` with placeholders.
 pub fn error_signature(text: &str) -> String {
-    let line = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .find(|l| !crate::model::is_step_header(l))
-        .or_else(|| text.lines().map(str::trim).find(|l| !l.is_empty()))
-        .unwrap_or("");
-    let line = replace_quoted(line);
+    let line = crate::text::decisive_error(text);
+    let line = replace_quoted(&line);
     let mut out = String::with_capacity(line.len());
     let mut words = line.split_whitespace().peekable();
     while let Some(word) = words.next() {
@@ -237,5 +232,57 @@ mod tests {
         check("it doesn't match 'a b'", "it doesn't match 'c'", true);
         check("document jn7b2c3d4e5f6g7h8j9k0m1n2 not found", "document kx9z8y7w6v5u4t3s2r1q0p9o8 not found", true);
         assert_eq!(error_signature(""), "");
+        // Two deploys that open with the same generic line but fail differently.
+        check(
+            "Error: Failed to deploy:\nconvex dev:\n- Preparing Convex functions...\nconvex/crons.ts(4,3): error TS2322: Type 'string' is not assignable to type 'number'.",
+            "Error: Failed to deploy:\nconvex dev:\n✖ Error: Uncaught Error: Node APIs are not available in the default runtime: import of \"fs\"",
+            false,
+        );
+    }
+
+    #[test]
+    fn clusters_are_keyed_by_the_decisive_error_not_a_shared_header() {
+        use crate::model::{Eval, EvalStatus, RunStatus, Step, StepName, StepStatus};
+        let eval = |n: u32, step_error: &str| Eval {
+            id: crate::EvalId::new(&format!("jd7ak4x9m2qw8hd5tz3vc6pe1r0bfs7{n}")).unwrap(),
+            path: EvalPath::new(&format!("000-fundamentals/00{n}-x")),
+            category: "000-fundamentals".to_owned(),
+            name: format!("00{n}-x"),
+            status: EvalStatus::Failed {
+                failure_reason: "Error: Failed to deploy".to_owned(),
+                duration_ms: None,
+                output_storage_id: None,
+                generation_duration_ms: None,
+            },
+            task: None,
+            eval_source_storage_id: None,
+            created_at_ms: f64::from(n),
+            steps: vec![Step {
+                id: format!("st{n}"),
+                name: StepName::Deploy,
+                status: StepStatus::Failed { failure_reason: step_error.to_owned(), duration_ms: None },
+                created_at_ms: f64::from(n),
+            }],
+        };
+        let ts = "Error: Failed to deploy:\nconvex dev:\nconvex/crons.ts(4,3): error TS2322: Type 'string' is not assignable to type 'number'.";
+        let node = "Error: Failed to deploy:\nconvex dev:\n✖ Error: Uncaught Error: Node APIs are not available in the default runtime";
+        let run = Run {
+            id: crate::RunId::new("jn7ak4x9m2qw8hd5tz3vc6pe1r0bfs7g").unwrap(),
+            model_id: None,
+            model: "a/b".to_owned(),
+            formatted_name: None,
+            provider: None,
+            experiment: "default".to_owned(),
+            status: RunStatus::Completed { duration_ms: None },
+            created_at_ms: 0.0,
+            planned_evals: Vec::new(),
+            evals: vec![eval(1, ts), eval(2, node), eval(3, &ts.replace("crons.ts(4,3)", "jobs.ts(9,1)"))],
+        };
+        let shape = Shape::of(&run);
+        assert_eq!(shape.clusters.len(), 1, "{:?}", shape.clusters);
+        let cluster = &shape.clusters[0];
+        assert!(cluster.signature.contains("TS#"), "{}", cluster.signature);
+        assert_eq!(cluster.evals.len(), 2);
+        assert!(!cluster.evals.iter().any(|e| e.as_str().contains("002")));
     }
 }

@@ -9,9 +9,6 @@ use evaltriage_core::{
 };
 
 use crate::Case;
-use evaltriage_core::model::is_step_header;
-
-use crate::selection::first_meaningful_line;
 
 /// ESLint rules that convex-evals has since relaxed (turned off or down to warnings), so a
 /// failure on them alone says more about the lint config than about the model. Gathered from
@@ -59,33 +56,10 @@ pub(crate) fn base_verdict(failure: &Failure, status: VerdictStatus, origin: Ver
     }
 }
 
-/// The error in one line, at most 300 characters: the first line that reads like an error (not the
-/// step's generic header, nor progress chatter such as `- Preparing Convex functions...`), joined
-/// with the line after it when that line carries the detail (a deploy's `400 Bad Request: ...`).
+/// The error in one line, at most 300 characters: the decisive error line of the step's output
+/// (see [`evaltriage_core::text::decisive_error`]).
 pub(crate) fn short_error(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !is_step_header(l) && !l.is_empty()).collect();
-    let picked = match lines.iter().position(|l| reads_like_error(l)) {
-        Some(i) => {
-            let next = lines.get(i + 1).filter(|n| !is_summary_line(n) && !reads_like_error(n) && !n.starts_with('-'));
-            match next {
-                Some(n) if lines[i].ends_with(':') || lines[i].contains("http") => format!("{} {n}", lines[i]),
-                _ => lines[i].to_owned(),
-            }
-        }
-        None => first_meaningful_line(text).to_owned(),
-    };
-    if picked.chars().count() > 300 { picked.chars().take(297).collect::<String>() + "..." } else { picked }
-}
-
-fn reads_like_error(line: &str) -> bool {
-    let l = line.to_ascii_lowercase();
-    !is_summary_line(line)
-        && (l.contains("error") || l.starts_with('✖') || l.contains("failed") || l.contains("exception"))
-}
-
-/// ESLint's closing `✖ 2 problems (2 errors, 0 warnings)`.
-fn is_summary_line(line: &str) -> bool {
-    line.starts_with('✖') && line.contains("problem")
+    evaltriage_core::text::decisive_error(text)
 }
 
 /// The verdict of an infrastructure failure: done, no label, never sent to an LLM.

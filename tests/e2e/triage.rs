@@ -213,7 +213,8 @@ async fn evals_list_and_show() {
 
     let (code, out, _) = run(dir.path(), &["evals", "list", RUN, "--status", "passed", "--convex-url", &url]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count(), 1, "{out}");
+    assert_eq!(out.lines().count(), 2, "a header and one eval: {out}");
+    assert!(out.starts_with("EVAL ID "), "{out}");
 
     // The failed step is the first failed one in creation order, whatever order the server sent.
     let (code, out, err) =

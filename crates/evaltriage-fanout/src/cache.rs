@@ -42,6 +42,18 @@ struct CachedVerdict {
 }
 
 /// A cache directory.
+/// The `kind` of a cached synthesis entry.
+const SYNTHESIS_KIND: &str = "synthesis";
+
+/// A cached cross-cutting synthesis.
+#[derive(Debug, Serialize, Deserialize)]
+struct CachedSynthesis {
+    format: u32,
+    kind: String,
+    model: String,
+    text: String,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Cache {
     dir: PathBuf,
@@ -58,15 +70,20 @@ impl Cache {
         self.dir.join(format!("{key}.json"))
     }
 
-    /// Whether a verdict is stored under `key` (used by estimates).
-    pub(crate) fn contains(&self, key: &str) -> bool {
-        self.path(key).is_file()
-    }
-
     /// The stored verdict for `case`, with origin `Cache`, or `None`.
     pub(crate) async fn get(&self, key: &str, case: &Case) -> Option<Verdict> {
         let bytes = tokio::fs::read(self.path(key)).await.ok()?;
-        let cached: CachedVerdict = match serde_json::from_slice(&bytes) {
+        Self::verdict_of(key, &bytes, case)
+    }
+
+    /// [`Self::get`] for callers outside the runtime (estimates).
+    pub(crate) fn get_blocking(&self, key: &str, case: &Case) -> Option<Verdict> {
+        let bytes = std::fs::read(self.path(key)).ok()?;
+        Self::verdict_of(key, &bytes, case)
+    }
+
+    fn verdict_of(key: &str, bytes: &[u8], case: &Case) -> Option<Verdict> {
+        let cached: CachedVerdict = match serde_json::from_slice(bytes) {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(key, error = %e, "ignoring an unreadable cache entry");
@@ -88,7 +105,31 @@ impl Cache {
         Some(v)
     }
 
-    /// Stores a `Done` LLM verdict; anything else is not cached.
+    /// A cached synthesis text (the key covers the prompt version, the model and the verdicts).
+    pub(crate) fn get_synthesis_blocking(&self, key: &str) -> Option<String> {
+        let bytes = std::fs::read(self.path(key)).ok()?;
+        match serde_json::from_slice::<CachedSynthesis>(&bytes) {
+            Ok(c) if c.format == FORMAT && c.kind == SYNTHESIS_KIND => Some(c.text),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(key, error = %e, "ignoring an unreadable cache entry");
+                None
+            }
+        }
+    }
+
+    pub(crate) async fn put_synthesis(&self, key: &str, model: &str, text: &str) {
+        let cached = CachedSynthesis {
+            format: FORMAT,
+            kind: SYNTHESIS_KIND.to_owned(),
+            model: model.to_owned(),
+            text: text.to_owned(),
+        };
+        if let Err(e) = self.write_atomically(key, &cached).await {
+            tracing::warn!(dir = %self.dir.display(), error = %e, "could not write a cache entry");
+        }
+    }
+
     pub(crate) async fn put(&self, key: &str, model: &str, verdict: &Verdict) {
         let (VerdictStatus::Done, Some(classification), VerdictOrigin::Llm { .. }) =
             (verdict.status, verdict.classification, &verdict.origin)
@@ -112,7 +153,7 @@ impl Cache {
         }
     }
 
-    async fn write_atomically(&self, key: &str, cached: &CachedVerdict) -> std::io::Result<()> {
+    async fn write_atomically(&self, key: &str, cached: &impl Serialize) -> std::io::Result<()> {
         tokio::fs::create_dir_all(&self.dir).await?;
         let bytes = serde_json::to_vec_pretty(cached).map_err(std::io::Error::other)?;
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);

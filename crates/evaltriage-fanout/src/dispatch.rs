@@ -3,22 +3,27 @@
 //! budget, overall timeout and progress events around it. Verdicts come back sorted by eval path.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use evaltriage_core::{Classification, EvalPath, FailureKind, TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
+use crate::budget::{Budget, call_cost};
 use crate::cache::{Cache, cache_key};
 use crate::llm::{LlmClient, ResponseMode};
-use crate::prompt::{Prompts, prior_line};
+use crate::prompt::prior_line;
 use crate::rules::{base_verdict, classify_by_rules, infrastructure_verdict};
-use crate::selection::{estimate_tokens, select_evidence};
+use crate::selection::select_evidence;
 use crate::{Backend, Case, FanoutConfig, FanoutError, LlmConfig};
 
-/// Completion tokens assumed per call by estimates.
+/// Completion tokens assumed per analysis call by estimates.
 const ESTIMATED_COMPLETION_TOKENS: u64 = 400;
+/// Completion tokens assumed for the synthesis call by estimates (up to 8 bullets).
+const ESTIMATED_SYNTHESIS_COMPLETION_TOKENS: u64 = 600;
+/// Characters of one verdict's line in the synthesis prompt, assumed by estimates (path, step,
+/// label and up to 600 characters of reasoning).
+const ESTIMATED_SYNTHESIS_LINE_CHARS: usize = 500;
 
 /// What happened to one eval, for the binary to draw progress.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,10 +90,13 @@ pub struct Estimate {
     pub infrastructure: usize,
     /// Failures whose verdict is already cached.
     pub cache_hits: usize,
-    /// LLM calls if every first answer is valid.
+    /// LLM calls if every first answer is valid, the synthesis included.
     pub calls: usize,
-    /// LLM calls if every answer needs all its retries.
+    /// LLM calls if every answer needs all its retries, the synthesis included.
     pub max_calls: usize,
+    /// Whether one of the calls is the cross-cutting synthesis (it is not when its answer is
+    /// cached, or when nothing would be sent to an LLM).
+    pub synthesis_call: bool,
     /// Estimated prompt tokens of the first calls (characters / 4).
     pub prompt_tokens: u64,
     /// Estimated completion tokens of the first calls.
@@ -110,8 +118,10 @@ fn open_cache(config: &FanoutConfig) -> Option<Cache> {
     config.cache_dir.as_deref().filter(|_| !config.no_cache).map(Cache::new)
 }
 
-/// Estimates calls and tokens of [`analyze`] over `cases`, without calling the LLM.
-pub fn estimate(cases: &[Case], config: &FanoutConfig) -> Estimate {
+/// Estimates calls and tokens of [`analyze`] and [`synthesize`] over `cases`, without calling
+/// the LLM: one call per verification failure whose verdict is not cached, and the synthesis
+/// unless its answer is cached too.
+pub fn estimate(cases: &[Case], config: &FanoutConfig, run_summary: &str) -> Estimate {
     let mut est = Estimate { cases: cases.len(), ..Estimate::default() };
     let llm = match &config.backend {
         Backend::Llm(llm) => llm,
@@ -121,6 +131,7 @@ pub fn estimate(cases: &[Case], config: &FanoutConfig) -> Estimate {
         }
     };
     let cache = open_cache(config);
+    let mut cached_verdicts = Vec::new();
     for case in cases {
         if case.failure.kind.is_infrastructure() {
             est.infrastructure += 1;
@@ -128,17 +139,47 @@ pub fn estimate(cases: &[Case], config: &FanoutConfig) -> Estimate {
         }
         let evidence = select_evidence(case, config.evidence_budget_tokens);
         let key = cache_key(config.prompts.version(), &llm.model, &case_block(case, &evidence.text));
-        if cache.as_ref().is_some_and(|c| c.contains(&key)) {
+        if let Some(hit) = cache.as_ref().and_then(|c| c.get_blocking(&key, case)) {
             est.cache_hits += 1;
+            cached_verdicts.push(hit);
             continue;
         }
         let (system, user) = config.prompts.render_analysis(case, &evidence);
         est.calls += 1;
         est.max_calls += 1 + usize::from(config.max_retries.get());
-        est.prompt_tokens += (estimate_tokens(&system) + estimate_tokens(&user)) as u64;
+        est.prompt_tokens += (crate::estimate_tokens(&system) + crate::estimate_tokens(&user)) as u64;
         est.completion_tokens += ESTIMATED_COMPLETION_TOKENS;
     }
+    let verification = cases.len() - est.infrastructure;
+    if verification == 0 {
+        return est;
+    }
+    // With every verdict cached, the synthesis prompt is known exactly, and so is whether its
+    // answer is cached; otherwise it is estimated from the number of verdicts.
+    if est.calls == 0 {
+        let (system, user) = config.prompts.render_synthesis(run_summary, &cached_verdicts);
+        let key = synthesis_key(config, llm, &system, &user);
+        if cache.as_ref().is_some_and(|c| c.get_synthesis_blocking(&key).is_some()) {
+            return est;
+        }
+        est.prompt_tokens += (crate::estimate_tokens(&system) + crate::estimate_tokens(&user)) as u64;
+    } else {
+        let (system, user) = config.prompts.render_synthesis(run_summary, &[]);
+        est.prompt_tokens += (crate::estimate_tokens(&system)
+            + crate::estimate_tokens(&user)
+            + verification * ESTIMATED_SYNTHESIS_LINE_CHARS / 4) as u64;
+    }
+    est.synthesis_call = true;
+    est.calls += 1;
+    est.max_calls += 1;
+    est.completion_tokens += ESTIMATED_SYNTHESIS_COMPLETION_TOKENS;
     est
+}
+
+/// The cache key of a synthesis: the prompt version, the model, and the rendered prompt (which
+/// holds the run line and every verdict's path, step, label and reasoning).
+fn synthesis_key(config: &FanoutConfig, llm: &LlmConfig, system: &str, user: &str) -> String {
+    cache_key(config.prompts.version(), &llm.model, &format!("synthesis\n{system}\n{user}"))
 }
 
 /// Everything the per-case futures share.
@@ -146,7 +187,7 @@ struct Shared {
     config: FanoutConfig,
     client: Option<LlmClient>,
     cache: Option<Cache>,
-    spent: AtomicU64,
+    budget: Budget,
     deadline: Option<Instant>,
     reporter: Reporter,
 }
@@ -162,7 +203,7 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
     let shared = Arc::new(Shared {
         cache: if client.is_some() { open_cache(config) } else { None },
         client,
-        spent: AtomicU64::new(0),
+        budget: Budget::new(config.token_budget),
         deadline: config.overall_timeout.map(|t| Instant::now() + t),
         reporter: Reporter(config.progress.clone()),
         config: config.clone(),
@@ -214,9 +255,6 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
     if shared.deadline.is_some_and(|d| Instant::now() >= d) {
         return skipped("overall timeout reached");
     }
-    if config.token_budget.is_some_and(|budget| shared.spent.load(Ordering::SeqCst) >= budget) {
-        return skipped("token budget reached");
-    }
     let evidence = select_evidence(case, config.evidence_budget_tokens);
     let key = cache_key(config.prompts.version(), &llm.model, &case_block(case, &evidence.text));
     if let Some(cache) = &shared.cache {
@@ -226,7 +264,8 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
         }
     }
     shared.reporter.send(ProgressEvent::Started { eval_path: failure.eval_path.clone() });
-    let analysis = client.analyse(case, &evidence, &config.prompts, config.max_retries, &shared.reporter);
+    let analysis =
+        client.analyse(case, &evidence, &config.prompts, config.max_retries, &shared.reporter, &shared.budget);
     let verdict = match shared.deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, analysis).await {
             Ok(v) => v,
@@ -239,7 +278,6 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
         },
         None => analysis.await,
     };
-    shared.spent.fetch_add(verdict.tokens.total(), Ordering::SeqCst);
     if let Some(cache) = &shared.cache {
         cache.put(&key, client.model(), &verdict).await;
     }
@@ -250,26 +288,46 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Synthesis {
     pub text: String,
+    /// Tokens this analysis spent on it (none when it came from the cache).
     pub tokens: TokenUsage,
+    /// It came from the cache: the same verdicts, prompt and model were synthesised before.
+    pub cached: bool,
 }
 
 /// Asks the LLM for cross-cutting patterns over the verdicts of a run. `run_summary` is one line
-/// about the run (model, pass rate, ...). Errors are for the report to show, not to abort on.
+/// about the run (model, pass rate, ...). The answer is cached, keyed by the prompt version, the
+/// model and the verdicts, so an unchanged run costs no call. `budget_left` is what the token
+/// budget leaves after the analyses (`None`: no budget); the call is not made when its worst case
+/// does not fit. Errors are for the report to show, not to abort on.
 pub async fn synthesize(
     verdicts: &[Verdict],
     run_summary: &str,
-    llm: &LlmConfig,
-    prompts: &Prompts,
+    config: &FanoutConfig,
+    budget_left: Option<u64>,
 ) -> Result<Synthesis, FanoutError> {
     use async_openai::types::chat::{ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage};
 
+    let Backend::Llm(llm) = &config.backend else {
+        return Err(FanoutError::Synthesis("no LLM is configured".to_owned()));
+    };
+    let (system, user) = config.prompts.render_synthesis(run_summary, verdicts);
+    let key = synthesis_key(config, llm, &system, &user);
+    let cache = open_cache(config);
+    if let Some(text) = cache.as_ref().and_then(|c| c.get_synthesis_blocking(&key)) {
+        return Ok(Synthesis { text, tokens: TokenUsage::default(), cached: true });
+    }
     let client = LlmClient::new(llm)?;
-    let (system, user) = prompts.render_synthesis(run_summary, verdicts);
     let messages = vec![
         ChatCompletionRequestSystemMessage::from(system).into(),
         ChatCompletionRequestUserMessage::from(user).into(),
     ];
+    let budget = Budget::new(budget_left);
+    let cost = call_cost(&messages, llm.max_completion_tokens);
+    budget.reserve(cost).map_err(|over| FanoutError::SynthesisSkipped(over.to_string()))?;
     let completion = client.chat(&messages, false).await.map_err(|e| FanoutError::Synthesis(e.to_string()))?;
     let (text, tokens) = completion.into_text().map_err(FanoutError::Synthesis)?;
-    Ok(Synthesis { text, tokens })
+    if let Some(cache) = &cache {
+        cache.put_synthesis(&key, &llm.model, &text).await;
+    }
+    Ok(Synthesis { text, tokens, cached: false })
 }

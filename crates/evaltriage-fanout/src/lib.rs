@@ -10,6 +10,7 @@
 //! without calling), [`synthesize`] (cross-cutting patterns over the verdicts).
 
 mod answer;
+mod budget;
 mod cache;
 mod diff;
 mod dispatch;
@@ -26,6 +27,7 @@ use evaltriage_core::{Evidence, Failure};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use answer::answer_schema;
+pub use budget::prompt_tokens_upper_bound;
 pub use cache::cache_key;
 pub use diff::unified_diff;
 pub use dispatch::{Analysis, Estimate, ProgressEvent, Synthesis, analyze, estimate, synthesize};
@@ -63,6 +65,8 @@ pub enum FanoutError {
     HttpClient(String),
     #[error("synthesis failed: {0}")]
     Synthesis(String),
+    #[error("synthesis skipped: {0}")]
+    SynthesisSkipped(String),
 }
 
 /// LLM calls in flight at once: 1 to 4, default 4.
@@ -132,7 +136,8 @@ pub struct FanoutConfig {
     /// Per-call evidence budget in estimated tokens (characters / 4). Default
     /// [`DEFAULT_EVIDENCE_TOKENS`].
     pub evidence_budget_tokens: usize,
-    /// Stop dispatching once this many tokens are spent; the rest are skipped. `None`: no limit.
+    /// A hard cap on tokens: a call starts only if its worst case (prompt from above plus the
+    /// answer cap) fits what is left; the rest are skipped. `None`: no limit.
     pub token_budget: Option<u64>,
     /// Give up on what is still running or waiting after this long. `None`: no limit.
     pub overall_timeout: Option<Duration>,

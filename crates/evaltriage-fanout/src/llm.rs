@@ -19,6 +19,7 @@ use evaltriage_core::{TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
 use serde::Deserialize;
 
 use crate::answer::{answer_schema, validate};
+use crate::budget::{Budget, call_cost};
 use crate::dispatch::{ProgressEvent, Reporter};
 use crate::prompt::Prompts;
 use crate::rules::base_verdict;
@@ -324,6 +325,7 @@ impl LlmClient {
         prompts: &Prompts,
         max_retries: MaxRetries,
         reporter: &Reporter,
+        budget: &Budget,
     ) -> Verdict {
         let failure = &case.failure;
         let eval_path = failure.eval_path.as_str();
@@ -345,7 +347,20 @@ impl LlmClient {
                 });
             }
             verdict.retry_count = attempt;
-            let completion = match self.chat(&messages, true).await {
+            // The hard token cap: this attempt starts only if its worst case fits.
+            let cost = call_cost(&messages, self.config.max_completion_tokens);
+            if let Err(over) = budget.reserve(cost) {
+                verdict.status = VerdictStatus::Skipped;
+                verdict.reasoning = if attempt == 0 {
+                    over.to_string()
+                } else {
+                    format!("{over} (before retry {attempt}; last problem: {last_reason})")
+                };
+                return verdict;
+            }
+            let result = self.chat(&messages, true).await;
+            budget.settle(cost, result.as_ref().map_or(0, |c| c.usage.total()));
+            let completion = match result {
                 Ok(c) => c,
                 Err(CallError::BadResponse(reason)) => {
                     last_reason = reason;

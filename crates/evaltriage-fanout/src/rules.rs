@@ -90,12 +90,32 @@ pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
     v
 }
 
-/// The first failing test a `run.log` names (vitest's `×`/`✗`/`FAIL` lines).
+/// The first failing test a `run.log` names (vitest's `×`/`✗`/`FAIL` lines), with its failing
+/// assertion when the log gives one (`→ expected 4 to be 5` under the test, or the
+/// `AssertionError: ...` line of its `FAIL` section): a test's name alone does not say what broke.
 fn first_failing_test(log: &str) -> Option<String> {
-    log.lines()
-        .map(str::trim)
-        .find(|l| l.starts_with('×') || l.starts_with('✗') || l.starts_with('✕') || l.starts_with("FAIL "))
-        .map(|l| if l.chars().count() > 160 { l.chars().take(157).collect::<String>() + "..." } else { l.to_owned() })
+    let clip = |l: &str, max: usize| {
+        if l.chars().count() > max { l.chars().take(max - 3).collect::<String>() + "..." } else { l.to_owned() }
+    };
+    let lines: Vec<&str> = log.lines().map(str::trim).collect();
+    let is_test_line = |l: &str| l.starts_with('×') || l.starts_with('✗') || l.starts_with('✕') || l.starts_with("FAIL ");
+    let at = lines.iter().position(|l| is_test_line(l))?;
+    let test = lines[at];
+    let arrow = lines[at + 1..]
+        .iter()
+        .take_while(|l| !is_test_line(l))
+        .find_map(|l| l.strip_prefix('→').map(str::trim))
+        .filter(|a| !a.is_empty());
+    let assertion = arrow.or_else(|| {
+        lines.iter().skip(at).find_map(|l| {
+            let l = l.trim();
+            (l.starts_with("AssertionError") || l.starts_with("Error:") || l.starts_with("TypeError")).then_some(l)
+        })
+    });
+    Some(match assertion {
+        Some(a) => format!("{} — {}", clip(test, 160), clip(a, 200)),
+        None => clip(test, 160),
+    })
 }
 
 /// The model's code where the first tsc (`convex/a.ts(14,38): error`) or eslint (`<path>` then
@@ -398,6 +418,21 @@ mod tests {
         );
         assert_eq!(short_error(LINT_STRICT), "4:7  error  'x' is never reassigned  prefer-const");
         assert_eq!(short_error("tests failed (40%)"), "tests failed (40%)");
+    }
+
+    #[test]
+    fn a_failing_test_comes_with_its_assertion() {
+        let log = " ✓ g.test.ts > fine 3ms\n × g.test.ts > counts deleted documents 79ms\n   → expected 4 to be 5 // Object.is equality\n × g.test.ts > other 2ms\n   → nope\n";
+        assert_eq!(
+            first_failing_test(log).as_deref(),
+            Some("× g.test.ts > counts deleted documents 79ms — expected 4 to be 5 // Object.is equality")
+        );
+        let fail_section = " FAIL  g.test.ts > orders by sentAt\nAssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]\n";
+        assert_eq!(
+            first_failing_test(fail_section).as_deref(),
+            Some("FAIL  g.test.ts > orders by sentAt — AssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]")
+        );
+        assert_eq!(first_failing_test(" × g.test.ts > x 1ms\n").as_deref(), Some("× g.test.ts > x 1ms"));
     }
 
     #[test]

@@ -345,18 +345,29 @@ fn write_prompt_override(dir: &tempfile::TempDir) -> std::path::PathBuf {
 }
 
 #[tokio::test]
-async fn the_token_budget_stops_dispatching() {
+async fn the_token_budget_is_a_hard_cap_with_calls_in_flight_counted() {
     let (server, stand_in) =
-        StandIn::new(|hit, _| (ok(&answer(&hit.eval_path, "MODEL_FAULT")), Duration::ZERO)).start().await;
-    let config =
-        FanoutConfig { concurrency: Concurrency::new(1).unwrap(), token_budget: Some(2_000), ..config(&server) };
+        StandIn::new(|hit, _| (ok(&answer(&hit.eval_path, "MODEL_FAULT")), Duration::from_millis(50))).start().await;
+    // Each call may take up to its prompt plus 1,500 answer tokens, and costs 1,050 (the stand-in's
+    // usage). With four slots, the old check (spent < budget when a call starts) let all of them
+    // start at once and spent over 4,000 of a 3,000 budget.
+    let mut llm = llm_config(&server);
+    llm.max_completion_tokens = Some(1_500);
+    let config = FanoutConfig { backend: Backend::Llm(llm), token_budget: Some(3_000), ..FanoutConfig::default() };
     let analysis = run(small_cases(5), &config).await;
-    let statuses: Vec<VerdictStatus> = analysis.verdicts.iter().map(|v| v.status).collect();
-    use VerdictStatus::*;
-    assert_eq!(statuses, [Done, Done, Skipped, Skipped, Skipped]);
-    assert_eq!(analysis.verdicts[4].reasoning, "token budget reached");
-    assert_eq!(analysis.verdicts[4].classification, None);
-    assert_eq!(stand_in.hits().len(), 2);
+    let spent: u64 = analysis.verdicts.iter().map(|v| v.tokens.total()).sum();
+    assert_eq!(spent, analysis.tokens.total());
+    assert!(spent <= 3_000, "spent {spent} of a 3,000 budget");
+    let done = analysis.verdicts.iter().filter(|v| v.status == VerdictStatus::Done).count();
+    let skipped: Vec<_> = analysis.verdicts.iter().filter(|v| v.status == VerdictStatus::Skipped).collect();
+    assert!(done >= 1, "{:?}", analysis.verdicts);
+    assert_eq!(done + skipped.len(), 5);
+    assert!(!skipped.is_empty());
+    for v in skipped {
+        assert!(v.reasoning.starts_with("token budget reached: this call could take up to"), "{}", v.reasoning);
+        assert_eq!(v.classification, None);
+    }
+    assert_eq!(stand_in.hits().len(), done);
 }
 
 #[tokio::test]
@@ -384,12 +395,14 @@ async fn estimate_counts_calls_and_tokens_without_calling() {
     let mut infra = small_case("001-data/002-infra");
     infra.failure = failure("001-data/002-infra", None, "[rate_limit] 429", None);
     cases.push(infra);
-    let est = estimate(&cases, &config(&server));
-    assert_eq!((est.cases, est.infrastructure, est.calls, est.max_calls), (5, 1, 4, 16));
+    let est = estimate(&cases, &config(&server), "model x: 15/20 passed");
+    // Four analyses (each up to 1 + 3 retries) and the cross-cutting synthesis.
+    assert_eq!((est.cases, est.infrastructure, est.calls, est.max_calls), (5, 1, 5, 17));
+    assert!(est.synthesis_call);
     assert!(est.prompt_tokens > 4 * 500 && est.prompt_tokens < 4 * 6_000, "{est:?}");
     assert_eq!(est.total_tokens(), est.prompt_tokens + est.completion_tokens);
     assert!(stand_in.hits().is_empty());
-    let rules = estimate(&cases, &FanoutConfig::default());
+    let rules = estimate(&cases, &FanoutConfig::default(), "model x: 15/20 passed");
     assert_eq!((rules.calls, rules.prompt_tokens), (0, 0));
 }
 
@@ -490,8 +503,7 @@ async fn synthesis_returns_the_text_or_an_error() {
             .start()
             .await;
     let analysis = run(small_cases(2), &FanoutConfig::default()).await;
-    let synthesis =
-        synthesize(&analysis.verdicts, "model x, 2 failures", &llm_config(&server), &Prompts::builtin()).await.unwrap();
+    let synthesis = synthesize(&analysis.verdicts, "model x, 2 failures", &config(&server), None).await.unwrap();
     assert!(synthesis.text.contains("share one root cause"));
     assert_eq!(synthesis.tokens.prompt, 1_000);
     let sent = &stand_in.hits()[0].body;
@@ -501,8 +513,42 @@ async fn synthesis_returns_the_text_or_an_error() {
     let down = wiremock::MockServer::start().await;
     let mut llm = llm_config(&down);
     llm.transport_retries = 0;
-    let err = synthesize(&analysis.verdicts, "x", &llm, &Prompts::builtin()).await.unwrap_err();
+    let down_config = FanoutConfig { backend: Backend::Llm(llm), ..FanoutConfig::default() };
+    let err = synthesize(&analysis.verdicts, "x", &down_config, None).await.unwrap_err();
     assert!(err.to_string().contains("HTTP 404"), "{err}");
+
+    // A budget too small for its worst case skips it before any call.
+    let before = stand_in.hits().len();
+    let err = synthesize(&analysis.verdicts, "model x, 2 failures", &config(&server), Some(500)).await.unwrap_err();
+    assert!(matches!(err, evaltriage_fanout::FanoutError::SynthesisSkipped(_)), "{err}");
+    assert_eq!(stand_in.hits().len(), before);
+}
+
+#[tokio::test]
+async fn an_unchanged_synthesis_comes_from_the_cache() {
+    let (server, stand_in) =
+        StandIn::new(|_, _| (ok("- 000-fundamentals/000-eval and 001-eval share one root cause."), Duration::ZERO))
+            .start()
+            .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = FanoutConfig { cache_dir: Some(dir.path().to_path_buf()), ..config(&server) };
+    let analysis = run(small_cases(2), &FanoutConfig::default()).await;
+    let first = synthesize(&analysis.verdicts, "model x, 2 failures", &config, None).await.unwrap();
+    assert!(!first.cached);
+    assert_eq!(stand_in.hits().len(), 1);
+    let again = synthesize(&analysis.verdicts, "model x, 2 failures", &config, None).await.unwrap();
+    assert!(again.cached);
+    assert_eq!((again.text.as_str(), again.tokens.total()), (first.text.as_str(), 0));
+    assert_eq!(stand_in.hits().len(), 1, "the same verdicts cost no second call");
+    // Other verdicts (a label changed) are another synthesis.
+    let mut changed = analysis.verdicts.clone();
+    changed[0].classification = Some(Classification::KnownGap);
+    let other = synthesize(&changed, "model x, 2 failures", &config, None).await.unwrap();
+    assert!(!other.cached);
+    assert_eq!(stand_in.hits().len(), 2);
+    // --no-cache neither reads nor writes it.
+    let no_cache = FanoutConfig { no_cache: true, ..config.clone() };
+    assert!(!synthesize(&analysis.verdicts, "model x, 2 failures", &no_cache, None).await.unwrap().cached);
 }
 
 #[test]

@@ -32,25 +32,41 @@ pub struct Cli {
 /// Options every command shares.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Convex deployment to read runs from [default: the convex-evals production deployment]
-    #[arg(long, global = true, env = "CONVEX_URL", value_name = "URL")]
-    pub convex_url: Option<String>,
-    /// Optional admin/deploy key for the deployment's internal queries (never printed)
-    #[arg(long, global = true, env = "CONVEX_DEPLOY_KEY", hide_env_values = true, value_name = "KEY")]
-    pub convex_key: Option<String>,
-    /// Read runs from a local store instead of Convex (see `snapshot`)
-    #[arg(long, global = true, env = "EVALTRIAGE_STORE", value_name = "DIR")]
-    pub store: Option<PathBuf>,
-    /// Where reports are read and written [default: reports]
-    #[arg(long, global = true, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
-    pub reports_dir: Option<PathBuf>,
     /// Configuration file [default: ./evaltriage.toml when it exists]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Print machine-readable JSON on stdout instead of text
+    /// Print machine-readable JSON on stdout instead of text (errors too, as {"error", "exit_code"})
     #[arg(long, global = true)]
     pub json: bool,
 }
+
+/// Where a run is read from: a local store, or a Convex deployment.
+#[derive(Debug, Args, Default)]
+pub struct SourceArgs {
+    /// Convex deployment to read runs from [default: the convex-evals production deployment]
+    #[arg(long, env = "CONVEX_URL", value_name = "URL")]
+    pub convex_url: Option<String>,
+    /// Optional admin/deploy key for the deployment's internal queries (never printed)
+    #[arg(long, env = "CONVEX_DEPLOY_KEY", hide_env_values = true, value_name = "KEY")]
+    pub convex_key: Option<String>,
+    /// Read runs from a local store instead of Convex (see `snapshot`)
+    #[arg(long, env = "EVALTRIAGE_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+}
+
+/// The Convex deployment a snapshot copies from.
+#[derive(Debug, Args)]
+pub struct ConvexArgs {
+    /// Convex deployment to copy the run from [default: the convex-evals production deployment]
+    #[arg(long, env = "CONVEX_URL", value_name = "URL")]
+    pub convex_url: Option<String>,
+    /// Optional admin/deploy key for the deployment's internal queries (never printed)
+    #[arg(long, env = "CONVEX_DEPLOY_KEY", hide_env_values = true, value_name = "KEY")]
+    pub convex_key: Option<String>,
+}
+
+/// What a target may be, for `--help`.
+const TARGET_HELP: &str = "Visualizer URL (run-, category- or eval-level, with or without /model/<slug>/), run id, or path to a local store or run file";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -62,8 +78,10 @@ Examples:
   OPENAI_API_KEY=... evaltriage analyze-run <runId> --llm-model gpt-4.1-mini
   evaltriage analyze-run <runId> --llm-base-url http://localhost:8080/v1 --llm-model local
   evaltriage analyze-run <runId> --estimate                   # calls and tokens, no LLM call
+  evaltriage analyze-run https://<visualizer>/experiment/default/run/<runId>/<category>   # one category
 
-The report goes to <reports-dir>/<provider>/<model>/<runIdPrefix>_<date>.md.")]
+The report goes to <reports-dir>/<provider>/<model>/<runIdPrefix>_<date>.md; a category- or eval-level
+analysis writes <runIdPrefix>_<date>.<category>[.<eval>].md beside it and never replaces the full report.")]
     AnalyzeRun(AnalyzeArgs),
     /// Inspect runs
     #[command(subcommand)]
@@ -77,11 +95,13 @@ Example:
   evaltriage snapshot https://<visualizer>/experiment/default/run/<runId> --into my-store
   evaltriage analyze-run <runId> --store my-store      # offline, same result")]
     Snapshot {
-        /// Visualizer URL or run id
+        /// Visualizer URL or run id (the whole run is copied, whatever level the URL names)
         target: String,
         /// The store directory to copy into (created when missing)
         #[arg(long, value_name = "DIR")]
         into: PathBuf,
+        #[command(flatten)]
+        convex: ConvexArgs,
     },
 }
 
@@ -92,8 +112,10 @@ pub enum RunsCommand {
         after_help = "Example:\n  evaltriage runs show https://<visualizer>/experiment/default/run/<runId> --json"
     )]
     Show {
-        /// Visualizer URL, run id, or path to a local store or run file
+        #[arg(help = TARGET_HELP)]
         target: String,
+        #[command(flatten)]
+        source: SourceArgs,
     },
 }
 
@@ -110,11 +132,13 @@ pub enum EvalsCommand {
     /// One line per eval: id, path, status, failed step, reason
     #[command(after_help = "Example:\n  evaltriage evals list <runId> --status failed")]
     List {
-        /// Visualizer URL, run id, or path to a local store or run file
+        #[arg(help = TARGET_HELP)]
         target: String,
         /// Which evals to list
         #[arg(long, value_enum, default_value_t = StatusFilter::All)]
         status: StatusFilter,
+        #[command(flatten)]
+        source: SourceArgs,
     },
     /// One eval: its steps, full error and task; --file prints one file of its output or source zip
     #[command(after_help = "\
@@ -124,13 +148,19 @@ Examples:
   evaltriage evals show <runId> <evalId> --file run.log
   evaltriage evals show <runId> <evalId> --file answer/convex/crons.ts")]
     Show {
-        /// Visualizer URL, run id, or path to a local store or run file
+        #[arg(help = TARGET_HELP)]
         target: String,
         /// Eval id or path (`category/name`); optional when the URL names an eval
         eval: Option<String>,
         /// Print one file of the eval's output zip (or, failing that, its source zip)
         #[arg(long, value_name = "PATH")]
         file: Option<String>,
+        /// Print the whole error or file: no cut of long or repeated output (control characters
+        /// and escape sequences are still removed)
+        #[arg(long)]
+        full: bool,
+        #[command(flatten)]
+        source: SourceArgs,
     },
 }
 
@@ -145,27 +175,38 @@ pub enum ClassifierKind {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Visualizer URL (run- or eval-level), run id, or path to a local store or run file
+    /// Visualizer URL, run id, or path to a local store or run file. A category-level URL
+    /// analyses that category, an eval-level URL that eval (each in a report of its own beside
+    /// the run's full report)
     pub target: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Where reports are read and written [default: reports]
+    #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
     /// OpenAI-compatible endpoint, including /v1 (the key comes from OPENAI_API_KEY)
+    /// [default: https://api.openai.com/v1 when OPENAI_API_KEY is set]
     #[arg(long, env = "OPENAI_BASE_URL", value_name = "URL")]
     pub llm_base_url: Option<String>,
-    /// Model used for the analysis
+    /// Model used for the analysis [default: gpt-4.1-mini]
     #[arg(long, env = "EVALTRIAGE_LLM_MODEL", value_name = "NAME")]
     pub llm_model: Option<String>,
     /// Classifier [default: llm when an endpoint or key is configured, else rules]
     #[arg(long, value_enum)]
     pub classifier: Option<ClassifierKind>,
-    /// LLM requests in flight at once
+    /// LLM requests in flight at once, 1 to 4 [default: 4]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
     pub concurrency: Option<u8>,
-    /// Validation retries per eval when an answer does not validate
+    /// Validation retries per eval when an answer does not validate, 1 to 10 [default: 3]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
     pub max_retries: Option<u32>,
-    /// Stop dispatching LLM calls once this many tokens are spent (the rest are skipped)
+    /// A hard cap on LLM tokens for the whole analysis, synthesis included: a call starts only if
+    /// its worst case fits what is left; the rest are skipped and named in the report [default: no
+    /// limit]
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
-    /// Print how many calls and roughly how many tokens the analysis would take, without calling
+    /// Print how many LLM calls (the synthesis included) and roughly how many tokens the analysis
+    /// would take, without calling
     #[arg(long)]
     pub estimate: bool,
     /// Do not read or write the verdict cache (<reports-dir>/.cache)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::GlobalArgs;
+use crate::cli::SourceArgs;
 use crate::exit::CliError;
 
 /// The file read when `--config` is not given, if it exists in the current folder.
@@ -16,6 +16,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "evaltriage.toml";
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct FileConfig {
+    /// The file it was read from (`None`: no file).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
     pub convex_url: Option<String>,
     pub convex_key: Option<String>,
     pub store: Option<PathBuf>,
@@ -58,11 +61,34 @@ impl FileConfig {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Self::default()),
             Err(e) => return Err(CliError::usage(format!("cannot read config {}: {e}", path.display()))),
         };
-        toml::from_str(&text).map_err(|e| {
+        let mut config: Self = toml::from_str(&text).map_err(|e| {
             let first = e.message().lines().next().unwrap_or("invalid TOML").to_owned();
-            CliError::usage(format!("config {}: {first}", path.display()))
-        })
+            let key = e.span().and_then(|span| key_at(&text, span.start));
+            match key {
+                Some(key) if !first.contains(&format!("`{key}`")) => {
+                    CliError::usage(format!("config {}: key {key}: {first}", path.display()))
+                }
+                _ => CliError::usage(format!("config {}: {first}", path.display())),
+            }
+        })?;
+        config.path = Some(path);
+        Ok(config)
     }
+
+    /// An error about a value this file set, naming the file and the key.
+    pub fn invalid(&self, key: &str, problem: impl fmt::Display) -> CliError {
+        let file = self.path.as_deref().unwrap_or(Path::new(DEFAULT_CONFIG_FILE)).display();
+        CliError::usage(format!("config {file}: key {key}: {problem}"))
+    }
+}
+
+/// The key of the `key = value` line at byte `offset` of a TOML text.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_owned())
 }
 
 /// The settings every command shares, after layering.
@@ -72,6 +98,8 @@ pub struct Settings {
     pub convex_key: Option<String>,
     pub store: Option<PathBuf>,
     pub reports_dir: PathBuf,
+    /// `--config FILE` when given, so printed commands can carry it.
+    pub config_file: Option<PathBuf>,
     pub json: bool,
 }
 
@@ -82,27 +110,37 @@ impl fmt::Debug for Settings {
             .field("convex_key", &self.convex_key.as_ref().map(|_| "<redacted>"))
             .field("store", &self.store)
             .field("reports_dir", &self.reports_dir)
+            .field("config_file", &self.config_file)
             .field("json", &self.json)
             .finish()
     }
 }
 
 impl Settings {
-    pub fn resolve(global: &GlobalArgs, file: &FileConfig) -> Self {
+    /// Layers the options of a command (flags and environment, as clap read them) over the
+    /// config file. `source` is `None` for commands that read no run; `reports_dir` is `None`
+    /// for commands that do not read or write reports.
+    pub fn resolve(
+        source: &SourceArgs,
+        reports_dir: Option<&Path>,
+        file: &FileConfig,
+        config_file: Option<&Path>,
+        json: bool,
+    ) -> Self {
         Self {
-            convex_url: global
+            convex_url: source
                 .convex_url
                 .clone()
                 .or_else(|| file.convex_url.clone())
                 .unwrap_or_else(|| evaltriage_core::source::DEFAULT_CONVEX_URL.to_owned()),
-            convex_key: global.convex_key.clone().or_else(|| file.convex_key.clone()).filter(|k| !k.is_empty()),
-            store: global.store.clone().or_else(|| file.store.clone()),
-            reports_dir: global
-                .reports_dir
-                .clone()
+            convex_key: source.convex_key.clone().or_else(|| file.convex_key.clone()).filter(|k| !k.is_empty()),
+            store: source.store.clone().or_else(|| file.store.clone()),
+            reports_dir: reports_dir
+                .map(Path::to_path_buf)
                 .or_else(|| file.reports_dir.clone())
                 .unwrap_or_else(|| "reports".into()),
-            json: global.json,
+            config_file: config_file.map(Path::to_path_buf),
+            json,
         }
     }
 }

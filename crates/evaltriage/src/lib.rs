@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod config;
 mod exit;
+mod hints;
 mod progress;
 mod sources;
 
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use cli::Cli;
-use cli::{Command, EvalsCommand, RunsCommand};
+use cli::{Command, EvalsCommand, RunsCommand, SourceArgs};
 use config::{FileConfig, Settings};
 use exit::CliError;
 
@@ -26,14 +27,26 @@ pub fn run() -> ExitCode {
         Err(e) => {
             // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            if !e.use_stderr() {
+                return ExitCode::SUCCESS;
+            }
+            if std::env::args_os().any(|a| a == "--json") {
+                let first =
+                    e.to_string().lines().next().unwrap_or("invalid usage").trim_start_matches("error: ").to_owned();
+                print_json_error(&CliError::usage(first));
+            }
+            return ExitCode::from(2);
         }
     };
     init_logging();
+    let json = cli.global.json;
     match run_cli(cli) {
         Ok(code) => code,
         Err(e) => {
             report_error(&e);
+            if json {
+                print_json_error(&e);
+            }
             e.exit_code()
         }
     }
@@ -42,7 +55,13 @@ pub fn run() -> ExitCode {
 fn report_error(e: &CliError) {
     use std::io::Write;
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {}", e.message);
+    let _ = writeln!(stderr, "error: {}", evaltriage_core::text::sanitize_for_terminal(&e.message));
+}
+
+/// With `--json`, an error is also a JSON object on stdout, so a script reading stdout sees it.
+fn print_json_error(e: &CliError) {
+    let value = serde_json::json!({ "error": e.message, "exit_code": e.code });
+    let _ = commands::emit_json(&mut std::io::stdout().lock(), &value);
 }
 
 fn init_logging() {
@@ -59,8 +78,13 @@ fn init_logging() {
 
 fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
     let file = FileConfig::load(cli.global.config.as_deref())?;
-    let settings = Settings::resolve(&cli.global, &file);
-    tracing::debug!(?settings, "settings");
+    let config_file = cli.global.config.as_deref();
+    let json = cli.global.json;
+    let settings_for = |source: &SourceArgs, reports_dir: Option<&std::path::Path>| {
+        let settings = Settings::resolve(source, reports_dir, &file, config_file, json);
+        tracing::debug!(?settings, "settings");
+        settings
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,19 +92,32 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
     let mut stdout = std::io::stdout().lock();
     runtime.block_on(async {
         match &cli.command {
-            Command::AnalyzeRun(args) => commands::analyze::analyze_run(args, &file, &settings, &mut stdout).await,
-            Command::Runs(RunsCommand::Show { target }) => {
+            Command::AnalyzeRun(args) => {
+                let settings = settings_for(&args.source, args.reports_dir.as_deref());
+                commands::analyze::analyze_run(args, &file, &settings, &mut stdout).await
+            }
+            Command::Runs(RunsCommand::Show { target, source }) => {
+                let settings = settings_for(source, None);
                 commands::runs::show(target, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
             }
-            Command::Evals(EvalsCommand::List { target, status }) => {
+            Command::Evals(EvalsCommand::List { target, status, source }) => {
+                let settings = settings_for(source, None);
                 commands::evals::list(target, *status, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
             }
-            Command::Evals(EvalsCommand::Show { target, eval, file }) => {
-                commands::evals::show(target, eval.as_deref(), file.as_deref(), &settings, &mut stdout)
+            Command::Evals(EvalsCommand::Show { target, eval, file: wanted, full, source }) => {
+                let settings = settings_for(source, None);
+                let how = commands::evals::ShowOptions { file: wanted.as_deref(), full: *full };
+                commands::evals::show(target, eval.as_deref(), how, &settings, &mut stdout)
                     .await
                     .map(|()| ExitCode::SUCCESS)
             }
-            Command::Snapshot { target, into } => {
+            Command::Snapshot { target, into, convex } => {
+                let source = SourceArgs {
+                    convex_url: convex.convex_url.clone(),
+                    convex_key: convex.convex_key.clone(),
+                    store: None,
+                };
+                let settings = settings_for(&source, None);
                 commands::snapshot::snapshot(target, into, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
             }
         }

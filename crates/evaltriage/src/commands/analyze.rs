@@ -1,6 +1,7 @@
 //! `analyze-run`: the main job. Resolve, fetch, shape, history, evidence, classify, collate,
 //! write, present (DESIGN §2). Per-eval problems are data in the report, never an abort.
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 
 use evaltriage_core::source::Source;
 use evaltriage_core::{
-    Classification, EvalPath, Evidence, Failure, Run, RunRef, Shape, Verdict, VerdictOrigin, VerdictStatus,
+    Classification, EvalPath, Evidence, Failure, Run, RunRef, Shape, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
 use evaltriage_fanout::{
     ApiKey, Backend, Case, Concurrency, FanoutConfig, LlmConfig, MaxRetries, Prompts, RulesConfig,
@@ -17,9 +18,10 @@ use futures::StreamExt;
 use serde_json::json;
 
 use crate::cli::{AnalyzeArgs, ClassifierKind};
-use crate::commands::{emit, emit_json};
+use crate::commands::{count, emit, emit_json};
 use crate::config::{FileConfig, Settings, openai_api_key_from_env};
 use crate::exit::CliError;
+use crate::hints::RunAddress;
 use crate::progress::Progress;
 use crate::sources;
 
@@ -68,12 +70,16 @@ fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> 
             ))
         }
     };
+    // Flags are range-checked by clap; a bad value can only come from the config file.
     let concurrency = Concurrency::new(u64::from(args.concurrency.or(file.concurrency).unwrap_or(Concurrency::MAX)))
-        .map_err(CliError::usage)?;
-    let max_retries =
-        MaxRetries::new(u64::from(args.max_retries.or(file.max_retries).unwrap_or(3))).map_err(CliError::usage)?;
+        .map_err(|e| file.invalid("concurrency", e))?;
+    let max_retries = MaxRetries::new(u64::from(args.max_retries.or(file.max_retries).unwrap_or(3)))
+        .map_err(|e| file.invalid("max_retries", e))?;
     let prompts = match args.prompts_dir.as_ref().or(file.prompts_dir.as_ref()) {
-        Some(dir) => Prompts::from_dir(dir).map_err(|e| CliError::usage(format!("{e}: {}", dir.display())))?,
+        Some(dir) => Prompts::from_dir(dir).map_err(|e| match &args.prompts_dir {
+            Some(_) => CliError::usage(format!("--prompts-dir {}: {e}", dir.display())),
+            None => file.invalid("prompts_dir", e),
+        })?,
         None => Prompts::builtin(),
     };
     Ok(FanoutConfig {
@@ -110,13 +116,50 @@ pub fn classifier_description(backend: &Backend) -> String {
     }
 }
 
-/// The failures this analysis covers: all of them, or the one an eval-level URL names.
-fn failures_in_scope(run: &Run, shape: &Shape, run_ref: &RunRef) -> Result<Vec<Failure>, CliError> {
-    if run_ref.eval.is_none() {
-        return Ok(shape.failures.clone());
+/// What part of the run an analysis covers, from a category- or eval-level target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub category: String,
+    /// The eval's name within the category, for an eval-level target.
+    pub eval: Option<String>,
+}
+
+impl Scope {
+    /// The scope a target names, checked against the run: `None` for a run-level target.
+    fn of(run: &Run, run_ref: &RunRef) -> Result<Option<Self>, CliError> {
+        if run_ref.eval.is_some() {
+            let eval = crate::commands::evals::pick_eval(run, run_ref, None)?;
+            return Ok(Some(Self {
+                category: eval.path.category().to_owned(),
+                eval: Some(eval.path.name().to_owned()),
+            }));
+        }
+        let Some(category) = &run_ref.category else { return Ok(None) };
+        if !run.evals.iter().any(|e| e.path.category() == category) {
+            return Err(CliError::usage(format!(
+                "no category {category:?} in run {} (see `evaltriage evals list`)",
+                run.id
+            )));
+        }
+        Ok(Some(Self { category: category.clone(), eval: None }))
     }
-    let picked = crate::commands::evals::pick_eval(run, run_ref, None)?;
-    Ok(shape.failures.iter().filter(|f| f.eval_id == picked.id).cloned().collect())
+
+    fn covers(&self, path: &EvalPath) -> bool {
+        path.category() == self.category && self.eval.as_deref().is_none_or(|name| path.name() == name)
+    }
+
+    /// `category 002-queries` or `eval 002-queries/009-channel_summary`.
+    fn describe(&self) -> String {
+        match &self.eval {
+            Some(name) => format!("eval {}/{name}", self.category),
+            None => format!("category {}", self.category),
+        }
+    }
+}
+
+/// The failures this analysis covers: all of them, or those of the scope a target names.
+fn failures_in_scope(shape: &Shape, scope: Option<&Scope>) -> Vec<Failure> {
+    shape.failures.iter().filter(|f| scope.is_none_or(|s| s.covers(&f.eval_path))).cloned().collect()
 }
 
 /// Fetches the evidence of every verification failure, a few downloads at a time.
@@ -165,11 +208,11 @@ pub async fn analyze_run(
         }
     };
     let shape = Shape::of(&run);
-    let failures = failures_in_scope(&run, &shape, &run_ref)?;
-    if run_ref.eval.is_some() && failures.is_empty() {
+    let scope = Scope::of(&run, &run_ref).inspect_err(|_| progress.finish())?;
+    let failures = failures_in_scope(&shape, scope.as_ref());
+    if let Some(scope) = scope.as_ref().filter(|_| failures.is_empty()) {
         progress.finish();
-        let eval = run_ref.eval.as_deref().unwrap_or_default();
-        emit(out, &format!("eval {eval} did not fail in run {}: nothing to analyse\n", run.id))?;
+        emit(out, &format!("no failure in the {} of run {}: nothing to analyse\n", scope.describe(), run.id))?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -192,6 +235,12 @@ pub async fn analyze_run(
     let history = evaltriage_report::history(&prior, &paths);
 
     let evidence = fetch_evidence(&source, &run, &failures, &progress).await;
+    let with_run_log: BTreeSet<EvalPath> = failures
+        .iter()
+        .zip(&evidence)
+        .filter(|(_, e)| e.output_files.contains_key("run.log"))
+        .map(|(f, _)| f.eval_path.clone())
+        .collect();
     let cases: Vec<Case> = failures
         .iter()
         .zip(evidence)
@@ -200,10 +249,11 @@ pub async fn analyze_run(
             Case { failure: failure.clone(), evidence, prior_label: h.prior_failures.first().map(|p| p.label.clone()) }
         })
         .collect();
+    let run_summary = format!("{} on {}: {}/{} passed", run.model, run.experiment, shape.passed, shape.total);
 
     if args.estimate {
         progress.finish();
-        let est = evaltriage_fanout::estimate(&cases, &config);
+        let est = evaltriage_fanout::estimate(&cases, &config, &run_summary);
         return present_estimate(&est, &config, settings.json, out).map(|()| ExitCode::SUCCESS);
     }
 
@@ -219,26 +269,28 @@ pub async fn analyze_run(
     })?;
 
     let mut synthesis = None;
-    if let Backend::Llm(llm) = &config.backend {
+    if let Backend::Llm(_) = &config.backend {
         if analysis.verdicts.iter().any(|v| v.classification.is_some()) {
             progress.step("looking for cross-cutting patterns");
-            let summary = format!("{} on {}: {}/{} passed", run.model, run.experiment, shape.passed, shape.total);
+            let budget_left = config.token_budget.map(|b| b.saturating_sub(analysis.tokens.total()));
             synthesis =
-                Some(match evaltriage_fanout::synthesize(&analysis.verdicts, &summary, llm, &config.prompts).await {
-                    Ok(s) => Ok(s),
-                    Err(e) => Err(e.to_string()),
-                });
+                Some(evaltriage_fanout::synthesize(&analysis.verdicts, &run_summary, &config, budget_left).await);
         }
     }
     progress.finish();
 
+    // One accounting of tokens, used by the terminal, the report and --json alike.
+    let spend = Spend {
+        verdicts: analysis.tokens,
+        synthesis: synthesis.as_ref().and_then(|s| s.as_ref().ok()).map(|s| s.tokens).unwrap_or_default(),
+    };
     let synthesis_text = synthesis.as_ref().map(|r| match r {
-        Ok(s) => (s.text.clone(), s.tokens),
-        Err(e) => (
-            format!(
-                "_The LLM synthesis of cross-cutting patterns failed: {e}. The deterministic patterns above stand._"
-            ),
-            evaltriage_core::TokenUsage::default(),
+        Ok(s) => s.text.clone(),
+        Err(evaltriage_fanout::FanoutError::SynthesisSkipped(why)) => format!(
+            "_The LLM synthesis of cross-cutting patterns was skipped: {why}. The deterministic patterns above stand._"
+        ),
+        Err(e) => format!(
+            "_The LLM synthesis of cross-cutting patterns failed: {e}. The deterministic patterns above stand._"
         ),
     });
     let llm_model = match &config.backend {
@@ -253,27 +305,64 @@ pub async fn analyze_run(
         prior_reports: &prior,
         prior_warnings: &warnings,
         date,
-        synthesis: synthesis_text.as_ref().map(|(text, tokens)| evaltriage_report::Synthesis {
+        synthesis: synthesis_text.as_deref().map(|text| evaltriage_report::Synthesis {
             text,
             model: &llm_model,
-            tokens: *tokens,
+            tokens: spend.synthesis,
         }),
         actions_taken: None,
     });
     let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(IntoCli::into_cli)?;
 
     let incomplete = analysis.verdicts.iter().filter(|v| v.status != VerdictStatus::Done).count();
-    let summary =
-        Summary { run: &run, shape: &shape, verdicts: &analysis.verdicts, history: &history, path: &outcome.path };
+    let summary = Summary {
+        run: &run,
+        shape: &shape,
+        scope: scope.as_ref(),
+        verdicts: &analysis.verdicts,
+        history: &history,
+        prior_reports: prior.len(),
+        prior_folder: evaltriage_report::model_dir(&settings.reports_dir, &run),
+        path: &outcome.path,
+        address: RunAddress::new(&args.target, &run.id, settings),
+        with_run_log: &with_run_log,
+        spend,
+        synthesis_cached: synthesis.as_ref().is_some_and(|s| s.as_ref().is_ok_and(|s| s.cached)),
+    };
     if settings.json {
-        emit_json(out, &summary.json(&config, analysis.tokens))?;
+        emit_json(out, &summary.json(&config))?;
     } else {
-        emit(
-            out,
-            &summary.text(&classifier_description(&config.backend), analysis.tokens, outcome.kept_actions_taken),
-        )?;
+        emit(out, &summary.text(&classifier_description(&config.backend), outcome.kept_actions_taken))?;
     }
     Ok(if incomplete > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Tokens spent by one analysis, exactly as the server's `usage` reported them: the verdicts'
+/// calls and the synthesis. Cached answers spend none.
+#[derive(Debug, Clone, Copy, Default)]
+struct Spend {
+    verdicts: TokenUsage,
+    synthesis: TokenUsage,
+}
+
+impl Spend {
+    fn total(self) -> TokenUsage {
+        let mut total = self.verdicts;
+        total += self.synthesis;
+        total
+    }
+
+    fn json(self) -> serde_json::Value {
+        let usage = |u: TokenUsage| json!({"prompt": u.prompt, "completion": u.completion, "total": u.total()});
+        let total = self.total();
+        json!({
+            "prompt": total.prompt,
+            "completion": total.completion,
+            "total": total.total(),
+            "verdicts": usage(self.verdicts),
+            "synthesis": usage(self.synthesis),
+        })
+    }
 }
 
 fn present_estimate(
@@ -292,6 +381,7 @@ fn present_estimate(
                 "cache_hits": est.cache_hits,
                 "calls": est.calls,
                 "max_calls": est.max_calls,
+                "synthesis_call": est.synthesis_call,
                 "prompt_tokens": est.prompt_tokens,
                 "completion_tokens": est.completion_tokens,
                 "total_tokens": est.total_tokens(),
@@ -305,7 +395,12 @@ fn present_estimate(
         "failures    {} ({} infrastructure, classified by rule and never sent; {} cached)",
         est.cases, est.infrastructure, est.cache_hits
     );
-    let _ = writeln!(s, "calls       {} (up to {} if every answer needs all its retries)", est.calls, est.max_calls);
+    let synthesis = if est.synthesis_call { ", the cross-cutting synthesis included" } else { "" };
+    let _ = writeln!(
+        s,
+        "calls       {}{synthesis} (up to {} if every answer needs all its retries)",
+        est.calls, est.max_calls
+    );
     let _ = writeln!(
         s,
         "tokens      ~{} ({} prompt + {} completion), estimated at 4 characters a token",
@@ -323,25 +418,45 @@ fn present_estimate(
 struct Summary<'a> {
     run: &'a Run,
     shape: &'a Shape,
+    scope: Option<&'a Scope>,
     verdicts: &'a [Verdict],
     history: &'a evaltriage_report::History,
+    /// How many prior reports were read, and the folder they were looked for in.
+    prior_reports: usize,
+    prior_folder: PathBuf,
     path: &'a PathBuf,
+    address: RunAddress,
+    /// The failures whose output has a `run.log`, the only ones a hint may name it for.
+    with_run_log: &'a BTreeSet<EvalPath>,
+    spend: Spend,
+    synthesis_cached: bool,
+}
+
+/// A confidence rounded to two decimals (f32 values such as 0.3 would otherwise print as
+/// 0.30000001192092896).
+fn confidence_json(c: Option<f32>) -> serde_json::Value {
+    c.filter(|c| c.is_finite()).map_or(serde_json::Value::Null, |c| json!((f64::from(c) * 100.0).round() / 100.0))
 }
 
 impl Summary<'_> {
-    fn json(&self, config: &FanoutConfig, tokens: evaltriage_core::TokenUsage) -> serde_json::Value {
+    fn json(&self, config: &FanoutConfig) -> serde_json::Value {
         json!({
             "report_path": self.path,
             "run_id": self.run.id.as_str(),
             "model": self.run.model,
             "provider": self.run.provider,
             "experiment": self.run.experiment,
+            "scope": self.scope.map(Scope::describe),
             "total": self.shape.total,
             "passed": self.shape.passed,
             "failed": self.shape.failed,
             "infrastructure": self.shape.infrastructure,
             "classifier": classifier_description(&config.backend),
-            "tokens": {"prompt": tokens.prompt, "completion": tokens.completion},
+            "tokens": self.spend.json(),
+            "synthesis_cached": self.synthesis_cached,
+            "prior_reports": self.prior_reports,
+            "prior_reports_folder": self.prior_folder,
+            "next": self.next_step(),
             "verdicts": self.verdicts.iter().map(|v| {
                 let h = self.history.for_eval(&v.eval_path);
                 json!({
@@ -354,33 +469,42 @@ impl Summary<'_> {
                     "retry_count": v.retry_count,
                     "repeat": h.is_repeat(),
                     "history": h.summary(),
-                    "confidence": v.confidence,
+                    "confidence": confidence_json(v.confidence),
                     "reasoning": v.reasoning,
+                    "tokens": {"prompt": v.tokens.prompt, "completion": v.tokens.completion},
                 })
             }).collect::<Vec<_>>(),
         })
     }
 
-    fn text(&self, classifier: &str, tokens: evaltriage_core::TokenUsage, kept_actions: bool) -> String {
+    fn text(&self, classifier: &str, kept_actions: bool) -> String {
         let (run, shape) = (self.run, self.shape);
         let mut s = String::new();
         let _ = writeln!(
             s,
             "{} · run {} · {} · {}/{} passed ({:.1}%)",
             run.model,
-            run.id.prefix(),
+            run.id,
             run.experiment,
             shape.passed,
             shape.total,
             shape.pass_rate_percent()
         );
+        if let Some(scope) = self.scope {
+            let _ = writeln!(
+                s,
+                "scope: the {} only (a report of its own; the run's full report is untouched)",
+                scope.describe()
+            );
+        }
         let infra = self.verdicts.iter().filter(|v| matches!(v.origin, VerdictOrigin::Infrastructure(_))).count();
+        let verification = self.verdicts.len() - infra;
         let _ = writeln!(
             s,
-            "{} failures analysed: {} infrastructure, {} classified by {classifier}",
-            self.verdicts.len(),
+            "{} analysed: {} infrastructure, {} verification by {classifier}",
+            count(self.verdicts.len(), "failure", "failures"),
             infra,
-            self.verdicts.len() - infra
+            verification
         );
         let mut counts: Vec<String> = Vec::new();
         for class in Classification::ALL {
@@ -389,26 +513,56 @@ impl Summary<'_> {
                 counts.push(format!("{class} {n}"));
             }
         }
+        let errors = self.verdicts.iter().filter(|v| v.status == VerdictStatus::Error).count();
+        let skipped = self.verdicts.iter().filter(|v| v.status == VerdictStatus::Skipped).count();
+        if errors > 0 {
+            counts.push(format!("not classified (error) {errors}"));
+        }
+        if skipped > 0 {
+            counts.push(format!("skipped {skipped}"));
+        }
         if !counts.is_empty() {
             let _ = writeln!(s, "  {}", counts.join(" · "));
         }
-        let repeats: Vec<&Verdict> =
-            self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).is_repeat()).collect();
-        let claimed: Vec<&Verdict> =
-            self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).claimed_fix.is_some()).collect();
-        if !repeats.is_empty() {
-            let _ = writeln!(s, "  repeats from the last report: {}", repeats.len());
+        let guesses = self.verdicts.iter().filter(|v| is_default_guess(v)).count();
+        if guesses > 0 {
+            let _ = writeln!(
+                s,
+                "  {} only the rules' default guess (unverified): an LLM analysis or a person decides",
+                count(guesses, "label is", "labels are")
+            );
         }
-        for v in &claimed {
+        if self.prior_reports == 0 {
+            let _ = writeln!(
+                s,
+                "  no prior report for this model in {}: every failure is new",
+                self.prior_folder.display()
+            );
+        } else {
+            let repeats = self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).is_repeat()).count();
+            let _ = writeln!(
+                s,
+                "  {} read; repeats from the last one: {repeats}",
+                count(self.prior_reports, "prior report", "prior reports")
+            );
+        }
+        for v in self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).claimed_fix.is_some()) {
             let _ = writeln!(s, "  a prior Actions taken entry claimed to fix {}, and it failed again", v.eval_path);
         }
-        let errors = self.verdicts.iter().filter(|v| v.status == VerdictStatus::Error).count();
-        let skipped = self.verdicts.iter().filter(|v| v.status == VerdictStatus::Skipped).count();
-        if errors + skipped > 0 {
-            let _ = writeln!(s, "  not classified: {errors} error, {skipped} skipped (see the report for why)");
-        }
-        if tokens.total() > 0 {
-            let _ = writeln!(s, "  tokens: {} prompt + {} completion", tokens.prompt, tokens.completion);
+        let total = self.spend.total();
+        if total.total() > 0 || self.synthesis_cached {
+            let mut line = format!(
+                "  tokens: {} ({} prompt + {} completion; verdicts {}, synthesis {})",
+                total.total(),
+                total.prompt,
+                total.completion,
+                self.spend.verdicts.total(),
+                self.spend.synthesis.total()
+            );
+            if self.synthesis_cached {
+                line.push_str("; synthesis from the cache");
+            }
+            let _ = writeln!(s, "{line}");
         }
         let _ = writeln!(
             s,
@@ -418,6 +572,15 @@ impl Summary<'_> {
         );
         let _ = writeln!(s, "next: {}", self.next_step());
         s
+    }
+
+    /// `evaltriage evals show <run> <eval>`, with `--file run.log` only when that file exists.
+    fn show_command(&self, v: &Verdict, with_log: bool) -> String {
+        let mut args = vec![v.eval_path.as_str()];
+        if with_log && self.with_run_log.contains(&v.eval_path) {
+            args.extend(["--file", "run.log"]);
+        }
+        self.address.command(&["evals", "show"], &args)
     }
 
     /// The one thing to do next.
@@ -434,25 +597,23 @@ impl Summary<'_> {
             .find(|v| matches!(v.classification, Some(Classification::OverlyStrict | Classification::AmbiguousTask)));
         if let Some(v) = actionable {
             return format!(
-                "{} looks like the eval's problem ({}): see the report's recommendations, or `evaltriage evals show {} {}`",
+                "{} looks like the eval's problem ({}): see the report's recommendations, or `{}`",
                 v.eval_path,
                 v.classification.map_or("", Classification::as_str),
-                self.run.id,
-                v.eval_path
+                self.show_command(v, false)
             );
         }
         if let Some(v) = self.verdicts.iter().find(|v| v.status == VerdictStatus::Error) {
-            return format!(
-                "{} could not be classified: `evaltriage evals show {} {}`",
-                v.eval_path, self.run.id, v.eval_path
-            );
+            return format!("{} could not be classified: `{}`", v.eval_path, self.show_command(v, false));
         }
         if let Some(v) = self.verdicts.iter().find(|v| v.classification == Some(Classification::ModelFault)) {
-            return format!(
-                "look at one model fault first: `evaltriage evals show {} {} --file run.log`",
-                self.run.id, v.eval_path
-            );
+            return format!("look at one model fault first: `{}`", self.show_command(v, true));
         }
         "nothing to act on".to_owned()
     }
+}
+
+/// A rules verdict that is only the rules' default (no rule matched): an unverified guess.
+fn is_default_guess(v: &Verdict) -> bool {
+    matches!(v.origin, VerdictOrigin::Rules) && v.confidence.is_some_and(|c| c < 0.5)
 }

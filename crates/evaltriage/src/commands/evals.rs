@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 use evaltriage_core::source::Source;
+use evaltriage_core::text::{Condense, condense};
 use evaltriage_core::{Eval, FileContent, Run, RunRef, StepStatus};
 use serde_json::{Value, json};
 
@@ -11,6 +12,7 @@ use crate::cli::StatusFilter;
 use crate::commands::{emit, emit_json, format_duration, one_line, runs::kind_label};
 use crate::config::Settings;
 use crate::exit::CliError;
+use crate::hints::RunAddress;
 use crate::sources;
 
 pub async fn list(
@@ -35,18 +37,64 @@ pub async fn list(
         let items: Vec<Value> = evals.iter().map(|e| eval_summary_json(e)).collect();
         return emit_json(out, &json!({ "run_id": run.id.as_str(), "evals": items }));
     }
-    let mut s = String::new();
-    let width = evals.iter().map(|e| e.path.as_str().len()).max().unwrap_or(10);
-    for e in &evals {
-        let failure = e.failure();
-        let step = failure.as_ref().map_or("-", |f| f.step_label());
-        let reason = failure.as_ref().map(|f| one_line(&f.reason, 90)).unwrap_or_default();
-        let _ = writeln!(s, "{}  {:<width$}  {:<7}  {:<10}  {}", e.id, e.path, e.status.kind(), step, reason);
-    }
     if evals.is_empty() {
-        let _ = writeln!(s, "no evals match --status {status:?}");
+        return emit(out, &format!("no evals match --status {}\n", status_name(status)));
     }
-    emit(out, &s)
+    let rows: Vec<[String; 5]> = evals
+        .iter()
+        .map(|e| {
+            let failure = e.failure();
+            [
+                e.id.as_str().to_owned(),
+                e.path.as_str().to_owned(),
+                e.status.kind().to_owned(),
+                failure.as_ref().map_or("-", |f| f.step_label()).to_owned(),
+                failure
+                    .as_ref()
+                    .map(|f| one_line(&evaltriage_core::text::decisive_error(f.error_text()), 90))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    emit(out, &table(&["EVAL ID", "PATH", "STATUS", "STEP", "REASON"], &rows))
+}
+
+fn status_name(status: StatusFilter) -> &'static str {
+    match status {
+        StatusFilter::Failed => "failed",
+        StatusFilter::Passed => "passed",
+        StatusFilter::All => "all",
+    }
+}
+
+/// A plain text table: a header, then one line per row, every column but the last padded to its
+/// widest cell (counted in characters, after the terminal sanitizer).
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let clean = |c: &str| evaltriage_core::text::sanitize_for_terminal(c).replace(['\n', '\t'], " ");
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| clean(c)).collect()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut s = String::new();
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count();
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
 }
 
 fn eval_summary_json(e: &Eval) -> Value {
@@ -87,30 +135,46 @@ pub(crate) fn pick_eval<'r>(run: &'r Run, run_ref: &RunRef, arg: Option<&str>) -
     }
 }
 
+/// How `evals show` prints.
+#[derive(Debug, Clone, Copy)]
+pub struct ShowOptions<'a> {
+    /// Print this file of the eval's output or source zip instead.
+    pub file: Option<&'a str>,
+    /// No cut of long or repeated output.
+    pub full: bool,
+}
+
+/// How much of an error or file `evals show` prints without `--full`.
+const SHOWN: Condense = Condense { max_lines: 200, max_repeats: 3 };
+
 pub(crate) async fn show(
     target: &str,
     eval_arg: Option<&str>,
-    file: Option<&str>,
+    how: ShowOptions<'_>,
     settings: &Settings,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let (source, run_ref) = sources::open(target, settings)?;
     let run = source.run(&run_ref).await?;
     let eval = pick_eval(&run, &run_ref, eval_arg)?;
-    if let Some(wanted) = file {
+    let address = RunAddress::new(target, &run.id, settings);
+    if let Some(wanted) = how.file {
         let evidence = source.evidence(&run, &eval.id).await?;
         let wanted = wanted.trim_start_matches("./");
         let found = evidence.output_files.get(wanted).or_else(|| evidence.source_files.get(wanted));
         return match found {
-            Some(FileContent::Text(text)) => emit(out, text),
+            Some(FileContent::Text(text)) => {
+                let mut text = shown(text, how.full, &address, eval, Some(wanted));
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                emit(out, &text)
+            }
             Some(FileContent::Binary { len }) => {
                 Err(CliError::usage(format!("{wanted} is a binary file ({len} bytes)")))
             }
             None => {
-                let mut names: Vec<&str> =
-                    evidence.output_files.keys().chain(evidence.source_files.keys()).map(String::as_str).collect();
-                names.sort_unstable();
-                names.dedup();
+                let names = file_names(&evidence);
                 let problems = if evidence.problems.is_empty() {
                     String::new()
                 } else {
@@ -142,7 +206,65 @@ pub(crate) async fn show(
             .collect();
         return emit_json(out, &v);
     }
-    emit(out, &eval_text(&run, eval))
+    let mut text = eval_text(&run, eval, how.full, &address);
+    // Name only files that exist: the zips are read for a failed eval (one download each).
+    if eval.status.is_failed() {
+        match source.evidence(&run, &eval.id).await {
+            Ok(evidence) => {
+                let names = file_names(&evidence);
+                if names.is_empty() {
+                    text.push_str("\nfiles: none (the eval left no output or source zip)\n");
+                } else {
+                    let _ = writeln!(text, "\nfiles: {}", names.join(", "));
+                    let pick =
+                        ["run.log", "TASK.txt"].into_iter().find(|n| names.iter().any(|m| m == n)).unwrap_or(names[0]);
+                    let _ = writeln!(
+                        text,
+                        "print one: {}",
+                        address.command(&["evals", "show"], &[eval.path.as_str(), "--file", pick])
+                    );
+                }
+                for problem in &evidence.problems {
+                    let _ = writeln!(text, "could not read: {problem}");
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(text, "\nfiles: could not be read: {e}");
+            }
+        }
+    }
+    emit(out, &text)
+}
+
+/// The names of the text and binary files of an eval's output and source zips, sorted, without
+/// repeats.
+fn file_names(evidence: &evaltriage_core::Evidence) -> Vec<&str> {
+    let mut names: Vec<&str> =
+        evidence.output_files.keys().chain(evidence.source_files.keys()).map(String::as_str).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Long or repetitive text cut as the report cuts it, with a line saying how to see it all.
+fn shown(text: &str, full: bool, address: &RunAddress, eval: &Eval, file: Option<&str>) -> String {
+    if full {
+        return text.to_owned();
+    }
+    let (cut_text, cut) = condense(text, SHOWN);
+    if cut == 0 {
+        return text.to_owned();
+    }
+    let mut args = vec![eval.path.as_str()];
+    if let Some(f) = file {
+        args.extend(["--file", f]);
+    }
+    args.push("--full");
+    format!(
+        "{cut_text}\n({} cut; all of it: {})\n",
+        crate::commands::count(cut, "line", "lines"),
+        address.command(&["evals", "show"], &args)
+    )
 }
 
 fn step_duration(status: &StepStatus) -> Option<f64> {
@@ -152,7 +274,7 @@ fn step_duration(status: &StepStatus) -> Option<f64> {
     }
 }
 
-fn eval_text(run: &Run, eval: &Eval) -> String {
+fn eval_text(run: &Run, eval: &Eval, full: bool, address: &RunAddress) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "eval    {} ({})", eval.path, eval.id);
     let _ = writeln!(s, "run     {} · {} · {}", run.id, run.model, run.experiment);
@@ -167,7 +289,7 @@ fn eval_text(run: &Run, eval: &Eval) -> String {
     }
     if let Some(f) = eval.failure() {
         let _ = writeln!(s, "\nfailure ({}, step {})", kind_label(f.kind), f.step_label());
-        for line in f.error_text().lines() {
+        for line in shown(f.error_text(), full, address, eval, None).lines() {
             let _ = writeln!(s, "  {line}");
         }
         if f.step_error.as_deref().is_some_and(|e| e.trim() != f.reason.trim()) {
@@ -179,9 +301,6 @@ fn eval_text(run: &Run, eval: &Eval) -> String {
         for line in task.lines() {
             let _ = writeln!(s, "  {line}");
         }
-    }
-    if eval.status.is_failed() {
-        let _ = writeln!(s, "\nfiles: evaltriage evals show {} {} --file run.log", run.id, eval.path);
     }
     s
 }

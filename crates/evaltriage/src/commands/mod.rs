@@ -9,8 +9,11 @@ use std::io::Write;
 
 use crate::exit::CliError;
 
-/// Writes to stdout, turning a closed pipe into a quiet failure instead of a panic.
+/// Writes to stdout, turning a closed pipe into a quiet failure instead of a panic. Everything goes
+/// through the terminal sanitizer: run data, server messages and model output never bring an
+/// escape sequence or a control character (but newline and tab) to the terminal.
 pub fn emit(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
+    let text = evaltriage_core::text::sanitize_for_terminal(text);
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| CliError::failed(format!("writing output: {e}")))
@@ -21,6 +24,11 @@ pub fn emit_json(out: &mut dyn Write, value: &serde_json::Value) -> Result<(), C
     let mut text = serde_json::to_string_pretty(value).map_err(|e| CliError::failed(e.to_string()))?;
     text.push('\n');
     emit(out, &text)
+}
+
+/// `1 failure`, `2 failures`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The first line of a text, at most `max` characters.

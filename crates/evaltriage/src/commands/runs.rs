@@ -62,6 +62,20 @@ pub fn kind_label(kind: FailureKind) -> &'static str {
     }
 }
 
+/// What stopped the failures that have no failed step: ` (generation 1, rate limit 1)`.
+fn no_step_causes(shape: &Shape) -> String {
+    let mut causes: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for f in shape.failures.iter().filter(|f| f.failed_step.is_none()) {
+        let cause = match f.kind {
+            FailureKind::Infrastructure(cause) => cause.as_str(),
+            FailureKind::Verification => "no step recorded",
+        };
+        *causes.entry(cause).or_default() += 1;
+    }
+    let parts: Vec<String> = causes.iter().map(|(c, n)| format!("{} {n}", c.replace('_', " "))).collect();
+    if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
+}
+
 pub fn shape_text(run: &Run, shape: &Shape) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "run         {} (prefix {})", run.id, run.id.prefix());
@@ -86,7 +100,8 @@ pub fn shape_text(run: &Run, shape: &Shape) -> String {
     s.push_str("\nfailed by step\n");
     let width = shape.failed_by_step.keys().map(String::len).max().unwrap_or(4);
     for (step, n) in &shape.failed_by_step {
-        let _ = writeln!(s, "  {step:<width$}  {n}");
+        let causes = if step == evaltriage_core::shape::NO_STEP { no_step_causes(shape) } else { String::new() };
+        let _ = writeln!(s, "  {step:<width$}  {n}{causes}");
     }
     let causes: Vec<String> = shape.infrastructure_by_cause.iter().map(|(c, n)| format!("{c} {n}")).collect();
     let _ = writeln!(

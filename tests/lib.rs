@@ -372,3 +372,37 @@ impl FakeLlm {
         self.state.requests.load(Ordering::SeqCst)
     }
 }
+
+/// A copy of the example store at `dir`, its run document passed through `edit` first (to make a
+/// run with the shape a test needs). Returns the store's path.
+pub fn example_store_copy(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    copy_tree(&example_store(), dir);
+    let run_file = dir.join("runs").join(format!("{EXAMPLE_RUN}.json"));
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&run_file).expect("run file")).expect("json");
+    edit(&mut doc);
+    std::fs::write(&run_file, serde_json::to_string_pretty(&doc).expect("json")).expect("write run file");
+    dir.to_path_buf()
+}
+
+/// The id of the example store's run.
+pub const EXAMPLE_RUN: &str = "jn7ak4x9m2qw8hd5tz3vc6pe1r0bfs7g";
+
+/// The eval of a run document with this path.
+pub fn eval_mut<'a>(doc: &'a mut Value, eval_path: &str) -> &'a mut Value {
+    doc["evals"]
+        .as_array_mut()
+        .expect("evals")
+        .iter_mut()
+        .find(|e| e["evalPath"] == eval_path)
+        .unwrap_or_else(|| panic!("no eval {eval_path}"))
+}
+
+/// The failed step of an eval of a run document.
+pub fn failed_step_mut(eval: &mut Value) -> &mut Value {
+    eval["steps"]
+        .as_array_mut()
+        .expect("steps")
+        .iter_mut()
+        .find(|s| s["status"]["kind"] == "failed")
+        .expect("a failed step")
+}

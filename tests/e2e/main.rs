@@ -5,3 +5,4 @@ mod analyze;
 mod common;
 mod tidy;
 mod triage;
+mod trust;

@@ -61,9 +61,7 @@ fn no_test_reads_the_working_reports_folder() {
         .iter()
         .filter(|f| {
             let text = std::fs::read_to_string(f).unwrap();
-            ["\"../reports", "\"../../reports"]
-                .iter()
-                .any(|needle| text.contains(needle) && !f.ends_with("tidy.rs"))
+            ["\"../reports", "\"../../reports"].iter().any(|needle| text.contains(needle) && !f.ends_with("tidy.rs"))
         })
         .map(|f| f.strip_prefix(&root).unwrap_or(f).display().to_string())
         .collect();

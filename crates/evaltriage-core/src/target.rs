@@ -41,7 +41,7 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetError {
     #[error(
-        "{reason}: {got:?}\n  expected a visualizer URL (https://<host>/experiment/<name>/run/<runId>[/<category>[/<evalId>]]), a run id (lowercase letters and digits, about 32 characters), or a path to a local store or run file"
+        "{reason}: {got:?}; expected a visualizer URL (https://<host>/experiment/<name>/run/<runId>[/<category>[/<evalId>]]), a run id (lowercase letters and digits, about 32 characters), or a path to a local store or run file"
     )]
     Unrecognised { got: String, reason: &'static str },
     #[error("no such file or directory: {0}")]

@@ -98,7 +98,8 @@ fn first_failing_test(log: &str) -> Option<String> {
         if l.chars().count() > max { l.chars().take(max - 3).collect::<String>() + "..." } else { l.to_owned() }
     };
     let lines: Vec<&str> = log.lines().map(str::trim).collect();
-    let is_test_line = |l: &str| l.starts_with('×') || l.starts_with('✗') || l.starts_with('✕') || l.starts_with("FAIL ");
+    let is_test_line =
+        |l: &str| l.starts_with('×') || l.starts_with('✗') || l.starts_with('✕') || l.starts_with("FAIL ");
     let at = lines.iter().position(|l| is_test_line(l))?;
     let test = lines[at];
     let arrow = lines[at + 1..]
@@ -427,10 +428,13 @@ mod tests {
             first_failing_test(log).as_deref(),
             Some("× g.test.ts > counts deleted documents 79ms — expected 4 to be 5 // Object.is equality")
         );
-        let fail_section = " FAIL  g.test.ts > orders by sentAt\nAssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]\n";
+        let fail_section =
+            " FAIL  g.test.ts > orders by sentAt\nAssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]\n";
         assert_eq!(
             first_failing_test(fail_section).as_deref(),
-            Some("FAIL  g.test.ts > orders by sentAt — AssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]")
+            Some(
+                "FAIL  g.test.ts > orders by sentAt — AssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]"
+            )
         );
         assert_eq!(first_failing_test(" × g.test.ts > x 1ms\n").as_deref(), Some("× g.test.ts > x 1ms"));
     }

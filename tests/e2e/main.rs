@@ -3,6 +3,7 @@
 
 mod analyze;
 mod common;
+mod readme;
 mod tidy;
 mod triage;
 mod trust;

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::real;
 use common::*;
 use evaltriage_core::{Classification, InfraCause, StepName, VerdictOrigin, VerdictStatus};
 use evaltriage_fanout::{
@@ -546,4 +547,28 @@ fn the_analysis_prompt() {
     let (system, user) = Prompts::builtin().render_analysis(&case, &evidence);
     assert!(system.contains("untrusted data"));
     insta::assert_snapshot!("analysis_prompt", format!("=== system ===\n{system}\n=== user ===\n{user}"));
+}
+
+#[test]
+fn every_decisive_string_of_the_real_fixtures_is_in_their_raw_evidence() {
+    let cases = real::real_cases();
+    assert!(cases.len() >= 10, "{} cases", cases.len());
+    for real in &cases {
+        let evidence = &real.case.evidence;
+        let mut raw = real.case.failure.error_text().to_owned();
+        for content in evidence.output_files.values().chain(evidence.source_files.values()) {
+            raw.push_str(content.as_text().unwrap_or(""));
+        }
+        raw.push_str(&evidence.run_log().unwrap_or_default().replace("[vitest] ", ""));
+        let missing = real::missing(real, &raw);
+        assert!(missing.is_empty(), "{}: {missing:?} is nowhere in the raw evidence", real.name);
+        assert!(Classification::ALL.iter().any(|c| c.as_str() == real.rules_label), "{}", real.name);
+        if let Some(quote) = &real.rules_quote {
+            assert!(raw.contains(quote.as_str()), "{}: {quote:?}", real.name);
+        }
+        assert!(evidence.source_files.contains_key("grader.test.ts") && evidence.run_log().is_some(), "{}", real.name);
+        // The noise every real zip carries is there, so leaving it out is tested.
+        assert!(evidence.source_files.contains_key("answer/convex/README.md"), "{}", real.name);
+        assert!(evidence.output_files.contains_key("bun.lock"), "{}", real.name);
+    }
 }

@@ -1,7 +1,8 @@
 //! Evidence benchmark over the realistic fixtures (`tests/fixtures/real/`, built from real
 //! convex-evals evals): per analysis, how many of its decisive strings reach the first prompt, and
 //! what that prompt costs in tokens; then recall over all cases and the median and maximum cost.
-//! Prints figures; asserts nothing. Run with `cargo bench -p evaltriage-fanout --bench evidence`.
+//! Prints figures; asserts nothing. Run with `cargo bench -p evaltriage-fanout --bench evidence`;
+//! `EVIDENCE_SHOW=<case>` also prints that case's user prompt.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports its figures on stdout")]
 
@@ -27,6 +28,9 @@ fn main() {
         let (system, user) = prompts.render_analysis(&real.case, &evidence);
         let prompt = format!("{system}\n{user}");
         let missed = missing(real, &prompt);
+        if std::env::var("EVIDENCE_SHOW").is_ok_and(|c| c == real.name) {
+            println!("{user}");
+        }
         found += real.decisive.len() - missed.len();
         total += real.decisive.len();
         let cost = estimate_tokens(&system) + estimate_tokens(&user);

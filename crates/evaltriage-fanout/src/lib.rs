@@ -129,7 +129,7 @@ pub struct FanoutConfig {
     pub prompts: Prompts,
     pub concurrency: Concurrency,
     pub max_retries: MaxRetries,
-    /// Per-call evidence budget in estimated tokens (characters / 4). Default
+    /// Per-call evidence budget in estimated tokens (a calibrated estimate, see `estimate_tokens`). Default
     /// [`DEFAULT_EVIDENCE_TOKENS`].
     pub evidence_budget_tokens: usize,
     /// Stop dispatching once this many tokens are spent; the rest are skipped. `None`: no limit.

@@ -2,7 +2,8 @@
 //! convex-evals evals): per analysis, how many of its decisive strings reach the first prompt, and
 //! what that prompt costs in tokens; then recall over all cases and the median and maximum cost.
 //! Prints figures; asserts nothing. Run with `cargo bench -p evaltriage-fanout --bench evidence`;
-//! `EVIDENCE_SHOW=<case>` also prints that case's user prompt.
+//! `EVIDENCE_SHOW=<case>` also prints that case's user prompt; `EVIDENCE_DUMP=<dir>` writes every
+//! first prompt there, to count with a real tokenizer.
 
 #![expect(clippy::print_stdout, reason = "a benchmark reports its figures on stdout")]
 
@@ -30,6 +31,9 @@ fn main() {
         let missed = missing(real, &prompt);
         if std::env::var("EVIDENCE_SHOW").is_ok_and(|c| c == real.name) {
             println!("{user}");
+        }
+        if let Ok(dir) = std::env::var("EVIDENCE_DUMP") {
+            std::fs::write(std::path::Path::new(&dir).join(format!("{}.txt", real.name)), &prompt).expect("dump");
         }
         found += real.decisive.len() - missed.len();
         total += real.decisive.len();

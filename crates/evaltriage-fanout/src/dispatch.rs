@@ -89,7 +89,7 @@ pub struct Estimate {
     pub calls: usize,
     /// LLM calls if every answer needs all its retries.
     pub max_calls: usize,
-    /// Estimated prompt tokens of the first calls (characters / 4).
+    /// Estimated prompt tokens of the first calls (the calibrated estimate of `estimate_tokens`).
     pub prompt_tokens: u64,
     /// Estimated completion tokens of the first calls.
     pub completion_tokens: u64,

@@ -83,16 +83,17 @@ fn check_printed_commands_run(cwd: &Path, output: &str) -> usize {
     ran
 }
 
-const ODD_EVAL: &str = "001-data_modeling/005-chat schema|'x'";
+const ODD_EVAL: &str = "004-actions/003-daily report|'x'";
 
 #[test]
 fn every_printed_command_runs_as_printed_with_odd_paths_and_a_store_option() {
     let scratch = tempfile::tempdir().unwrap();
     // A store whose path has a space, and an eval whose name has shell metacharacters.
     let store = example_store_copy(&scratch.path().join("my store"), |doc| {
-        let eval = eval_mut(doc, "001-data_modeling/005-chat_schema");
+        // The eval the hint names: a lint-only failure, the eval's problem by rule.
+        let eval = eval_mut(doc, "004-actions/003-daily_report");
         eval["evalPath"] = Value::from(ODD_EVAL);
-        eval["name"] = Value::from("005-chat schema|'x'");
+        eval["name"] = Value::from("003-daily report|'x'");
     });
     let reports = scratch.path().join("reports");
     let (code, out, err) = run(
@@ -104,21 +105,26 @@ fn every_printed_command_runs_as_printed_with_odd_paths_and_a_store_option() {
     assert!(next.contains(EXAMPLE_RUN), "the full run id, never a prefix: {next}");
     assert!(!next.contains('…'), "{next}");
     assert!(next.contains("--store"), "the store option is carried: {next}");
-    assert!(next.contains(r"'001-data_modeling/005-chat schema|'\''x'\'''"), "the odd eval is quoted: {next}");
-    assert_eq!(check_printed_commands_run(scratch.path(), &out), 1, "{out}");
+    assert!(next.contains(r"'004-actions/003-daily report|'\''x'\'''"), "the odd eval is quoted: {next}");
+    assert!(check_printed_commands_run(scratch.path(), &out) >= 1, "{out}");
     // evals show on the odd eval offers its files; that command runs too.
     let (code, out, err) =
         run(scratch.path(), &["evals", "show", EXAMPLE_RUN, ODD_EVAL, "--store", store.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("print one: "), "{out}");
-    assert_eq!(check_printed_commands_run(scratch.path(), &out), 1, "{out}");
+    assert!(check_printed_commands_run(scratch.path(), &out) >= 1, "{out}");
 }
 
 #[test]
 fn a_hint_names_run_log_only_when_the_eval_has_one() {
     let scratch = tempfile::tempdir().unwrap();
-    let store = example_store_copy(&scratch.path().join("store"), |_| {});
-    // The first model fault of the example (no prior reports): its output has no run.log here.
+    // Without the lint-only failure (the eval's problem, which a hint names first), the hint names
+    // the first model fault; its output has no run.log here.
+    let passed = |doc: &mut Value| {
+        eval_mut(doc, "004-actions/003-daily_report")["status"] =
+            serde_json::json!({"kind": "passed", "durationMs": 1000});
+    };
+    let store = example_store_copy(&scratch.path().join("store"), passed);
     std::fs::remove_file(store.join("blobs/kg2yetoafnbfm2d0y97rs6df9xpz38jn/run.log")).unwrap();
     let reports = scratch.path().join("reports");
     let (code, out, err) =
@@ -130,7 +136,7 @@ fn a_hint_names_run_log_only_when_the_eval_has_one() {
     check_printed_commands_run(scratch.path(), &out);
 
     // With run.log, the hint names it, and it runs.
-    let with_log = example_store_copy(&scratch.path().join("store2"), |_| {});
+    let with_log = example_store_copy(&scratch.path().join("store2"), passed);
     let (code, out, err) = run(
         scratch.path(),
         &["analyze-run", with_log.to_str().unwrap(), "--reports-dir", scratch.path().join("r2").to_str().unwrap()],
@@ -153,7 +159,7 @@ async fn hints_carry_the_convex_url_they_were_given() {
     assert_eq!(code, 0, "{err}");
     let next = out.lines().find(|l| l.starts_with("next: ")).unwrap();
     assert!(next.contains(&format!("--convex-url {}", convex.url())), "{next}");
-    assert_eq!(check_printed_commands_run(scratch.path(), &out), 1, "{out}");
+    assert!(check_printed_commands_run(scratch.path(), &out) >= 1, "{out}");
 }
 
 #[test]

@@ -71,10 +71,22 @@ fn edits(old: &[&str], new: &[&str]) -> Vec<Edit> {
 /// A unified diff of two texts, with `--- a/<old_name>` / `+++ b/<new_name>` headers, or `None`
 /// when they have the same lines.
 pub fn unified_diff(old_name: &str, old: &str, new_name: &str, new: &str) -> Option<String> {
+    unified_diff_focused(old_name, old, new_name, new, &[])
+}
+
+/// A unified diff whose hunks also show `focus`, lines of the new text (1-based) that matter
+/// whether or not they changed, such as the lines an error names; `None` when the texts have the
+/// same lines and there is no focus line in the new text.
+pub fn unified_diff_focused(old_name: &str, old: &str, new_name: &str, new: &str, focus: &[usize]) -> Option<String> {
     let old_lines: Vec<&str> = old.lines().collect();
     let new_lines: Vec<&str> = new.lines().collect();
     let script = edits(&old_lines, &new_lines);
-    let changed: Vec<usize> = script.iter().enumerate().filter(|(_, e)| e.op != Op::Same).map(|(k, _)| k).collect();
+    let changed: Vec<usize> = script
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.op != Op::Same || (e.new < new_lines.len() && focus.contains(&(e.new + 1))))
+        .map(|(k, _)| k)
+        .collect();
     if changed.is_empty() {
         return None;
     }
@@ -153,6 +165,18 @@ mod tests {
     fn new_and_deleted_files() {
         check("", "a\nb\n", Some("--- a/x.ts\n+++ b/x.ts\n@@ -0,0 +1,2 @@\n+a\n+b\n"));
         check("a\n", "", Some("--- a/x.ts\n+++ b/x.ts\n@@ -1,1 +0,0 @@\n-a\n"));
+    }
+
+    #[test]
+    fn focus_lines_get_a_hunk_even_when_unchanged() {
+        let text: String = (1..=20).map(|i| format!("{i}\n")).collect();
+        assert_eq!(unified_diff_focused("x.ts", &text, "x.ts", &text, &[]), None);
+        let diff = unified_diff_focused("x.ts", &text, "x.ts", &text, &[10]).unwrap();
+        assert_eq!(diff, "--- a/x.ts\n+++ b/x.ts\n@@ -7,7 +7,7 @@\n 7\n 8\n 9\n 10\n 11\n 12\n 13\n");
+        let changed = text.replace("\n2\n", "\ntwo\n");
+        let diff = unified_diff_focused("x.ts", &text, "x.ts", &changed, &[18]).unwrap();
+        assert_eq!(diff.matches("@@ -").count(), 2, "{diff}");
+        assert!(diff.contains(" 18\n"), "{diff}");
     }
 
     #[test]

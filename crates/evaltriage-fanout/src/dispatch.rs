@@ -97,7 +97,7 @@ pub struct Estimate {
     /// Whether one of the calls is the cross-cutting synthesis (it is not when its answer is
     /// cached, or when nothing would be sent to an LLM).
     pub synthesis_call: bool,
-    /// Estimated prompt tokens of the first calls (characters / 4).
+    /// Estimated prompt tokens of the first calls (the calibrated estimate of `estimate_tokens`).
     pub prompt_tokens: u64,
     /// Estimated completion tokens of the first calls.
     pub completion_tokens: u64,

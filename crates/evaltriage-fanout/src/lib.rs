@@ -133,7 +133,7 @@ pub struct FanoutConfig {
     pub prompts: Prompts,
     pub concurrency: Concurrency,
     pub max_retries: MaxRetries,
-    /// Per-call evidence budget in estimated tokens (characters / 4). Default
+    /// Per-call evidence budget in estimated tokens (a calibrated estimate, see `estimate_tokens`). Default
     /// [`DEFAULT_EVIDENCE_TOKENS`].
     pub evidence_budget_tokens: usize,
     /// A hard cap on tokens: a call starts only if its worst case (prompt from above plus the

@@ -4,11 +4,14 @@
 //! Deterministic and explainable: every verdict says that it came from a rule, that no LLM was
 //! used, and which rule fired.
 
+use std::collections::HashSet;
+
 use evaltriage_core::{
     Classification, Failure, InfraCause, StepName, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
 
 use crate::Case;
+use crate::selection::read_test_report;
 
 /// ESLint rules that convex-evals has since relaxed (turned off or down to warnings), so a
 /// failure on them alone says more about the lint config than about the model. Gathered from
@@ -90,32 +93,18 @@ pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
     v
 }
 
-/// The first failing test a `run.log` names (vitest's `×`/`✗`/`FAIL` lines), with its failing
-/// assertion when the log gives one (`→ expected 4 to be 5` under the test, or the
-/// `AssertionError: ...` line of its `FAIL` section): a test's name alone does not say what broke.
+/// The first failing test a `run.log` names, with its failing assertion when the log gives one
+/// (`expected 4 to be 5`): a test's name alone does not say what broke.
 fn first_failing_test(log: &str) -> Option<String> {
     let clip = |l: &str, max: usize| {
         if l.chars().count() > max { l.chars().take(max - 3).collect::<String>() + "..." } else { l.to_owned() }
     };
-    let lines: Vec<&str> = log.lines().map(str::trim).collect();
-    let is_test_line =
-        |l: &str| l.starts_with('×') || l.starts_with('✗') || l.starts_with('✕') || l.starts_with("FAIL ");
-    let at = lines.iter().position(|l| is_test_line(l))?;
-    let test = lines[at];
-    let arrow = lines[at + 1..]
-        .iter()
-        .take_while(|l| !is_test_line(l))
-        .find_map(|l| l.strip_prefix('→').map(str::trim))
-        .filter(|a| !a.is_empty());
-    let assertion = arrow.or_else(|| {
-        lines.iter().skip(at).find_map(|l| {
-            let l = l.trim();
-            (l.starts_with("AssertionError") || l.starts_with("Error:") || l.starts_with("TypeError")).then_some(l)
-        })
-    });
-    Some(match assertion {
-        Some(a) => format!("{} — {}", clip(test, 160), clip(a, 200)),
-        None => clip(test, 160),
+    let report = read_test_report(log);
+    let test = report.failures.first()?;
+    let message = test.message.iter().map(|l| l.trim()).find(|l| !l.is_empty());
+    Some(match message {
+        Some(m) => format!("× {} — {}", clip(&test.full_name, 160), clip(m, 200)),
+        None => format!("× {}", clip(&test.full_name, 160)),
     })
 }
 
@@ -165,15 +154,34 @@ fn lines_of(output: &evaltriage_core::FileSet, path: &str, row: usize) -> Option
 
 fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static str, String) {
     let failure = &case.failure;
+    let report = case.evidence.run_log().map(read_test_report).unwrap_or_default();
     if let Some(gaps) = case.evidence.gaps() {
-        if let Some(bullet) = unresolved_gap(gaps, failure.eval_path.as_str()) {
+        let mut text = failure.error_text().to_owned();
+        // The failing tests' names and messages (not their code or diffs, which quote whatever the
+        // grader touches), and the model's code where the error points: the construct.
+        for test in report.distinct_failures() {
+            text.push('\n');
+            text.push_str(&test.full_name);
+            for line in &test.message {
+                text.push('\n');
+                text.push_str(line);
+            }
+        }
+        if let Some(snippet) = snippet_at_error(failure.error_text(), &case.evidence.output_files) {
+            text.push('\n');
+            text.push_str(&snippet);
+        }
+        if let Some(bullet) = matching_gap(gaps, failure.eval_path.as_str(), &text) {
             let prior = case.prior_label.as_deref().filter(|l| l.contains(Classification::KnownGap.as_str()));
             let also = prior.map(|l| format!(" A prior report on this model also labelled it {}.", l.trim()));
             return (
                 Classification::KnownGap,
                 if prior.is_some() { 0.8 } else { 0.6 },
                 "gaps-txt",
-                format!("The eval's GAPS.txt documents an unresolved gap: \"{bullet}\"{}", also.unwrap_or_default()),
+                format!(
+                    "The eval's GAPS.txt documents an unresolved gap that matches this failure: \"{bullet}\"{}",
+                    also.unwrap_or_default()
+                ),
             );
         }
     }
@@ -204,14 +212,26 @@ fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static s
     }
     if failure.failed_step == Some(StepName::Eslint) {
         let rules = eslint_error_rules(failure.error_text());
+        let named = rules.iter().map(String::as_str).collect::<Vec<_>>().join(", ");
         if !rules.is_empty() && rules.iter().all(|r| is_relaxed(r, &config.relaxed_rules)) {
             return (
                 Classification::OverlyStrict,
                 0.6,
                 "relaxed-lint-rule",
+                format!("ESLint failed only on rules the benchmark has since relaxed: {named}."),
+            );
+        }
+        if report.all_passed() {
+            let on = if named.is_empty() { String::new() } else { format!(" on {named}") };
+            return (
+                Classification::OverlyStrict,
+                0.5,
+                "lint-only-tests-pass",
                 format!(
-                    "ESLint failed only on rules the benchmark has since relaxed: {}.",
-                    rules.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                    "ESLint failed{on}, but every test, which the runner still ran, passed ({}, run.log): the code \
+                     does what the grader checks, so the rule may demand more than the task asked. An \
+                     OVERLY_STRICT candidate for a person to confirm.",
+                    report.outcome()
                 ),
             );
         }
@@ -220,19 +240,20 @@ fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static s
         Classification::ModelFault,
         0.3,
         "default",
-        "Attributed to the model by default: no known gap, prior label or relaxed lint rule matched. A low-confidence \
+        "Attributed to the model by default: no known gap, prior label or lint rule matched. A low-confidence \
          guess, to be checked by a person or an LLM analysis."
             .to_owned(),
     )
 }
 
-/// The first unresolved bullet of a GAPS.txt that is about this eval. A file whose header names
-/// another eval (`mutations, patch_nested:`) does not apply; a file without a header applies.
-pub fn unresolved_gap(gaps: &str, eval_path: &str) -> Option<String> {
+/// The unresolved bullets of a GAPS.txt that is about this eval, continuation lines joined. A
+/// file whose header names another eval (`mutations, patch_nested:`) does not apply; a file
+/// without a header applies.
+pub fn unresolved_gaps(gaps: &str, eval_path: &str) -> Vec<String> {
     let mut lines = gaps.lines().filter(|l| !l.trim().is_empty()).peekable();
     if let Some(header) = lines.peek().filter(|l| !l.trim_start().starts_with('-') && l.trim_end().ends_with(':')) {
         if !header_matches(header, eval_path) {
-            return None;
+            return vec![];
         }
         lines.next();
     }
@@ -258,8 +279,78 @@ pub fn unresolved_gap(gaps: &str, eval_path: &str) -> Option<String> {
     }
     bullets
         .into_iter()
-        .find(|b| !b.is_empty() && !b.to_ascii_lowercase().starts_with("(resolved)"))
+        .filter(|b| !b.is_empty() && !b.to_ascii_lowercase().starts_with("(resolved)"))
         .map(|b| if b.chars().count() > 300 { b.chars().take(297).collect::<String>() + "..." } else { b })
+        .collect()
+}
+
+/// The unresolved GAPS.txt bullet about this eval that best matches the failure's text (its error,
+/// failing tests, the file and the code at the error), if one matches: it shares a distinctive
+/// term with it (an identifier such as `fetchAndSave` or `sentAt`, a lint rule, an error code, a
+/// file name), or at least two ordinary words that are not everyday words of errors and bullets.
+pub fn matching_gap(gaps: &str, eval_path: &str, failure_text: &str) -> Option<String> {
+    let failure_lower = failure_text.to_lowercase();
+    let failure_words: HashSet<String> = words(&failure_lower).map(stem).collect();
+    let mut best: Option<(usize, String)> = None;
+    for bullet in unresolved_gaps(gaps, eval_path) {
+        let (mut strong, mut plain) = (0, HashSet::new());
+        for term in terms(&bullet) {
+            if is_distinctive(term) {
+                if failure_lower.contains(&term.to_lowercase()) {
+                    strong += 1;
+                }
+            } else {
+                let word = stem(term.to_lowercase());
+                if word.len() >= 4 && !STOPWORDS.contains(&word.as_str()) && failure_words.contains(&word) {
+                    plain.insert(word);
+                }
+            }
+        }
+        let score = 3 * strong + plain.len();
+        if (strong > 0 || plain.len() >= 2) && best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((score, bullet));
+        }
+    }
+    best.map(|(_, b)| b)
+}
+
+/// Words too common in bullets and errors to tie one to the other.
+const STOPWORDS: &[&str] = &[
+    "about", "after", "also", "argument", "because", "before", "could", "does", "error", "eval", "expect", "fail",
+    "file", "from", "function", "have", "instead", "into", "just", "model", "only", "return", "should", "some",
+    "still", "test", "than", "that", "their", "them", "then", "there", "they", "this", "type", "value", "what", "when",
+    "which", "while", "with", "would",
+];
+
+/// The terms of a text: runs of letters, digits and `_ @ / - . $`, trimmed of edge punctuation.
+fn terms(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '@' | '/' | '-' | '.' | '$')))
+        .map(|t| t.trim_matches(|c: char| matches!(c, '.' | '-' | '/' | '$')))
+        .filter(|t| !t.is_empty())
+}
+
+/// Lowercase runs of letters.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(str::to_owned)
+}
+
+/// A crude stem: `orders`, `ordered`, `ordering` -> `order`.
+fn stem(word: String) -> String {
+    for suffix in ["ing", "ed", "es", "s"] {
+        if let Some(stem) = word.strip_suffix(suffix).filter(|s| s.len() >= 4) {
+            return stem.to_owned();
+        }
+    }
+    word
+}
+
+/// An identifier, rule, code or file name rather than an ordinary word: `sentAt`, `TS7022`,
+/// `by_channel`, `@typescript-eslint/no-misused-promises`, `no-explicit-any`, `index.ts`.
+fn is_distinctive(term: &str) -> bool {
+    let inner_upper = term.chars().skip(1).any(char::is_uppercase) && term.chars().any(char::is_lowercase);
+    let letters_and_digits = term.chars().any(char::is_alphabetic) && term.chars().any(|c| c.is_ascii_digit());
+    let joined = term.contains(['_', '@', '/', '.']) || term.split('-').filter(|p| p.len() >= 2).count() >= 2;
+    term.len() >= 4 && (inner_upper || letters_and_digits || joined)
 }
 
 /// Whether a GAPS.txt header such as `mutations, patch_nested:` names this eval
@@ -335,10 +426,25 @@ mod tests {
     const LINT_RELAXED: &str = "Error: Failed to lint code:\n/tmp/p/convex/index.ts\n  4:7  error  'x' is never reassigned. Use 'const' instead  prefer-const\n  9:1  error  Missing return type on function  @typescript-eslint/explicit-function-return-type\n\n✖ 2 problems (2 errors, 0 warnings)\n";
     const LINT_STRICT: &str = "Error: Failed to lint code:\n/tmp/p/convex/index.ts\n  4:7  error  'x' is never reassigned  prefer-const\n  5:1  error  Unexpected any. Specify a different type  @typescript-eslint/no-explicit-any\n";
 
+    const PATCH_GAP: &str =
+        "mutations, patch_nested:\n\n- It thinks patch takes in a string path, but it takes in an object\n";
+    const PATCH_ERROR: &str = "Error: Failed to typecheck code:\nconvex/index.ts(2,38): error TS2345: Argument of type 'string' is not assignable to parameter of type 'Partial<{ profile: { name: string; }; }>'.\n";
+
+    fn patch_case(gaps: Option<&str>) -> Case {
+        let mut c = case(StepName::Tsc, PATCH_ERROR, gaps, None);
+        c.evidence.output_files.insert(
+            "convex/index.ts".into(),
+            FileContent::Text(
+                "  handler: async (ctx, args) => {\n    await ctx.db.patch(args.id, \"profile.name\", args.name);\n"
+                    .into(),
+            ),
+        );
+        c
+    }
+
     #[test]
     fn known_gaps_from_gaps_txt_or_prior_reports() {
-        let gaps = "mutations, patch_nested:\n\n- It thinks patch takes in a string path, but it takes in an object\n";
-        check(&case(StepName::Tsc, "error TS2345", Some(gaps), None), Classification::KnownGap, "gaps-txt");
+        check(&patch_case(Some(PATCH_GAP)), Classification::KnownGap, "gaps-txt");
         check(
             &case(StepName::Tests, "tests failed (50%)", None, Some("KNOWN_GAP (repeat)")),
             Classification::KnownGap,
@@ -348,28 +454,50 @@ mod tests {
 
     #[test]
     fn resolved_empty_or_foreign_gaps_do_not_count() {
-        let resolved = "mutations, patch_nested:\n\n- (resolved) The lint rule was removed.\n";
-        let empty = "queries, pagination:\n";
-        let other = "queries, pagination:\n- cursors are hard\n";
+        let resolved = "mutations, patch_nested:\n\n- (resolved) It thinks patch takes in a string path.\n";
+        let empty = "mutations, patch_nested:\n";
+        let other = "queries, pagination:\n- It thinks patch takes in a string path\n";
         for g in [resolved, empty, other] {
-            check(&case(StepName::Tsc, "error TS2345", Some(g), None), Classification::ModelFault, "default");
+            check(&patch_case(Some(g)), Classification::ModelFault, "default");
         }
-        assert_eq!(unresolved_gap("- no header, applies\n", "a/b").as_deref(), Some("no header, applies"));
+        assert_eq!(unresolved_gaps("- no header, applies\n", "a/b"), ["no header, applies"]);
         assert_eq!(
-            unresolved_gap(
+            unresolved_gaps(
                 "q, p:\n- Models order by time\n  instead of the index.\n  - a nested note\n- second\n",
                 "1-q/2-p"
-            )
-            .as_deref(),
-            Some("Models order by time instead of the index.")
+            ),
+            ["Models order by time instead of the index.", "second"]
         );
         assert_eq!(
-            unresolved_gap(
+            unresolved_gaps(
                 "actions, run_mutation:\n- (resolved) x\n- real one\n  - detail\n",
                 "004-actions/001-run_mutation"
-            )
-            .as_deref(),
-            Some("real one")
+            ),
+            ["real one"]
+        );
+    }
+
+    #[test]
+    fn a_gap_counts_only_when_it_matches_the_failure() {
+        let gaps = "queries, pagination_join:\n\n- PaginationOpts are still a custom object, and have cursor as optional vs. nullable\n- Returning custom object, w/o pageStatus, splitCursor\n- covered by guideline: use `paginationOptsValidator` and paginated return shape with `page`, `isDone`, and `continueCursor`.\n";
+        let eval = "002-queries/017-pagination_join";
+        // A distinctive term of the bullet in the error: that bullet, not the first one.
+        assert_eq!(
+            matching_gap(gaps, eval, "Path: .paginationOpts.cursor\nValidator: v.optional(v.string())").as_deref(),
+            Some("PaginationOpts are still a custom object, and have cursor as optional vs. nullable")
+        );
+        assert_eq!(
+            matching_gap(gaps, eval, "expected { page } to have property splitCursor").as_deref(),
+            Some("Returning custom object, w/o pageStatus, splitCursor")
+        );
+        // An unrelated failure that shares one ordinary word (`page`) matches none.
+        assert_eq!(
+            matching_gap(
+                gaps,
+                eval,
+                "throws error for missing author\npromise resolved \"{ page: [] }\" instead of rejecting"
+            ),
+            None
         );
     }
 
@@ -426,17 +554,15 @@ mod tests {
         let log = " ✓ g.test.ts > fine 3ms\n × g.test.ts > counts deleted documents 79ms\n   → expected 4 to be 5 // Object.is equality\n × g.test.ts > other 2ms\n   → nope\n";
         assert_eq!(
             first_failing_test(log).as_deref(),
-            Some("× g.test.ts > counts deleted documents 79ms — expected 4 to be 5 // Object.is equality")
+            Some("× counts deleted documents — expected 4 to be 5 // Object.is equality")
         );
         let fail_section =
             " FAIL  g.test.ts > orders by sentAt\nAssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]\n";
         assert_eq!(
             first_failing_test(fail_section).as_deref(),
-            Some(
-                "FAIL  g.test.ts > orders by sentAt — AssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]"
-            )
+            Some("× orders by sentAt — AssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]")
         );
-        assert_eq!(first_failing_test(" × g.test.ts > x 1ms\n").as_deref(), Some("× g.test.ts > x 1ms"));
+        assert_eq!(first_failing_test(" × g.test.ts > x 1ms\n").as_deref(), Some("× x"));
     }
 
     #[test]
@@ -455,7 +581,7 @@ mod tests {
         assert_eq!(classify_by_rules(&c, &RulesConfig::default()).model_snippet.as_deref(), Some("first"));
         let mut c = case(StepName::Tests, "tests failed (40%)", None, None);
         c.evidence.output_files.insert("run.log".into(), FileContent::Text(" ✓ ok\n × deletes comments 12ms\n".into()));
-        assert_eq!(classify_by_rules(&c, &RulesConfig::default()).error, "tests failed (40%): × deletes comments 12ms");
+        assert_eq!(classify_by_rules(&c, &RulesConfig::default()).error, "tests failed (40%): × deletes comments");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::real;
 use common::*;
 use evaltriage_core::{Classification, InfraCause, StepName, VerdictOrigin, VerdictStatus};
 use evaltriage_fanout::{
@@ -418,6 +419,13 @@ async fn the_rules_backend_makes_no_call_and_says_so() {
         ),
     );
     let mut gap = small_case("003-mutations/003-patch_nested");
+    gap.failure.step_error = Some(
+        "Error: Failed to typecheck code:\nconvex/index.ts(2,14): error TS2345: Argument of type 'string' is not assignable to parameter of type 'Partial<{ profile: { name: string; }; }>'.".into(),
+    );
+    gap.evidence.output_files.insert(
+        "convex/index.ts".into(),
+        evaltriage_core::FileContent::Text("// patch\nawait ctx.db.patch(id, \"profile.name\", name);\n".into()),
+    );
     gap.evidence.source_files.insert(
         "GAPS.txt".into(),
         evaltriage_core::FileContent::Text(
@@ -562,21 +570,20 @@ fn realistic_evidence_stays_in_budget_and_leaves_out_what_never_goes_in() {
     assert!(text.matches("error TS2345").count() <= 6, "{}", text.matches("error TS2345").count());
     assert!(text.contains("lines cut ...]"));
     assert!(evidence.cut_lines >= 2_990);
-    // Never sent: dependencies, lockfiles, generated code, env files, binaries.
-    for absent in ["node_modules", "lockfileVersion", "lockfile\n", "_generated/api.d.ts", "secret-value", "bun.lockb"]
-    {
+    // Never sent: dependencies, lockfiles, generated code, env files (named at most, never shown).
+    for absent in ["export const x = 1;", "lockfileVersion", "lockfile\n", "export declare const api", "secret-value"] {
         assert!(!text.contains(absent), "{absent} leaked into the evidence");
     }
     // The diff against the answer shows what the model got wrong.
     assert!(text.contains("-crons.interval(\"prune channels\", { hours: 1 }, internal.index.pruneChannelAll, {});"));
     assert!(text.contains("+crons.interval(\"prune channels\", { hours: 1 }, internal.index.pruneChannelAll);"));
-    assert!(text.contains("Files identical to the reference answer: convex/schema.ts, package.json"));
-    assert!(text.contains("not shown (project scaffolding): tsconfig.json"));
-    assert!(text.contains("### Task (TASK.txt)") && text.contains("### Grader test (grader.test.ts)"));
-    assert!(
-        !text.contains("Failing tests (from run.log)"),
-        "run.log repeats the tsc error; only a tests failure needs it"
-    );
+    assert!(text.contains("Files identical to the reference answer: convex/schema.ts."), "{text}");
+    let left_out = text.lines().find(|l| l.starts_with("Left out (no error, task or grader concerns them): "));
+    assert!(left_out.is_some_and(|l| l.contains(" tsconfig.json,") && l.contains("node_modules/")), "{text}");
+    assert!(text.contains("### Task (TASK.txt)"));
+    // This run.log has no test output: that is said, and there is no failing test to show.
+    assert!(text.contains("- tests (the runner still runs them after a tsc or eslint failure; from run.log): no test output found in run.log"), "{text}");
+    assert!(!text.contains("Failing tests (from run.log)"), "{text}");
     assert!(text.contains("Models often forget the `returns` validator"));
 
     let tight = select_evidence(&case, 1_200);
@@ -592,4 +599,28 @@ fn the_analysis_prompt() {
     let (system, user) = Prompts::builtin().render_analysis(&case, &evidence);
     assert!(system.contains("untrusted data"));
     insta::assert_snapshot!("analysis_prompt", format!("=== system ===\n{system}\n=== user ===\n{user}"));
+}
+
+#[test]
+fn every_decisive_string_of_the_real_fixtures_is_in_their_raw_evidence() {
+    let cases = real::real_cases();
+    assert!(cases.len() >= 10, "{} cases", cases.len());
+    for real in &cases {
+        let evidence = &real.case.evidence;
+        let mut raw = real.case.failure.error_text().to_owned();
+        for content in evidence.output_files.values().chain(evidence.source_files.values()) {
+            raw.push_str(content.as_text().unwrap_or(""));
+        }
+        raw.push_str(&evidence.run_log().unwrap_or_default().replace("[vitest] ", ""));
+        let missing = real::missing(real, &raw);
+        assert!(missing.is_empty(), "{}: {missing:?} is nowhere in the raw evidence", real.name);
+        assert!(Classification::ALL.iter().any(|c| c.as_str() == real.rules_label), "{}", real.name);
+        if let Some(quote) = &real.rules_quote {
+            assert!(raw.contains(quote.as_str()), "{}: {quote:?}", real.name);
+        }
+        assert!(evidence.source_files.contains_key("grader.test.ts") && evidence.run_log().is_some(), "{}", real.name);
+        // The noise every real zip carries is there, so leaving it out is tested.
+        assert!(evidence.source_files.contains_key("answer/convex/README.md"), "{}", real.name);
+        assert!(evidence.output_files.contains_key("bun.lock"), "{}", real.name);
+    }
 }

@@ -1,6 +1,8 @@
 //! Shared by the fan-out tests and benchmark: realistic cases built from fixtures, and an
 //! OpenAI-compatible stand-in (wiremock) that records when each request arrived.
 
+pub mod real;
+
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

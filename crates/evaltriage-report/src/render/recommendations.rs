@@ -1,0 +1,150 @@
+//! The **Recommendations** section, grouped as DESIGN §7 lists them.
+
+use std::fmt::Write as _;
+
+use evaltriage_core::{Classification, StepName};
+
+use super::analysis::Analysis;
+use super::failures::infra_causes;
+use super::format::{file_name, plural};
+use crate::escape::{code, inline};
+
+impl Analysis<'_> {
+    pub(super) fn recommendations(&self, out: &mut String) {
+        w!(out, "## Recommendations");
+        w!(out);
+        let mut eval_improvements = Vec::new();
+        let mut lint_config = Vec::new();
+        let mut model_notes = Vec::new();
+        let mut no_action = Vec::new();
+        let mut unrouted = Vec::new();
+        for r in &self.rows {
+            let Some(class) = r.classification() else {
+                unrouted.push(code(r.path.as_str()));
+                continue;
+            };
+            let mut item = format!(
+                "{} ({}, {}): {}",
+                code(r.path.as_str()),
+                class,
+                inline(&r.step),
+                inline(&r.one_line_reasoning())
+            );
+            if let Some(fix) = &r.history.claimed_fix {
+                let _ = write!(
+                    item,
+                    " A prior action in {} ({}) claimed to fix this; check that it landed.",
+                    code(&file_name(&fix.report)),
+                    fix.date.format("%Y-%m-%d")
+                );
+            }
+            let is_lint = r.verdict.failed_step.as_ref() == Some(&StepName::Eslint) || r.step == "eslint";
+            let rules = lint_rules(r.error());
+            let rules_text = if rules.is_empty() {
+                "the failing lint rule".to_owned()
+            } else {
+                rules.iter().map(|rule| code(rule)).collect::<Vec<_>>().join(", ")
+            };
+            match class {
+                Classification::OverlyStrict if is_lint => {
+                    lint_config.push(format!("Relax or scope {rules_text} — {item}"));
+                }
+                Classification::OverlyStrict => {
+                    eval_improvements.push(format!("Loosen the grader or test to what the task asks — {item}"));
+                }
+                Classification::AmbiguousTask => {
+                    eval_improvements.push(format!("Make the task say what the grader checks — {item}"));
+                }
+                Classification::KnownGap if is_lint => {
+                    lint_config.push(format!("Known gap in the lint setup ({rules_text}) — {item}"));
+                }
+                Classification::KnownGap => {
+                    eval_improvements.push(format!(
+                        "Known gap: fix the eval or its guidance so it stops costing every model — {item}"
+                    ));
+                }
+                Classification::ModelFault
+                    if !r.history.prior_failures.is_empty() || r.history.claimed_fix.is_some() =>
+                {
+                    model_notes.push(format!("Recurring model fault, a regression to track — {item}"));
+                }
+                Classification::ModelFault => no_action.push(format!("Genuine model fault — {item}")),
+            }
+        }
+        if !self.infra.is_empty() {
+            lint_config.insert(
+                0,
+                format!(
+                    "**Environment**: fix the cause of the {} infrastructure failure{} ({}) and re-run those evals before judging the model on them.",
+                    self.infra.len(),
+                    plural(self.infra.len()),
+                    infra_causes(self.shape)
+                ),
+            );
+        }
+        for (title, items) in [
+            ("Eval improvements", &eval_improvements),
+            ("Lint/config changes", &lint_config),
+            ("Model-specific notes", &model_notes),
+            ("No action needed", &no_action),
+        ] {
+            w!(out, "### {title}");
+            w!(out);
+            if items.is_empty() {
+                w!(out, "None.");
+            }
+            for item in items {
+                w!(out, "- {item}");
+            }
+            w!(out);
+        }
+        if !unrouted.is_empty() {
+            w!(
+                out,
+                "Not routed: {} failure{} without a classification ({}); re-run the analysis for {} before acting.",
+                unrouted.len(),
+                plural(unrouted.len()),
+                unrouted.join(", "),
+                if unrouted.len() == 1 { "it" } else { "them" }
+            );
+            w!(out);
+        }
+    }
+}
+
+/// Lint rule names in an eslint output: the last word of an `error`/`warning` line when it looks
+/// like a rule (`prefer-const`, `@typescript-eslint/no-explicit-any`).
+fn lint_rules(text: &str) -> Vec<String> {
+    let mut rules: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if !(line.contains("error") || line.contains("warning")) {
+            continue;
+        }
+        let Some(word) = line.split_whitespace().last() else { continue };
+        let word = word.trim_matches(|c: char| matches!(c, '(' | ')' | '`' | '\'' | '.' | ','));
+        let body = word.strip_prefix('@').unwrap_or(word);
+        let parts: Vec<&str> = body.split('/').collect();
+        let looks_like_rule = word.contains('-')
+            && parts.len() <= 2
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+            && (word.starts_with('@') == (parts.len() == 2));
+        if looks_like_rule && !rules.iter().any(|r| r == word) {
+            rules.push(word.to_owned());
+        }
+    }
+    rules
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lint_rules_are_found_in_eslint_output() {
+        let text = "Error: Failed to lint code:\n/tmp/x/convex/a.ts\n  3:1  error  Unexpected any  @typescript-eslint/no-explicit-any\n  \
+                    9:7  error  'x' is never reassigned. Use 'const' instead  prefer-const\n  1:1 error Parsing error: x\n";
+        assert_eq!(lint_rules(text), ["@typescript-eslint/no-explicit-any", "prefer-const"]);
+    }
+}

@@ -129,6 +129,7 @@ fn render_run(run: &Run, verdicts: &[Verdict], date: NaiveDate) -> String {
         date,
         synthesis: None,
         actions_taken: None,
+        scope: None,
     })
 }
 
@@ -193,7 +194,7 @@ fn write_folder(dir: &Path) {
         let mut run = template_run.clone();
         run.id = run_id(n);
         let text = if n % 2 == 0 { render_run(&run, &template_verdicts, date) } else { hand_written(n, 10) };
-        std::fs::write(dir.join(report_file_name(&run, date)), text).expect("write a fixture report");
+        std::fs::write(dir.join(report_file_name(&run, date, None)), text).expect("write a fixture report");
     }
 }
 
@@ -246,6 +247,7 @@ fn main() {
             date: NaiveDate::from_ymd_opt(2026, 2, 6).expect("valid date"),
             synthesis: None,
             actions_taken: None,
+            scope: None,
         });
         times.push(start.elapsed());
         len = md.len();

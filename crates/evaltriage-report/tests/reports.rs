@@ -10,8 +10,8 @@ use evaltriage_core::{
     StepStatus, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
 use evaltriage_report::{
-    ActionTaken, History, PriorEntry, PriorReport, PriorWarning, ReportInput, Synthesis, history, parse_report,
-    prior_reports_for_run, read_prior_reports, render, report_path, write_report,
+    ActionTaken, History, PriorEntry, PriorReport, PriorWarning, ReportInput, ReportScope, Synthesis, history,
+    parse_report, prior_reports_for_run, read_prior_reports, render, report_path, write_report,
 };
 
 // ---------------------------------------------------------------- a mixed run, built in code
@@ -315,6 +315,8 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             run_id_prefix: "jn7922ab".to_owned(),
             run_id: Some("jn7922ab0000000000000000000000aa".to_owned()),
             pass_rate: Some((13, 16)),
+            experiment: Some("default".to_owned()),
+            scope: None,
             entries: vec![
                 entry("000-fundamentals/003-crons", "MODEL_FAULT"),
                 entry("003-mutations/000-delete", "MODEL_FAULT"),
@@ -333,6 +335,8 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             run_id_prefix: "jn6abcde".to_owned(),
             run_id: None,
             pass_rate: Some((12, 16)),
+            experiment: None,
+            scope: None,
             entries: vec![
                 entry("007-http_action_routing", "KNOWN_GAP"),
                 entry("000-fundamentals/003-crons", "KNOWN_GAP"),
@@ -378,6 +382,7 @@ fn render_fixture(f: &Fixture, synthesis: Option<Synthesis<'_>>) -> String {
         date: day(2026, 2, 6),
         synthesis,
         actions_taken: None,
+        scope: None,
     })
 }
 
@@ -442,6 +447,7 @@ fn a_run_of_only_infrastructure_failures_says_so_at_the_top() {
         date: day(2026, 3, 12),
         synthesis: None,
         actions_taken: None,
+        scope: None,
     });
     let top: Vec<&str> = md.lines().take(3).collect();
     assert!(top[2].starts_with("> **This run is mostly infrastructure failures**: 16 of its 16 failures"), "{md}");
@@ -523,6 +529,7 @@ fn hostile_text_cannot_change_the_report_structure() {
         date: day(2026, 2, 6),
         synthesis: Some(Synthesis { text: hostile, model: "m|x", tokens: TokenUsage::default() }),
         actions_taken: Some(hostile),
+        scope: None,
     });
     assert!(!md.contains('\u{1b}'), "ANSI escapes removed");
     let outside: Vec<&str> = outside_fences(&md);
@@ -569,7 +576,7 @@ fn a_written_report_is_history_for_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixture(Vec::new());
     let md = render_fixture(&f, None);
-    let path = report_path(dir.path(), &f.run, day(2026, 2, 6));
+    let path = report_path(dir.path(), &f.run, day(2026, 2, 6), None);
     write_report(&path, &md, false).unwrap();
 
     // The run's own report is not its history.
@@ -606,6 +613,79 @@ fn a_written_report_is_history_for_the_next_run() {
         "repeat (MODEL_FAULT in jn72t14a_2026-02-06.md)"
     );
     assert_eq!(h.for_eval(&EvalPath::new("005-idioms/000-internal_fns")).summary(), "new");
+}
+
+#[test]
+fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture(Vec::new());
+    // The run's full report, then an eval-level analysis of one eval of the same run.
+    let full = report_path(dir.path(), &f.run, day(2026, 2, 6), None);
+    write_report(&full, &render_fixture(&f, None), false).unwrap();
+    let scope = ReportScope { category: "004-actions".to_owned(), eval: Some("001-run_mutation".to_owned()) };
+    let verdicts: Vec<Verdict> = f.verdicts.iter().filter(|v| scope.covers(&v.eval_path)).cloned().collect();
+    let scoped_md = render(&ReportInput {
+        run: &f.run,
+        shape: &f.shape,
+        verdicts: &verdicts,
+        history: &f.history,
+        prior_reports: &[],
+        prior_warnings: &[],
+        date: day(2026, 2, 7),
+        synthesis: None,
+        actions_taken: None,
+        scope: Some(&scope),
+    });
+    assert!(
+        scoped_md.starts_with(
+            "# Run analysis: anthropic/claude-opus-4.6 — run jn72t14a (2026-02-07) — covers only eval 004-actions/001-run_mutation\n"
+        ),
+        "{scoped_md}"
+    );
+    assert!(
+        scoped_md.contains(
+            "- **Scope**: covers only eval `004-actions/001-run_mutation` (1 of the run's 16 evals); this is not the run's full report and never replaces it\n"
+        ),
+        "{scoped_md}"
+    );
+    let scoped = report_path(dir.path(), &f.run, day(2026, 2, 7), Some(&scope));
+    assert_ne!(scoped, full);
+    assert_eq!(evaltriage_report::existing_report_for(&scoped).unwrap(), None, "the full report is not in the way");
+    write_report(&scoped, &scoped_md, false).unwrap();
+    assert!(full.is_file() && scoped.is_file());
+
+    // Both are the run's own: neither is its history.
+    let (own, _) = prior_reports_for_run(dir.path(), &f.run);
+    assert!(own.is_empty(), "{own:?}");
+
+    // For the next run, the scoped report is newer but covers only its eval.
+    let mut next = mixed_run();
+    next.id = RunId::new("jn80000000000000000000000000000z").unwrap();
+    let (prior, warnings) = prior_reports_for_run(dir.path(), &next);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let names: Vec<String> = prior.iter().map(PriorReport::file_name).collect();
+    assert_eq!(names, ["jn72t14a_2026-02-07.004-actions.001-run_mutation.md", "jn72t14a_2026-02-06.md"]);
+    assert_eq!(prior[0].scope.as_ref(), Some(&scope), "read from the block");
+    assert_eq!(prior[1].scope, None);
+    assert_eq!(prior[0].experiment.as_deref(), Some("default"));
+    let h =
+        history(&prior, &[EvalPath::new("000-fundamentals/003-crons"), EvalPath::new("004-actions/001-run_mutation")]);
+    assert_eq!(
+        h.for_eval(&EvalPath::new("000-fundamentals/003-crons")).summary(),
+        "repeat (MODEL_FAULT in jn72t14a_2026-02-06.md)"
+    );
+    assert_eq!(
+        h.for_eval(&EvalPath::new("004-actions/001-run_mutation")).summary(),
+        "repeat (MODEL_FAULT in jn72t14a_2026-02-07.004-actions.001-run_mutation.md)"
+    );
+
+    // A hand-written scoped report has its scope from the file name.
+    let hand = dir.path().join("anthropic/claude-opus-4.6/jn7aaaaa_2026-02-08.000-fundamentals.md");
+    std::fs::write(&hand, "# x\n\n- **Pass rate**: 2/3\n\n### 1) 000-fundamentals/003-crons — MODEL_FAULT\n").unwrap();
+    let report = parse_report(&std::fs::read_to_string(&hand).unwrap(), Some(&hand)).unwrap();
+    assert_eq!(report.scope, Some(ReportScope { category: "000-fundamentals".to_owned(), eval: None }));
+    assert!(report.covers(&EvalPath::new("000-fundamentals/003-crons")));
+    assert!(!report.covers(&EvalPath::new("004-actions/001-run_mutation")));
 }
 
 fn fixtures_dir() -> PathBuf {

@@ -22,6 +22,7 @@ impl Analysis<'_> {
             provider: self.run.provider.clone(),
             experiment: self.run.experiment.clone(),
             date: self.input.date,
+            scope: self.input.scope.cloned(),
             passed: u32::try_from(self.shape.passed).unwrap_or(u32::MAX),
             total: u32::try_from(self.shape.total).unwrap_or(u32::MAX),
             verdicts: self

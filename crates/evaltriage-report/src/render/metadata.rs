@@ -15,9 +15,10 @@ use crate::prior::UNCLASSIFIED;
 
 impl Analysis<'_> {
     pub(super) fn title(&self, out: &mut String) {
+        let scope = self.input.scope.map_or_else(String::new, |s| format!(" — covers only {}", inline(&s.describe())));
         w!(
             out,
-            "# Run analysis: {} — run {} ({})",
+            "# Run analysis: {} — run {} ({}){scope}",
             inline(&self.run.model),
             self.run.id.prefix(),
             self.input.date.format("%Y-%m-%d")
@@ -43,6 +44,20 @@ impl Analysis<'_> {
         w!(out, "## Run metadata");
         w!(out);
         w!(out, "- **Run ID**: `{}` (prefix `{}`)", run.id, run.id.prefix());
+        if let Some(scope) = self.input.scope {
+            let what = match &scope.eval {
+                Some(eval) => format!("eval {}", code(&format!("{}/{eval}", scope.category))),
+                None => format!("category {}", code(&scope.category)),
+            };
+            let in_scope = run.evals.iter().filter(|e| scope.covers(&e.path)).count();
+            w!(
+                out,
+                "- **Scope**: covers only {what} ({in_scope} of the run's {} eval{}); this is not the run's full report \
+                 and never replaces it",
+                run.evals.len(),
+                plural(run.evals.len())
+            );
+        }
         match &run.formatted_name {
             Some(name) if !name.trim().is_empty() => w!(out, "- **Model**: {} ({})", code(&run.model), inline(name)),
             _ => w!(out, "- **Model**: {}", code(&run.model)),

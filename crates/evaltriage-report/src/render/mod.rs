@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use evaltriage_core::{Run, Shape, TokenUsage, Verdict};
 
 use crate::history::History;
+use crate::path_scheme::ReportScope;
 use crate::prior::{PriorReport, PriorWarning};
 
 /// Appends one formatted line; writing to a `String` cannot fail.
@@ -62,6 +63,9 @@ pub struct ReportInput<'a> {
     pub synthesis: Option<Synthesis<'a>>,
     /// The **Actions taken** text; `None` writes "None".
     pub actions_taken: Option<&'a str>,
+    /// The part of the run this report covers (a category- or eval-level analysis); `None` for
+    /// the whole run. Said in the title and the metadata, and recorded in the block.
+    pub scope: Option<&'a ReportScope>,
 }
 
 /// Renders the report.

@@ -22,9 +22,11 @@ impl Analysis<'_> {
                 0 => String::new(),
                 n => format!(", {n} action{} taken", plural(n)),
             };
+            let scope =
+                r.scope.as_ref().map_or_else(String::new, |s| format!(", covers only {}", inline(&s.describe())));
             w!(
                 out,
-                "- {} — {}, {kind}{pass}, {} failure{} named{actions}",
+                "- {} — {}, {kind}{scope}{pass}, {} failure{} named{actions}",
                 code(&r.file_name()),
                 r.date.format("%Y-%m-%d"),
                 r.entries.len(),

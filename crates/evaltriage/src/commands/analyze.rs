@@ -175,7 +175,7 @@ pub async fn analyze_run(
 
     // Refuse before spending anything: an existing report for this run is never replaced silently.
     let date = chrono::Utc::now().date_naive();
-    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date);
+    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date, None);
     if !args.force && !args.estimate {
         let existing = evaltriage_report::existing_report_for(&path).map_err(CliError::failed)?;
         if let Some(existing) = existing {
@@ -259,6 +259,7 @@ pub async fn analyze_run(
             tokens: *tokens,
         }),
         actions_taken: None,
+        scope: None,
     });
     let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(IntoCli::into_cli)?;
 

@@ -4,6 +4,7 @@
 //! Only [`read_prior_reports`], [`prior_reports_for_run`] and [`write_report`] touch the file
 //! system; everything else is pure. Nothing here does network I/O or prints.
 
+mod changes;
 mod error;
 mod escape;
 mod history;
@@ -15,6 +16,7 @@ mod prior;
 mod render;
 mod write;
 
+pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
 pub use error::ReportError;
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
 pub use path_scheme::{

@@ -10,8 +10,9 @@ use evaltriage_core::{
     StepStatus, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
 use evaltriage_report::{
-    ActionTaken, History, PriorEntry, PriorReport, PriorWarning, ReportInput, ReportScope, Synthesis, history,
-    parse_report, prior_reports_for_run, read_prior_reports, render, report_path, write_report,
+    ActionTaken, ChangesSince, EvalChange, History, PriorEntry, PriorReport, PriorWarning, ReportInput, ReportScope,
+    Synthesis, changes_since, history, parse_report, prior_reports_for_run, read_prior_reports, render, report_path,
+    write_report,
 };
 
 // ---------------------------------------------------------------- a mixed run, built in code
@@ -82,7 +83,12 @@ fn id(prefix: &str, i: usize) -> String {
 }
 
 fn mixed_run() -> Run {
-    let evals = specs()
+    run_of("jn72t14a0tmje3jrj9wwng78gh80mdfw", "anthropic/claude-opus-4.6", specs())
+}
+
+/// A run of `model` whose evals end as `specs` say.
+fn run_of(run_id: &str, model: &str, specs: Vec<Spec>) -> Run {
+    let evals = specs
         .into_iter()
         .enumerate()
         .map(|(i, spec)| {
@@ -135,9 +141,9 @@ fn mixed_run() -> Run {
         })
         .collect();
     Run {
-        id: RunId::new("jn72t14a0tmje3jrj9wwng78gh80mdfw").unwrap(),
+        id: RunId::new(run_id).unwrap(),
         model_id: Some("k57abc".to_owned()),
-        model: "anthropic/claude-opus-4.6".to_owned(),
+        model: model.to_owned(),
         formatted_name: Some("Claude Opus 4.6".to_owned()),
         provider: Some("openrouter".to_owned()),
         experiment: "default".to_owned(),
@@ -356,6 +362,7 @@ struct Fixture {
     prior: Vec<PriorReport>,
     warnings: Vec<PriorWarning>,
     history: History,
+    changes: ChangesSince,
 }
 
 fn fixture(prior: Vec<PriorReport>) -> Fixture {
@@ -368,7 +375,8 @@ fn fixture(prior: Vec<PriorReport>) -> Fixture {
         path: PathBuf::from("reports/anthropic/claude-opus-4.6/notes.md"),
         reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
     }];
-    Fixture { run, shape, verdicts, prior, warnings, history }
+    let changes = changes_since(&run, &shape, &verdicts, &prior, None);
+    Fixture { run, shape, verdicts, prior, warnings, history, changes }
 }
 
 fn render_fixture(f: &Fixture, synthesis: Option<Synthesis<'_>>) -> String {
@@ -377,6 +385,7 @@ fn render_fixture(f: &Fixture, synthesis: Option<Synthesis<'_>>) -> String {
         shape: &f.shape,
         verdicts: &f.verdicts,
         history: &f.history,
+        changes: &f.changes,
         prior_reports: &f.prior,
         prior_warnings: &f.warnings,
         date: day(2026, 2, 6),
@@ -408,6 +417,7 @@ fn sections_come_in_the_order_of_the_design() {
         headings,
         [
             "## Run metadata",
+            "## Changes since the last report",
             "## Prior reports consulted",
             "## Failure summary by step",
             "## Infrastructure failures",
@@ -442,6 +452,7 @@ fn a_run_of_only_infrastructure_failures_says_so_at_the_top() {
         shape: &shape,
         verdicts: &[],
         history: &History::default(),
+        changes: &changes_since(&run, &shape, &[], &[], None),
         prior_reports: &[],
         prior_warnings: &[],
         date: day(2026, 3, 12),
@@ -524,6 +535,7 @@ fn hostile_text_cannot_change_the_report_structure() {
         shape: &f.shape,
         verdicts: &f.verdicts,
         history: &f.history,
+        changes: &f.changes,
         prior_reports: &[],
         prior_warnings: &[],
         date: day(2026, 2, 6),
@@ -629,6 +641,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
         shape: &f.shape,
         verdicts: &verdicts,
         history: &f.history,
+        changes: &changes_since(&f.run, &f.shape, &verdicts, &[], Some(&scope)),
         prior_reports: &[],
         prior_warnings: &[],
         date: day(2026, 2, 7),
@@ -894,4 +907,224 @@ fn corpus_all_infrastructure_run() {
     assert_eq!((r.run_id_prefix.as_str(), r.date), ("jn70vkj7", day(2026, 3, 12)));
     assert_eq!(r.pass_rate, Some((0, 72)));
     assert_eq!(r.actions_taken.len(), 4);
+}
+
+// ---------------------------------------------------------------- changes since the last report
+
+/// The example store's run (`examples/store`): 12 of 19 passed, a week after the example report.
+fn example_store_run() -> Run {
+    let s = |path, failure| Spec { path, failure };
+    let deploy = Some((Some("deploy"), "Error: Failed to deploy:\nconvex/schema.ts: error"));
+    let run = run_of(
+        "jn7ak4x9m2qw8hd5tz3vc6pe1r0bfs7g",
+        "anthropic/claude-sonnet-4.5",
+        vec![
+            s("000-fundamentals/000-empty_functions", PASS),
+            s("000-fundamentals/001-basic_schema", PASS),
+            s("000-fundamentals/003-crons", PASS),
+            s(
+                "000-fundamentals/004-scheduler",
+                Some((None, "[infrastructure] Local Convex backend did not become ready")),
+            ),
+            s("001-data_modeling/000-simple_datatypes", PASS),
+            s("001-data_modeling/005-chat_schema", deploy),
+            s("001-data_modeling/008-nested_objects", PASS),
+            s("002-queries/000-all_rows", PASS),
+            s("002-queries/004-index_range", PASS),
+            s("002-queries/007-filter_by_author", PASS),
+            s(
+                "002-queries/009-channel_summary",
+                Some((Some("tsc"), "Error: Failed to typecheck code:\nconvex/messages.ts(14,38): error TS2322")),
+            ),
+            s("002-queries/012-text_search", PASS),
+            s("002-queries/015-paginate_messages", Some((Some("tests"), "tests failed (40%)"))),
+            s("003-mutations/000-insert_user", PASS),
+            s("003-mutations/002-patch_profile", PASS),
+            s("003-mutations/006-delete_user_cascade", Some((Some("tests"), "tests failed (40%)"))),
+            s("004-actions/000-fetch_quote", Some((None, "error: AI_APICallError: Provider returned error"))),
+            s("004-actions/002-run_query_mutation", PASS),
+            s(
+                "004-actions/003-daily_report",
+                Some((
+                    Some("eslint"),
+                    "Error: Failed to lint code:\n  1:1  error  x  @typescript-eslint/require-await",
+                )),
+            ),
+        ],
+    );
+    assert_eq!(Shape::of(&run).passed, 12);
+    run
+}
+
+fn rules_verdict(run: &Run, path: &str, classification: Classification) -> Verdict {
+    verdict(run, path, None, VerdictStatus::Done, Some(classification), "e", "r", (None, None), VerdictOrigin::Rules)
+}
+
+fn example_report() -> PriorReport {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/anthropic/claude-sonnet-4.5/jn75q2w8_2026-11-08.md");
+    parse_report(&std::fs::read_to_string(&path).unwrap(), Some(&path)).unwrap()
+}
+
+fn change_list(list: &[EvalChange]) -> Vec<String> {
+    list.iter()
+        .map(|c| {
+            format!("{} {} → {}", c.eval, c.label_then.as_deref().unwrap_or("-"), c.label_now.as_deref().unwrap_or("-"))
+        })
+        .collect()
+}
+
+#[test]
+fn changes_since_the_hand_written_example_report() {
+    let run = example_store_run();
+    let shape = Shape::of(&run);
+    let verdicts = vec![
+        rules_verdict(&run, "001-data_modeling/005-chat_schema", Classification::ModelFault),
+        rules_verdict(&run, "002-queries/009-channel_summary", Classification::ModelFault),
+        rules_verdict(&run, "002-queries/015-paginate_messages", Classification::KnownGap),
+        rules_verdict(&run, "003-mutations/006-delete_user_cascade", Classification::ModelFault),
+        rules_verdict(&run, "004-actions/003-daily_report", Classification::OverlyStrict),
+    ];
+    let prior = example_report();
+    assert_eq!(prior.experiment.as_deref(), Some("default"));
+    let ChangesSince::Since(c) = changes_since(&run, &shape, &verdicts, &[prior], None) else {
+        panic!("the example report is a baseline")
+    };
+    assert_eq!(c.report, "jn75q2w8_2026-11-08.md");
+    assert_eq!(c.run_id.as_deref(), Some("jn75q2w8hd4k1tz7c9m3xv6bfe0r5ga2"));
+    assert!(!c.ours && !c.experiment_assumed);
+    assert_eq!(
+        change_list(&c.fixed),
+        [
+            "000-fundamentals/003-crons MODEL_FAULT → -",
+            "002-queries/012-text_search HARNESS_FAILURE (infrastructure) → -"
+        ]
+    );
+    assert_eq!(
+        change_list(&c.new_failures),
+        [
+            "000-fundamentals/004-scheduler - → infrastructure",
+            "001-data_modeling/005-chat_schema - → MODEL_FAULT",
+            "003-mutations/006-delete_user_cascade - → MODEL_FAULT",
+            "004-actions/000-fetch_quote - → infrastructure",
+        ]
+    );
+    assert_eq!(
+        change_list(&c.still_failing),
+        [
+            "002-queries/009-channel_summary MODEL_FAULT → MODEL_FAULT",
+            "002-queries/015-paginate_messages KNOWN_GAP → KNOWN_GAP",
+            "004-actions/003-daily_report OVERLY_STRICT → OVERLY_STRICT",
+        ]
+    );
+    assert!(c.relabelled.is_empty() && c.not_run_now.is_empty());
+    assert_eq!(c.one_line(), "since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 2 fixed · 4 new");
+}
+
+#[test]
+fn changes_since_our_own_report() {
+    // The mixed run's report, read back, is the baseline of a later run of the same model in
+    // which 003-crons passes and 014-select_distinct is now called a model fault.
+    let f = fixture(Vec::new());
+    let markdown = render_fixture(&f, None);
+    let prior =
+        parse_report(&markdown, Some(Path::new("reports/anthropic/claude-opus-4.6/jn72t14a_2026-02-06.md"))).unwrap();
+    assert_eq!(prior.experiment.as_deref(), Some("default"));
+    let mut specs = specs();
+    specs.retain(|s| s.path != "006-clients/000-use_query");
+    for s in &mut specs {
+        if s.path == "000-fundamentals/003-crons" {
+            s.failure = None;
+        }
+    }
+    let next = run_of("jn80000000000000000000000000000z", "anthropic/claude-opus-4.6", specs);
+    let shape = Shape::of(&next);
+    let mut verdicts = mixed_verdicts(&f.run);
+    verdicts.retain(|v| v.eval_path.as_str() != "000-fundamentals/003-crons");
+    for v in &mut verdicts {
+        if v.eval_path.as_str() == "002-queries/014-select_distinct" {
+            v.classification = Some(Classification::ModelFault);
+        }
+    }
+    let ChangesSince::Since(c) = changes_since(&next, &shape, &verdicts, &[prior], None) else { panic!("a baseline") };
+    assert!(c.ours);
+    assert_eq!(c.run_id.as_deref(), Some("jn72t14a0tmje3jrj9wwng78gh80mdfw"));
+    assert_eq!((c.pass_rate_then, c.pass_rate_now), (Some((8, 16)), (8, 15)));
+    assert_eq!(change_list(&c.fixed), ["000-fundamentals/003-crons MODEL_FAULT → -"]);
+    assert!(c.new_failures.is_empty());
+    assert_eq!(change_list(&c.relabelled), ["002-queries/014-select_distinct OVERLY_STRICT → MODEL_FAULT"]);
+    assert_eq!(c.still_failing.len(), 7);
+    assert!(
+        change_list(&c.still_failing)
+            .contains(&"001-data_modeling/009-normalize_json INFRASTRUCTURE (rate_limit) → infrastructure".to_owned())
+    );
+    assert!(
+        change_list(&c.still_failing)
+            .contains(&"006-clients/001-use_mutation UNCLASSIFIED (skipped) → UNCLASSIFIED (skipped)".to_owned())
+    );
+    assert_eq!(c.one_line(), "since jn72t14a (2026-02-06): 8/16 → 8/15 · 1 fixed · 0 new · 1 relabelled");
+
+    // Rendered: the section names the baseline and the lists.
+    let history = history(&[], &[]);
+    let changes = ChangesSince::Since(c);
+    let md = render(&ReportInput {
+        run: &next,
+        shape: &shape,
+        verdicts: &verdicts,
+        history: &history,
+        changes: &changes,
+        prior_reports: &[],
+        prior_warnings: &[],
+        date: day(2026, 2, 9),
+        synthesis: None,
+        actions_taken: None,
+        scope: None,
+    });
+    let section = md.split("## Changes since the last report\n\n").nth(1).unwrap().split("\n## ").next().unwrap();
+    assert!(section.starts_with("Compared with `jn72t14a_2026-02-06.md` (run `jn72t14a0tmje3jrj9wwng78gh80mdfw`, 2026-02-06; an evaltriage report).\n"), "{section}");
+    assert!(section.contains("- **Pass rate then → now**: 8/16 (50.0%) → 8/15 (53.3%)\n"), "{section}");
+    assert!(
+        section.contains(
+            "- **Fixed since** (failed then, pass now): 1\n  - `000-fundamentals/003-crons` — was MODEL_FAULT\n"
+        ),
+        "{section}"
+    );
+    assert!(section.contains("- **New failures** (not named as failed then): none\n"), "{section}");
+    assert!(section.contains("- **Label changes** (still failing, another label): 1\n  - `002-queries/014-select_distinct` — OVERLY_STRICT → MODEL_FAULT\n"), "{section}");
+}
+
+#[test]
+fn no_prior_report_says_so_and_names_the_folder() {
+    let f = fixture(Vec::new());
+    let md = render_fixture(&f, None);
+    assert!(
+        md.contains("## Changes since the last report\n\nNo earlier report to compare with: none for experiment `default` in `anthropic/claude-opus-4.6/`.\n"),
+        "{md}"
+    );
+    // A report of another experiment is left out, and counted.
+    let mut other = prior_for_snapshot();
+    for r in &mut other {
+        r.experiment = Some("no_guidelines".to_owned());
+    }
+    let changes = changes_since(&f.run, &f.shape, &f.verdicts, &other, None);
+    assert!(matches!(changes, ChangesSince::NoPriorReport { other_experiments: 2, .. }), "{changes:?}");
+}
+
+#[test]
+fn the_experiment_is_read_from_every_form_of_the_real_reports() {
+    assert_eq!(example_report().experiment.as_deref(), Some("default"));
+    if corpus_reports().is_none() {
+        return;
+    }
+    for (folder, expected) in [
+        ("anthropic/claude-opus-4-6", Some("default")), // - **Experiment**: default
+        ("google/gemini-3-pro-preview", Some("default")), // - **Experiment:** default
+        ("openai/gpt-5.2-codex", Some("default")),      // - **Experiment**: `default` (with guidelines)
+        ("openrouter/arcee-ai/trinity-large-preview", Some("default")), // - Experiment: `default`
+        ("anthropic/claude-sonnet-4-6", None),          // both experiments, no Experiment line
+    ] {
+        let (reports, _) = read_prior_reports(&corpus_reports().unwrap().join(folder));
+        assert_eq!(reports.len(), 1, "{folder}");
+        assert_eq!(reports[0].experiment.as_deref(), expected, "{folder}");
+    }
 }

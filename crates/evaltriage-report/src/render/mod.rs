@@ -8,6 +8,7 @@
 use chrono::NaiveDate;
 use evaltriage_core::{Run, Shape, TokenUsage, Verdict};
 
+use crate::changes::ChangesSince;
 use crate::history::History;
 use crate::path_scheme::ReportScope;
 use crate::prior::{PriorReport, PriorWarning};
@@ -24,6 +25,7 @@ macro_rules! w {
 }
 
 mod analysis;
+mod changes;
 mod closing;
 mod failures;
 mod format;
@@ -54,6 +56,8 @@ pub struct ReportInput<'a> {
     /// `Infrastructure` origin); any order, the report sorts them by eval path.
     pub verdicts: &'a [Verdict],
     pub history: &'a History,
+    /// What changed since the last report (see [`crate::changes_since`]).
+    pub changes: &'a ChangesSince,
     /// The prior reports consulted, newest first.
     pub prior_reports: &'a [PriorReport],
     /// Prior report files that were skipped or read only in part.
@@ -74,6 +78,7 @@ pub fn render(input: &ReportInput<'_>) -> String {
     let mut out = String::with_capacity(4096 + input.verdicts.len() * 1500);
     report.title(&mut out);
     report.metadata(&mut out);
+    report.changes(&mut out);
     report.prior_reports(&mut out);
     report.failure_summary(&mut out);
     report.infrastructure(&mut out);

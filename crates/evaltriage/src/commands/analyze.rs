@@ -245,11 +245,13 @@ pub async fn analyze_run(
         Backend::Llm(llm) => llm.model.clone(),
         Backend::Rules(_) => String::new(),
     };
+    let changes = evaltriage_report::changes_since(&run, &shape, &analysis.verdicts, &prior, None);
     let markdown = evaltriage_report::render(&evaltriage_report::ReportInput {
         run: &run,
         shape: &shape,
         verdicts: &analysis.verdicts,
         history: &history,
+        changes: &changes,
         prior_reports: &prior,
         prior_warnings: &warnings,
         date,

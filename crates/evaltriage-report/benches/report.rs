@@ -130,6 +130,7 @@ fn render_run(run: &Run, verdicts: &[Verdict], date: NaiveDate) -> String {
         date,
         synthesis: None,
         actions_taken: None,
+        relaxed_lint_rules: &[],
         scope: None,
     })
 }
@@ -250,6 +251,7 @@ fn main() {
             date: NaiveDate::from_ymd_opt(2026, 2, 6).expect("valid date"),
             synthesis: None,
             actions_taken: None,
+            relaxed_lint_rules: &[],
             scope: None,
         });
         times.push(start.elapsed());

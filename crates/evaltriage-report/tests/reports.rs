@@ -391,6 +391,7 @@ fn render_fixture(f: &Fixture, synthesis: Option<Synthesis<'_>>) -> String {
         date: day(2026, 2, 6),
         synthesis,
         actions_taken: None,
+        relaxed_lint_rules: &[],
         scope: None,
     })
 }
@@ -458,6 +459,7 @@ fn a_run_of_only_infrastructure_failures_says_so_at_the_top() {
         date: day(2026, 3, 12),
         synthesis: None,
         actions_taken: None,
+        relaxed_lint_rules: &[],
         scope: None,
     });
     let top: Vec<&str> = md.lines().take(3).collect();
@@ -541,6 +543,7 @@ fn hostile_text_cannot_change_the_report_structure() {
         date: day(2026, 2, 6),
         synthesis: Some(Synthesis { text: hostile, model: "m|x", tokens: TokenUsage::default() }),
         actions_taken: Some(hostile),
+        relaxed_lint_rules: &[],
         scope: None,
     });
     assert!(!md.contains('\u{1b}'), "ANSI escapes removed");
@@ -647,6 +650,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
         date: day(2026, 2, 7),
         synthesis: None,
         actions_taken: None,
+        relaxed_lint_rules: &[],
         scope: Some(&scope),
     });
     assert!(
@@ -1078,6 +1082,7 @@ fn changes_since_our_own_report() {
         date: day(2026, 2, 9),
         synthesis: None,
         actions_taken: None,
+        relaxed_lint_rules: &[],
         scope: None,
     });
     let section = md.split("## Changes since the last report\n\n").nth(1).unwrap().split("\n## ").next().unwrap();
@@ -1127,4 +1132,129 @@ fn the_experiment_is_read_from_every_form_of_the_real_reports() {
         assert_eq!(reports.len(), 1, "{folder}");
         assert_eq!(reports[0].experiment.as_deref(), expected, "{folder}");
     }
+}
+
+// ---------------------------------------------------------------- trust: what the report claims
+
+fn render_with(f: &Fixture, relaxed_lint_rules: &[String]) -> String {
+    render(&ReportInput {
+        run: &f.run,
+        shape: &f.shape,
+        verdicts: &f.verdicts,
+        history: &f.history,
+        changes: &f.changes,
+        prior_reports: &f.prior,
+        prior_warnings: &[],
+        date: day(2026, 2, 6),
+        synthesis: None,
+        actions_taken: None,
+        relaxed_lint_rules,
+        scope: None,
+    })
+}
+
+/// The lines of one `### title` group of the recommendations.
+fn group<'a>(md: &'a str, title: &str) -> Vec<&'a str> {
+    let start = format!("### {title}\n");
+    let Some(rest) = md.split_once(&start).map(|(_, rest)| rest) else { return Vec::new() };
+    rest.lines().take_while(|l| !l.starts_with('#')).filter(|l| l.starts_with("- ")).collect()
+}
+
+#[test]
+fn the_provider_line_agrees_with_the_report_folder() {
+    let mut f = fixture(Vec::new());
+    let md = render_with(&f, &[]);
+    assert!(
+        md.contains(
+            "- **Provider**: `anthropic` (served through `openrouter`); report folder `anthropic/claude-opus-4.6/`\n"
+        ),
+        "{md}"
+    );
+    f.run.model = "gpt-5.2".to_owned();
+    f.run.provider = Some("openai".to_owned());
+    let md = render_with(&f, &[]);
+    assert!(md.contains("- **Provider**: `openai`; report folder `openai/gpt-5.2/`\n"), "{md}");
+}
+
+#[test]
+fn the_none_step_row_names_its_causes() {
+    let mut specs = specs();
+    specs.push(Spec { path: "006-clients/009-generation", failure: Some((None, "error: AI_APICallError: 500")) });
+    let run = run_of("jn72t14a0tmje3jrj9wwng78gh80mdfw", "anthropic/claude-opus-4.6", specs);
+    let mut f = fixture(Vec::new());
+    f.shape = Shape::of(&run);
+    f.run = run;
+    let md = render_with(&f, &[]);
+    assert!(md.contains("| none (generation 1, rate limit 1) | 2 | 2 |\n"), "{md}");
+}
+
+#[test]
+fn a_rules_default_guess_needs_verification_and_is_no_genuine_model_fault() {
+    let mut f = fixture(Vec::new());
+    for v in &mut f.verdicts {
+        if v.eval_path.as_str() == "004-actions/001-run_mutation" {
+            v.origin = VerdictOrigin::Rules;
+            v.confidence = Some(0.3);
+            v.tokens = TokenUsage::default();
+            v.reasoning =
+                "Attributed to the model by default: no known gap, prior label or relaxed lint rule matched. \
+                           A low-confidence guess."
+                    .to_owned();
+        }
+    }
+    let md = render_with(&f, &[]);
+    let needs = group(&md, "Needs verification");
+    assert_eq!(needs.len(), 1, "{md}");
+    assert!(needs[0].contains("`004-actions/001-run_mutation`") && needs[0].contains("--classifier llm"), "{md}");
+    assert!(needs[0].contains("reading the failing step's output"), "{md}");
+    let no_action = group(&md, "No action needed");
+    assert!(no_action.iter().all(|l| !l.contains("`004-actions/001-run_mutation`")), "{no_action:?}");
+    assert!(no_action.iter().any(|l| l.contains("002-run_query_mutation")), "a real model fault stays: {no_action:?}");
+    // The group sits before "No action needed".
+    assert!(md.find("### Needs verification").unwrap() < md.find("### No action needed").unwrap());
+    assert!(md.contains("- **Genuine model faults**: 2 of 7\n"), "{md}");
+    assert!(md.contains("- **Unverified**: 1 (the built-in rules' default guess"), "{md}");
+    assert!(md.contains("confidence 0.30; **an unverified guess**"), "two decimals, and said under the failure: {md}");
+    // Without a guess there is no such group.
+    assert!(!render_with(&fixture(Vec::new()), &[]).contains("### Needs verification"));
+}
+
+#[test]
+fn no_recommendation_relaxes_a_rule_the_configuration_already_relaxes() {
+    let f = fixture(Vec::new());
+    let unrelaxed = render_with(&f, &[]);
+    let lint = group(&unrelaxed, "Lint/config changes");
+    assert!(
+        lint.iter().any(|l| l.starts_with("- Relax or scope `prefer-const` — `002-queries/014-select_distinct`")),
+        "{lint:?}"
+    );
+    let relaxed = ["prefer-const".to_owned(), "@typescript-eslint/explicit-function-return-type".to_owned()];
+    let md = render_with(&f, &relaxed);
+    let lint = group(&md, "Lint/config changes");
+    let item = lint.iter().find(|l| l.contains("014-select_distinct")).unwrap();
+    assert!(
+        item.starts_with(
+            "- The configuration already relaxes `prefer-const`: this run predates that change, or the change did not take \
+             effect (check the lint config the run used) — "
+        ),
+        "{item}"
+    );
+    assert!(!md.contains("Relax or scope `prefer-const`"), "{md}");
+}
+
+#[test]
+fn counts_are_singular_when_they_are_one() {
+    let mut f = fixture(prior_for_snapshot()[..1].to_vec());
+    f.verdicts.retain(|v| v.eval_path.as_str() == "000-fundamentals/003-crons");
+    let specs: Vec<Spec> =
+        specs().into_iter().filter(|s| s.failure.is_none() || s.path == "000-fundamentals/003-crons").collect();
+    f.run = run_of("jn72t14a0tmje3jrj9wwng78gh80mdfw", "anthropic/claude-opus-4.6", specs);
+    f.shape = Shape::of(&f.run);
+    let failures: Vec<EvalPath> = f.shape.failures.iter().map(|x| x.eval_path.clone()).collect();
+    f.history = history(&f.prior, &failures);
+    let md = render_with(&f, &[]);
+    assert!(md.contains("- **Actionable on the benchmark's side**: 0 of 1 verification failure\n"), "{md}");
+    assert!(md.contains("named as failed in 1 of 1 prior report\n"), "{md}");
+    assert!(md.contains("; 4,598 tokens"), "{md}");
+    assert!(!md.contains(" 1 failures") && !md.contains(" 1 reports") && !md.contains(" 1 evals"), "{md}");
 }

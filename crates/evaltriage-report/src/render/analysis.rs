@@ -35,6 +35,11 @@ impl Row<'_> {
         }
     }
 
+    /// The rules' default guess: unverified, never a genuine model fault.
+    pub(super) fn is_unverified_guess(&self) -> bool {
+        self.classification().is_some() && self.verdict.is_unverified_guess()
+    }
+
     pub(super) fn label_with_repeat(&self) -> String {
         if self.history.is_repeat() { format!("{} (repeat)", self.label()) } else { self.label() }
     }

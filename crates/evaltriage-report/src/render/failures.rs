@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use evaltriage_core::{EvalPath, FailureKind, Shape};
+use evaltriage_core::shape::NO_STEP;
+use evaltriage_core::{EvalPath, FailureKind, InfraCause, Shape};
 
 use super::analysis::Analysis;
 use super::format::plural;
@@ -27,11 +28,26 @@ impl Analysis<'_> {
         w!(out, "| Failed step | Failures | Of which infrastructure |");
         w!(out, "| --- | ---: | ---: |");
         for (step, count) in steps {
-            let shown = if step == "none" { "none (generation)".to_owned() } else { cell(step) };
+            let shown = if step == NO_STEP { format!("{NO_STEP} ({})", self.no_step_causes()) } else { cell(step) };
             w!(out, "| {shown} | {count} | {} |", infra_by_step.get(step.as_str()).copied().unwrap_or(0));
         }
         w!(out, "| **Total** | **{}** | **{}** |", self.shape.failed, self.shape.infrastructure);
         w!(out);
+    }
+
+    /// What the failures without a step come from, with counts: `generation 1, rate limit 1`.
+    fn no_step_causes(&self) -> String {
+        let mut causes: BTreeMap<&str, usize> = BTreeMap::new();
+        for f in self.shape.failures.iter().filter(|f| f.failed_step.is_none()) {
+            let cause = match f.kind {
+                FailureKind::Infrastructure(InfraCause::Generation) => "generation",
+                FailureKind::Infrastructure(InfraCause::RateLimit) => "rate limit",
+                FailureKind::Infrastructure(InfraCause::Infrastructure) => "infrastructure",
+                FailureKind::Verification => "no step recorded",
+            };
+            *causes.entry(cause).or_default() += 1;
+        }
+        causes.iter().map(|(cause, n)| format!("{cause} {n}")).collect::<Vec<_>>().join(", ")
     }
 
     pub(super) fn infrastructure(&self, out: &mut String) {

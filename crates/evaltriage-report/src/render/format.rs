@@ -24,6 +24,10 @@ pub(super) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+pub(super) fn plural_u64(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 pub(super) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);

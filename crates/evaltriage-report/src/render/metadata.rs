@@ -27,11 +27,12 @@ impl Analysis<'_> {
         if self.shape.mostly_infrastructure() {
             w!(
                 out,
-                "> **This run is mostly infrastructure failures**: {} of its {} failures ({}) come from the \
+                "> **This run is mostly infrastructure failures**: {} of its {} failure{} ({}) come from the \
                  benchmark's machinery, not from the model's code. Fix the environment before blaming the model; \
                  this run says little about the model itself.",
                 self.shape.infrastructure,
                 self.shape.failed,
+                plural(self.shape.failed),
                 infra_causes(self.shape)
             );
             w!(out);
@@ -62,9 +63,19 @@ impl Analysis<'_> {
             Some(name) if !name.trim().is_empty() => w!(out, "- **Model**: {} ({})", code(&run.model), inline(name)),
             _ => w!(out, "- **Model**: {}", code(&run.model)),
         }
+        // The provider is the one the report's folder uses (the model slug's); the endpoint that
+        // served the run (often `openrouter`) is said beside it.
         let (folder_provider, folder_model) = report_folders(run);
-        let provider = run.provider.as_deref().map_or_else(|| "not recorded".to_owned(), code);
-        w!(out, "- **Provider**: {provider} (report folder `{folder_provider}/{folder_model}/`)");
+        let served = match run.provider.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            Some(endpoint) if endpoint != folder_provider => format!(" (served through {})", code(endpoint)),
+            _ => String::new(),
+        };
+        w!(
+            out,
+            "- **Provider**: {}{served}; report folder {}",
+            code(&folder_provider),
+            code(&format!("{folder_provider}/{folder_model}/"))
+        );
         w!(out, "- **Experiment**: {}", code(&run.experiment));
         let started = DateTime::from_timestamp_millis(run.created_at_ms as i64)
             .filter(|_| run.created_at_ms > 0.0)

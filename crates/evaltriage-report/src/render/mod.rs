@@ -67,6 +67,9 @@ pub struct ReportInput<'a> {
     pub synthesis: Option<Synthesis<'a>>,
     /// The **Actions taken** text; `None` writes "None".
     pub actions_taken: Option<&'a str>,
+    /// The lint rules the configuration already relaxes (the rules classifier's list): an
+    /// OVERLY_STRICT lint failure on these alone is not met with "relax the rule" again.
+    pub relaxed_lint_rules: &'a [String],
     /// The part of the run this report covers (a category- or eval-level analysis); `None` for
     /// the whole run. Said in the title and the metadata, and recorded in the block.
     pub scope: Option<&'a ReportScope>,

@@ -11,8 +11,10 @@ impl Analysis<'_> {
     pub(super) fn net_impact(&self, out: &mut String) {
         w!(out, "## Net impact");
         w!(out);
+        // The rules' default guess is no finding: counted apart, never as a genuine model fault.
+        let unverified = self.rows.iter().filter(|r| r.is_unverified_guess()).count();
         let mut counts: BTreeMap<Classification, usize> = BTreeMap::new();
-        for r in &self.rows {
+        for r in self.rows.iter().filter(|r| !r.is_unverified_guess()) {
             if let Some(c) = r.classification() {
                 *counts.entry(c).or_default() += 1;
             }
@@ -26,9 +28,16 @@ impl Analysis<'_> {
         let verification = self.rows.len();
         w!(
             out,
-            "- **Actionable on the benchmark's side**: {actionable} of {verification} verification failures{breakdown}"
+            "- **Actionable on the benchmark's side**: {actionable} of {verification} verification failure{}{breakdown}",
+            plural(verification)
         );
         w!(out, "- **Genuine model faults**: {faults} of {verification}");
+        if unverified > 0 {
+            w!(
+                out,
+                "- **Unverified**: {unverified} (the built-in rules' default guess, not a finding; see Needs verification)"
+            );
+        }
         if !self.infra.is_empty() {
             w!(out, "- **Infrastructure**: {} (fix the environment; not the model's doing)", self.infra.len());
         }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::analysis::{Analysis, Row};
-use super::format::{file_name, percent};
+use super::format::{file_name, percent, plural};
 use crate::escape::{code, inline, one_line, prose, truncate_chars};
 use crate::history::HistoryStatus;
 
@@ -125,7 +125,8 @@ impl Analysis<'_> {
         let mut any = false;
         for r in &self.rows {
             let times = r.history.prior_failures.len();
-            let seen = format!("named as failed in {times} of {} prior reports", self.input.prior_reports.len());
+            let reports = self.input.prior_reports.len();
+            let seen = format!("named as failed in {times} of {reports} prior report{}", plural(reports));
             match &r.history.status {
                 HistoryStatus::New => continue,
                 HistoryStatus::Repeat { label, report, .. } => {

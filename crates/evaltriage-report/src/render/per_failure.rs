@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use evaltriage_core::{Failure, Verdict, VerdictOrigin, VerdictStatus};
 
 use super::analysis::Analysis;
-use super::format::{file_name, plural, thousands};
+use super::format::{file_name, plural, plural_u64, thousands};
 use crate::escape::{code, fenced, inline, one_line, prose, truncate_chars};
 use crate::history::{EvalHistory, HistoryStatus};
 
@@ -109,11 +109,14 @@ fn origin_line(v: &Verdict) -> String {
     if let Some(c) = v.confidence.filter(|c| c.is_finite()) {
         let _ = write!(line, "; confidence {c:.2}");
     }
+    if v.status == VerdictStatus::Done && v.classification.is_some() && v.is_unverified_guess() {
+        line.push_str("; **an unverified guess** (no rule matched; see Needs verification)");
+    }
     if v.retry_count > 0 {
         let _ = write!(line, "; {} retr{}", v.retry_count, if v.retry_count == 1 { "y" } else { "ies" });
     }
     if v.tokens.total() > 0 {
-        let _ = write!(line, "; {} tokens", thousands(v.tokens.total()));
+        let _ = write!(line, "; {} token{}", thousands(v.tokens.total()), plural_u64(v.tokens.total()));
     }
     line
 }

@@ -16,6 +16,7 @@ impl Analysis<'_> {
         let mut eval_improvements = Vec::new();
         let mut lint_config = Vec::new();
         let mut model_notes = Vec::new();
+        let mut needs_verification = Vec::new();
         let mut no_action = Vec::new();
         let mut unrouted = Vec::new();
         for r in &self.rows {
@@ -38,14 +39,39 @@ impl Analysis<'_> {
                     fix.date.format("%Y-%m-%d")
                 );
             }
+            if r.is_unverified_guess() {
+                needs_verification.push(format!(
+                    "Unverified: the built-in rules attributed it to the model by default (no rule matched). \
+                     Verify it with an LLM analysis (`--classifier llm`) or by reading the failing step's output — {item}"
+                ));
+                continue;
+            }
             let is_lint = r.verdict.failed_step.as_ref() == Some(&StepName::Eslint) || r.step == "eslint";
-            let rules = lint_rules(r.error());
-            let rules_text = if rules.is_empty() {
-                "the failing lint rule".to_owned()
-            } else {
-                rules.iter().map(|rule| code(rule)).collect::<Vec<_>>().join(", ")
-            };
+            // Every rule the step failed on: the step's full output when there is one.
+            let mut rules = lint_rules(r.error());
+            for rule in r.failure.map(|f| lint_rules(f.error_text())).unwrap_or_default() {
+                if !rules.contains(&rule) {
+                    rules.push(rule);
+                }
+            }
+            let rules_text = rule_list(&rules.iter().collect::<Vec<_>>());
+            let (relaxed, strict): (Vec<&String>, Vec<&String>) =
+                rules.iter().partition(|rule| is_relaxed(rule, self.input.relaxed_lint_rules));
             match class {
+                Classification::OverlyStrict if is_lint && !rules.is_empty() && strict.is_empty() => {
+                    lint_config.push(format!(
+                        "The configuration already relaxes {}: this run predates that change, or the change did not \
+                         take effect (check the lint config the run used) — {item}",
+                        rule_list(&relaxed)
+                    ));
+                }
+                Classification::OverlyStrict if is_lint && !relaxed.is_empty() => {
+                    lint_config.push(format!(
+                        "Relax or scope {} ({} already relaxed in the configuration) — {item}",
+                        rule_list(&strict),
+                        rule_list(&relaxed)
+                    ));
+                }
                 Classification::OverlyStrict if is_lint => {
                     lint_config.push(format!("Relax or scope {rules_text} — {item}"));
                 }
@@ -86,8 +112,13 @@ impl Analysis<'_> {
             ("Eval improvements", &eval_improvements),
             ("Lint/config changes", &lint_config),
             ("Model-specific notes", &model_notes),
+            ("Needs verification", &needs_verification),
             ("No action needed", &no_action),
         ] {
+            // Only the rules' default guesses need verifying; the group is there when they are.
+            if title == "Needs verification" && items.is_empty() {
+                continue;
+            }
             w!(out, "### {title}");
             w!(out);
             if items.is_empty() {
@@ -110,6 +141,21 @@ impl Analysis<'_> {
             w!(out);
         }
     }
+}
+
+/// `a`, `b` as code, or "the failing lint rule" when none was found.
+fn rule_list(rules: &[&String]) -> String {
+    if rules.is_empty() {
+        return "the failing lint rule".to_owned();
+    }
+    rules.iter().map(|rule| code(rule)).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether the configuration relaxes `rule`: the same name, or the same name without its plugin
+/// (`no-unsafe-return` and `@typescript-eslint/no-unsafe-return`), as the rules classifier matches.
+fn is_relaxed(rule: &str, relaxed: &[String]) -> bool {
+    let bare = |r: &str| r.rsplit('/').next().unwrap_or(r).to_owned();
+    relaxed.iter().any(|r| r == rule || bare(r) == bare(rule))
 }
 
 /// Lint rule names in an eslint output: the last word of an `error`/`warning` line when it looks

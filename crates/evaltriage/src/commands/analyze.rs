@@ -246,6 +246,7 @@ pub async fn analyze_run(
         Backend::Rules(_) => String::new(),
     };
     let changes = evaltriage_report::changes_since(&run, &shape, &analysis.verdicts, &prior, None);
+    let relaxed_lint_rules = file.relaxed_lint_rules.clone().unwrap_or_else(|| RulesConfig::default().relaxed_rules);
     let markdown = evaltriage_report::render(&evaltriage_report::ReportInput {
         run: &run,
         shape: &shape,
@@ -261,6 +262,7 @@ pub async fn analyze_run(
             tokens: *tokens,
         }),
         actions_taken: None,
+        relaxed_lint_rules: &relaxed_lint_rules,
         scope: None,
     });
     let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(IntoCli::into_cli)?;

@@ -1,7 +1,5 @@
 //! The **Recommendations** section, grouped as DESIGN §7 lists them.
 
-use std::fmt::Write as _;
-
 use evaltriage_core::{Classification, StepName};
 
 use super::analysis::Analysis;
@@ -24,28 +22,23 @@ impl Analysis<'_> {
                 unrouted.push(code(r.path.as_str()));
                 continue;
             };
-            let mut item = format!(
-                "{} ({}, {}): {}",
-                code(r.path.as_str()),
-                class,
-                inline(&r.step),
-                inline(&r.one_line_reasoning())
-            );
-            if let Some(fix) = &r.history.claimed_fix {
-                let _ = write!(
-                    item,
+            let claimed_fix = r.history.claimed_fix.as_ref().map_or_else(String::new, |fix| {
+                format!(
                     " A prior action in {} ({}) claimed to fix this; check that it landed.",
                     code(&file_name(&fix.report)),
                     fix.date.format("%Y-%m-%d")
-                );
-            }
+                )
+            });
+            let head = format!("{} ({}, {})", code(r.path.as_str()), class, inline(&r.step));
             if r.is_unverified_guess() {
                 needs_verification.push(format!(
-                    "Unverified: the built-in rules attributed it to the model by default (no rule matched). \
-                     Verify it with an LLM analysis (`--classifier llm`) or by reading the failing step's output — {item}"
+                    "{head}: unverified — no rule matched, so the built-in rules attributed it to the model by \
+                     default. Verify it with an LLM analysis (`--classifier llm`) or by reading the failing step's \
+                     output.{claimed_fix}"
                 ));
                 continue;
             }
+            let item = format!("{head}: {}{claimed_fix}", inline(&r.one_line_reasoning()));
             let is_lint = r.verdict.failed_step.as_ref() == Some(&StepName::Eslint) || r.step == "eslint";
             // Every rule the step failed on: the step's full output when there is one.
             let mut rules = lint_rules(r.error());

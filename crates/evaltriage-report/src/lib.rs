@@ -1,8 +1,10 @@
 //! evaltriage's reports: reading prior reports (our own exactly, hand-written ones heuristically),
-//! per-eval history, rendering the report as markdown, the path scheme, and atomic writes.
+//! per-eval history, what changed since the last report, rendering the report as markdown, the
+//! path scheme (scoped reports included), and atomic writes.
 //!
-//! Only [`read_prior_reports`], [`prior_reports_for_run`] and [`write_report`] touch the file
-//! system; everything else is pure. Nothing here does network I/O or prints.
+//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`existing_report_for`] and
+//! [`write_report`] touch the file system; everything else is pure. Nothing here does network I/O
+//! or prints.
 
 mod changes;
 mod error;

@@ -120,6 +120,20 @@ pub struct Verdict {
     pub tokens: TokenUsage,
 }
 
+/// Below this confidence a rules verdict is the rules classifier's default guess (it gives 0.3),
+/// not one of its real rules (a GAPS.txt entry, a prior label, a relaxed lint rule: 0.5 and up).
+const RULES_GUESS_BELOW: f32 = 0.5;
+
+impl Verdict {
+    /// Whether this verdict is only the built-in rules' default guess: no rule matched, so the
+    /// failure was attributed to the model with a low confidence (origin [`VerdictOrigin::Rules`]
+    /// and confidence below 0.5). Such a verdict is unverified: it is not a finding that the model
+    /// is at fault, and needs an LLM analysis or a person reading the failing step's output.
+    pub fn is_unverified_guess(&self) -> bool {
+        matches!(self.origin, VerdictOrigin::Rules) && self.confidence.is_some_and(|c| c < RULES_GUESS_BELOW)
+    }
+}
+
 /// Tokens spent, as reported by the endpoint.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct TokenUsage {
@@ -152,5 +166,29 @@ mod tests {
         assert!("HARNESS_FAILURE".parse::<Classification>().is_err());
         assert!(!Classification::ModelFault.is_actionable());
         assert!(Classification::KnownGap.is_actionable());
+    }
+
+    #[test]
+    fn only_a_low_confidence_rules_verdict_is_an_unverified_guess() {
+        let verdict = |origin: VerdictOrigin, confidence: Option<f32>| Verdict {
+            eval_id: EvalId::new("e1").unwrap(),
+            eval_path: EvalPath::new("a/b"),
+            failed_step: None,
+            status: VerdictStatus::Done,
+            classification: Some(Classification::ModelFault),
+            error: String::new(),
+            reasoning: String::new(),
+            model_snippet: None,
+            expected_snippet: None,
+            confidence,
+            retry_count: 0,
+            origin,
+            tokens: TokenUsage::default(),
+        };
+        assert!(verdict(VerdictOrigin::Rules, Some(0.3)).is_unverified_guess());
+        assert!(!verdict(VerdictOrigin::Rules, Some(0.5)).is_unverified_guess(), "a real rule");
+        assert!(!verdict(VerdictOrigin::Rules, None).is_unverified_guess());
+        assert!(!verdict(VerdictOrigin::Llm { model: "m".to_owned() }, Some(0.2)).is_unverified_guess());
+        assert!(!verdict(VerdictOrigin::Cache { model: "m".to_owned() }, Some(0.2)).is_unverified_guess());
     }
 }

@@ -11,7 +11,7 @@ use evaltriage_core::{
     Classification, Eval, EvalId, EvalPath, EvalStatus, Run, RunId, RunStatus, Shape, Step, StepName, StepStatus,
     TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
-use evaltriage_report::{History, ReportInput, history, read_prior_reports, render, report_file_name};
+use evaltriage_report::{History, ReportInput, changes_since, history, read_prior_reports, render, report_file_name};
 
 const REPORTS: usize = 10_000;
 const FAILURES_TO_RENDER: usize = 100;
@@ -124,11 +124,14 @@ fn render_run(run: &Run, verdicts: &[Verdict], date: NaiveDate) -> String {
         shape: &shape,
         verdicts,
         history: &History::default(),
+        changes: &changes_since(run, &shape, verdicts, &[], None),
         prior_reports: &[],
         prior_warnings: &[],
         date,
         synthesis: None,
         actions_taken: None,
+        relaxed_lint_rules: &[],
+        scope: None,
     })
 }
 
@@ -193,7 +196,7 @@ fn write_folder(dir: &Path) {
         let mut run = template_run.clone();
         run.id = run_id(n);
         let text = if n % 2 == 0 { render_run(&run, &template_verdicts, date) } else { hand_written(n, 10) };
-        std::fs::write(dir.join(report_file_name(&run, date)), text).expect("write a fixture report");
+        std::fs::write(dir.join(report_file_name(&run, date, None)), text).expect("write a fixture report");
     }
 }
 
@@ -236,16 +239,20 @@ fn main() {
     let mut len = 0;
     for _ in 0..20 {
         let start = Instant::now();
+        let changes = changes_since(&run, &shape, &verdicts, prior, None);
         let md = render(&ReportInput {
             run: &run,
             shape: &shape,
             verdicts: &verdicts,
             history: &history,
+            changes: &changes,
             prior_reports: prior,
             prior_warnings: &[],
             date: NaiveDate::from_ymd_opt(2026, 2, 6).expect("valid date"),
             synthesis: None,
             actions_taken: None,
+            relaxed_lint_rules: &[],
+            scope: None,
         });
         times.push(start.elapsed());
         len = md.len();

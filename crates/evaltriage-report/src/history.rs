@@ -74,7 +74,8 @@ impl EvalHistory {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct History {
     evals: BTreeMap<EvalPath, EvalHistory>,
-    /// The prior report repeats are measured against (the newest), if any.
+    /// The newest prior report, if any. (Per eval, repeats are measured against the newest report
+    /// that covers the eval; see [`history`].)
     pub latest: Option<PathBuf>,
 }
 
@@ -93,16 +94,22 @@ impl History {
 
 /// Computes the history of the current failures against prior reports given newest first (the
 /// run's own earlier report already left out, see [`crate::prior_reports_for_run`]).
+///
+/// A scoped prior report (a category- or eval-level analysis) speaks only for the evals it covers:
+/// per eval, "the latest prior report" is the newest one that covers it, so a newer report about
+/// another eval does not turn a repeat into "back after passing".
 pub fn history(prior: &[PriorReport], current_failures: &[EvalPath]) -> History {
     let mut evals = BTreeMap::new();
     for path in current_failures {
         let prior_failures: Vec<PriorFailure> = prior
             .iter()
+            .filter(|r| r.covers(path))
             .filter_map(|r| {
                 r.entry_for(path).map(|e| PriorFailure { report: r.path.clone(), date: r.date, label: e.label_text() })
             })
             .collect();
-        let status = match (prior.first(), prior_failures.first()) {
+        let latest = prior.iter().find(|r| r.covers(path));
+        let status = match (latest, prior_failures.first()) {
             (Some(latest), Some(f)) if f.report == latest.path => {
                 HistoryStatus::Repeat { label: f.label.clone(), report: f.report.clone(), date: f.date }
             }
@@ -126,6 +133,7 @@ pub fn history(prior: &[PriorReport], current_failures: &[EvalPath]) -> History 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::path_scheme::ReportScope;
     use crate::prior::{ActionTaken, PriorEntry};
 
     fn report(name: &str, day: u32, entries: &[(&str, &str)], actions: &[&str]) -> PriorReport {
@@ -135,6 +143,8 @@ mod tests {
             run_id_prefix: name.split('_').next().unwrap().to_owned(),
             run_id: None,
             pass_rate: None,
+            experiment: None,
+            scope: None,
             entries: entries
                 .iter()
                 .map(|(eval, label)| PriorEntry {
@@ -182,5 +192,60 @@ mod tests {
         let h = history(&prior, &[EvalPath::new("000-fundamentals/003-crons")]);
         assert_eq!(h.for_eval(&EvalPath::new("000-fundamentals/003-crons")).prior_failures.len(), 2);
         assert_eq!(h.for_eval(&EvalPath::new("unknown/x")).status, HistoryStatus::New);
+    }
+
+    #[test]
+    fn a_scoped_prior_report_does_not_mask_the_history_of_other_evals() {
+        let scoped = |name: &str, day: u32, category: &str, eval: Option<&str>, entries: &[(&str, &str)]| {
+            let mut r = report(name, day, entries, &[]);
+            r.scope = Some(ReportScope { category: category.to_owned(), eval: eval.map(str::to_owned) });
+            r
+        };
+        let prior = [
+            // Newest: an eval-level analysis of another eval, and a category-level one.
+            scoped(
+                "cccccccc_2026-02-12.000-fundamentals.004-other.md",
+                12,
+                "000-fundamentals",
+                Some("004-other"),
+                &[("000-fundamentals/004-other", "MODEL_FAULT")],
+            ),
+            scoped(
+                "cccccccc_2026-02-11.002-queries.md",
+                11,
+                "002-queries",
+                None,
+                &[("002-queries/014-select_distinct", "OVERLY_STRICT")],
+            ),
+            report(
+                "bbbbbbbb_2026-02-10.md",
+                10,
+                &[("000-fundamentals/003-crons", "MODEL_FAULT"), ("002-queries/014-select_distinct", "KNOWN_GAP")],
+                &[],
+            ),
+        ];
+        // The eval-level report about 004-other does not speak for 003-crons: still a repeat of
+        // the full report.
+        check(&prior, "000-fundamentals/003-crons", "repeat (MODEL_FAULT in bbbbbbbb_2026-02-10.md)", None);
+        // The category report covers 014 and is newer than the full report.
+        check(
+            &prior,
+            "002-queries/014-select_distinct",
+            "repeat (OVERLY_STRICT in cccccccc_2026-02-11.002-queries.md)",
+            None,
+        );
+        check(
+            &prior,
+            "000-fundamentals/004-other",
+            "repeat (MODEL_FAULT in cccccccc_2026-02-12.000-fundamentals.004-other.md)",
+            None,
+        );
+        // A category report that covers an eval and does not name it: the eval passed there.
+        check(
+            &[scoped("dddddddd_2026-02-13.000-fundamentals.md", 13, "000-fundamentals", None, &[]), prior[2].clone()],
+            "000-fundamentals/003-crons",
+            "back after passing (MODEL_FAULT in bbbbbbbb_2026-02-10.md)",
+            None,
+        );
     }
 }

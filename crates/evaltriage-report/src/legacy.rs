@@ -21,6 +21,8 @@ pub(crate) struct LegacyReport {
     pub run_id_prefix: Option<String>,
     pub date: Option<NaiveDate>,
     pub pass_rate: Option<(u32, u32)>,
+    /// The `Experiment` metadata line's value (`default`, `no_guidelines`), first word only.
+    pub experiment: Option<String>,
     pub entries: Vec<PriorEntry>,
     pub actions_taken: Vec<ActionTaken>,
 }
@@ -124,6 +126,7 @@ pub(crate) fn parse(markdown: &str) -> LegacyReport {
         run_id_prefix: scan.run_id_prefix,
         date: scan.date,
         pass_rate: scan.pass_rate,
+        experiment: scan.experiment,
         entries: scan.entries,
         actions_taken: scan.actions,
     }
@@ -150,6 +153,7 @@ struct Scan {
     run_id_prefix: Option<String>,
     date: Option<NaiveDate>,
     pass_rate: Option<(u32, u32)>,
+    experiment: Option<String>,
     entries: Vec<PriorEntry>,
     index: HashMap<String, usize>,
     actions: Vec<ActionTaken>,
@@ -264,7 +268,8 @@ impl Scan {
         self.actions.push(ActionTaken { text: text.to_owned(), eval });
     }
 
-    /// Picks up `Run ID`, `Run ID prefix`, `Date` and `Pass rate` lines; true when it was one.
+    /// Picks up `Run ID`, `Run ID prefix`, `Date`, `Pass rate` and `Experiment` lines; true when
+    /// it was one.
     fn metadata(&mut self, text: &str) -> bool {
         if let Some(v) = strip_key(text, "run id prefix") {
             if self.run_id_prefix.is_none() {
@@ -287,6 +292,12 @@ impl Scan {
         if let Some(v) = strip_key(text, "pass rate") {
             if self.pass_rate.is_none() {
                 self.pass_rate = find_ratio(v);
+            }
+            return true;
+        }
+        if let Some(v) = strip_key(text, "experiment") {
+            if self.experiment.is_none() {
+                self.experiment = first_name_token(v);
             }
             return true;
         }
@@ -440,6 +451,13 @@ fn first_alnum_token(text: &str) -> Option<String> {
         .chars()
         .take_while(char::is_ascii_alphanumeric)
         .collect();
+    (!token.is_empty()).then_some(token)
+}
+
+/// The first word made of `[A-Za-z0-9_-]` (`default` in "`default` (with guidelines)").
+fn first_name_token(text: &str) -> Option<String> {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let token: String = text.trim_start_matches(|c: char| !is_name(c)).chars().take_while(|&c| is_name(c)).collect();
     (!token.is_empty()).then_some(token)
 }
 

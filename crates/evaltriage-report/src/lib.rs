@@ -1,9 +1,12 @@
 //! evaltriage's reports: reading prior reports (our own exactly, hand-written ones heuristically),
-//! per-eval history, rendering the report as markdown, the path scheme, and atomic writes.
+//! per-eval history, what changed since the last report, rendering the report as markdown, the
+//! path scheme (scoped reports included), and atomic writes.
 //!
-//! Only [`read_prior_reports`], [`prior_reports_for_run`] and [`write_report`] touch the file
-//! system; everything else is pure. Nothing here does network I/O or prints.
+//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`existing_report_for`] and
+//! [`write_report`] touch the file system; everything else is pure. Nothing here does network I/O
+//! or prints.
 
+mod changes;
 mod error;
 mod escape;
 mod history;
@@ -15,11 +18,12 @@ mod prior;
 mod render;
 mod write;
 
+pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
 pub use error::ReportError;
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
 pub use path_scheme::{
-    UNKNOWN_MODEL, UNKNOWN_PROVIDER, model_dir, parse_report_file_name, report_file_name, report_folders, report_path,
-    sanitise_component,
+    ReportFileName, ReportScope, UNKNOWN_MODEL, UNKNOWN_PROVIDER, model_dir, parse_report_file_name, report_file_name,
+    report_folders, report_path, sanitise_component,
 };
 pub use prior::{
     ActionTaken, PriorEntry, PriorReport, PriorWarning, parse_report, prior_reports_for_run, read_prior_reports,

@@ -13,6 +13,7 @@ use evaltriage_core::{
 use serde::{Deserialize, Serialize};
 
 use crate::lines::lines;
+use crate::path_scheme::ReportScope;
 
 /// The version this crate writes.
 pub(crate) const VERSION: u32 = 1;
@@ -26,6 +27,8 @@ pub(crate) struct OwnBlock {
     pub provider: Option<String>,
     pub experiment: String,
     pub date: NaiveDate,
+    /// The part of the run the report covers; `None` for the whole run.
+    pub scope: Option<ReportScope>,
     pub passed: u32,
     pub total: u32,
     /// Each verdict with whether the report called it a repeat.
@@ -42,10 +45,20 @@ struct WireBlock {
     #[serde(default)]
     experiment: String,
     date: String,
+    /// Absent in full reports (and in blocks written before scoped reports existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<WireScope>,
     passed: u32,
     total: u32,
     #[serde(default)]
     verdicts: Vec<WireVerdict>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireScope {
+    category: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    eval: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -99,6 +112,7 @@ pub(crate) fn encode(block: &OwnBlock) -> String {
         provider: block.provider.clone(),
         experiment: block.experiment.clone(),
         date: block.date.format("%Y-%m-%d").to_string(),
+        scope: block.scope.as_ref().map(|s| WireScope { category: s.category.clone(), eval: s.eval.clone() }),
         passed: block.passed,
         total: block.total,
         verdicts: block.verdicts.iter().map(|(v, repeat)| to_wire(v, *repeat)).collect(),
@@ -150,6 +164,7 @@ fn decode_line(line: &str) -> Result<OwnBlock, BlockProblem> {
         provider: wire.provider,
         experiment: wire.experiment,
         date,
+        scope: wire.scope.map(|s| ReportScope { category: s.category, eval: s.eval }),
         passed: wire.passed,
         total: wire.total,
         verdicts,
@@ -233,6 +248,7 @@ mod tests {
             provider: Some("openrouter".to_owned()),
             experiment: "default".to_owned(),
             date: NaiveDate::from_ymd_opt(2026, 2, 6).unwrap(),
+            scope: None,
             passed: 1,
             total: 2,
             verdicts: vec![(
@@ -266,6 +282,19 @@ mod tests {
         assert!(!inner.contains('>') && !inner.contains('<') && !inner.contains('\n'), "{line}");
         let text = format!("# t\n\n```\n<!-- evaltriage:v1 {{}} -->\n```\n\n{line}\n");
         assert_eq!(decode(&text), Some(Ok(b)));
+    }
+
+    #[test]
+    fn the_scope_round_trips_and_old_blocks_have_none() {
+        let mut b = block("e");
+        let full = encode(&b);
+        assert!(!full.contains("scope"), "a full report's block is unchanged: {full}");
+        b.scope = Some(ReportScope { category: "000-fundamentals".to_owned(), eval: Some("003-crons".to_owned()) });
+        assert_eq!(decode(&encode(&b)), Some(Ok(b.clone())));
+        b.scope = Some(ReportScope { category: "000-fundamentals".to_owned(), eval: None });
+        assert_eq!(decode(&encode(&b)), Some(Ok(b)));
+        let old = r#"<!-- evaltriage:v1 {"run_id":"jn72t14a","date":"2026-02-06","passed":1,"total":2} -->"#;
+        assert_eq!(decode(old).unwrap().unwrap().scope, None);
     }
 
     #[test]

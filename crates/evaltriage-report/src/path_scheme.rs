@@ -1,10 +1,11 @@
-//! Where reports live: `<reports_dir>/<provider>/<model>/<runIdPrefix>_<YYYY-MM-DD>.md`, with every
-//! component sanitised so that no slug can reach outside the reports folder.
+//! Where reports live: `<reports_dir>/<provider>/<model>/<runIdPrefix>_<YYYY-MM-DD>.md` for a run,
+//! with `.<category>[.<eval>]` before `.md` for a scoped analysis; every component is sanitised so
+//! that no slug can reach outside the reports folder.
 
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use evaltriage_core::Run;
+use evaltriage_core::{EvalPath, Run};
 
 /// The folder name used when a slug has no provider and the run does not name one.
 pub const UNKNOWN_PROVIDER: &str = "unknown-provider";
@@ -33,21 +34,79 @@ pub fn model_dir(reports_dir: &Path, run: &Run) -> PathBuf {
     reports_dir.join(provider).join(model)
 }
 
-/// The report's file name: `<runIdPrefix>_<YYYY-MM-DD>.md`.
-pub fn report_file_name(run: &Run, date: NaiveDate) -> String {
+/// What part of a run a report covers: one category, or one eval of it. `None` (where a scope is
+/// optional) is the whole run.
+///
+/// A scoped analysis (a category- or eval-level target) writes its own file beside the run's full
+/// report and never replaces it; read back as a prior report it speaks only for the evals it
+/// covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportScope {
+    /// The category, such as `000-fundamentals`.
+    pub category: String,
+    /// The eval's name within the category, such as `003-crons`; `None` for the whole category.
+    pub eval: Option<String>,
+}
+
+impl ReportScope {
+    /// Whether an eval lies inside this scope.
+    pub fn covers(&self, path: &EvalPath) -> bool {
+        path.category() == self.category && self.eval.as_deref().is_none_or(|e| path.name() == e)
+    }
+
+    /// `category 000-fundamentals` or `eval 000-fundamentals/003-crons`, for prose.
+    pub fn describe(&self) -> String {
+        match &self.eval {
+            Some(eval) => format!("eval {}/{eval}", self.category),
+            None => format!("category {}", self.category),
+        }
+    }
+}
+
+/// A report file name taken apart: `<prefix>_<YYYY-MM-DD>[.<category>[.<eval>]].md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFileName {
+    /// The run id prefix.
+    pub prefix: String,
+    pub date: NaiveDate,
+    /// The scope as the (sanitised) file name spells it; `None` for a full report.
+    pub scope: Option<ReportScope>,
+}
+
+/// The report's file name: `<runIdPrefix>_<YYYY-MM-DD>.md` for the whole run,
+/// `<runIdPrefix>_<YYYY-MM-DD>.<category>.md` for a category and
+/// `<runIdPrefix>_<YYYY-MM-DD>.<category>.<eval>.md` for one eval. The scope's components are
+/// sanitised (dots too, so the name parses back), so a scoped name never equals the full one.
+pub fn report_file_name(run: &Run, date: NaiveDate, scope: Option<&ReportScope>) -> String {
     // Run ids are validated `[0-9a-z]`, so the prefix is already a safe file name.
-    format!("{}_{}.md", run.id.prefix(), date.format("%Y-%m-%d"))
+    let mut name = format!("{}_{}", run.id.prefix(), date.format("%Y-%m-%d"));
+    if let Some(scope) = scope {
+        name.push('.');
+        name.push_str(&scope_component(&scope.category, "category"));
+        if let Some(eval) = &scope.eval {
+            name.push('.');
+            name.push_str(&scope_component(eval, "eval"));
+        }
+    }
+    name.push_str(".md");
+    name
 }
 
-/// The full path of the report for a run analysed on `date` (UTC).
-pub fn report_path(reports_dir: &Path, run: &Run, date: NaiveDate) -> PathBuf {
-    model_dir(reports_dir, run).join(report_file_name(run, date))
+/// One scope part of a file name: sanitised, with dots replaced so the name splits back.
+fn scope_component(raw: &str, fallback: &str) -> String {
+    sanitise_component(&raw.replace('.', "-"), fallback)
 }
 
-/// Splits a report file name `<prefix>_<YYYY-MM-DD>.md` into its run id prefix and date.
-pub fn parse_report_file_name(name: &str) -> Option<(String, NaiveDate)> {
+/// The full path of the report for a run (or part of it) analysed on `date` (UTC).
+pub fn report_path(reports_dir: &Path, run: &Run, date: NaiveDate, scope: Option<&ReportScope>) -> PathBuf {
+    model_dir(reports_dir, run).join(report_file_name(run, date, scope))
+}
+
+/// Takes a report file name apart (see [`ReportFileName`]); `None` for anything else.
+pub fn parse_report_file_name(name: &str) -> Option<ReportFileName> {
     let stem = name.strip_suffix(".md")?;
-    let (prefix, date) = stem.rsplit_once('_')?;
+    let mut parts = stem.split('.');
+    let (prefix, date) = parts.next()?.rsplit_once('_')?;
     if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
@@ -55,7 +114,16 @@ pub fn parse_report_file_name(name: &str) -> Option<(String, NaiveDate)> {
         return None;
     }
     let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
-    Some((prefix.to_owned(), date))
+    let valid = |part: &str| !part.is_empty() && part == sanitise_component(part, "");
+    let scope = match (parts.next(), parts.next(), parts.next()) {
+        (None, _, _) => None,
+        (Some(category), None, _) if valid(category) => Some(ReportScope { category: category.to_owned(), eval: None }),
+        (Some(category), Some(eval), None) if valid(category) && valid(eval) => {
+            Some(ReportScope { category: category.to_owned(), eval: Some(eval.to_owned()) })
+        }
+        _ => return None,
+    };
+    Some(ReportFileName { prefix: prefix.to_owned(), date, scope })
 }
 
 /// Makes one path component safe: separators, control characters and characters file systems
@@ -126,7 +194,7 @@ mod tests {
 
     fn check(model: &str, provider: Option<&str>, expected: &str) {
         let reports = Path::new("reports");
-        let path = report_path(reports, &run(model, provider), date());
+        let path = report_path(reports, &run(model, provider), date(), None);
         assert_eq!(path, Path::new(expected), "slug {model:?}");
         let rest = path.strip_prefix(reports).unwrap();
         let components: Vec<Component<'_>> = rest.components().collect();
@@ -159,17 +227,77 @@ mod tests {
         check(".hidden/.model", None, "reports/hidden/model/jn72t14a_2026-02-06.md");
         check("p/\u{1b}[31mred\n", None, "reports/p/[31mred/jn72t14a_2026-02-06.md");
         let long = "é".repeat(300);
-        let path = report_path(Path::new("reports"), &run(&format!("p/{long}"), None), date());
+        let path = report_path(Path::new("reports"), &run(&format!("p/{long}"), None), date(), None);
         let model = path.parent().unwrap().file_name().unwrap().to_str().unwrap();
         assert!(model.len() <= MAX_COMPONENT_BYTES && !model.is_empty());
     }
 
+    fn scope(category: &str, eval: Option<&str>) -> ReportScope {
+        ReportScope { category: category.to_owned(), eval: eval.map(str::to_owned) }
+    }
+
     #[test]
     fn file_names_parse_back() {
-        assert_eq!(parse_report_file_name("jn72t14a_2026-02-06.md"), Some(("jn72t14a".to_owned(), date())));
-        assert_eq!(parse_report_file_name("jn7922_2026-02-06.md").unwrap().0, "jn7922");
+        let full = |prefix: &str| ReportFileName { prefix: prefix.to_owned(), date: date(), scope: None };
+        assert_eq!(parse_report_file_name("jn72t14a_2026-02-06.md"), Some(full("jn72t14a")));
+        assert_eq!(parse_report_file_name("jn7922_2026-02-06.md"), Some(full("jn7922")));
         assert_eq!(parse_report_file_name("README.md"), None);
         assert_eq!(parse_report_file_name("x_2026-13-01.md"), None);
         assert_eq!(parse_report_file_name("../x_2026-01-01.md"), None);
+        assert_eq!(parse_report_file_name("x_2026-01-01..md"), None);
+        assert_eq!(parse_report_file_name("x_2026-01-01.a.b.c.md"), None);
+        assert_eq!(parse_report_file_name("x_2026-01-01.a b.md"), None);
+    }
+
+    #[test]
+    fn scoped_file_names_round_trip_and_never_collide_with_the_full_report() {
+        let run = run("anthropic/claude-opus-4.6", None);
+        let scopes = [
+            None,
+            Some(scope("000-fundamentals", None)),
+            Some(scope("000-fundamentals", Some("003-crons"))),
+            Some(scope("000-fundamentals", Some("004-other"))),
+            Some(scope("001-data_modeling", None)),
+        ];
+        let names: Vec<String> = scopes.iter().map(|s| report_file_name(&run, date(), s.as_ref())).collect();
+        assert_eq!(
+            names,
+            [
+                "jn72t14a_2026-02-06.md",
+                "jn72t14a_2026-02-06.000-fundamentals.md",
+                "jn72t14a_2026-02-06.000-fundamentals.003-crons.md",
+                "jn72t14a_2026-02-06.000-fundamentals.004-other.md",
+                "jn72t14a_2026-02-06.001-data_modeling.md",
+            ]
+        );
+        for (name, scope) in names.iter().zip(&scopes) {
+            let parsed = parse_report_file_name(name).unwrap();
+            assert_eq!((parsed.prefix.as_str(), parsed.date), ("jn72t14a", date()), "{name}");
+            assert_eq!(parsed.scope.as_ref(), scope.as_ref(), "{name}");
+        }
+        let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len());
+        // Hostile scope components stay one component each, and still parse back as scoped.
+        for hostile in [scope("..", Some("../x")), scope("a.b/c", Some("")), scope("", None), scope("a\nb", Some("."))]
+        {
+            let name = report_file_name(&run, date(), Some(&hostile));
+            let path = report_path(Path::new("reports"), &run, date(), Some(&hostile));
+            assert_eq!(path.parent().unwrap(), Path::new("reports/anthropic/claude-opus-4.6"), "{name}");
+            assert_ne!(name, names[0]);
+            assert!(parse_report_file_name(&name).unwrap().scope.is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_scope_covers_its_category_or_its_eval() {
+        let crons = EvalPath::new("000-fundamentals/003-crons");
+        let other = EvalPath::new("000-fundamentals/004-other");
+        let elsewhere = EvalPath::new("001-data_modeling/003-crons");
+        let category = scope("000-fundamentals", None);
+        assert!(category.covers(&crons) && category.covers(&other) && !category.covers(&elsewhere));
+        let eval = scope("000-fundamentals", Some("003-crons"));
+        assert!(eval.covers(&crons) && !eval.covers(&other) && !eval.covers(&elsewhere));
+        assert_eq!(eval.describe(), "eval 000-fundamentals/003-crons");
+        assert_eq!(category.describe(), "category 000-fundamentals");
     }
 }

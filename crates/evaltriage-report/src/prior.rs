@@ -12,7 +12,7 @@ use crate::error::ReportError;
 use crate::legacy;
 use crate::lines::actions_taken_range;
 use crate::machine_block::{self, BlockProblem};
-use crate::path_scheme::{model_dir, parse_report_file_name};
+use crate::path_scheme::{ReportFileName, ReportScope, model_dir, parse_report_file_name};
 
 /// One prior report, reduced to what history needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +25,12 @@ pub struct PriorReport {
     pub run_id: Option<String>,
     /// Passed and total evals, when the report gives them.
     pub pass_rate: Option<(u32, u32)>,
+    /// The experiment the run belonged to (`default`, `no_guidelines`, ...), when the report
+    /// states it.
+    pub experiment: Option<String>,
+    /// The part of the run the report covers (from its block, else its file name); `None` for the
+    /// whole run.
+    pub scope: Option<ReportScope>,
     /// One per failed eval the report names, in the order it names them.
     pub entries: Vec<PriorEntry>,
     /// The report's "Actions taken" entries.
@@ -41,6 +47,12 @@ impl PriorReport {
     /// The file name, for showing (never the full local path).
     pub fn file_name(&self) -> String {
         self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// Whether this report speaks for an eval: a full report covers every eval, a scoped one only
+    /// those in its scope.
+    pub fn covers(&self, path: &EvalPath) -> bool {
+        self.scope.as_ref().is_none_or(|s| s.covers(path))
     }
 
     /// The entry for an eval, if this report names it as failed.
@@ -155,7 +167,7 @@ pub fn read_prior_reports(model_dir: &Path) -> (Vec<PriorReport>, Vec<PriorWarni
             continue;
         }
         match parse_report_file_name(&name) {
-            Some((_, date)) => files.push((date, name, entry.path())),
+            Some(parsed) => files.push((parsed.date, name, entry.path())),
             None => warnings.push(PriorWarning {
                 path: entry.path(),
                 reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
@@ -191,8 +203,8 @@ pub fn read_prior_reports(model_dir: &Path) -> (Vec<PriorReport>, Vec<PriorWarni
     (reports, warnings)
 }
 
-/// The prior reports for a run's model, leaving out any report of the run itself (a re-analysis
-/// must not count the run as its own history).
+/// The prior reports for a run's model, leaving out every report of the run itself, scoped ones
+/// included (a re-analysis must not count the run as its own history).
 pub fn prior_reports_for_run(reports_dir: &Path, run: &Run) -> (Vec<PriorReport>, Vec<PriorWarning>) {
     let (mut reports, warnings) = read_prior_reports(&model_dir(reports_dir, run));
     let own = run.id.prefix();
@@ -210,9 +222,9 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
     let mut notes = Vec::new();
     match machine_block::decode(text) {
         Some(Ok(block)) => {
-            let (prefix, date) = match &from_name {
-                Some((prefix, date)) => (prefix.clone(), *date),
-                None => (block.run_id.chars().take(8).collect(), block.date),
+            let (prefix, date, name_scope) = match &from_name {
+                Some(ReportFileName { prefix, date, scope }) => (prefix.clone(), *date, scope.clone()),
+                None => (block.run_id.chars().take(8).collect(), block.date, None),
             };
             let actions_taken = actions_taken_range(text).map_or_else(Vec::new, |r| legacy::parse_actions(&text[r]));
             let entries = block.verdicts.iter().map(|(v, repeat)| entry_of_verdict(v, *repeat)).collect();
@@ -222,6 +234,8 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
                 run_id_prefix: prefix,
                 run_id: Some(block.run_id),
                 pass_rate: Some((block.passed, block.total)),
+                experiment: Some(block.experiment).filter(|e| !e.trim().is_empty()),
+                scope: block.scope.or(name_scope),
                 entries,
                 actions_taken,
                 ours: true,
@@ -242,8 +256,8 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
     if legacy.entries.is_empty() && legacy.pass_rate.is_none() {
         return Err(not_understood("found no eval labels and no pass rate".to_owned()));
     }
-    let (prefix, date) = match from_name {
-        Some((prefix, date)) => (prefix, date),
+    let (prefix, date, scope) = match from_name {
+        Some(ReportFileName { prefix, date, scope }) => (prefix, date, scope),
         None => {
             let prefix = legacy
                 .run_id_prefix
@@ -251,7 +265,7 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
                 .or_else(|| legacy.run_id.as_ref().map(|id| id.chars().take(8).collect()))
                 .ok_or_else(|| not_understood("no run id in the file name or the text".to_owned()))?;
             let date = legacy.date.ok_or_else(|| not_understood("no date in the file name or the text".to_owned()))?;
-            (prefix, date)
+            (prefix, date, None)
         }
     };
     Ok(PriorReport {
@@ -260,6 +274,8 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
         run_id_prefix: prefix,
         run_id: legacy.run_id,
         pass_rate: legacy.pass_rate,
+        experiment: legacy.experiment,
+        scope,
         entries: legacy.entries,
         actions_taken: legacy.actions_taken,
         ours: false,

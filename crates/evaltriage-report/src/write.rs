@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 
 use crate::error::ReportError;
 use crate::lines::{actions_taken_range, close_open_fence};
-use crate::path_scheme::parse_report_file_name;
+use crate::path_scheme::{ReportFileName, parse_report_file_name};
 
 /// What [`write_report`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,11 +21,14 @@ pub struct WriteOutcome {
     pub kept_actions_taken: bool,
 }
 
-/// Writes `markdown` to `path` (`<dir>/<runIdPrefix>_<YYYY-MM-DD>.md`), creating the folder.
+/// Writes `markdown` to `path` (`<dir>/<runIdPrefix>_<YYYY-MM-DD>[.<category>[.<eval>]].md`),
+/// creating the folder.
 ///
-/// An existing report for the same run (same prefix, any date, in the same folder) is an
-/// [`ReportError::Exists`] unless `force`; with `force` the new report replaces it and keeps its
-/// **Actions taken** section, which people edit by hand.
+/// An existing report for the same run and the same scope (same prefix and scope, any date, in the
+/// same folder) is an [`ReportError::Exists`] unless `force`; with `force` the new report replaces
+/// it and keeps its **Actions taken** section, which people edit by hand. A scoped report never
+/// counts as the run's full report nor the other way round: neither refuses or replaces the
+/// other.
 pub fn write_report(path: &Path, markdown: &str, force: bool) -> Result<WriteOutcome, ReportError> {
     write_report_with(path, markdown, force, |_| Ok(()))
 }
@@ -41,10 +44,10 @@ pub(crate) fn write_report_with(
     let invalid = |reason| ReportError::InvalidPath { path: path.to_owned(), reason };
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| invalid("no file name"))?;
-    let (prefix, _) =
+    let parsed =
         parse_report_file_name(name).ok_or_else(|| invalid("the file name is not <runIdPrefix>_<YYYY-MM-DD>.md"))?;
     std::fs::create_dir_all(dir).map_err(io_error("create the folder", dir))?;
-    let existing = same_run_reports(dir, &prefix)?;
+    let existing = same_run_reports(dir, &parsed)?;
     let mut text = markdown.to_owned();
     let mut kept_actions_taken = false;
     if let Some(newest) = existing.first() {
@@ -67,12 +70,12 @@ pub(crate) fn write_report_with(
     Ok(WriteOutcome { path: path.to_owned(), replaced: existing, kept_actions_taken })
 }
 
-/// The newest existing report of the same run as `path` (same folder, same run id prefix, any
-/// date), if any: what [`write_report`] would refuse to replace without `force`. Lets a caller
-/// refuse before spending anything on an analysis.
+/// The newest existing report of the same run and scope as `path` (same folder, same run id
+/// prefix and scope, any date), if any: what [`write_report`] would refuse to replace without
+/// `force`. Lets a caller refuse before spending anything on an analysis.
 pub fn existing_report_for(path: &Path) -> Result<Option<PathBuf>, ReportError> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let Some((prefix, _)) = path.file_name().and_then(|n| n.to_str()).and_then(parse_report_file_name) else {
+    let Some(parsed) = path.file_name().and_then(|n| n.to_str()).and_then(parse_report_file_name) else {
         return Err(ReportError::InvalidPath {
             path: path.to_owned(),
             reason: "the file name is not <runIdPrefix>_<YYYY-MM-DD>.md",
@@ -81,7 +84,7 @@ pub fn existing_report_for(path: &Path) -> Result<Option<PathBuf>, ReportError> 
     if !dir.is_dir() {
         return Ok(None);
     }
-    Ok(same_run_reports(dir, &prefix)?.into_iter().next())
+    Ok(same_run_reports(dir, &parsed)?.into_iter().next())
 }
 
 /// The new report with the old report's **Actions taken** body in place of its own, or `None`
@@ -107,14 +110,14 @@ fn carry_actions_taken(old: &str, new: &str) -> Option<String> {
     })
 }
 
-/// Reports in `dir` whose file name has this run id prefix, newest date first.
-fn same_run_reports(dir: &Path, prefix: &str) -> Result<Vec<PathBuf>, ReportError> {
+/// Reports in `dir` whose file name has this run id prefix and scope, newest date first.
+fn same_run_reports(dir: &Path, name: &ReportFileName) -> Result<Vec<PathBuf>, ReportError> {
     let mut found: Vec<(NaiveDate, PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))?.flatten() {
-        let name = entry.file_name();
-        let Some((p, date)) = name.to_str().and_then(parse_report_file_name) else { continue };
-        if p == prefix && entry.file_type().is_ok_and(|t| t.is_file()) {
-            found.push((date, entry.path()));
+        let file = entry.file_name();
+        let Some(other) = file.to_str().and_then(parse_report_file_name) else { continue };
+        if other.prefix == name.prefix && other.scope == name.scope && entry.file_type().is_ok_and(|t| t.is_file()) {
+            found.push((other.date, entry.path()));
         }
     }
     found.sort_by(|a, b| b.cmp(a));
@@ -247,6 +250,38 @@ mod tests {
         assert!(matches!(err, ReportError::Io { .. }), "{err}");
         assert_eq!(files(dir.path()), ["abcdefgh_2026-02-06.md"]);
         assert!(path.is_dir());
+    }
+
+    #[test]
+    fn a_scoped_report_never_collides_with_the_full_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let full = dir.path().join("abcdefgh_2026-02-06.md");
+        let category = dir.path().join("abcdefgh_2026-02-07.000-fundamentals.md");
+        let eval = dir.path().join("abcdefgh_2026-02-07.000-fundamentals.003-crons.md");
+        write_report(&full, "full", false).unwrap();
+        assert_eq!(existing_report_for(&category).unwrap(), None);
+        write_report(&category, "category", false).unwrap();
+        assert_eq!(existing_report_for(&eval).unwrap(), None);
+        write_report(&eval, "eval", false).unwrap();
+        // The same scope again (another day) is refused, and `force` replaces only that file.
+        let eval_later = dir.path().join("abcdefgh_2026-02-08.000-fundamentals.003-crons.md");
+        assert_eq!(existing_report_for(&eval_later).unwrap(), Some(eval.clone()));
+        assert!(matches!(write_report(&eval_later, "x", false), Err(ReportError::Exists { path }) if path == eval));
+        let out = write_report(&eval_later, NEW, true).unwrap();
+        assert_eq!(out.replaced, vec![eval]);
+        assert_eq!(
+            files(dir.path()),
+            [
+                "abcdefgh_2026-02-06.md",
+                "abcdefgh_2026-02-07.000-fundamentals.md",
+                "abcdefgh_2026-02-08.000-fundamentals.003-crons.md"
+            ]
+        );
+        assert_eq!(std::fs::read_to_string(&full).unwrap(), "full");
+        assert_eq!(std::fs::read_to_string(&category).unwrap(), "category");
+        // And the full report is refused by the full report only.
+        let full_later = dir.path().join("abcdefgh_2026-02-09.md");
+        assert_eq!(existing_report_for(&full_later).unwrap(), Some(full));
     }
 
     #[test]

@@ -10,8 +10,9 @@ use evaltriage_core::{
     StepStatus, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
 use evaltriage_report::{
-    ActionTaken, History, PriorEntry, PriorReport, PriorWarning, ReportInput, Synthesis, history, parse_report,
-    prior_reports_for_run, read_prior_reports, render, report_path, write_report,
+    ActionTaken, ChangesSince, EvalChange, History, PriorEntry, PriorReport, PriorWarning, ReportInput, ReportScope,
+    Synthesis, changes_since, history, parse_report, prior_reports_for_run, read_prior_reports, render, report_path,
+    write_report,
 };
 
 // ---------------------------------------------------------------- a mixed run, built in code
@@ -82,7 +83,12 @@ fn id(prefix: &str, i: usize) -> String {
 }
 
 fn mixed_run() -> Run {
-    let evals = specs()
+    run_of("jn72t14a0tmje3jrj9wwng78gh80mdfw", "anthropic/claude-opus-4.6", specs())
+}
+
+/// A run of `model` whose evals end as `specs` say.
+fn run_of(run_id: &str, model: &str, specs: Vec<Spec>) -> Run {
+    let evals = specs
         .into_iter()
         .enumerate()
         .map(|(i, spec)| {
@@ -135,9 +141,9 @@ fn mixed_run() -> Run {
         })
         .collect();
     Run {
-        id: RunId::new("jn72t14a0tmje3jrj9wwng78gh80mdfw").unwrap(),
+        id: RunId::new(run_id).unwrap(),
         model_id: Some("k57abc".to_owned()),
-        model: "anthropic/claude-opus-4.6".to_owned(),
+        model: model.to_owned(),
         formatted_name: Some("Claude Opus 4.6".to_owned()),
         provider: Some("openrouter".to_owned()),
         experiment: "default".to_owned(),
@@ -315,6 +321,8 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             run_id_prefix: "jn7922ab".to_owned(),
             run_id: Some("jn7922ab0000000000000000000000aa".to_owned()),
             pass_rate: Some((13, 16)),
+            experiment: Some("default".to_owned()),
+            scope: None,
             entries: vec![
                 entry("000-fundamentals/003-crons", "MODEL_FAULT"),
                 entry("003-mutations/000-delete", "MODEL_FAULT"),
@@ -333,6 +341,8 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             run_id_prefix: "jn6abcde".to_owned(),
             run_id: None,
             pass_rate: Some((12, 16)),
+            experiment: None,
+            scope: None,
             entries: vec![
                 entry("007-http_action_routing", "KNOWN_GAP"),
                 entry("000-fundamentals/003-crons", "KNOWN_GAP"),
@@ -352,6 +362,7 @@ struct Fixture {
     prior: Vec<PriorReport>,
     warnings: Vec<PriorWarning>,
     history: History,
+    changes: ChangesSince,
 }
 
 fn fixture(prior: Vec<PriorReport>) -> Fixture {
@@ -364,7 +375,8 @@ fn fixture(prior: Vec<PriorReport>) -> Fixture {
         path: PathBuf::from("reports/anthropic/claude-opus-4.6/notes.md"),
         reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
     }];
-    Fixture { run, shape, verdicts, prior, warnings, history }
+    let changes = changes_since(&run, &shape, &verdicts, &prior, None);
+    Fixture { run, shape, verdicts, prior, warnings, history, changes }
 }
 
 fn render_fixture(f: &Fixture, synthesis: Option<Synthesis<'_>>) -> String {
@@ -373,11 +385,14 @@ fn render_fixture(f: &Fixture, synthesis: Option<Synthesis<'_>>) -> String {
         shape: &f.shape,
         verdicts: &f.verdicts,
         history: &f.history,
+        changes: &f.changes,
         prior_reports: &f.prior,
         prior_warnings: &f.warnings,
         date: day(2026, 2, 6),
         synthesis,
         actions_taken: None,
+        relaxed_lint_rules: &[],
+        scope: None,
     })
 }
 
@@ -403,6 +418,7 @@ fn sections_come_in_the_order_of_the_design() {
         headings,
         [
             "## Run metadata",
+            "## Changes since the last report",
             "## Prior reports consulted",
             "## Failure summary by step",
             "## Infrastructure failures",
@@ -437,11 +453,14 @@ fn a_run_of_only_infrastructure_failures_says_so_at_the_top() {
         shape: &shape,
         verdicts: &[],
         history: &History::default(),
+        changes: &changes_since(&run, &shape, &[], &[], None),
         prior_reports: &[],
         prior_warnings: &[],
         date: day(2026, 3, 12),
         synthesis: None,
         actions_taken: None,
+        relaxed_lint_rules: &[],
+        scope: None,
     });
     let top: Vec<&str> = md.lines().take(3).collect();
     assert!(top[2].starts_with("> **This run is mostly infrastructure failures**: 16 of its 16 failures"), "{md}");
@@ -518,11 +537,14 @@ fn hostile_text_cannot_change_the_report_structure() {
         shape: &f.shape,
         verdicts: &f.verdicts,
         history: &f.history,
+        changes: &f.changes,
         prior_reports: &[],
         prior_warnings: &[],
         date: day(2026, 2, 6),
         synthesis: Some(Synthesis { text: hostile, model: "m|x", tokens: TokenUsage::default() }),
         actions_taken: Some(hostile),
+        relaxed_lint_rules: &[],
+        scope: None,
     });
     assert!(!md.contains('\u{1b}'), "ANSI escapes removed");
     let outside: Vec<&str> = outside_fences(&md);
@@ -569,7 +591,7 @@ fn a_written_report_is_history_for_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixture(Vec::new());
     let md = render_fixture(&f, None);
-    let path = report_path(dir.path(), &f.run, day(2026, 2, 6));
+    let path = report_path(dir.path(), &f.run, day(2026, 2, 6), None);
     write_report(&path, &md, false).unwrap();
 
     // The run's own report is not its history.
@@ -606,6 +628,81 @@ fn a_written_report_is_history_for_the_next_run() {
         "repeat (MODEL_FAULT in jn72t14a_2026-02-06.md)"
     );
     assert_eq!(h.for_eval(&EvalPath::new("005-idioms/000-internal_fns")).summary(), "new");
+}
+
+#[test]
+fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = fixture(Vec::new());
+    // The run's full report, then an eval-level analysis of one eval of the same run.
+    let full = report_path(dir.path(), &f.run, day(2026, 2, 6), None);
+    write_report(&full, &render_fixture(&f, None), false).unwrap();
+    let scope = ReportScope { category: "004-actions".to_owned(), eval: Some("001-run_mutation".to_owned()) };
+    let verdicts: Vec<Verdict> = f.verdicts.iter().filter(|v| scope.covers(&v.eval_path)).cloned().collect();
+    let scoped_md = render(&ReportInput {
+        run: &f.run,
+        shape: &f.shape,
+        verdicts: &verdicts,
+        history: &f.history,
+        changes: &changes_since(&f.run, &f.shape, &verdicts, &[], Some(&scope)),
+        prior_reports: &[],
+        prior_warnings: &[],
+        date: day(2026, 2, 7),
+        synthesis: None,
+        actions_taken: None,
+        relaxed_lint_rules: &[],
+        scope: Some(&scope),
+    });
+    assert!(
+        scoped_md.starts_with(
+            "# Run analysis: anthropic/claude-opus-4.6 — run jn72t14a (2026-02-07) — covers only eval 004-actions/001-run_mutation\n"
+        ),
+        "{scoped_md}"
+    );
+    assert!(
+        scoped_md.contains(
+            "- **Scope**: covers only eval `004-actions/001-run_mutation` (1 of the run's 16 evals); this is not the run's full report and never replaces it\n"
+        ),
+        "{scoped_md}"
+    );
+    let scoped = report_path(dir.path(), &f.run, day(2026, 2, 7), Some(&scope));
+    assert_ne!(scoped, full);
+    assert_eq!(evaltriage_report::existing_report_for(&scoped).unwrap(), None, "the full report is not in the way");
+    write_report(&scoped, &scoped_md, false).unwrap();
+    assert!(full.is_file() && scoped.is_file());
+
+    // Both are the run's own: neither is its history.
+    let (own, _) = prior_reports_for_run(dir.path(), &f.run);
+    assert!(own.is_empty(), "{own:?}");
+
+    // For the next run, the scoped report is newer but covers only its eval.
+    let mut next = mixed_run();
+    next.id = RunId::new("jn80000000000000000000000000000z").unwrap();
+    let (prior, warnings) = prior_reports_for_run(dir.path(), &next);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let names: Vec<String> = prior.iter().map(PriorReport::file_name).collect();
+    assert_eq!(names, ["jn72t14a_2026-02-07.004-actions.001-run_mutation.md", "jn72t14a_2026-02-06.md"]);
+    assert_eq!(prior[0].scope.as_ref(), Some(&scope), "read from the block");
+    assert_eq!(prior[1].scope, None);
+    assert_eq!(prior[0].experiment.as_deref(), Some("default"));
+    let h =
+        history(&prior, &[EvalPath::new("000-fundamentals/003-crons"), EvalPath::new("004-actions/001-run_mutation")]);
+    assert_eq!(
+        h.for_eval(&EvalPath::new("000-fundamentals/003-crons")).summary(),
+        "repeat (MODEL_FAULT in jn72t14a_2026-02-06.md)"
+    );
+    assert_eq!(
+        h.for_eval(&EvalPath::new("004-actions/001-run_mutation")).summary(),
+        "repeat (MODEL_FAULT in jn72t14a_2026-02-07.004-actions.001-run_mutation.md)"
+    );
+
+    // A hand-written scoped report has its scope from the file name.
+    let hand = dir.path().join("anthropic/claude-opus-4.6/jn7aaaaa_2026-02-08.000-fundamentals.md");
+    std::fs::write(&hand, "# x\n\n- **Pass rate**: 2/3\n\n### 1) 000-fundamentals/003-crons — MODEL_FAULT\n").unwrap();
+    let report = parse_report(&std::fs::read_to_string(&hand).unwrap(), Some(&hand)).unwrap();
+    assert_eq!(report.scope, Some(ReportScope { category: "000-fundamentals".to_owned(), eval: None }));
+    assert!(report.covers(&EvalPath::new("000-fundamentals/003-crons")));
+    assert!(!report.covers(&EvalPath::new("004-actions/001-run_mutation")));
 }
 
 fn fixtures_dir() -> PathBuf {
@@ -814,4 +911,350 @@ fn corpus_all_infrastructure_run() {
     assert_eq!((r.run_id_prefix.as_str(), r.date), ("jn70vkj7", day(2026, 3, 12)));
     assert_eq!(r.pass_rate, Some((0, 72)));
     assert_eq!(r.actions_taken.len(), 4);
+}
+
+// ---------------------------------------------------------------- changes since the last report
+
+/// The example store's run (`examples/store`): 12 of 19 passed, a week after the example report.
+fn example_store_run() -> Run {
+    let s = |path, failure| Spec { path, failure };
+    let deploy = Some((Some("deploy"), "Error: Failed to deploy:\nconvex/schema.ts: error"));
+    let run = run_of(
+        "jn7ak4x9m2qw8hd5tz3vc6pe1r0bfs7g",
+        "anthropic/claude-sonnet-4.5",
+        vec![
+            s("000-fundamentals/000-empty_functions", PASS),
+            s("000-fundamentals/001-basic_schema", PASS),
+            s("000-fundamentals/003-crons", PASS),
+            s(
+                "000-fundamentals/004-scheduler",
+                Some((None, "[infrastructure] Local Convex backend did not become ready")),
+            ),
+            s("001-data_modeling/000-simple_datatypes", PASS),
+            s("001-data_modeling/005-chat_schema", deploy),
+            s("001-data_modeling/008-nested_objects", PASS),
+            s("002-queries/000-all_rows", PASS),
+            s("002-queries/004-index_range", PASS),
+            s("002-queries/007-filter_by_author", PASS),
+            s(
+                "002-queries/009-channel_summary",
+                Some((Some("tsc"), "Error: Failed to typecheck code:\nconvex/messages.ts(14,38): error TS2322")),
+            ),
+            s("002-queries/012-text_search", PASS),
+            s("002-queries/015-paginate_messages", Some((Some("tests"), "tests failed (40%)"))),
+            s("003-mutations/000-insert_user", PASS),
+            s("003-mutations/002-patch_profile", PASS),
+            s("003-mutations/006-delete_user_cascade", Some((Some("tests"), "tests failed (40%)"))),
+            s("004-actions/000-fetch_quote", Some((None, "error: AI_APICallError: Provider returned error"))),
+            s("004-actions/002-run_query_mutation", PASS),
+            s(
+                "004-actions/003-daily_report",
+                Some((
+                    Some("eslint"),
+                    "Error: Failed to lint code:\n  1:1  error  x  @typescript-eslint/require-await",
+                )),
+            ),
+        ],
+    );
+    assert_eq!(Shape::of(&run).passed, 12);
+    run
+}
+
+fn rules_verdict(run: &Run, path: &str, classification: Classification) -> Verdict {
+    verdict(run, path, None, VerdictStatus::Done, Some(classification), "e", "r", (None, None), VerdictOrigin::Rules)
+}
+
+fn example_report() -> PriorReport {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/anthropic/claude-sonnet-4.5/jn75q2w8_2026-11-08.md");
+    parse_report(&std::fs::read_to_string(&path).unwrap(), Some(&path)).unwrap()
+}
+
+fn change_list(list: &[EvalChange]) -> Vec<String> {
+    list.iter()
+        .map(|c| {
+            format!("{} {} → {}", c.eval, c.label_then.as_deref().unwrap_or("-"), c.label_now.as_deref().unwrap_or("-"))
+        })
+        .collect()
+}
+
+#[test]
+fn changes_since_the_hand_written_example_report() {
+    let run = example_store_run();
+    let shape = Shape::of(&run);
+    let verdicts = vec![
+        rules_verdict(&run, "001-data_modeling/005-chat_schema", Classification::ModelFault),
+        rules_verdict(&run, "002-queries/009-channel_summary", Classification::ModelFault),
+        rules_verdict(&run, "002-queries/015-paginate_messages", Classification::KnownGap),
+        rules_verdict(&run, "003-mutations/006-delete_user_cascade", Classification::ModelFault),
+        rules_verdict(&run, "004-actions/003-daily_report", Classification::OverlyStrict),
+    ];
+    let prior = example_report();
+    assert_eq!(prior.experiment.as_deref(), Some("default"));
+    let ChangesSince::Since(c) = changes_since(&run, &shape, &verdicts, &[prior], None) else {
+        panic!("the example report is a baseline")
+    };
+    assert_eq!(c.report, "jn75q2w8_2026-11-08.md");
+    assert_eq!(c.run_id.as_deref(), Some("jn75q2w8hd4k1tz7c9m3xv6bfe0r5ga2"));
+    assert!(!c.ours && !c.experiment_assumed);
+    assert_eq!(
+        change_list(&c.fixed),
+        [
+            "000-fundamentals/003-crons MODEL_FAULT → -",
+            "002-queries/012-text_search HARNESS_FAILURE (infrastructure) → -"
+        ]
+    );
+    assert_eq!(
+        change_list(&c.new_failures),
+        [
+            "000-fundamentals/004-scheduler - → infrastructure",
+            "001-data_modeling/005-chat_schema - → MODEL_FAULT",
+            "003-mutations/006-delete_user_cascade - → MODEL_FAULT",
+            "004-actions/000-fetch_quote - → infrastructure",
+        ]
+    );
+    assert_eq!(
+        change_list(&c.still_failing),
+        [
+            "002-queries/009-channel_summary MODEL_FAULT → MODEL_FAULT",
+            "002-queries/015-paginate_messages KNOWN_GAP → KNOWN_GAP",
+            "004-actions/003-daily_report OVERLY_STRICT → OVERLY_STRICT",
+        ]
+    );
+    assert!(c.relabelled.is_empty() && c.not_run_now.is_empty());
+    assert_eq!(c.one_line(), "since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 2 fixed · 4 new");
+}
+
+#[test]
+fn changes_since_our_own_report() {
+    // The mixed run's report, read back, is the baseline of a later run of the same model in
+    // which 003-crons passes and 014-select_distinct is now called a model fault.
+    let f = fixture(Vec::new());
+    let markdown = render_fixture(&f, None);
+    let prior =
+        parse_report(&markdown, Some(Path::new("reports/anthropic/claude-opus-4.6/jn72t14a_2026-02-06.md"))).unwrap();
+    assert_eq!(prior.experiment.as_deref(), Some("default"));
+    let mut specs = specs();
+    specs.retain(|s| s.path != "006-clients/000-use_query");
+    for s in &mut specs {
+        if s.path == "000-fundamentals/003-crons" {
+            s.failure = None;
+        }
+    }
+    let next = run_of("jn80000000000000000000000000000z", "anthropic/claude-opus-4.6", specs);
+    let shape = Shape::of(&next);
+    let mut verdicts = mixed_verdicts(&f.run);
+    verdicts.retain(|v| v.eval_path.as_str() != "000-fundamentals/003-crons");
+    for v in &mut verdicts {
+        if v.eval_path.as_str() == "002-queries/014-select_distinct" {
+            v.classification = Some(Classification::ModelFault);
+        }
+    }
+    let ChangesSince::Since(c) = changes_since(&next, &shape, &verdicts, &[prior], None) else { panic!("a baseline") };
+    assert!(c.ours);
+    assert_eq!(c.run_id.as_deref(), Some("jn72t14a0tmje3jrj9wwng78gh80mdfw"));
+    assert_eq!((c.pass_rate_then, c.pass_rate_now), (Some((8, 16)), (8, 15)));
+    assert_eq!(change_list(&c.fixed), ["000-fundamentals/003-crons MODEL_FAULT → -"]);
+    assert!(c.new_failures.is_empty());
+    assert_eq!(change_list(&c.relabelled), ["002-queries/014-select_distinct OVERLY_STRICT → MODEL_FAULT"]);
+    assert_eq!(c.still_failing.len(), 7);
+    assert!(
+        change_list(&c.still_failing)
+            .contains(&"001-data_modeling/009-normalize_json INFRASTRUCTURE (rate_limit) → infrastructure".to_owned())
+    );
+    assert!(
+        change_list(&c.still_failing)
+            .contains(&"006-clients/001-use_mutation UNCLASSIFIED (skipped) → UNCLASSIFIED (skipped)".to_owned())
+    );
+    assert_eq!(c.one_line(), "since jn72t14a (2026-02-06): 8/16 → 8/15 · 1 fixed · 0 new · 1 relabelled");
+
+    // Rendered: the section names the baseline and the lists.
+    let history = history(&[], &[]);
+    let changes = ChangesSince::Since(c);
+    let md = render(&ReportInput {
+        run: &next,
+        shape: &shape,
+        verdicts: &verdicts,
+        history: &history,
+        changes: &changes,
+        prior_reports: &[],
+        prior_warnings: &[],
+        date: day(2026, 2, 9),
+        synthesis: None,
+        actions_taken: None,
+        relaxed_lint_rules: &[],
+        scope: None,
+    });
+    let section = md.split("## Changes since the last report\n\n").nth(1).unwrap().split("\n## ").next().unwrap();
+    assert!(section.starts_with("Compared with `jn72t14a_2026-02-06.md` (run `jn72t14a0tmje3jrj9wwng78gh80mdfw`, 2026-02-06; an evaltriage report).\n"), "{section}");
+    assert!(section.contains("- **Pass rate then → now**: 8/16 (50.0%) → 8/15 (53.3%)\n"), "{section}");
+    assert!(
+        section.contains(
+            "- **Fixed since** (failed then, pass now): 1\n  - `000-fundamentals/003-crons` — was MODEL_FAULT\n"
+        ),
+        "{section}"
+    );
+    assert!(section.contains("- **New failures** (not named as failed then): none\n"), "{section}");
+    assert!(section.contains("- **Label changes** (still failing, another label): 1\n  - `002-queries/014-select_distinct` — OVERLY_STRICT → MODEL_FAULT\n"), "{section}");
+}
+
+#[test]
+fn no_prior_report_says_so_and_names_the_folder() {
+    let f = fixture(Vec::new());
+    let md = render_fixture(&f, None);
+    assert!(
+        md.contains("## Changes since the last report\n\nNo earlier report to compare with: none for experiment `default` in `anthropic/claude-opus-4.6/`.\n"),
+        "{md}"
+    );
+    // A report of another experiment is left out, and counted.
+    let mut other = prior_for_snapshot();
+    for r in &mut other {
+        r.experiment = Some("no_guidelines".to_owned());
+    }
+    let changes = changes_since(&f.run, &f.shape, &f.verdicts, &other, None);
+    assert!(matches!(changes, ChangesSince::NoPriorReport { other_experiments: 2, .. }), "{changes:?}");
+}
+
+#[test]
+fn the_experiment_is_read_from_every_form_of_the_real_reports() {
+    assert_eq!(example_report().experiment.as_deref(), Some("default"));
+    if corpus_reports().is_none() {
+        return;
+    }
+    for (folder, expected) in [
+        ("anthropic/claude-opus-4-6", Some("default")), // - **Experiment**: default
+        ("google/gemini-3-pro-preview", Some("default")), // - **Experiment:** default
+        ("openai/gpt-5.2-codex", Some("default")),      // - **Experiment**: `default` (with guidelines)
+        ("openrouter/arcee-ai/trinity-large-preview", Some("default")), // - Experiment: `default`
+        ("anthropic/claude-sonnet-4-6", None),          // both experiments, no Experiment line
+    ] {
+        let (reports, _) = read_prior_reports(&corpus_reports().unwrap().join(folder));
+        assert_eq!(reports.len(), 1, "{folder}");
+        assert_eq!(reports[0].experiment.as_deref(), expected, "{folder}");
+    }
+}
+
+// ---------------------------------------------------------------- trust: what the report claims
+
+fn render_with(f: &Fixture, relaxed_lint_rules: &[String]) -> String {
+    render(&ReportInput {
+        run: &f.run,
+        shape: &f.shape,
+        verdicts: &f.verdicts,
+        history: &f.history,
+        changes: &f.changes,
+        prior_reports: &f.prior,
+        prior_warnings: &[],
+        date: day(2026, 2, 6),
+        synthesis: None,
+        actions_taken: None,
+        relaxed_lint_rules,
+        scope: None,
+    })
+}
+
+/// The lines of one `### title` group of the recommendations.
+fn group<'a>(md: &'a str, title: &str) -> Vec<&'a str> {
+    let start = format!("### {title}\n");
+    let Some(rest) = md.split_once(&start).map(|(_, rest)| rest) else { return Vec::new() };
+    rest.lines().take_while(|l| !l.starts_with('#')).filter(|l| l.starts_with("- ")).collect()
+}
+
+#[test]
+fn the_provider_line_agrees_with_the_report_folder() {
+    let mut f = fixture(Vec::new());
+    let md = render_with(&f, &[]);
+    assert!(
+        md.contains(
+            "- **Provider**: `anthropic` (served through `openrouter`); report folder `anthropic/claude-opus-4.6/`\n"
+        ),
+        "{md}"
+    );
+    f.run.model = "gpt-5.2".to_owned();
+    f.run.provider = Some("openai".to_owned());
+    let md = render_with(&f, &[]);
+    assert!(md.contains("- **Provider**: `openai`; report folder `openai/gpt-5.2/`\n"), "{md}");
+}
+
+#[test]
+fn the_none_step_row_names_its_causes() {
+    let mut specs = specs();
+    specs.push(Spec { path: "006-clients/009-generation", failure: Some((None, "error: AI_APICallError: 500")) });
+    let run = run_of("jn72t14a0tmje3jrj9wwng78gh80mdfw", "anthropic/claude-opus-4.6", specs);
+    let mut f = fixture(Vec::new());
+    f.shape = Shape::of(&run);
+    f.run = run;
+    let md = render_with(&f, &[]);
+    assert!(md.contains("| none (generation 1, rate limit 1) | 2 | 2 |\n"), "{md}");
+}
+
+#[test]
+fn a_rules_default_guess_needs_verification_and_is_no_genuine_model_fault() {
+    let mut f = fixture(Vec::new());
+    for v in &mut f.verdicts {
+        if v.eval_path.as_str() == "004-actions/001-run_mutation" {
+            v.origin = VerdictOrigin::Rules;
+            v.confidence = Some(0.3);
+            v.tokens = TokenUsage::default();
+            v.reasoning =
+                "Attributed to the model by default: no known gap, prior label or relaxed lint rule matched. \
+                           A low-confidence guess."
+                    .to_owned();
+        }
+    }
+    let md = render_with(&f, &[]);
+    let needs = group(&md, "Needs verification");
+    assert_eq!(needs.len(), 1, "{md}");
+    assert!(needs[0].contains("`004-actions/001-run_mutation`") && needs[0].contains("--classifier llm"), "{md}");
+    assert!(needs[0].contains("reading the failing step's output"), "{md}");
+    let no_action = group(&md, "No action needed");
+    assert!(no_action.iter().all(|l| !l.contains("`004-actions/001-run_mutation`")), "{no_action:?}");
+    assert!(no_action.iter().any(|l| l.contains("002-run_query_mutation")), "a real model fault stays: {no_action:?}");
+    // The group sits before "No action needed".
+    assert!(md.find("### Needs verification").unwrap() < md.find("### No action needed").unwrap());
+    assert!(md.contains("- **Genuine model faults**: 2 of 7\n"), "{md}");
+    assert!(md.contains("- **Unverified**: 1 (the built-in rules' default guess"), "{md}");
+    assert!(md.contains("confidence 0.30; **an unverified guess**"), "two decimals, and said under the failure: {md}");
+    // Without a guess there is no such group.
+    assert!(!render_with(&fixture(Vec::new()), &[]).contains("### Needs verification"));
+}
+
+#[test]
+fn no_recommendation_relaxes_a_rule_the_configuration_already_relaxes() {
+    let f = fixture(Vec::new());
+    let unrelaxed = render_with(&f, &[]);
+    let lint = group(&unrelaxed, "Lint/config changes");
+    assert!(
+        lint.iter().any(|l| l.starts_with("- Relax or scope `prefer-const` — `002-queries/014-select_distinct`")),
+        "{lint:?}"
+    );
+    let relaxed = ["prefer-const".to_owned(), "@typescript-eslint/explicit-function-return-type".to_owned()];
+    let md = render_with(&f, &relaxed);
+    let lint = group(&md, "Lint/config changes");
+    let item = lint.iter().find(|l| l.contains("014-select_distinct")).unwrap();
+    assert!(
+        item.starts_with(
+            "- The configuration already relaxes `prefer-const`: this run predates that change, or the change did not take \
+             effect (check the lint config the run used) — "
+        ),
+        "{item}"
+    );
+    assert!(!md.contains("Relax or scope `prefer-const`"), "{md}");
+}
+
+#[test]
+fn counts_are_singular_when_they_are_one() {
+    let mut f = fixture(prior_for_snapshot()[..1].to_vec());
+    f.verdicts.retain(|v| v.eval_path.as_str() == "000-fundamentals/003-crons");
+    let specs: Vec<Spec> =
+        specs().into_iter().filter(|s| s.failure.is_none() || s.path == "000-fundamentals/003-crons").collect();
+    f.run = run_of("jn72t14a0tmje3jrj9wwng78gh80mdfw", "anthropic/claude-opus-4.6", specs);
+    f.shape = Shape::of(&f.run);
+    let failures: Vec<EvalPath> = f.shape.failures.iter().map(|x| x.eval_path.clone()).collect();
+    f.history = history(&f.prior, &failures);
+    let md = render_with(&f, &[]);
+    assert!(md.contains("- **Actionable on the benchmark's side**: 0 of 1 verification failure\n"), "{md}");
+    assert!(md.contains("named as failed in 1 of 1 prior report\n"), "{md}");
+    assert!(md.contains("; 4,598 tokens"), "{md}");
+    assert!(!md.contains(" 1 failures") && !md.contains(" 1 reports") && !md.contains(" 1 evals"), "{md}");
 }

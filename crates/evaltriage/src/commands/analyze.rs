@@ -218,7 +218,7 @@ pub async fn analyze_run(
 
     // Refuse before spending anything: an existing report for this run is never replaced silently.
     let date = chrono::Utc::now().date_naive();
-    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date);
+    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date, None);
     if !args.force && !args.estimate {
         let existing = evaltriage_report::existing_report_for(&path).map_err(CliError::failed)?;
         if let Some(existing) = existing {
@@ -297,11 +297,14 @@ pub async fn analyze_run(
         Backend::Llm(llm) => llm.model.clone(),
         Backend::Rules(_) => String::new(),
     };
+    let changes = evaltriage_report::changes_since(&run, &shape, &analysis.verdicts, &prior, None);
+    let relaxed_lint_rules = file.relaxed_lint_rules.clone().unwrap_or_else(|| RulesConfig::default().relaxed_rules);
     let markdown = evaltriage_report::render(&evaltriage_report::ReportInput {
         run: &run,
         shape: &shape,
         verdicts: &analysis.verdicts,
         history: &history,
+        changes: &changes,
         prior_reports: &prior,
         prior_warnings: &warnings,
         date,
@@ -311,6 +314,8 @@ pub async fn analyze_run(
             tokens: spend.synthesis,
         }),
         actions_taken: None,
+        relaxed_lint_rules: &relaxed_lint_rules,
+        scope: None,
     });
     let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(IntoCli::into_cli)?;
 

@@ -1,0 +1,36 @@
+//! The end of the report: **Actions taken** and the machine-readable block.
+
+use super::analysis::Analysis;
+use crate::escape::hand_written;
+use crate::machine_block::{self, OwnBlock};
+
+impl Analysis<'_> {
+    pub(super) fn actions_taken(&self, out: &mut String) {
+        w!(out, "## Actions taken");
+        w!(out);
+        match self.input.actions_taken.map(str::trim).filter(|t| !t.is_empty()) {
+            Some(text) => w!(out, "{}", hand_written(text).trim_end()),
+            None => w!(out, "None"),
+        }
+        w!(out);
+    }
+
+    pub(super) fn machine_block(&self, out: &mut String) {
+        let block = OwnBlock {
+            run_id: self.run.id.as_str().to_owned(),
+            model: self.run.model.clone(),
+            provider: self.run.provider.clone(),
+            experiment: self.run.experiment.clone(),
+            date: self.input.date,
+            scope: self.input.scope.cloned(),
+            passed: u32::try_from(self.shape.passed).unwrap_or(u32::MAX),
+            total: u32::try_from(self.shape.total).unwrap_or(u32::MAX),
+            verdicts: self
+                .verdicts
+                .iter()
+                .map(|v| ((*v).clone(), self.input.history.for_eval(&v.eval_path).is_repeat()))
+                .collect(),
+        };
+        w!(out, "{}", machine_block::encode(&block));
+    }
+}

@@ -1,0 +1,208 @@
+//! The title and the **Run metadata** section: what was run, how it went, who classified it.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::DateTime;
+use evaltriage_core::{RunStatus, TokenUsage, VerdictOrigin};
+
+use super::analysis::{Analysis, Row};
+use super::failures::infra_causes;
+use super::format::{percent, plural, thousands};
+use crate::escape::{code, inline, one_line, truncate_chars};
+use crate::path_scheme::report_folders;
+use crate::prior::UNCLASSIFIED;
+
+impl Analysis<'_> {
+    pub(super) fn title(&self, out: &mut String) {
+        let scope = self.input.scope.map_or_else(String::new, |s| format!(" — covers only {}", inline(&s.describe())));
+        w!(
+            out,
+            "# Run analysis: {} — run {} ({}){scope}",
+            inline(&self.run.model),
+            self.run.id.prefix(),
+            self.input.date.format("%Y-%m-%d")
+        );
+        w!(out);
+        if self.shape.mostly_infrastructure() {
+            w!(
+                out,
+                "> **This run is mostly infrastructure failures**: {} of its {} failure{} ({}) come from the \
+                 benchmark's machinery, not from the model's code. Fix the environment before blaming the model; \
+                 this run says little about the model itself.",
+                self.shape.infrastructure,
+                self.shape.failed,
+                plural(self.shape.failed),
+                infra_causes(self.shape)
+            );
+            w!(out);
+        }
+    }
+
+    pub(super) fn metadata(&self, out: &mut String) {
+        let run = self.run;
+        let shape = self.shape;
+        w!(out, "## Run metadata");
+        w!(out);
+        w!(out, "- **Run ID**: `{}` (prefix `{}`)", run.id, run.id.prefix());
+        if let Some(scope) = self.input.scope {
+            let what = match &scope.eval {
+                Some(eval) => format!("eval {}", code(&format!("{}/{eval}", scope.category))),
+                None => format!("category {}", code(&scope.category)),
+            };
+            let in_scope = run.evals.iter().filter(|e| scope.covers(&e.path)).count();
+            w!(
+                out,
+                "- **Scope**: covers only {what} ({in_scope} of the run's {} eval{}); this is not the run's full report \
+                 and never replaces it",
+                run.evals.len(),
+                plural(run.evals.len())
+            );
+        }
+        match &run.formatted_name {
+            Some(name) if !name.trim().is_empty() => w!(out, "- **Model**: {} ({})", code(&run.model), inline(name)),
+            _ => w!(out, "- **Model**: {}", code(&run.model)),
+        }
+        // The provider is the one the report's folder uses (the model slug's); the endpoint that
+        // served the run (often `openrouter`) is said beside it.
+        let (folder_provider, folder_model) = report_folders(run);
+        let served = match run.provider.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            Some(endpoint) if endpoint != folder_provider => format!(" (served through {})", code(endpoint)),
+            _ => String::new(),
+        };
+        w!(
+            out,
+            "- **Provider**: {}{served}; report folder {}",
+            code(&folder_provider),
+            code(&format!("{folder_provider}/{folder_model}/"))
+        );
+        w!(out, "- **Experiment**: {}", code(&run.experiment));
+        let started = DateTime::from_timestamp_millis(run.created_at_ms as i64)
+            .filter(|_| run.created_at_ms > 0.0)
+            .map(|t| format!("; run started {}", t.format("%Y-%m-%d %H:%M UTC")))
+            .unwrap_or_default();
+        w!(out, "- **Date**: {} (analysis, UTC){started}", self.input.date.format("%Y-%m-%d"));
+        match &run.status {
+            RunStatus::Failed { failure_reason, .. } => {
+                w!(out, "- **Status**: failed — {}", inline(&truncate_chars(&one_line(failure_reason), 300)));
+            }
+            status => w!(out, "- **Status**: {}", inline(status.kind())),
+        }
+        let duration = run.status.duration_ms().map_or_else(|| "not recorded".to_owned(), format_duration);
+        w!(out, "- **Duration**: {duration}");
+        let mut pass = format!("{}/{} ({})", shape.passed, shape.total, percent(shape.passed, shape.total));
+        if shape.infrastructure > 0 {
+            let scored = shape.total - shape.infrastructure;
+            let _ = write!(
+                pass,
+                "; {}/{scored} ({}) not counting the {} infrastructure failure{}",
+                shape.passed,
+                percent(shape.passed, scored),
+                shape.infrastructure,
+                plural(shape.infrastructure)
+            );
+        }
+        if shape.other > 0 {
+            let _ = write!(pass, "; {} eval{} did not finish", shape.other, plural(shape.other));
+        }
+        w!(out, "- **Pass rate**: {pass}");
+        w!(
+            out,
+            "- **Failures**: {} ({} verification, {} infrastructure)",
+            shape.failed,
+            shape.verification,
+            shape.infrastructure
+        );
+        w!(out, "- **Classifier**: {}", self.classifier_description());
+        w!(out, "- **Token usage**: {}", self.token_usage());
+        let unclassified: Vec<&Row<'_>> = self.rows.iter().filter(|r| r.classification().is_none()).collect();
+        if !unclassified.is_empty() {
+            let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+            for r in &unclassified {
+                let label = r.label();
+                let kind = label.trim_start_matches(UNCLASSIFIED).trim().trim_matches(['(', ')']).to_owned();
+                *by_kind.entry(kind).or_default() += 1;
+            }
+            let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            w!(
+                out,
+                "- **Unclassified**: {} ({}); each is listed with its reason below, never guessed",
+                unclassified.len(),
+                kinds.join(", ")
+            );
+        }
+        w!(out);
+    }
+
+    fn classifier_description(&self) -> String {
+        let mut origins: BTreeMap<String, usize> = BTreeMap::new();
+        for r in &self.rows {
+            let what = match &r.verdict.origin {
+                VerdictOrigin::Llm { model } => format!("LLM {}", code(model)),
+                VerdictOrigin::Cache { model } => format!("LLM {} (cached verdicts)", code(model)),
+                VerdictOrigin::Rules => "rules — no LLM was used".to_owned(),
+                VerdictOrigin::Infrastructure(_) => continue,
+            };
+            *origins.entry(what).or_default() += 1;
+        }
+        let mut parts: Vec<String> = if origins.len() == 1 {
+            origins.into_keys().collect()
+        } else {
+            origins.into_iter().map(|(what, n)| format!("{what} for {n} verdict{}", plural(n))).collect()
+        };
+        if parts.is_empty() {
+            parts.push("none needed (no verification failure was analysed)".to_owned());
+        }
+        if let Some(s) = &self.input.synthesis {
+            parts.push(format!("patterns synthesised by LLM {}", code(s.model)));
+        }
+        if !self.infra.is_empty() {
+            parts.push("infrastructure failures by the benchmark's rules, never sent to an LLM".to_owned());
+        }
+        parts.join("; ")
+    }
+
+    fn token_usage(&self) -> String {
+        let mut total = TokenUsage::default();
+        for v in &self.verdicts {
+            total += v.tokens;
+        }
+        if let Some(s) = &self.input.synthesis {
+            total += s.tokens;
+        }
+        if total.total() == 0 {
+            return "none".to_owned();
+        }
+        format!(
+            "{} prompt + {} completion = {} tokens",
+            thousands(total.prompt),
+            thousands(total.completion),
+            thousands(total.total())
+        )
+    }
+}
+
+fn format_duration(ms: f64) -> String {
+    if !ms.is_finite() || ms < 0.0 {
+        return "not recorded".to_owned();
+    }
+    let secs = ms / 1000.0;
+    if secs < 60.0 {
+        return format!("{secs:.1} s");
+    }
+    let total = secs.round() as u64;
+    let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
+    if h > 0 { format!("{h} h {m:02} min") } else { format!("{m} min {s:02} s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(format_duration(11_700.0), "11.7 s");
+        assert_eq!(format_duration(455_000.0), "7 min 35 s");
+        assert_eq!(format_duration(3_720_000.0), "1 h 02 min");
+    }
+}

@@ -56,6 +56,7 @@ fn the_example_store_is_analysed_offline_and_never_overwritten_without_force() {
     let report = std::fs::read_to_string(&path).unwrap();
     for section in [
         "## Run metadata",
+        "## Changes since the last report",
         "## Prior reports consulted",
         "## Failure summary by step",
         "## Infrastructure failures",

@@ -412,3 +412,79 @@ fn the_summary_counts_right_and_says_when_no_prior_report_was_found() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("1 failure analysed"), "{out}");
 }
+
+#[test]
+fn scoped_analyses_get_their_own_report_and_never_replace_the_full_one() {
+    let scratch = tempfile::tempdir().unwrap();
+    let store = example_store();
+    let store = store.to_str().unwrap();
+    let reports = scratch.path().join("reports");
+    let reports_arg = reports.to_str().unwrap();
+    let (code, out, err) = run(scratch.path(), &["analyze-run", store, "--reports-dir", reports_arg, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let full_path = PathBuf::from(json(&out)["report_path"].as_str().unwrap());
+    let full = std::fs::read(&full_path).unwrap();
+
+    // A category-level URL analyses that category only, in a file of its own.
+    let url = format!("https://viz.example/experiment/default/run/{EXAMPLE_RUN}/002-queries");
+    let (code, out, err) =
+        run(scratch.path(), &["analyze-run", &url, "--store", store, "--reports-dir", reports_arg, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    let paths: Vec<&str> = v["verdicts"].as_array().unwrap().iter().map(|x| x["eval_path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["002-queries/009-channel_summary", "002-queries/015-paginate_messages"]);
+    let category_path = PathBuf::from(v["report_path"].as_str().unwrap());
+    assert_ne!(category_path, full_path);
+    assert!(category_path.file_name().unwrap().to_str().unwrap().ends_with(".002-queries.md"), "{category_path:?}");
+
+    // An eval-level URL with --force replaces neither the full report nor the category's.
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(example_store().join("runs").join(format!("{EXAMPLE_RUN}.json"))).unwrap(),
+    )
+    .unwrap();
+    let id = doc["evals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["evalPath"] == "002-queries/009-channel_summary")
+        .unwrap()["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let category = std::fs::read(&category_path).unwrap();
+    let url = format!("{url}/{id}");
+    let (code, out, err) =
+        run(scratch.path(), &["analyze-run", &url, "--store", store, "--reports-dir", reports_arg, "--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 failure analysed"), "{out}");
+    assert!(out.contains("scope: the eval 002-queries/009-channel_summary only"), "{out}");
+    assert_eq!(std::fs::read(&full_path).unwrap(), full, "the full report is untouched");
+    assert_eq!(std::fs::read(&category_path).unwrap(), category, "the category's report is untouched");
+    let written = out.lines().find_map(|l| l.strip_prefix("report: ")).unwrap();
+    assert!(written.ends_with(".002-queries.009-channel_summary.md"), "{written}");
+
+    // A category the run does not have is a usage error.
+    let bad = format!("https://viz.example/experiment/default/run/{EXAMPLE_RUN}/009-nothing");
+    let (code, _, err) = run(scratch.path(), &["analyze-run", &bad, "--store", store, "--reports-dir", reports_arg]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn the_summary_and_json_say_what_changed_since_the_last_report() {
+    let scratch = tempfile::tempdir().unwrap();
+    let reports = scratch.path().join("reports");
+    copy_tree(&example_reports(), &reports);
+    let store = example_store();
+    let args = ["analyze-run", store.to_str().unwrap(), "--reports-dir", reports.to_str().unwrap()];
+    let (code, out, err) = run(scratch.path(), &args);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("  since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 2 fixed · 4 new\n"), "{out}");
+    let mut with_json = args.to_vec();
+    with_json.extend(["--json", "--force"]);
+    let (code, out, err) = run(scratch.path(), &with_json);
+    assert_eq!(code, 0, "{err}");
+    let changes = &json(&out)["changes"];
+    assert_eq!(changes["prior_report"], "jn75q2w8_2026-11-08.md", "{changes}");
+    let report = std::fs::read_to_string(json(&out)["report_path"].as_str().unwrap()).unwrap();
+    assert!(report.contains("## Changes since the last report"));
+}

@@ -965,8 +965,8 @@ fn rules_verdict(run: &Run, path: &str, classification: Classification) -> Verdi
 }
 
 fn example_report() -> PriorReport {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reports/anthropic/claude-sonnet-4.5/jn75q2w8_2026-11-08.md");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/reports/anthropic/claude-sonnet-4.5/jn75q2w8_2026-11-08.md");
     parse_report(&std::fs::read_to_string(&path).unwrap(), Some(&path)).unwrap()
 }
 

@@ -14,6 +14,7 @@ use evaltriage_core::{
 use evaltriage_fanout::{
     ApiKey, Backend, Case, Concurrency, FanoutConfig, LlmConfig, MaxRetries, Prompts, RulesConfig,
 };
+use evaltriage_report::ReportScope;
 use futures::StreamExt;
 use serde_json::json;
 
@@ -116,49 +117,28 @@ pub fn classifier_description(backend: &Backend) -> String {
     }
 }
 
-/// What part of the run an analysis covers, from a category- or eval-level target.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope {
-    pub category: String,
-    /// The eval's name within the category, for an eval-level target.
-    pub eval: Option<String>,
-}
-
-impl Scope {
-    /// The scope a target names, checked against the run: `None` for a run-level target.
-    fn of(run: &Run, run_ref: &RunRef) -> Result<Option<Self>, CliError> {
-        if run_ref.eval.is_some() {
-            let eval = crate::commands::evals::pick_eval(run, run_ref, None)?;
-            return Ok(Some(Self {
-                category: eval.path.category().to_owned(),
-                eval: Some(eval.path.name().to_owned()),
-            }));
-        }
-        let Some(category) = &run_ref.category else { return Ok(None) };
-        if !run.evals.iter().any(|e| e.path.category() == category) {
-            return Err(CliError::usage(format!(
-                "no category {category:?} in run {} (see `evaltriage evals list`)",
-                run.id
-            )));
-        }
-        Ok(Some(Self { category: category.clone(), eval: None }))
+/// The part of the run a category- or eval-level target names, checked against the run: `None` for
+/// a run-level target.
+fn scope_of(run: &Run, run_ref: &RunRef) -> Result<Option<ReportScope>, CliError> {
+    if run_ref.eval.is_some() {
+        let eval = crate::commands::evals::pick_eval(run, run_ref, None)?;
+        return Ok(Some(ReportScope {
+            category: eval.path.category().to_owned(),
+            eval: Some(eval.path.name().to_owned()),
+        }));
     }
-
-    fn covers(&self, path: &EvalPath) -> bool {
-        path.category() == self.category && self.eval.as_deref().is_none_or(|name| path.name() == name)
+    let Some(category) = &run_ref.category else { return Ok(None) };
+    if !run.evals.iter().any(|e| e.path.category() == category) {
+        return Err(CliError::usage(format!(
+            "no category {category:?} in run {} (see `evaltriage evals list`)",
+            run.id
+        )));
     }
-
-    /// `category 002-queries` or `eval 002-queries/009-channel_summary`.
-    fn describe(&self) -> String {
-        match &self.eval {
-            Some(name) => format!("eval {}/{name}", self.category),
-            None => format!("category {}", self.category),
-        }
-    }
+    Ok(Some(ReportScope { category: category.clone(), eval: None }))
 }
 
 /// The failures this analysis covers: all of them, or those of the scope a target names.
-fn failures_in_scope(shape: &Shape, scope: Option<&Scope>) -> Vec<Failure> {
+fn failures_in_scope(shape: &Shape, scope: Option<&ReportScope>) -> Vec<Failure> {
     shape.failures.iter().filter(|f| scope.is_none_or(|s| s.covers(&f.eval_path))).cloned().collect()
 }
 
@@ -208,7 +188,7 @@ pub async fn analyze_run(
         }
     };
     let shape = Shape::of(&run);
-    let scope = Scope::of(&run, &run_ref).inspect_err(|_| progress.finish())?;
+    let scope = scope_of(&run, &run_ref).inspect_err(|_| progress.finish())?;
     let failures = failures_in_scope(&shape, scope.as_ref());
     if let Some(scope) = scope.as_ref().filter(|_| failures.is_empty()) {
         progress.finish();
@@ -218,7 +198,7 @@ pub async fn analyze_run(
 
     // Refuse before spending anything: an existing report for this run is never replaced silently.
     let date = chrono::Utc::now().date_naive();
-    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date, None);
+    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date, scope.as_ref());
     if !args.force && !args.estimate {
         let existing = evaltriage_report::existing_report_for(&path).map_err(CliError::failed)?;
         if let Some(existing) = existing {
@@ -297,7 +277,7 @@ pub async fn analyze_run(
         Backend::Llm(llm) => llm.model.clone(),
         Backend::Rules(_) => String::new(),
     };
-    let changes = evaltriage_report::changes_since(&run, &shape, &analysis.verdicts, &prior, None);
+    let changes = evaltriage_report::changes_since(&run, &shape, &analysis.verdicts, &prior, scope.as_ref());
     let relaxed_lint_rules = file.relaxed_lint_rules.clone().unwrap_or_else(|| RulesConfig::default().relaxed_rules);
     let markdown = evaltriage_report::render(&evaltriage_report::ReportInput {
         run: &run,
@@ -315,7 +295,7 @@ pub async fn analyze_run(
         }),
         actions_taken: None,
         relaxed_lint_rules: &relaxed_lint_rules,
-        scope: None,
+        scope: scope.as_ref(),
     });
     let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(IntoCli::into_cli)?;
 
@@ -333,6 +313,7 @@ pub async fn analyze_run(
         with_run_log: &with_run_log,
         spend,
         synthesis_cached: synthesis.as_ref().is_some_and(|s| s.as_ref().is_ok_and(|s| s.cached)),
+        changes: &changes,
     };
     if settings.json {
         emit_json(out, &summary.json(&config))?;
@@ -423,7 +404,8 @@ fn present_estimate(
 struct Summary<'a> {
     run: &'a Run,
     shape: &'a Shape,
-    scope: Option<&'a Scope>,
+    scope: Option<&'a ReportScope>,
+    changes: &'a evaltriage_report::ChangesSince,
     verdicts: &'a [Verdict],
     history: &'a evaltriage_report::History,
     /// How many prior reports were read, and the folder they were looked for in.
@@ -451,7 +433,8 @@ impl Summary<'_> {
             "model": self.run.model,
             "provider": self.run.provider,
             "experiment": self.run.experiment,
-            "scope": self.scope.map(Scope::describe),
+            "scope": self.scope.map(ReportScope::describe),
+            "changes": self.changes.to_json(),
             "total": self.shape.total,
             "passed": self.shape.passed,
             "failed": self.shape.failed,
@@ -529,7 +512,7 @@ impl Summary<'_> {
         if !counts.is_empty() {
             let _ = writeln!(s, "  {}", counts.join(" · "));
         }
-        let guesses = self.verdicts.iter().filter(|v| is_default_guess(v)).count();
+        let guesses = self.verdicts.iter().filter(|v| v.is_unverified_guess()).count();
         if guesses > 0 {
             let _ = writeln!(
                 s,
@@ -537,19 +520,17 @@ impl Summary<'_> {
                 count(guesses, "label is", "labels are")
             );
         }
-        if self.prior_reports == 0 {
-            let _ = writeln!(
-                s,
-                "  no prior report for this model in {}: every failure is new",
-                self.prior_folder.display()
-            );
-        } else {
-            let repeats = self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).is_repeat()).count();
-            let _ = writeln!(
-                s,
-                "  {} read; repeats from the last one: {repeats}",
-                count(self.prior_reports, "prior report", "prior reports")
-            );
+        match self.changes {
+            evaltriage_report::ChangesSince::NoPriorReport { .. } if self.prior_reports == 0 => {
+                let _ = writeln!(
+                    s,
+                    "  no prior report for this model in {}: every failure is new",
+                    self.prior_folder.display()
+                );
+            }
+            changes => {
+                let _ = writeln!(s, "  {}", changes.one_line());
+            }
         }
         for v in self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).claimed_fix.is_some()) {
             let _ = writeln!(s, "  a prior Actions taken entry claimed to fix {}, and it failed again", v.eval_path);
@@ -616,9 +597,4 @@ impl Summary<'_> {
         }
         "nothing to act on".to_owned()
     }
-}
-
-/// A rules verdict that is only the rules' default (no rule matched): an unverified guess.
-fn is_default_guess(v: &Verdict) -> bool {
-    matches!(v.origin, VerdictOrigin::Rules) && v.confidence.is_some_and(|c| c < 0.5)
 }

@@ -72,53 +72,68 @@ fn is_summary_line(line: &str) -> bool {
     line.starts_with('✖') && line.contains("problem")
 }
 
-/// Removes what must never reach a terminal from foreign text: ANSI/VT escape sequences (CSI,
-/// OSC, and two-character escapes), BEL, carriage returns, and every other control character but
-/// newline and tab.
-pub fn sanitize_for_terminal(text: &str) -> String {
+/// Removes what must never reach a terminal, a prompt or a report from foreign text: ANSI/VT
+/// escape sequences (CSI, OSC, DCS, PM, APC and two-character escapes, 7- and 8-bit), C0/C1
+/// control characters but newline and tab, and the bidirectional-override characters that make
+/// text read differently from what it is. `\r\n` becomes `\n`; a lone `\r` (a progress bar's
+/// overwrite) becomes `\n`. The one copy every crate uses.
+pub fn strip_controls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\u{1b}' => match chars.next() {
-                // CSI: parameters and intermediates up to a final byte in @..~.
-                Some('[') => {
-                    for d in chars.by_ref() {
-                        if ('@'..='~').contains(&d) {
-                            break;
-                        }
-                    }
-                }
-                // OSC, DCS, SOS, PM, APC: up to BEL or ST (ESC \).
-                Some(']' | 'P' | 'X' | '^' | '_') => {
-                    while let Some(d) = chars.next() {
-                        if d == '\u{7}' || d == '\u{9c}' {
-                            break;
-                        }
-                        if d == '\u{1b}' {
-                            if chars.peek() == Some(&'\\') {
-                                chars.next();
-                            }
-                            break;
-                        }
-                    }
-                }
-                _ => {}
-            },
-            // The 8-bit CSI and OSC introducers.
-            '\u{9b}' => {
-                for d in chars.by_ref() {
-                    if ('@'..='~').contains(&d) {
-                        break;
-                    }
+            '\u{1b}' => skip_escape_sequence(&mut chars),
+            '\r' => {
+                if chars.peek() != Some(&'\n') {
+                    out.push('\n');
                 }
             }
             '\n' | '\t' => out.push(c),
+            // CSI as a single C1 character.
+            '\u{9b}' => skip_csi_body(&mut chars),
             c if c.is_control() => {}
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
             c => out.push(c),
         }
     }
     out
+}
+
+fn skip_escape_sequence(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    match chars.peek() {
+        Some('[') => {
+            chars.next();
+            skip_csi_body(chars);
+        }
+        Some(']' | 'P' | '^' | '_' | 'X') => {
+            // OSC / DCS / PM / APC: up to BEL or ST (ESC \).
+            chars.next();
+            while let Some(c) = chars.next() {
+                if c == '\u{7}' || c == '\u{9c}' {
+                    break;
+                }
+                if c == '\u{1b}' {
+                    if chars.peek() == Some(&'\\') {
+                        chars.next();
+                    }
+                    break;
+                }
+            }
+        }
+        Some(_) => {
+            chars.next();
+        }
+        None => {}
+    }
+}
+
+fn skip_csi_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    // Parameter and intermediate bytes, then one final byte in 0x40..=0x7e.
+    for c in chars.by_ref() {
+        if ('\u{40}'..='\u{7e}').contains(&c) || !('\u{20}'..='\u{3f}').contains(&c) {
+            break;
+        }
+    }
 }
 
 /// How [`condense`] cuts.
@@ -212,12 +227,14 @@ mod tests {
     }
 
     #[test]
-    fn terminal_text_loses_escapes_and_controls() {
-        assert_eq!(sanitize_for_terminal("\u{1b}[31mred\u{1b}[0m ok"), "red ok");
-        assert_eq!(sanitize_for_terminal("a\u{1b}]0;title\u{7}b"), "ab");
-        assert_eq!(sanitize_for_terminal("a\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\b"), "alinkb");
-        assert_eq!(sanitize_for_terminal("bell\u{7}\rcr\u{0}nul\tkeep\nline"), "bellcrnul\tkeep\nline");
-        assert_eq!(sanitize_for_terminal("\u{9b}2Jclear"), "clear");
+    fn foreign_text_loses_escapes_and_controls() {
+        assert_eq!(strip_controls("\u{1b}[31mred\u{1b}[0m ok"), "red ok");
+        assert_eq!(strip_controls("a\u{1b}]0;title\u{7}b"), "ab");
+        assert_eq!(strip_controls("a\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{1b}\\b"), "alinkb");
+        assert_eq!(strip_controls("bell\u{7}\rcr\u{0}nul\tkeep\nline"), "bell\ncrnul\tkeep\nline");
+        assert_eq!(strip_controls("\u{9b}2Jclear"), "clear");
+        assert_eq!(strip_controls("a\r\nb"), "a\nb");
+        assert_eq!(strip_controls("x\u{0}y\u{202e}z"), "xyz");
     }
 
     #[test]

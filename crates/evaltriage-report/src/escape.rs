@@ -5,70 +5,7 @@
 //! Everything that reaches a report from a run, an LLM or a prior report goes through here: model
 //! output under analysis is data, and must never change the report's structure.
 
-/// Removes ANSI escape sequences, C0/C1 control characters (keeping newlines and tabs) and the
-/// bidirectional-override characters that can make text read differently from what it is.
-/// `\r\n` becomes `\n`; a lone `\r` (a progress bar's overwrite) becomes `\n`.
-pub fn strip_controls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\u{1b}' => skip_escape_sequence(&mut chars),
-            '\r' => {
-                if chars.peek() != Some(&'\n') {
-                    out.push('\n');
-                }
-            }
-            '\n' | '\t' => out.push(c),
-            // CSI as a single C1 character.
-            '\u{9b}' => skip_csi_body(&mut chars),
-            c if c.is_control() => {}
-            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn skip_escape_sequence(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    match chars.peek() {
-        Some('[') => {
-            chars.next();
-            skip_csi_body(chars);
-        }
-        Some(']' | 'P' | '^' | '_' | 'X') => {
-            // OSC / DCS / PM / APC: up to BEL or ST (ESC \).
-            chars.next();
-            while let Some(c) = chars.next() {
-                if c == '\u{7}' {
-                    break;
-                }
-                if c == '\u{1b}' {
-                    if chars.peek() == Some(&'\\') {
-                        chars.next();
-                    }
-                    break;
-                }
-            }
-        }
-        Some(_) => {
-            chars.next();
-        }
-        None => {}
-    }
-}
-
-fn skip_csi_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    // Parameter and intermediate bytes, then one final byte in 0x40..=0x7e.
-    for c in chars.by_ref() {
-        if ('\u{40}'..='\u{7e}').contains(&c) {
-            break;
-        }
-        if !('\u{20}'..='\u{3f}').contains(&c) {
-            break;
-        }
-    }
-}
+pub use evaltriage_core::text::strip_controls;
 
 /// One line of text: controls removed, every run of whitespace (newlines included) collapsed to
 /// one space, trimmed.

@@ -55,7 +55,7 @@ pub fn run() -> ExitCode {
 fn report_error(e: &CliError) {
     use std::io::Write;
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {}", evaltriage_core::text::sanitize_for_terminal(&e.message));
+    let _ = writeln!(stderr, "error: {}", evaltriage_core::text::strip_controls(&e.message));
 }
 
 /// With `--json`, an error is also a JSON object on stdout, so a script reading stdout sees it.

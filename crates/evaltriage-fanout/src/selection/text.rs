@@ -10,10 +10,7 @@ pub(crate) const MAX_LINE_CHARS: usize = 400;
 /// How many times a line (with its numbers normalised) may repeat before repeats are cut.
 pub(crate) const MAX_REPEATS: usize = 2;
 
-/// The marker that replaces cut lines.
-pub(crate) fn cut_marker(n: usize) -> String {
-    format!("[... {n} lines cut ...]")
-}
+pub(crate) use evaltriage_core::text::cut_marker;
 
 /// Estimated tokens of lines joined by line breaks.
 pub(crate) fn estimate_tokens_of_lines(lines: &[String]) -> usize {
@@ -136,26 +133,7 @@ pub(crate) fn normalise_line(line: &str) -> String {
     evaltriage_core::shape::collapse_digit_runs(line.trim())
 }
 
-/// Removes ANSI escape sequences (`ESC [ ... letter`).
-pub(crate) fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for d in chars.by_ref() {
-                    if d.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
-}
+pub(crate) use evaltriage_core::text::strip_controls as strip_ansi;
 
 pub(crate) fn clip_chars(line: &str, max: usize) -> String {
     let n = line.chars().count();
@@ -230,7 +208,7 @@ mod tests {
         let text = format!("{}\nshort\n", "word ".repeat(200));
         let (out, _) = cut_to(&text, 200, 0.0);
         assert!(out.starts_with("word word"), "{out}");
-        assert!(out.contains("chars cut ...]") && out.contains("[... 1 lines cut ...]"), "{out}");
+        assert!(out.contains("chars cut ...]") && out.contains("[... 1 line cut ...]"), "{out}");
     }
 
     #[test]

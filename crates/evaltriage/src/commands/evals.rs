@@ -70,7 +70,7 @@ fn status_name(status: StatusFilter) -> &'static str {
 /// A plain text table: a header, then one line per row, every column but the last padded to its
 /// widest cell (counted in characters, after the terminal sanitizer).
 fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
-    let clean = |c: &str| evaltriage_core::text::sanitize_for_terminal(c).replace(['\n', '\t'], " ");
+    let clean = |c: &str| evaltriage_core::text::strip_controls(c).replace(['\n', '\t'], " ");
     let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| clean(c)).collect()).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {

@@ -13,7 +13,7 @@ use crate::exit::CliError;
 /// through the terminal sanitizer: run data, server messages and model output never bring an
 /// escape sequence or a control character (but newline and tab) to the terminal.
 pub fn emit(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
-    let text = evaltriage_core::text::sanitize_for_terminal(text);
+    let text = evaltriage_core::text::strip_controls(text);
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| CliError::failed(format!("writing output: {e}")))

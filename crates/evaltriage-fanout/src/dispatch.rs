@@ -10,8 +10,9 @@ use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
+use crate::answer::keep_known_evals;
 use crate::cache::{Cache, cache_key};
-use crate::llm::{LlmClient, ResponseMode};
+use crate::llm::{Ask, CallError, LlmClient, ResponseMode};
 use crate::prompt::{Prompts, prior_line};
 use crate::rules::{base_verdict, classify_by_rules, infrastructure_verdict};
 use crate::selection::{estimate_tokens, select_evidence};
@@ -153,7 +154,8 @@ struct Shared {
 
 /// Analyses every case: infrastructure failures by rule, the others by the configured backend,
 /// at most `concurrency` LLM calls in flight. Per-eval failures are verdicts, never an `Err`; the
-/// error is only for a setup that cannot work (the HTTP client could not be built).
+/// error is only for a setup that cannot work: the HTTP client could not be built, or the
+/// endpoint refused the key (HTTP 401/403), after which no further call is made.
 pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis, FanoutError> {
     let client = match &config.backend {
         Backend::Llm(llm) => Some(LlmClient::new(llm)?),
@@ -181,6 +183,16 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
         .buffer_unordered(limit)
         .collect()
         .await;
+    if let Some(client) = &shared.client {
+        if let Some(message) = client.auth_refused() {
+            return Err(FanoutError::AuthRefused(message.to_owned()));
+        }
+        tracing::debug!(
+            requests = client.requests(),
+            max_in_flight = client.max_in_flight(),
+            "LLM requests sent, and the most in flight at once"
+        );
+    }
     verdicts.sort_by(|a, b| a.eval_path.cmp(&b.eval_path).then_with(|| a.eval_id.cmp(&b.eval_id)));
     let tokens = verdicts.iter().fold(TokenUsage::default(), |mut acc, v| {
         acc += v.tokens;
@@ -213,6 +225,10 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
     };
     if shared.deadline.is_some_and(|d| Instant::now() >= d) {
         return skipped("overall timeout reached");
+    }
+    if client.auth_refused().is_some() {
+        // The run stops with that error; this verdict is never shown.
+        return skipped("the endpoint refused the API key");
     }
     if config.token_budget.is_some_and(|budget| shared.spent.load(Ordering::SeqCst) >= budget) {
         return skipped("token budget reached");
@@ -249,12 +265,17 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
 /// The cross-cutting patterns over all verdicts, in markdown, from the LLM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Synthesis {
+    /// The bullets that name only evals of the run, and a note when some were dropped.
     pub text: String,
     pub tokens: TokenUsage,
+    /// Bullets dropped because they named an eval path that is not among the verdicts.
+    pub dropped_bullets: usize,
 }
 
 /// Asks the LLM for cross-cutting patterns over the verdicts of a run. `run_summary` is one line
-/// about the run (model, pass rate, ...). Errors are for the report to show, not to abort on.
+/// about the run (model, pass rate, ...). The answer is validated like a verdict: a bullet that
+/// names an eval path not among `verdicts` is dropped and counted. Errors are for the report to
+/// show, not to abort on, except [`FanoutError::AuthRefused`], which stops the run.
 pub async fn synthesize(
     verdicts: &[Verdict],
     run_summary: &str,
@@ -269,7 +290,18 @@ pub async fn synthesize(
         ChatCompletionRequestSystemMessage::from(system).into(),
         ChatCompletionRequestUserMessage::from(user).into(),
     ];
-    let completion = client.chat(&messages, false).await.map_err(|e| FanoutError::Synthesis(e.to_string()))?;
+    let completion = client.chat(&messages, Ask::Text).await.map_err(|e| match e {
+        CallError::AuthRefused(message) => FanoutError::AuthRefused(message),
+        other => FanoutError::Synthesis(other.to_string()),
+    })?;
     let (text, tokens) = completion.into_text().map_err(FanoutError::Synthesis)?;
-    Ok(Synthesis { text, tokens })
+    let known: Vec<&str> = verdicts.iter().map(|v| v.eval_path.as_str()).collect();
+    let (text, dropped_bullets) = keep_known_evals(&text, &known);
+    if dropped_bullets > 0 {
+        tracing::warn!(
+            dropped_bullets,
+            "the synthesis named evals that are not in this run; those bullets were dropped"
+        );
+    }
+    Ok(Synthesis { text, tokens, dropped_bullets })
 }

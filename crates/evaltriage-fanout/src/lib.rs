@@ -29,7 +29,7 @@ pub use answer::answer_schema;
 pub use cache::cache_key;
 pub use diff::unified_diff;
 pub use dispatch::{Analysis, Estimate, ProgressEvent, Synthesis, analyze, estimate, synthesize};
-pub use llm::{ApiKey, LlmConfig, ResponseMode};
+pub use llm::{ApiKey, DEFAULT_ANSWER_TOKENS, DEFAULT_CALL_TIMEOUT, LlmConfig, ResponseMode};
 pub use prompt::{Prompts, TEMPLATE_FILES};
 pub use rules::{DEFAULT_RELAXED_RULES, RulesConfig, classify_by_rules, infrastructure_verdict};
 pub use selection::{DEFAULT_EVIDENCE_TOKENS, SelectedEvidence, estimate_tokens, select_evidence};
@@ -63,6 +63,9 @@ pub enum FanoutError {
     HttpClient(String),
     #[error("synthesis failed: {0}")]
     Synthesis(String),
+    /// HTTP 401/403: the endpoint refused the key. The run stops at the first one.
+    #[error("{0}")]
+    AuthRefused(String),
 }
 
 /// LLM calls in flight at once: 1 to 4, default 4.

@@ -176,7 +176,10 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
             let shared = Arc::clone(&shared);
             async move {
                 let verdict = analyse_one(&case, &shared).await;
-                shared.reporter.finished(&verdict);
+                // After a refused key the run stops with one error; no per-eval failure is told.
+                if shared.client.as_ref().is_none_or(|c| c.auth_refused().is_none()) {
+                    shared.reporter.finished(&verdict);
+                }
                 verdict
             }
         })

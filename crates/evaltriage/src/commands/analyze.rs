@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::cli::{AnalyzeArgs, ClassifierKind};
 use crate::commands::{emit, emit_json};
-use crate::config::{FileConfig, Settings, openai_api_key_from_env};
+use crate::config::{FileConfig, Settings, llm_limits, openai_api_key_from_env};
 use crate::exit::CliError;
 use crate::progress::Progress;
 use crate::sources;
@@ -61,11 +61,12 @@ fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> 
                 .clone()
                 .or_else(|| file.llm_model.clone())
                 .unwrap_or_else(|| DEFAULT_LLM_MODEL.to_owned());
-            Backend::Llm(LlmConfig::new(
-                base_url.trim().trim_end_matches('/'),
-                api_key.as_deref().map(ApiKey::new),
-                &model,
-            ))
+            let mut llm =
+                LlmConfig::new(base_url.trim().trim_end_matches('/'), api_key.as_deref().map(ApiKey::new), &model);
+            let (timeout, answer_tokens) = llm_limits(args.llm_timeout, args.max_answer_tokens, file)?;
+            llm.call_timeout = timeout;
+            llm.max_completion_tokens = Some(answer_tokens);
+            Backend::Llm(llm)
         }
     };
     let concurrency = Concurrency::new(u64::from(args.concurrency.or(file.concurrency).unwrap_or(Concurrency::MAX)))
@@ -226,6 +227,10 @@ pub async fn analyze_run(
             synthesis =
                 Some(match evaltriage_fanout::synthesize(&analysis.verdicts, &summary, llm, &config.prompts).await {
                     Ok(s) => Ok(s),
+                    Err(e @ evaltriage_fanout::FanoutError::AuthRefused(_)) => {
+                        progress.finish();
+                        return Err(CliError::usage(e));
+                    }
                     Err(e) => Err(e.to_string()),
                 });
         }
@@ -354,7 +359,7 @@ impl Summary<'_> {
                     "retry_count": v.retry_count,
                     "repeat": h.is_repeat(),
                     "history": h.summary(),
-                    "confidence": v.confidence,
+                    "confidence": v.confidence.map(|c| (f64::from(c) * 100.0).round() / 100.0),
                     "reasoning": v.reasoning,
                 })
             }).collect::<Vec<_>>(),
@@ -375,12 +380,18 @@ impl Summary<'_> {
             shape.pass_rate_percent()
         );
         let infra = self.verdicts.iter().filter(|v| matches!(v.origin, VerdictOrigin::Infrastructure(_))).count();
+        // Each eval is counted once: infrastructure, classified, or not classified (below).
+        let classified = self
+            .verdicts
+            .iter()
+            .filter(|v| v.classification.is_some() && !matches!(v.origin, VerdictOrigin::Infrastructure(_)))
+            .count();
         let _ = writeln!(
             s,
             "{} failures analysed: {} infrastructure, {} classified by {classifier}",
             self.verdicts.len(),
             infra,
-            self.verdicts.len() - infra
+            classified
         );
         let mut counts: Vec<String> = Vec::new();
         for class in Classification::ALL {

@@ -34,7 +34,7 @@ pub fn answer_schema(eval_path: &str) -> Value {
             "expected_snippet": {"type": "string", "description": "verbatim from the evidence, or empty"},
             "reasoning": {"type": "string"},
             "classification": {"type": "string", "enum": labels},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1}
+            "confidence": {"type": "number", "description": "0 to 1", "minimum": 0, "maximum": 1}
         }
     })
 }
@@ -60,7 +60,7 @@ pub struct Rejection {
     pub reason: String,
     /// When the only defect is a snippet that does not occur in the evidence: the answer with
     /// that snippet dropped, to keep if no retry does better.
-    pub salvage: Option<Answer>,
+    pub salvage: Option<Box<Answer>>,
 }
 
 impl Rejection {
@@ -149,7 +149,7 @@ pub fn validate(content: &str, eval_path: &str, evidence: &str) -> Result<Answer
             "field {} does not occur in the evidence; copy it verbatim from the evidence (without the diff's +/- markers) or use \"\"",
             fields.join(" and field ")
         ),
-        salvage: Some(Answer { dropped_snippets: unverifiable, ..answer }),
+        salvage: Some(Box::new(Answer { dropped_snippets: unverifiable, ..answer })),
     })
 }
 

@@ -450,7 +450,7 @@ impl LlmClient {
         let max = u32::from(max_retries.get());
         let mut last_reason = String::new();
         // The latest answer whose only defect was a snippet not found in the evidence.
-        let mut salvage: Option<Answer> = None;
+        let mut salvage: Option<Box<Answer>> = None;
         for attempt in 0..=max {
             if attempt > 0 {
                 reporter.send(ProgressEvent::Retried {
@@ -512,7 +512,7 @@ impl LlmClient {
                 "kept the label of an answer whose {} did not occur in the evidence; {SNIPPET_DROPPED}",
                 answer.dropped_snippets.join(" and ")
             );
-            accept(&mut verdict, answer);
+            accept(&mut verdict, *answer);
             return verdict;
         }
         verdict.reasoning = format!("no valid answer after {} attempts; last problem: {last_reason}", max + 1);

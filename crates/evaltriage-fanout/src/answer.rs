@@ -47,10 +47,11 @@ pub struct Answer {
     pub reasoning: String,
     pub model_snippet: Option<String>,
     pub expected_snippet: Option<String>,
-    pub confidence: f32,
-    /// Snippet fields left out because their text does not occur in the evidence (only in an
-    /// answer kept by [`Rejection::salvage`]).
-    pub dropped_snippets: Vec<&'static str>,
+    /// `None` only in a salvaged answer whose confidence was outside 0 to 1.
+    pub confidence: Option<f32>,
+    /// What was left out of a salvaged answer ([`Rejection::salvage`]), one note per field:
+    /// `expected_snippet: snippet not found in the evidence, dropped`.
+    pub dropped: Vec<String>,
 }
 
 /// Why an answer was not accepted.
@@ -58,8 +59,9 @@ pub struct Answer {
 pub struct Rejection {
     /// The reason, phrased to be sent back to the LLM.
     pub reason: String,
-    /// When the only defect is a snippet that does not occur in the evidence: the answer with
-    /// that snippet dropped, to keep if no retry does better.
+    /// When the only defects are snippets that do not occur in the evidence or a confidence
+    /// outside 0 to 1 (which llama.cpp's grammar does not bound for numbers): the answer with
+    /// those dropped, to keep if no retry does better. The label is always valid here.
     pub salvage: Option<Box<Answer>>,
 }
 
@@ -112,9 +114,15 @@ pub fn validate(content: &str, eval_path: &str, evidence: &str) -> Result<Answer
         Value::String(s) => s.trim().parse::<f64>().map_err(|_| "field \"confidence\" must be a number".to_owned())?,
         _ => return Err("field \"confidence\" must be a number from 0 to 1".into()),
     };
-    if !(0.0..=1.0).contains(&confidence) {
-        return Err(format!("field \"confidence\" is {confidence}, it must be from 0 to 1").into());
-    }
+    let mut defects: Vec<String> = Vec::new();
+    let mut dropped: Vec<String> = Vec::new();
+    let confidence = if (0.0..=1.0).contains(&confidence) {
+        Some(confidence as f32)
+    } else {
+        defects.push(format!("field \"confidence\" is {confidence}, it must be from 0 to 1"));
+        dropped.push(format!("confidence: {confidence} is outside 0 to 1, dropped"));
+        None
+    };
     let haystack = Haystack::new(evidence);
     let mut unverifiable: Vec<&'static str> = Vec::new();
     let mut snippet = |field: &'static str| -> Result<Option<String>, String> {
@@ -131,26 +139,20 @@ pub fn validate(content: &str, eval_path: &str, evidence: &str) -> Result<Answer
     };
     let model_snippet = snippet("model_snippet")?;
     let expected_snippet = snippet("expected_snippet")?;
-    let answer = Answer {
-        classification,
-        error,
-        reasoning,
-        model_snippet,
-        expected_snippet,
-        confidence: confidence as f32,
-        dropped_snippets: Vec::new(),
-    };
-    if unverifiable.is_empty() {
-        return Ok(answer);
-    }
-    let fields: Vec<String> = unverifiable.iter().map(|f| format!("\"{f}\"")).collect();
-    Err(Rejection {
-        reason: format!(
+    let answer =
+        Answer { classification, error, reasoning, model_snippet, expected_snippet, confidence, dropped: Vec::new() };
+    if !unverifiable.is_empty() {
+        let fields: Vec<String> = unverifiable.iter().map(|f| format!("\"{f}\"")).collect();
+        defects.push(format!(
             "field {} does not occur in the evidence; copy it verbatim from the evidence (without the diff's +/- markers) or use \"\"",
             fields.join(" and field ")
-        ),
-        salvage: Some(Box::new(Answer { dropped_snippets: unverifiable, ..answer })),
-    })
+        ));
+        dropped.extend(unverifiable.iter().map(|f| format!("{f}: {SNIPPET_DROPPED}")));
+    }
+    if defects.is_empty() {
+        return Ok(answer);
+    }
+    Err(Rejection { reason: defects.join("; "), salvage: Some(Box::new(Answer { dropped, ..answer })) })
 }
 
 /// Validates the synthesis like a verdict: keeps the markdown blocks (top-level bullets or
@@ -386,7 +388,14 @@ mod tests {
         let kept = rejection.salvage.expect("only the snippet is wrong");
         assert_eq!(kept.classification, Classification::KnownGap);
         assert_eq!(kept.model_snippet, None);
-        assert_eq!(kept.dropped_snippets, ["model_snippet"]);
+        assert_eq!(kept.dropped, ["model_snippet: snippet not found in the evidence, dropped"]);
+        // A confidence the grammar did not bound is dropped the same way; the label stays.
+        let rejection =
+            validate(&answer(&[("confidence", json!(11.5))]), "000-fundamentals/003-crons", EVIDENCE).unwrap_err();
+        assert!(rejection.reason.contains("must be from 0 to 1"), "{}", rejection.reason);
+        let kept = rejection.salvage.expect("only the confidence is wrong");
+        assert_eq!((kept.classification, kept.confidence), (Classification::ModelFault, None));
+        assert_eq!(kept.dropped, ["confidence: 11.5 is outside 0 to 1, dropped"]);
         // Other defects are not salvageable, whatever the snippets.
         for (field, value) in [("classification", json!("HARNESS_FAILURE")), ("reasoning", json!(""))] {
             let bad = answer(&[("model_snippet", json!("invented")), (field, value)]);

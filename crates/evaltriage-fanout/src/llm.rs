@@ -19,7 +19,7 @@ use async_openai::types::chat::{
 use evaltriage_core::{TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
 use serde::Deserialize;
 
-use crate::answer::{Answer, Rejection, SNIPPET_DROPPED, answer_schema, validate};
+use crate::answer::{Answer, Rejection, answer_schema, validate};
 use crate::dispatch::{ProgressEvent, Reporter};
 use crate::prompt::Prompts;
 use crate::rules::base_verdict;
@@ -429,7 +429,8 @@ impl LlmClient {
 
     /// Analyses one case: asks, validates, and asks again with the reason, up to `max_retries`
     /// times. Never returns a guessed label: after the last try the verdict is an error, unless
-    /// the only defect left is an unverifiable snippet, which is then dropped (and that recorded).
+    /// an answer's only defects were an unverifiable snippet or an out-of-range confidence, which
+    /// are then dropped (and that recorded) while its valid label is kept.
     pub(crate) async fn analyse(
         &self,
         case: &Case,
@@ -509,8 +510,8 @@ impl LlmClient {
         if let Some(answer) = salvage {
             tracing::info!(
                 eval = eval_path,
-                "kept the label of an answer whose {} did not occur in the evidence; {SNIPPET_DROPPED}",
-                answer.dropped_snippets.join(" and ")
+                "kept the label of the last answer whose only defects were dropped: {}",
+                answer.dropped.join("; ")
             );
             accept(&mut verdict, *answer);
             return verdict;
@@ -529,13 +530,13 @@ fn accept(verdict: &mut Verdict, answer: Answer) {
         verdict.error = answer.error.trim().chars().take(300).collect();
     }
     let mut reasoning = answer.reasoning.trim().to_owned();
-    for field in &answer.dropped_snippets {
-        reasoning.push_str(&format!(" ({field}: {SNIPPET_DROPPED}.)"));
+    for note in &answer.dropped {
+        reasoning.push_str(&format!(" ({note}.)"));
     }
     verdict.reasoning = reasoning;
     verdict.model_snippet = answer.model_snippet;
     verdict.expected_snippet = answer.expected_snippet;
-    verdict.confidence = Some(answer.confidence);
+    verdict.confidence = answer.confidence;
 }
 
 /// Counts one request in flight for as long as it lives (also when its future is dropped).

@@ -16,6 +16,8 @@ pub fn cli(cwd: &Path) -> Command {
         "OPENAI_API_KEY",
         "OPENAI_BASE_URL",
         "EVALTRIAGE_LLM_MODEL",
+        "EVALTRIAGE_LLM_TIMEOUT",
+        "EVALTRIAGE_MAX_ANSWER_TOKENS",
         "RUST_LOG",
     ] {
         cmd.env_remove(var);

@@ -3,7 +3,9 @@
 
 mod analyze;
 mod common;
+mod llm_robustness;
 mod readme;
+mod real_llm;
 mod tidy;
 mod triage;
 mod trust;

@@ -52,6 +52,9 @@ struct CachedSynthesis {
     kind: String,
     model: String,
     text: String,
+    /// Bullets the validation dropped before the text was cached.
+    #[serde(default)]
+    dropped_bullets: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -106,10 +109,10 @@ impl Cache {
     }
 
     /// A cached synthesis text (the key covers the prompt version, the model and the verdicts).
-    pub(crate) fn get_synthesis_blocking(&self, key: &str) -> Option<String> {
+    pub(crate) fn get_synthesis_blocking(&self, key: &str) -> Option<(String, usize)> {
         let bytes = std::fs::read(self.path(key)).ok()?;
         match serde_json::from_slice::<CachedSynthesis>(&bytes) {
-            Ok(c) if c.format == FORMAT && c.kind == SYNTHESIS_KIND => Some(c.text),
+            Ok(c) if c.format == FORMAT && c.kind == SYNTHESIS_KIND => Some((c.text, c.dropped_bullets)),
             Ok(_) => None,
             Err(e) => {
                 tracing::warn!(key, error = %e, "ignoring an unreadable cache entry");
@@ -118,12 +121,13 @@ impl Cache {
         }
     }
 
-    pub(crate) async fn put_synthesis(&self, key: &str, model: &str, text: &str) {
+    pub(crate) async fn put_synthesis(&self, key: &str, model: &str, text: &str, dropped_bullets: usize) {
         let cached = CachedSynthesis {
             format: FORMAT,
             kind: SYNTHESIS_KIND.to_owned(),
             model: model.to_owned(),
             text: text.to_owned(),
+            dropped_bullets,
         };
         if let Err(e) = self.write_atomically(key, &cached).await {
             tracing::warn!(dir = %self.dir.display(), error = %e, "could not write a cache entry");

@@ -9,9 +9,10 @@ use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
+use crate::answer::keep_known_evals;
 use crate::budget::{Budget, call_cost};
 use crate::cache::{Cache, cache_key};
-use crate::llm::{LlmClient, ResponseMode};
+use crate::llm::{Ask, CallError, LlmClient, ResponseMode};
 use crate::prompt::prior_line;
 use crate::rules::{base_verdict, classify_by_rules, infrastructure_verdict};
 use crate::selection::select_evidence;
@@ -194,7 +195,8 @@ struct Shared {
 
 /// Analyses every case: infrastructure failures by rule, the others by the configured backend,
 /// at most `concurrency` LLM calls in flight. Per-eval failures are verdicts, never an `Err`; the
-/// error is only for a setup that cannot work (the HTTP client could not be built).
+/// error is only for a setup that cannot work: the HTTP client could not be built, or the
+/// endpoint refused the key (HTTP 401/403), after which no further call is made.
 pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis, FanoutError> {
     let client = match &config.backend {
         Backend::Llm(llm) => Some(LlmClient::new(llm)?),
@@ -215,13 +217,26 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
             let shared = Arc::clone(&shared);
             async move {
                 let verdict = analyse_one(&case, &shared).await;
-                shared.reporter.finished(&verdict);
+                // After a refused key the run stops with one error; no per-eval failure is told.
+                if shared.client.as_ref().is_none_or(|c| c.auth_refused().is_none()) {
+                    shared.reporter.finished(&verdict);
+                }
                 verdict
             }
         })
         .buffer_unordered(limit)
         .collect()
         .await;
+    if let Some(client) = &shared.client {
+        if let Some(message) = client.auth_refused() {
+            return Err(FanoutError::AuthRefused(message.to_owned()));
+        }
+        tracing::debug!(
+            requests = client.requests(),
+            max_in_flight = client.max_in_flight(),
+            "LLM requests sent, and the most in flight at once"
+        );
+    }
     verdicts.sort_by(|a, b| a.eval_path.cmp(&b.eval_path).then_with(|| a.eval_id.cmp(&b.eval_id)));
     let tokens = verdicts.iter().fold(TokenUsage::default(), |mut acc, v| {
         acc += v.tokens;
@@ -255,6 +270,10 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
     if shared.deadline.is_some_and(|d| Instant::now() >= d) {
         return skipped("overall timeout reached");
     }
+    if client.auth_refused().is_some() {
+        // The run stops with that error; this verdict is never shown.
+        return skipped("the endpoint refused the API key");
+    }
     let evidence = select_evidence(case, config.evidence_budget_tokens);
     let key = cache_key(config.prompts.version(), &llm.model, &case_block(case, &evidence.text));
     if let Some(cache) = &shared.cache {
@@ -287,18 +306,23 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
 /// The cross-cutting patterns over all verdicts, in markdown, from the LLM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Synthesis {
+    /// The bullets that name only evals of the run, and a note when some were dropped.
     pub text: String,
     /// Tokens this analysis spent on it (none when it came from the cache).
     pub tokens: TokenUsage,
     /// It came from the cache: the same verdicts, prompt and model were synthesised before.
     pub cached: bool,
+    /// Bullets dropped because they named an eval path that is not among the verdicts.
+    pub dropped_bullets: usize,
 }
 
 /// Asks the LLM for cross-cutting patterns over the verdicts of a run. `run_summary` is one line
-/// about the run (model, pass rate, ...). The answer is cached, keyed by the prompt version, the
-/// model and the verdicts, so an unchanged run costs no call. `budget_left` is what the token
-/// budget leaves after the analyses (`None`: no budget); the call is not made when its worst case
-/// does not fit. Errors are for the report to show, not to abort on.
+/// about the run (model, pass rate, ...). The answer is validated like a verdict: a bullet that
+/// names an eval path not among `verdicts` is dropped and counted. The validated answer is
+/// cached, keyed by the prompt version, the model and the verdicts, so an unchanged run costs no
+/// call. `budget_left` is what the token budget leaves after the analyses (`None`: no budget); the
+/// call is not made when its worst case does not fit. Errors are for the report to show, not to
+/// abort on, except [`FanoutError::AuthRefused`], which stops the run.
 pub async fn synthesize(
     verdicts: &[Verdict],
     run_summary: &str,
@@ -313,8 +337,8 @@ pub async fn synthesize(
     let (system, user) = config.prompts.render_synthesis(run_summary, verdicts);
     let key = synthesis_key(config, llm, &system, &user);
     let cache = open_cache(config);
-    if let Some(text) = cache.as_ref().and_then(|c| c.get_synthesis_blocking(&key)) {
-        return Ok(Synthesis { text, tokens: TokenUsage::default(), cached: true });
+    if let Some((text, dropped_bullets)) = cache.as_ref().and_then(|c| c.get_synthesis_blocking(&key)) {
+        return Ok(Synthesis { text, tokens: TokenUsage::default(), cached: true, dropped_bullets });
     }
     let client = LlmClient::new(llm)?;
     let messages = vec![
@@ -324,10 +348,21 @@ pub async fn synthesize(
     let budget = Budget::new(budget_left);
     let cost = call_cost(&messages, llm.max_completion_tokens);
     budget.reserve(cost).map_err(|over| FanoutError::SynthesisSkipped(over.to_string()))?;
-    let completion = client.chat(&messages, false).await.map_err(|e| FanoutError::Synthesis(e.to_string()))?;
+    let completion = client.chat(&messages, Ask::Text).await.map_err(|e| match e {
+        CallError::AuthRefused(message) => FanoutError::AuthRefused(message),
+        other => FanoutError::Synthesis(other.to_string()),
+    })?;
     let (text, tokens) = completion.into_text().map_err(FanoutError::Synthesis)?;
-    if let Some(cache) = &cache {
-        cache.put_synthesis(&key, &llm.model, &text).await;
+    let known: Vec<&str> = verdicts.iter().map(|v| v.eval_path.as_str()).collect();
+    let (text, dropped_bullets) = keep_known_evals(&text, &known);
+    if dropped_bullets > 0 {
+        tracing::warn!(
+            dropped_bullets,
+            "the synthesis named evals that are not in this run; those bullets were dropped"
+        );
     }
-    Ok(Synthesis { text, tokens, cached: false })
+    if let Some(cache) = &cache {
+        cache.put_synthesis(&key, &llm.model, &text, dropped_bullets).await;
+    }
+    Ok(Synthesis { text, tokens, cached: false, dropped_bullets })
 }

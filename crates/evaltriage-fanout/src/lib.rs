@@ -31,7 +31,7 @@ pub use budget::prompt_tokens_upper_bound;
 pub use cache::cache_key;
 pub use diff::unified_diff;
 pub use dispatch::{Analysis, Estimate, ProgressEvent, Synthesis, analyze, estimate, synthesize};
-pub use llm::{ApiKey, LlmConfig, ResponseMode};
+pub use llm::{ApiKey, DEFAULT_ANSWER_TOKENS, DEFAULT_CALL_TIMEOUT, LlmConfig, ResponseMode};
 pub use prompt::{Prompts, TEMPLATE_FILES};
 pub use rules::{DEFAULT_RELAXED_RULES, RulesConfig, classify_by_rules, infrastructure_verdict};
 pub use selection::{DEFAULT_EVIDENCE_TOKENS, SelectedEvidence, estimate_tokens, select_evidence};
@@ -67,6 +67,9 @@ pub enum FanoutError {
     Synthesis(String),
     #[error("synthesis skipped: {0}")]
     SynthesisSkipped(String),
+    /// HTTP 401/403: the endpoint refused the key. The run stops at the first one.
+    #[error("{0}")]
+    AuthRefused(String),
 }
 
 /// LLM calls in flight at once: 1 to 4, default 4.

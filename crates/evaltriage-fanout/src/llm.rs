@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use async_openai::types::chat::{
 use evaltriage_core::{TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
 use serde::Deserialize;
 
-use crate::answer::{answer_schema, validate};
+use crate::answer::{Answer, Rejection, answer_schema, validate};
 use crate::budget::{Budget, call_cost};
 use crate::dispatch::{ProgressEvent, Reporter};
 use crate::prompt::Prompts;
@@ -46,6 +47,15 @@ impl fmt::Debug for ApiKey {
     }
 }
 
+/// The default limit for one HTTP exchange with the LLM.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The default `max_completion_tokens` of a request. A full answer (a one-line error, two
+/// snippets of at most 10 lines, 2 to 5 sentences of reasoning, the JSON around them) takes about
+/// 500 tokens; the cap leaves room for that and stops a small model that loops inside a string
+/// long before it fills its context.
+pub const DEFAULT_ANSWER_TOKENS: u32 = 800;
+
 /// How to reach the LLM. The binary fills it from flags, environment and config.
 #[derive(Debug, Clone)]
 pub struct LlmConfig {
@@ -55,7 +65,7 @@ pub struct LlmConfig {
     pub api_key: Option<ApiKey>,
     /// The model that analyses (`gpt-4.1-mini`, `qwen2.5-coder:14b`, ...).
     pub model: String,
-    /// Limit for one HTTP exchange. Default 120 s.
+    /// Limit for one HTTP exchange. Default [`DEFAULT_CALL_TIMEOUT`].
     pub call_timeout: Duration,
     /// Retries of one request on 429, 5xx, connection errors and timeouts (separate from the
     /// validation retries). Default 4.
@@ -64,7 +74,7 @@ pub struct LlmConfig {
     pub backoff_base: Duration,
     /// Cap on a server's `Retry-After` and on the backoff delay. Default 30 s.
     pub max_retry_after: Duration,
-    /// `max_completion_tokens` of each request. Default 2,000.
+    /// `max_completion_tokens` of each request. Default [`DEFAULT_ANSWER_TOKENS`].
     pub max_completion_tokens: Option<u32>,
 }
 
@@ -75,11 +85,11 @@ impl LlmConfig {
             base_url: base_url.to_owned(),
             api_key,
             model: model.to_owned(),
-            call_timeout: Duration::from_secs(120),
+            call_timeout: DEFAULT_CALL_TIMEOUT,
             transport_retries: 4,
             backoff_base: Duration::from_secs(1),
             max_retry_after: Duration::from_secs(30),
-            max_completion_tokens: Some(2_000),
+            max_completion_tokens: Some(DEFAULT_ANSWER_TOKENS),
         }
     }
 }
@@ -109,6 +119,15 @@ impl ResponseMode {
         match self {
             Self::JsonSchema => Self::JsonObject,
             Self::JsonObject | Self::Text => Self::Text,
+        }
+    }
+
+    /// The `response_format` type this mode sends (`text`: none).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::JsonSchema => "json_schema",
+            Self::JsonObject => "json_object",
+            Self::Text => "text",
         }
     }
 }
@@ -142,12 +161,15 @@ pub(crate) enum CallError {
     BadResponse(String),
     /// Retries exhausted or a status that retrying will not fix.
     Failed(String),
+    /// The endpoint refused the key (HTTP 401/403): the whole run stops; the text says which
+    /// endpoint, never the key.
+    AuthRefused(String),
 }
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BadResponse(reason) | Self::Failed(reason) => f.write_str(reason),
+            Self::BadResponse(reason) | Self::Failed(reason) | Self::AuthRefused(reason) => f.write_str(reason),
         }
     }
 }
@@ -156,8 +178,19 @@ impl fmt::Display for CallError {
 enum Exchange {
     Ok(Vec<u8>),
     FormatRejected(String),
-    Retry { reason: String, retry_after: Option<Duration> },
+    Retry { reason: String, retry_after: Option<Duration>, timed_out: bool },
+    AuthRefused(u16),
     Fatal(String),
+}
+
+/// What a chat call asks for.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ask<'a> {
+    /// The structured verdict about this eval path, by `response_format` as far as the server
+    /// accepts it.
+    Verdict { eval_path: &'a str },
+    /// Plain text (the synthesis).
+    Text,
 }
 
 /// A client for one run: shares the response-mode fallback and the counters across calls.
@@ -168,6 +201,10 @@ pub(crate) struct LlmClient {
     url: String,
     mode: AtomicU8,
     requests: AtomicU64,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    /// Set by the first 401/403: no call is sent after it.
+    auth_refused: OnceLock<String>,
 }
 
 impl LlmClient {
@@ -179,6 +216,9 @@ impl LlmClient {
             config: config.clone(),
             mode: AtomicU8::new(ResponseMode::JsonSchema as u8),
             requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+            auth_refused: OnceLock::new(),
         })
     }
 
@@ -196,6 +236,29 @@ impl LlmClient {
         self.requests.load(Ordering::SeqCst)
     }
 
+    /// The most HTTP requests that were in flight at once.
+    pub(crate) fn max_in_flight(&self) -> u64 {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The one-line message of the first 401/403, once the endpoint refused the key.
+    pub(crate) fn auth_refused(&self) -> Option<&str> {
+        self.auth_refused.get().map(String::as_str)
+    }
+
+    /// The message for a refused key: which endpoint and that it refused; never the key.
+    fn auth_message(&self, code: u16) -> String {
+        let endpoint = self.redact(&self.config.base_url);
+        match &self.config.api_key {
+            Some(_) => format!(
+                "the LLM endpoint {endpoint} refused the API key (HTTP {code}); check OPENAI_API_KEY or openai_api_key in evaltriage.toml"
+            ),
+            None => format!(
+                "the LLM endpoint {endpoint} refused the request (HTTP {code}) and no API key was sent; set OPENAI_API_KEY"
+            ),
+        }
+    }
+
     fn redact(&self, text: &str) -> String {
         match &self.config.api_key {
             Some(key) if !key.expose().is_empty() => text.replace(key.expose(), "<redacted>"),
@@ -203,17 +266,24 @@ impl LlmClient {
         }
     }
 
-    /// One chat completion. `structured` asks for the answer schema by `response_format`
-    /// (falling back as servers reject it); otherwise plain text.
+    /// One chat completion. A verdict is asked for by `response_format` with its schema
+    /// (falling back as servers reject it); the synthesis as plain text.
     pub(crate) async fn chat(
         &self,
         messages: &[ChatCompletionRequestMessage],
-        structured: bool,
+        ask: Ask<'_>,
     ) -> Result<Completion, CallError> {
         let mut retries = 0;
         loop {
-            let mode = if structured { self.mode() } else { ResponseMode::Text };
-            let body = self.request_body(messages, mode).map_err(CallError::Failed)?;
+            if let Some(message) = self.auth_refused() {
+                return Err(CallError::AuthRefused(message.to_owned()));
+            }
+            let (mode, about) = match ask {
+                Ask::Verdict { eval_path } => (self.mode(), eval_path),
+                Ask::Text => (ResponseMode::Text, "synthesis"),
+            };
+            let body = self.request_body(messages, mode, ask).map_err(CallError::Failed)?;
+            tracing::debug!(about, response_format = mode.as_str(), "LLM request");
             match self.exchange(body).await {
                 Exchange::Ok(bytes) => return parse_completion(&bytes).map_err(CallError::BadResponse),
                 Exchange::FormatRejected(detail) if mode != ResponseMode::Text => {
@@ -226,7 +296,11 @@ impl LlmClient {
                 Exchange::FormatRejected(detail) | Exchange::Fatal(detail) => {
                     return Err(CallError::Failed(self.redact(&detail)));
                 }
-                Exchange::Retry { reason, retry_after } => {
+                Exchange::AuthRefused(code) => {
+                    let message = self.auth_refused.get_or_init(|| self.auth_message(code));
+                    return Err(CallError::AuthRefused(message.clone()));
+                }
+                Exchange::Retry { reason, retry_after, timed_out } => {
                     if retries >= self.config.transport_retries {
                         return Err(CallError::Failed(format!(
                             "{} (gave up after {retries} transport retries)",
@@ -235,7 +309,20 @@ impl LlmClient {
                     }
                     let delay =
                         retry_after.map_or_else(|| self.backoff(retries), |d| d.min(self.config.max_retry_after));
-                    tracing::debug!(reason = %self.redact(&reason), ?delay, "retrying an LLM request");
+                    if timed_out {
+                        // The server may still be working on the first copy: say so before
+                        // sending the identical request again.
+                        tracing::info!(
+                            about,
+                            "{}; sending the identical request again in {:.1} s (transport retry {} of {}; raise --llm-timeout for a slow server)",
+                            self.redact(&reason),
+                            delay.as_secs_f32(),
+                            retries + 1,
+                            self.config.transport_retries
+                        );
+                    } else {
+                        tracing::debug!(reason = %self.redact(&reason), ?delay, "retrying an LLM request");
+                    }
                     tokio::time::sleep(delay).await;
                     retries += 1;
                 }
@@ -249,18 +336,23 @@ impl LlmClient {
         exp.mul_f64(0.5 + unit / 2.0)
     }
 
-    fn request_body(&self, messages: &[ChatCompletionRequestMessage], mode: ResponseMode) -> Result<Vec<u8>, String> {
-        let response_format = match mode {
-            ResponseMode::JsonSchema => Some(ResponseFormat::JsonSchema {
+    fn request_body(
+        &self,
+        messages: &[ChatCompletionRequestMessage],
+        mode: ResponseMode,
+        ask: Ask<'_>,
+    ) -> Result<Vec<u8>, String> {
+        let response_format = match (mode, ask) {
+            (_, Ask::Text) | (ResponseMode::Text, _) => None,
+            (ResponseMode::JsonSchema, Ask::Verdict { eval_path }) => Some(ResponseFormat::JsonSchema {
                 json_schema: ResponseFormatJsonSchema {
                     description: Some("The classification of one failed benchmark eval".into()),
                     name: "eval_verdict".into(),
-                    schema: answer_schema(),
+                    schema: answer_schema(eval_path),
                     strict: Some(true),
                 },
             }),
-            ResponseMode::JsonObject => Some(ResponseFormat::JsonObject),
-            ResponseMode::Text => None,
+            (ResponseMode::JsonObject, Ask::Verdict { .. }) => Some(ResponseFormat::JsonObject),
         };
         let request = CreateChatCompletionRequest {
             model: self.config.model.clone(),
@@ -278,6 +370,10 @@ impl LlmClient {
             request = request.bearer_auth(key.expose());
         }
         self.requests.fetch_add(1, Ordering::SeqCst);
+        let in_flight = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(in_flight, Ordering::SeqCst);
+        tracing::debug!(in_flight, "LLM request sent");
+        let _in_flight = InFlight(&self.in_flight);
         let call = async {
             let response = request.send().await?;
             let status = response.status();
@@ -288,13 +384,22 @@ impl LlmClient {
         let (status, retry_after, bytes) = match tokio::time::timeout(self.config.call_timeout, call).await {
             Err(_) => {
                 return Exchange::Retry {
-                    reason: format!("no answer within {} s", self.config.call_timeout.as_secs_f32()),
+                    reason: format!(
+                        "no answer from {} within {} s",
+                        self.config.base_url,
+                        self.config.call_timeout.as_secs_f32()
+                    ),
                     retry_after: None,
+                    timed_out: true,
                 };
             }
             Ok(Err(e)) if e.is_builder() => return Exchange::Fatal(format!("invalid request: {}", error_chain(&e))),
             Ok(Err(e)) => {
-                return Exchange::Retry { reason: format!("connection error: {}", error_chain(&e)), retry_after: None };
+                return Exchange::Retry {
+                    reason: format!("connection error: {}", error_chain(&e)),
+                    retry_after: None,
+                    timed_out: false,
+                };
             }
             Ok(Ok(ok)) => ok,
         };
@@ -304,20 +409,29 @@ impl LlmClient {
         let text = String::from_utf8_lossy(&bytes);
         let excerpt: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();
         let code = status.as_u16();
+        if code == 401 || code == 403 {
+            return Exchange::AuthRefused(code);
+        }
         if code == 429 {
-            return Exchange::Retry { reason: format!("rate limited (HTTP 429): {excerpt}"), retry_after };
+            return Exchange::Retry {
+                reason: format!("rate limited (HTTP 429): {excerpt}"),
+                retry_after,
+                timed_out: false,
+            };
         }
         if (code == 400 || code == 422 || status.is_server_error()) && rejects_response_format(&text) {
             return Exchange::FormatRejected(format!("HTTP {code}: {excerpt}"));
         }
         if status.is_server_error() || code == 408 {
-            return Exchange::Retry { reason: format!("HTTP {code}: {excerpt}"), retry_after };
+            return Exchange::Retry { reason: format!("HTTP {code}: {excerpt}"), retry_after, timed_out: false };
         }
         Exchange::Fatal(format!("HTTP {code}: {excerpt}"))
     }
 
     /// Analyses one case: asks, validates, and asks again with the reason, up to `max_retries`
-    /// times. Never returns a guessed label: after the last try the verdict is an error.
+    /// times. Never returns a guessed label: after the last try the verdict is an error, unless
+    /// an answer's only defects were an unverifiable snippet or an out-of-range confidence, which
+    /// are then dropped (and that recorded) while its valid label is kept.
     pub(crate) async fn analyse(
         &self,
         case: &Case,
@@ -338,6 +452,8 @@ impl LlmClient {
             base_verdict(failure, VerdictStatus::Error, VerdictOrigin::Llm { model: self.config.model.clone() });
         let max = u32::from(max_retries.get());
         let mut last_reason = String::new();
+        // The latest answer whose only defect was a snippet not found in the evidence.
+        let mut salvage: Option<Box<Answer>> = None;
         for attempt in 0..=max {
             if attempt > 0 {
                 reporter.send(ProgressEvent::Retried {
@@ -350,6 +466,14 @@ impl LlmClient {
             // The hard token cap: this attempt starts only if its worst case fits.
             let cost = call_cost(&messages, self.config.max_completion_tokens);
             if let Err(over) = budget.reserve(cost) {
+                if let Some(answer) = salvage.take() {
+                    tracing::info!(
+                        eval = eval_path,
+                        "{over}; kept the label of the last answer whose only defects were dropped"
+                    );
+                    accept(&mut verdict, *answer);
+                    return verdict;
+                }
                 verdict.status = VerdictStatus::Skipped;
                 verdict.reasoning = if attempt == 0 {
                     over.to_string()
@@ -358,7 +482,7 @@ impl LlmClient {
                 };
                 return verdict;
             }
-            let result = self.chat(&messages, true).await;
+            let result = self.chat(&messages, Ask::Verdict { eval_path }).await;
             budget.settle(cost, result.as_ref().map_or(0, |c| c.usage.total()));
             let completion = match result {
                 Ok(c) => c,
@@ -366,50 +490,84 @@ impl LlmClient {
                     last_reason = reason;
                     continue;
                 }
-                Err(CallError::Failed(reason)) => {
+                Err(CallError::Failed(reason) | CallError::AuthRefused(reason)) => {
                     verdict.reasoning = format!("the LLM call failed: {reason}");
                     return verdict;
                 }
             };
             verdict.tokens += completion.usage;
             let content = completion.content.unwrap_or_default();
-            let outcome = if let Some(refusal) = completion.refusal.filter(|r| !r.trim().is_empty()) {
-                Err(format!("the model refused to answer: {}", refusal.trim()))
-            } else if completion.finish_reason.as_deref() == Some("length") {
-                Err("the answer was cut off (finish_reason: length); answer with a shorter JSON object".to_owned())
-            } else {
-                validate(&content, eval_path, &evidence.text)
-            };
+            let outcome: Result<Answer, Rejection> =
+                if let Some(refusal) = completion.refusal.filter(|r| !r.trim().is_empty()) {
+                    Err(format!("the model refused to answer: {}", refusal.trim()).into())
+                } else if completion.finish_reason.as_deref() == Some("length") {
+                    Err("the answer was cut off (finish_reason: length); answer with a shorter JSON object".into())
+                } else {
+                    validate(&content, eval_path, &evidence.text)
+                };
             match outcome {
                 Ok(answer) => {
-                    verdict.status = VerdictStatus::Done;
-                    verdict.classification = Some(answer.classification);
-                    if !answer.error.trim().is_empty() {
-                        verdict.error = answer.error.trim().chars().take(300).collect();
-                    }
-                    verdict.reasoning = answer.reasoning.trim().to_owned();
-                    verdict.model_snippet = answer.model_snippet;
-                    verdict.expected_snippet = answer.expected_snippet;
-                    verdict.confidence = Some(answer.confidence);
+                    accept(&mut verdict, answer);
                     return verdict;
                 }
-                Err(reason) => {
+                Err(rejection) => {
+                    tracing::debug!(eval = eval_path, attempt, reason = %rejection.reason, "answer rejected");
+                    if rejection.salvage.is_some() {
+                        salvage = rejection.salvage;
+                    }
                     if !content.trim().is_empty() {
                         messages.push(ChatCompletionRequestAssistantMessage::from(content).into());
                     }
                     messages.push(
                         ChatCompletionRequestUserMessage::from(format!(
-                            "Your answer was rejected: {reason}. Answer again about eval {eval_path} with one JSON \
-                             object that matches the schema."
+                            "Your answer was rejected: {}. Answer again about eval {eval_path} with one JSON \
+                             object that matches the schema.",
+                            rejection.reason
                         ))
                         .into(),
                     );
-                    last_reason = reason;
+                    last_reason = rejection.reason;
                 }
             }
         }
+        if let Some(answer) = salvage {
+            tracing::info!(
+                eval = eval_path,
+                "kept the label of the last answer whose only defects were dropped: {}",
+                answer.dropped.join("; ")
+            );
+            accept(&mut verdict, *answer);
+            return verdict;
+        }
         verdict.reasoning = format!("no valid answer after {} attempts; last problem: {last_reason}", max + 1);
         verdict
+    }
+}
+
+/// Fills a verdict from an accepted answer; snippets that were dropped are recorded in the
+/// reasoning, so the report says why a snippet is missing.
+fn accept(verdict: &mut Verdict, answer: Answer) {
+    verdict.status = VerdictStatus::Done;
+    verdict.classification = Some(answer.classification);
+    if !answer.error.trim().is_empty() {
+        verdict.error = answer.error.trim().chars().take(300).collect();
+    }
+    let mut reasoning = answer.reasoning.trim().to_owned();
+    for note in &answer.dropped {
+        reasoning.push_str(&format!(" ({note}.)"));
+    }
+    verdict.reasoning = reasoning;
+    verdict.model_snippet = answer.model_snippet;
+    verdict.expected_snippet = answer.expected_snippet;
+    verdict.confidence = answer.confidence;
+}
+
+/// Counts one request in flight for as long as it lives (also when its future is dropped).
+struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -520,7 +678,8 @@ mod tests {
         assert_eq!(client.url, "http://x/v1/chat/completions");
         let messages = vec![ChatCompletionRequestUserMessage::from("hi").into()];
         let body = |mode| -> serde_json::Value {
-            serde_json::from_slice(&client.request_body(&messages, mode).unwrap()).unwrap()
+            serde_json::from_slice(&client.request_body(&messages, mode, Ask::Verdict { eval_path: "a/b" }).unwrap())
+                .unwrap()
         };
         let schema = body(ResponseMode::JsonSchema);
         assert_eq!(schema["response_format"]["type"], "json_schema");

@@ -105,7 +105,7 @@ impl Prompts {
 
     /// The system and user messages of the per-eval analysis.
     pub fn render_analysis(&self, case: &Case, evidence: &SelectedEvidence) -> (String, String) {
-        let schema = serde_json::to_string(&answer_schema()).unwrap_or_default();
+        let schema = serde_json::to_string(&answer_schema(case.failure.eval_path.as_str())).unwrap_or_default();
         let user = render(
             &self.analysis_user,
             &[

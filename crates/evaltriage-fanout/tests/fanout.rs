@@ -150,6 +150,60 @@ async fn snippets_must_occur_in_the_evidence_and_the_eval_must_match() {
 }
 
 #[tokio::test]
+async fn a_snippet_that_never_verifies_is_dropped_and_the_label_kept() {
+    let (server, stand_in) = StandIn::new(|hit, _| {
+        (ok(&answer(&hit.eval_path, "OVERLY_STRICT").replace("export const a = 2;", "invented code")), Duration::ZERO)
+    })
+    .start()
+    .await;
+    let analysis = run(small_cases(1), &config(&server)).await;
+    let v = &analysis.verdicts[0];
+    assert_eq!(v.status, VerdictStatus::Done, "{}", v.reasoning);
+    assert_eq!(v.classification, Some(Classification::OverlyStrict));
+    assert_eq!(v.retry_count, 3, "asked again first");
+    assert_eq!(stand_in.hits().len(), 4);
+    assert_eq!(v.model_snippet.as_deref(), Some("export const a = 1;"));
+    assert_eq!(v.expected_snippet, None);
+    assert!(v.reasoning.contains("expected_snippet: snippet not found in the evidence, dropped"), "{}", v.reasoning);
+
+    // Garbage after a salvageable answer still keeps that answer; garbage alone stays an error.
+    let (server, _) = StandIn::new(|hit, i| {
+        let content = if i == 1 {
+            answer(&hit.eval_path, "KNOWN_GAP").replace("export const a = 1;", "made up")
+        } else {
+            "not json".to_owned()
+        };
+        (ok(&content), Duration::ZERO)
+    })
+    .start()
+    .await;
+    let v = &run(small_cases(1), &config(&server)).await.verdicts[0];
+    assert_eq!((v.status, v.classification), (VerdictStatus::Done, Some(Classification::KnownGap)));
+    let (server, _) = StandIn::new(|_, _| (ok("not json"), Duration::ZERO)).start().await;
+    let v = &run(small_cases(1), &config(&server)).await.verdicts[0];
+    assert_eq!((v.status, v.classification), (VerdictStatus::Error, None));
+}
+
+#[tokio::test]
+async fn each_request_carries_the_schema_of_its_own_eval_in_reasoning_order() {
+    let (server, stand_in) =
+        StandIn::new(|hit, _| (ok(&answer(&hit.eval_path, "MODEL_FAULT")), Duration::ZERO)).start().await;
+    run(small_cases(2), &config(&server)).await;
+    for hit in stand_in.hits() {
+        let format = &hit.body["response_format"]["json_schema"];
+        assert_eq!(format["strict"], true);
+        let schema = &format["schema"];
+        assert_eq!(schema["properties"]["eval"]["enum"], json!([hit.eval_path]));
+        assert_eq!(schema["properties"]["confidence"]["minimum"], 0);
+        assert_eq!(schema["properties"]["confidence"]["maximum"], 1);
+        let keys: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(keys.last().map(|k| k.as_str()), Some("confidence"));
+        assert_eq!(keys.iter().position(|k| *k == "reasoning"), Some(5), "{keys:?}");
+        assert_eq!(hit.body["max_completion_tokens"], json!(evaltriage_fanout::DEFAULT_ANSWER_TOKENS));
+    }
+}
+
+#[tokio::test]
 async fn a_refusal_or_a_cut_off_answer_is_a_failed_attempt() {
     let (server, stand_in) = StandIn::new(|hit, i| {
         let template = match i {
@@ -497,11 +551,42 @@ async fn the_api_key_is_sent_as_a_bearer_token_and_never_shown() {
     llm.api_key = Some(ApiKey::new("sk-very-secret"));
     let config = FanoutConfig { backend: Backend::Llm(llm), ..FanoutConfig::default() };
     assert!(!format!("{config:?}").contains("sk-very-secret"));
-    let analysis = run(small_cases(1), &config).await;
-    let v = &analysis.verdicts[0];
-    assert_eq!(v.status, VerdictStatus::Error);
-    assert!(v.reasoning.contains("HTTP 401"), "{}", v.reasoning);
-    assert!(!format!("{v:?}").contains("sk-very-secret"), "{v:?}");
+    let err = analyze(small_cases(1), &config).await.unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("HTTP 401") && message.contains(&server.uri()), "{message}");
+    assert!(!message.contains("sk-very-secret"), "{message}");
+}
+
+#[tokio::test]
+async fn a_refused_key_stops_the_run_at_the_first_401_or_403() {
+    // Six evals, four in flight: the first 401 stops everything; nothing is sent after it, and
+    // no eval gets a per-eval error verdict.
+    let (server, stand_in) = StandIn::new(|_, _| {
+        (
+            ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "invalid api key"}})),
+            Duration::from_millis(50),
+        )
+    })
+    .start()
+    .await;
+    let mut llm = llm_config(&server);
+    llm.api_key = Some(ApiKey::new("sk-refused"));
+    let config = FanoutConfig { backend: Backend::Llm(llm), ..FanoutConfig::default() };
+    let err = analyze(small_cases(6), &config).await.unwrap_err();
+    assert!(matches!(err, evaltriage_fanout::FanoutError::AuthRefused(_)), "{err:?}");
+    assert!(err.to_string().contains("refused the API key (HTTP 401)"), "{err}");
+    assert!(stand_in.hits().len() <= 4, "only the calls already in flight: {}", stand_in.hits().len());
+
+    let (server, stand_in) =
+        StandIn::new(|_, _| (ResponseTemplate::new(403).set_body_string("forbidden"), Duration::ZERO)).start().await;
+    let one = FanoutConfig {
+        backend: Backend::Llm(llm_config(&server)),
+        concurrency: Concurrency::new(1).unwrap(),
+        ..FanoutConfig::default()
+    };
+    let err = analyze(small_cases(6), &one).await.unwrap_err();
+    assert!(err.to_string().contains("HTTP 403") && err.to_string().contains("no API key was sent"), "{err}");
+    assert_eq!(stand_in.hits().len(), 1, "one call, no retry, no other eval");
 }
 
 #[tokio::test]
@@ -513,6 +598,7 @@ async fn synthesis_returns_the_text_or_an_error() {
     let analysis = run(small_cases(2), &FanoutConfig::default()).await;
     let synthesis = synthesize(&analysis.verdicts, "model x, 2 failures", &config(&server), None).await.unwrap();
     assert!(synthesis.text.contains("share one root cause"));
+    assert_eq!(synthesis.dropped_bullets, 0);
     assert_eq!(synthesis.tokens.prompt, 1_000);
     let sent = &stand_in.hits()[0].body;
     assert!(sent.get("response_format").is_none());
@@ -557,6 +643,19 @@ async fn an_unchanged_synthesis_comes_from_the_cache() {
     // --no-cache neither reads nor writes it.
     let no_cache = FanoutConfig { no_cache: true, ..config.clone() };
     assert!(!synthesize(&analysis.verdicts, "model x, 2 failures", &no_cache, None).await.unwrap().cached);
+}
+
+#[tokio::test]
+async fn a_synthesis_bullet_about_an_eval_outside_the_run_is_dropped_and_counted() {
+    let text = "- 000-fundamentals/000-eval and 000-fundamentals/001-eval share one root cause.\n\
+                - 000-fundamentals/042-invented shows the same problem.";
+    let (server, _) = StandIn::new(move |_, _| (ok(text), Duration::ZERO)).start().await;
+    let analysis = run(small_cases(2), &FanoutConfig::default()).await;
+    let synthesis = synthesize(&analysis.verdicts, "model x", &config(&server), None).await.unwrap();
+    assert_eq!(synthesis.dropped_bullets, 1);
+    assert!(synthesis.text.contains("share one root cause"), "{}", synthesis.text);
+    assert!(!synthesis.text.contains("042-invented"), "{}", synthesis.text);
+    assert!(synthesis.text.contains("1 bullet was dropped"), "{}", synthesis.text);
 }
 
 #[test]

@@ -200,6 +200,12 @@ pub struct AnalyzeArgs {
     /// Validation retries per eval when an answer does not validate, 1 to 10 [default: 3]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
     pub max_retries: Option<u32>,
+    /// Seconds to wait for one LLM answer before sending the request again (local CPU servers can need several minutes) [default: 120]
+    #[arg(long, env = "EVALTRIAGE_LLM_TIMEOUT", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub llm_timeout: Option<u64>,
+    /// Cap on the tokens of one LLM answer (max_completion_tokens) [default: 800]
+    #[arg(long, env = "EVALTRIAGE_MAX_ANSWER_TOKENS", value_name = "N", value_parser = clap::value_parser!(u32).range(200..=32_768))]
+    pub max_answer_tokens: Option<u32>,
     /// A hard cap on LLM tokens for the whole analysis, synthesis included: a call starts only if
     /// its worst case fits what is left; the rest are skipped and named in the report [default: no
     /// limit]

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -29,6 +30,10 @@ pub struct FileConfig {
     pub concurrency: Option<u8>,
     pub max_retries: Option<u32>,
     pub budget_tokens: Option<u64>,
+    /// Seconds to wait for one LLM answer (`--llm-timeout`).
+    pub llm_timeout_secs: Option<u64>,
+    /// `max_completion_tokens` of each LLM request (`--max-answer-tokens`).
+    pub max_answer_tokens: Option<u32>,
     pub prompts_dir: Option<PathBuf>,
     /// ESLint rules the benchmark has relaxed: a lint failure only on these is OVERLY_STRICT
     /// (rules classifier). Replaces the built-in list.
@@ -143,6 +148,26 @@ impl Settings {
             json,
         }
     }
+}
+
+/// The LLM call timeout and answer cap, from flag or environment (already in `flag`), else the
+/// config file, else the defaults. Values from the file are checked like the flags.
+pub fn llm_limits(
+    timeout_flag: Option<u64>,
+    answer_tokens_flag: Option<u32>,
+    file: &FileConfig,
+) -> Result<(Duration, u32), CliError> {
+    let timeout = match timeout_flag.or(file.llm_timeout_secs) {
+        Some(secs) if (1..=3_600).contains(&secs) => Duration::from_secs(secs),
+        Some(secs) => return Err(CliError::usage(format!("llm timeout must be from 1 to 3600 seconds, got {secs}"))),
+        None => evaltriage_fanout::DEFAULT_CALL_TIMEOUT,
+    };
+    let tokens = match answer_tokens_flag.or(file.max_answer_tokens) {
+        Some(n) if (200..=32_768).contains(&n) => n,
+        Some(n) => return Err(CliError::usage(format!("max answer tokens must be from 200 to 32768, got {n}"))),
+        None => evaltriage_fanout::DEFAULT_ANSWER_TOKENS,
+    };
+    Ok((timeout, tokens))
 }
 
 /// Reads `OPENAI_API_KEY` (empty counts as unset). The only place the key is read.

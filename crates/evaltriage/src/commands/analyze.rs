@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::cli::{AnalyzeArgs, ClassifierKind};
 use crate::commands::{count, emit, emit_json};
-use crate::config::{FileConfig, Settings, openai_api_key_from_env};
+use crate::config::{FileConfig, Settings, llm_limits, openai_api_key_from_env};
 use crate::exit::CliError;
 use crate::hints::RunAddress;
 use crate::progress::Progress;
@@ -64,11 +64,12 @@ fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> 
                 .clone()
                 .or_else(|| file.llm_model.clone())
                 .unwrap_or_else(|| DEFAULT_LLM_MODEL.to_owned());
-            Backend::Llm(LlmConfig::new(
-                base_url.trim().trim_end_matches('/'),
-                api_key.as_deref().map(ApiKey::new),
-                &model,
-            ))
+            let mut llm =
+                LlmConfig::new(base_url.trim().trim_end_matches('/'), api_key.as_deref().map(ApiKey::new), &model);
+            let (timeout, answer_tokens) = llm_limits(args.llm_timeout, args.max_answer_tokens, file)?;
+            llm.call_timeout = timeout;
+            llm.max_completion_tokens = Some(answer_tokens);
+            Backend::Llm(llm)
         }
     };
     // Flags are range-checked by clap; a bad value can only come from the config file.
@@ -255,6 +256,10 @@ pub async fn analyze_run(
             let budget_left = config.token_budget.map(|b| b.saturating_sub(analysis.tokens.total()));
             synthesis =
                 Some(evaltriage_fanout::synthesize(&analysis.verdicts, &run_summary, &config, budget_left).await);
+            if let Some(Err(e @ evaltriage_fanout::FanoutError::AuthRefused(_))) = &synthesis {
+                progress.finish();
+                return Err(CliError::usage(e));
+            }
         }
     }
     progress.finish();

@@ -39,6 +39,23 @@ pub fn answer_schema(eval_path: &str) -> Value {
     })
 }
 
+/// The longest text fields of an answer, in characters, once an answer was cut off at the answer
+/// cap: small models can write one field on and on until the cap cuts the JSON in half (and, in
+/// reasoning order, before the label). Grammar-driven servers (llama.cpp) turn `maxLength` into a
+/// hard stop. Only asked after a cut-off, so the first request of every eval is the plain schema.
+const BOUNDED_FIELDS: [(&str, u64); 5] =
+    [("failed_step", 40), ("error", 300), ("model_snippet", 400), ("expected_snippet", 400), ("reasoning", 1_000)];
+
+/// [`answer_schema`] with `maxLength` on its text fields, for the retry after an answer that the
+/// answer cap cut off.
+pub fn bounded_answer_schema(eval_path: &str) -> Value {
+    let mut schema = answer_schema(eval_path);
+    for (field, max) in BOUNDED_FIELDS {
+        schema["properties"][field]["maxLength"] = json!(max);
+    }
+    schema
+}
+
 /// A validated answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {
@@ -367,6 +384,19 @@ mod tests {
         assert_eq!(schema["properties"]["eval"]["enum"], json!(["000-fundamentals/003-crons"]));
         assert_eq!(answer_schema("a/b")["properties"]["eval"]["enum"], json!(["a/b"]));
         assert!(schema["properties"]["eval"].get("description").is_none(), "nothing for a small model to copy");
+    }
+
+    #[test]
+    fn after_a_cut_off_the_schema_bounds_its_text_fields_and_keeps_the_rest() {
+        let plain = answer_schema("a/b");
+        let bounded = bounded_answer_schema("a/b");
+        assert_eq!(bounded["properties"]["reasoning"]["maxLength"], json!(1_000));
+        assert_eq!(bounded["properties"]["error"]["maxLength"], json!(300));
+        assert!(plain["properties"]["reasoning"].get("maxLength").is_none());
+        let keys = |v: &Value| v["properties"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&bounded), keys(&plain), "same fields, same order");
+        assert_eq!(bounded["required"], plain["required"]);
+        assert_eq!(bounded["properties"]["classification"], plain["properties"]["classification"]);
     }
 
     #[test]

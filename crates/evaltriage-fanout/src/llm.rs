@@ -19,7 +19,7 @@ use async_openai::types::chat::{
 use evaltriage_core::{TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
 use serde::Deserialize;
 
-use crate::answer::{Answer, Rejection, answer_schema, validate};
+use crate::answer::{Answer, Rejection, answer_schema, bounded_answer_schema, validate};
 use crate::budget::{Budget, call_cost};
 use crate::dispatch::{ProgressEvent, Reporter};
 use crate::prompt::Prompts;
@@ -187,8 +187,9 @@ enum Exchange {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Ask<'a> {
     /// The structured verdict about this eval path, by `response_format` as far as the server
-    /// accepts it.
-    Verdict { eval_path: &'a str },
+    /// accepts it; `bounded` after an answer was cut off at the answer cap (text fields get a
+    /// `maxLength`).
+    Verdict { eval_path: &'a str, bounded: bool },
     /// Plain text (the synthesis).
     Text,
 }
@@ -279,7 +280,7 @@ impl LlmClient {
                 return Err(CallError::AuthRefused(message.to_owned()));
             }
             let (mode, about) = match ask {
-                Ask::Verdict { eval_path } => (self.mode(), eval_path),
+                Ask::Verdict { eval_path, .. } => (self.mode(), eval_path),
                 Ask::Text => (ResponseMode::Text, "synthesis"),
             };
             let body = self.request_body(messages, mode, ask).map_err(CallError::Failed)?;
@@ -344,11 +345,11 @@ impl LlmClient {
     ) -> Result<Vec<u8>, String> {
         let response_format = match (mode, ask) {
             (_, Ask::Text) | (ResponseMode::Text, _) => None,
-            (ResponseMode::JsonSchema, Ask::Verdict { eval_path }) => Some(ResponseFormat::JsonSchema {
+            (ResponseMode::JsonSchema, Ask::Verdict { eval_path, bounded }) => Some(ResponseFormat::JsonSchema {
                 json_schema: ResponseFormatJsonSchema {
                     description: Some("The classification of one failed benchmark eval".into()),
                     name: "eval_verdict".into(),
-                    schema: answer_schema(eval_path),
+                    schema: if bounded { bounded_answer_schema(eval_path) } else { answer_schema(eval_path) },
                     strict: Some(true),
                 },
             }),
@@ -454,6 +455,8 @@ impl LlmClient {
         let mut last_reason = String::new();
         // The latest answer whose only defect was a snippet not found in the evidence.
         let mut salvage: Option<Box<Answer>> = None;
+        // Set once an answer is cut off at the answer cap: later attempts bound the text fields.
+        let mut cut_off = false;
         for attempt in 0..=max {
             if attempt > 0 {
                 reporter.send(ProgressEvent::Retried {
@@ -482,7 +485,7 @@ impl LlmClient {
                 };
                 return verdict;
             }
-            let result = self.chat(&messages, Ask::Verdict { eval_path }).await;
+            let result = self.chat(&messages, Ask::Verdict { eval_path, bounded: cut_off }).await;
             budget.settle(cost, result.as_ref().map_or(0, |c| c.usage.total()));
             let completion = match result {
                 Ok(c) => c,
@@ -501,6 +504,7 @@ impl LlmClient {
                 if let Some(refusal) = completion.refusal.filter(|r| !r.trim().is_empty()) {
                     Err(format!("the model refused to answer: {}", refusal.trim()).into())
                 } else if completion.finish_reason.as_deref() == Some("length") {
+                    cut_off = true;
                     Err("the answer was cut off (finish_reason: length); answer with a shorter JSON object".into())
                 } else {
                     validate(&content, eval_path, &evidence.text)
@@ -678,8 +682,10 @@ mod tests {
         assert_eq!(client.url, "http://x/v1/chat/completions");
         let messages = vec![ChatCompletionRequestUserMessage::from("hi").into()];
         let body = |mode| -> serde_json::Value {
-            serde_json::from_slice(&client.request_body(&messages, mode, Ask::Verdict { eval_path: "a/b" }).unwrap())
-                .unwrap()
+            serde_json::from_slice(
+                &client.request_body(&messages, mode, Ask::Verdict { eval_path: "a/b", bounded: false }).unwrap(),
+            )
+            .unwrap()
         };
         let schema = body(ResponseMode::JsonSchema);
         assert_eq!(schema["response_format"]["type"], "json_schema");

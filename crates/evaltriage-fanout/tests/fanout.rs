@@ -226,6 +226,13 @@ async fn a_refusal_or_a_cut_off_answer_is_a_failed_attempt() {
     let hits = stand_in.hits();
     assert!(hits[1].body.to_string().contains("refused"));
     assert!(hits[2].body.to_string().contains("finish_reason: length"));
+    // Before the cut-off, the plain schema; after it, text fields bounded so a rambling model is
+    // stopped by the grammar rather than by the answer cap.
+    let max_len = |i: usize| {
+        hits[i].body["response_format"]["json_schema"]["schema"]["properties"]["reasoning"]["maxLength"].clone()
+    };
+    assert_eq!((max_len(0), max_len(1)), (json!(null), json!(null)));
+    assert_eq!(max_len(2), json!(1_000));
 }
 
 #[tokio::test]

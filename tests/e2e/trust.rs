@@ -488,3 +488,14 @@ fn the_summary_and_json_say_what_changed_since_the_last_report() {
     let report = std::fs::read_to_string(json(&out)["report_path"].as_str().unwrap()).unwrap();
     assert!(report.contains("## Changes since the last report"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_snapshot_prints_runs_as_printed() {
+    let convex = FakeConvex::from_store(&example_store()).await;
+    let scratch = tempfile::tempdir().unwrap();
+    let (code, out, err) =
+        run(scratch.path(), &["snapshot", EXAMPLE_RUN, "--into", "my store", "--convex-url", &convex.url()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("--store 'my store'`"), "{out}");
+    assert!(check_printed_commands_run(scratch.path(), &out) >= 1, "{out}");
+}

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::commands::{emit, emit_json};
 use crate::config::Settings;
 use crate::exit::CliError;
+use crate::hints::shell_quote;
 use crate::sources;
 
 pub async fn snapshot(target: &str, into: &Path, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
@@ -55,7 +56,11 @@ pub async fn snapshot(target: &str, into: &Path, settings: &Settings, out: &mut 
     for missing in &summary.blobs_missing {
         text.push_str(&format!("  could not copy blob {missing}\n"));
     }
-    text.push_str(&format!("next: evaltriage analyze-run {} --store {}\n", summary.run_id, into.display()));
+    text.push_str(&format!(
+        "next: `evaltriage analyze-run {} --store {}`\n",
+        summary.run_id,
+        shell_quote(&into.display().to_string())
+    ));
     emit(out, &text)?;
     if summary.blobs_missing.is_empty() {
         Ok(())

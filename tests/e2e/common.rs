@@ -4,22 +4,25 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
+/// The environment variables the CLI reads, cleared for every test so the host never leaks in.
+pub const CLI_ENV: [&str; 10] = [
+    "CONVEX_URL",
+    "CONVEX_DEPLOY_KEY",
+    "EVALTRIAGE_STORE",
+    "EVALTRIAGE_REPORTS_DIR",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "EVALTRIAGE_LLM_MODEL",
+    "EVALTRIAGE_LLM_TIMEOUT",
+    "EVALTRIAGE_MAX_ANSWER_TOKENS",
+    "RUST_LOG",
+];
+
 /// The CLI with none of the environment variables it reads, so the host never leaks into a test.
 pub fn cli(cwd: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_evaltriage-e2e"));
     cmd.current_dir(cwd);
-    for var in [
-        "CONVEX_URL",
-        "CONVEX_DEPLOY_KEY",
-        "EVALTRIAGE_STORE",
-        "EVALTRIAGE_REPORTS_DIR",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "EVALTRIAGE_LLM_MODEL",
-        "EVALTRIAGE_LLM_TIMEOUT",
-        "EVALTRIAGE_MAX_ANSWER_TOKENS",
-        "RUST_LOG",
-    ] {
+    for var in CLI_ENV {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");

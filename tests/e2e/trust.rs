@@ -11,7 +11,7 @@ use evaltriage_tests::{
 };
 use serde_json::Value;
 
-use crate::common::{json, run, run_with};
+use crate::common::{CLI_ENV, json, run, run_with};
 
 /// A folder on `PATH` where `evaltriage` is the binary under test, so printed commands run as a
 /// user would paste them.
@@ -51,16 +51,7 @@ fn paste(cwd: &Path, command: &str) -> (i32, String, String) {
     let path = format!("{}:{}", bin_dir(cwd).display(), std::env::var("PATH").unwrap_or_default());
     let mut sh = assert_cmd::Command::new("sh");
     sh.current_dir(cwd).env("PATH", path).env("NO_COLOR", "1");
-    for var in [
-        "CONVEX_URL",
-        "CONVEX_DEPLOY_KEY",
-        "EVALTRIAGE_STORE",
-        "EVALTRIAGE_REPORTS_DIR",
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "EVALTRIAGE_LLM_MODEL",
-        "RUST_LOG",
-    ] {
+    for var in CLI_ENV {
         sh.env_remove(var);
     }
     run_with(sh, &["-c", command])

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod common;
+mod hardening;
 mod llm_robustness;
 mod readme;
 mod real_llm;

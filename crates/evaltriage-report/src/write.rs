@@ -54,11 +54,15 @@ pub(crate) fn write_report_with(
         if !force {
             return Err(ReportError::Exists { path: newest.clone() });
         }
-        let old = std::fs::read(newest).map_err(io_error("read", newest))?;
-        let old = String::from_utf8_lossy(&old);
-        if let Some(kept) = carry_actions_taken(&old, &text) {
-            text = kept;
-            kept_actions_taken = true;
+        // A link is replaced, never read through: it may lead anywhere (a device, a pipe).
+        let is_link = std::fs::symlink_metadata(newest).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            let old = std::fs::read(newest).map_err(io_error("read", newest))?;
+            let old = String::from_utf8_lossy(&old);
+            if let Some(kept) = carry_actions_taken(&old, &text) {
+                text = kept;
+                kept_actions_taken = true;
+            }
         }
     }
     write_atomic(dir, path, text.as_bytes(), before_rename)?;
@@ -116,7 +120,10 @@ fn same_run_reports(dir: &Path, name: &ReportFileName) -> Result<Vec<PathBuf>, R
     for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))?.flatten() {
         let file = entry.file_name();
         let Some(other) = file.to_str().and_then(parse_report_file_name) else { continue };
-        if other.prefix == name.prefix && other.scope == name.scope && entry.file_type().is_ok_and(|t| t.is_file()) {
+        // A symlink counts as an existing report too: it is never written through or replaced
+        // without `force`.
+        let is_report = entry.file_type().is_ok_and(|t| t.is_file() || t.is_symlink());
+        if other.prefix == name.prefix && other.scope == name.scope && is_report {
             found.push((other.date, entry.path()));
         }
     }
@@ -237,6 +244,28 @@ mod tests {
         assert_eq!(saw_temp.as_deref(), Some(NEW), "the temp file was complete before the rename");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old report");
         assert_eq!(files(dir.path()), ["abcdefgh_2026-02-06.md"]);
+    }
+
+    #[test]
+    fn a_symlink_at_the_report_path_is_an_existing_report_and_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.txt");
+        std::fs::write(&target, "not a report").unwrap();
+        let path = dir.path().join("jn7ak4x9_2026-11-30.md");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        assert_eq!(existing_report_for(&path).unwrap(), Some(path.clone()));
+        assert!(matches!(write_report(&path, "# new\n", false), Err(ReportError::Exists { .. })));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a report", "nothing written through the link");
+        // A dangling link too.
+        let dangling = dir.path().join("jn7bbbbb_2026-11-30.md");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(matches!(write_report(&dangling, "# new\n", false), Err(ReportError::Exists { .. })));
+        assert!(!dir.path().join("nowhere").exists());
+        // With force, the link itself is replaced by the report; its target is untouched.
+        write_report(&path, "# new\n", true).unwrap();
+        assert!(!std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# new\n");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a report");
     }
 
     #[test]

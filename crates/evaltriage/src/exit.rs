@@ -36,7 +36,8 @@ impl From<SourceError> for CliError {
             | SourceError::NotACodingRun(_)
             | SourceError::NoSuchEval(_)
             | SourceError::Malformed(_)
-            | SourceError::Store(_) => Self::usage(e),
+            | SourceError::Store(_)
+            | SourceError::WrongRun { local: true, .. } => Self::usage(e),
             SourceError::Function { message, .. } if message.contains("ArgumentValidationError") => Self::usage(e),
             SourceError::Http { status, .. } if (400..500).contains(status) && *status != 429 => Self::usage(e),
             SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Self::usage(e),

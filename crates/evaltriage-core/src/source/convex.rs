@@ -308,7 +308,7 @@ impl Source for ConvexSource {
     async fn run(&self, run: &RunRef) -> Result<Run, SourceError> {
         let value =
             self.run_document(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
-        wire::run_from_value(value)
+        super::the_run_asked_for(&run.run_id, wire::run_from_value(value)?, self.url(), false)
     }
 
     async fn evidence(&self, run: &Run, eval_id: &EvalId) -> Result<Evidence, SourceError> {

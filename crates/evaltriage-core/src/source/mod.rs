@@ -48,6 +48,19 @@ pub enum SourceError {
     },
     #[error("{0}")]
     Store(String),
+    /// The source answered with another run's document: its data must never be analysed or
+    /// stored under the id that was asked for.
+    #[error("asked {from} for run {asked} and got run {got}; refusing to use another run's data")]
+    WrongRun { asked: RunId, got: RunId, from: String, local: bool },
+}
+
+/// The run, if it is the one asked for.
+pub(crate) fn the_run_asked_for(asked: &RunId, run: Run, from: &str, local: bool) -> Result<Run, SourceError> {
+    if &run.id == asked {
+        Ok(run)
+    } else {
+        Err(SourceError::WrongRun { asked: asked.clone(), got: run.id, from: from.to_owned(), local })
+    }
 }
 
 /// A filter for listing runs (nightly discovery).

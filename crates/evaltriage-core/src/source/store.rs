@@ -182,7 +182,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SourceError> {
 impl Source for StoreSource {
     async fn run(&self, run: &RunRef) -> Result<Run, SourceError> {
         let value = self.run_document(&run.run_id)?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
-        wire::run_from_value(value)
+        let from = format!("store {}", self.root().display());
+        super::the_run_asked_for(&run.run_id, wire::run_from_value(value)?, &from, true)
     }
 
     async fn evidence(&self, run: &Run, eval_id: &EvalId) -> Result<Evidence, SourceError> {
@@ -231,7 +232,7 @@ pub struct SnapshotSummary {
 /// once), then the run document, so a store never names a run whose blobs are still being written.
 pub async fn snapshot(convex: &ConvexSource, run: &RunRef, into: &Path) -> Result<SnapshotSummary, SourceError> {
     let value = convex.run_document(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
-    let parsed = wire::run_from_value(value.clone())?;
+    let parsed = super::the_run_asked_for(&run.run_id, wire::run_from_value(value.clone())?, convex.url(), false)?;
     std::fs::create_dir_all(into).map_err(io(into))?;
     let store = StoreSource::open(into)?;
     let mut wanted = BTreeSet::new();

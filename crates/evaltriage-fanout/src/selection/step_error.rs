@@ -4,7 +4,7 @@
 
 use evaltriage_core::FileSet;
 
-use super::text::{MAX_LINE_CHARS, MAX_REPEATS, clip_chars, cut_marker, normalise_line, strip_ansi};
+use super::text::{MAX_LINE_CHARS, MAX_REPEATS, clip_chars, cut_marker, normalise_line};
 
 /// A file of the model's output named by the error, with the lines named (1-based), if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub(crate) fn shorten_project_paths(line: &str, eval_path: &str) -> String {
 /// lines clipped, lines that repeat (numbers aside) more than twice cut, and the lines well
 /// before the first error dropped. Returns the text and the number of lines cut.
 pub fn condense_error(text: &str, eval_path: &str) -> (String, usize) {
-    let clean = strip_ansi(text);
+    let clean = evaltriage_core::text::strip_controls(text);
     let lines: Vec<String> = clean.lines().map(|l| shorten_project_paths(l, eval_path)).collect();
     let first_error = lines.iter().skip(1).position(|l| looks_like_error(l)).map_or(0, |i| i + 1);
     let mut out: Vec<String> = Vec::new();
@@ -104,7 +104,7 @@ fn add(named: &mut Vec<Named>, path: String, line: Option<usize>) {
 pub(crate) fn named_files(error: &str, output: &FileSet) -> Vec<Named> {
     let mut named: Vec<Named> = Vec::new();
     let mut eslint_file: Option<String> = None;
-    for raw in strip_ansi(error).lines() {
+    for raw in evaltriage_core::text::strip_controls(error).lines() {
         let t = raw.trim();
         // tsc: `convex/a.ts(14,38): error TS2345: ...`
         if let Some((file, rest)) = t.split_once('(') {

@@ -1,5 +1,5 @@
 //! Text helpers of the selection: cutting to a size with the cut marked, clipping long lines,
-//! ANSI removal, fences, and sharing a budget.
+//! fences, and sharing a budget (escape sequences are removed by `core::text::strip_controls`).
 
 use std::collections::HashMap;
 
@@ -132,8 +132,6 @@ pub(crate) fn drop_repeats(lines: &[String]) -> (Vec<String>, usize) {
 pub(crate) fn normalise_line(line: &str) -> String {
     evaltriage_core::shape::collapse_digit_runs(line.trim())
 }
-
-pub(crate) use evaltriage_core::text::strip_controls as strip_ansi;
 
 pub(crate) fn clip_chars(line: &str, max: usize) -> String {
     let n = line.chars().count();

@@ -3,7 +3,7 @@
 //! without the runner's `[vitest] ` line prefix). Rendered so that a cut never falls inside a
 //! test's message or its `- Expected` / `+ Received` hunk.
 
-use super::text::{cut_marker, drop_repeats, estimate_tokens_of_lines, normalise_line, strip_ansi};
+use super::text::{cut_marker, drop_repeats, estimate_tokens_of_lines, normalise_line};
 
 /// The tests' outcome and failures, as `run.log` tells them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl FailedTest {
 /// The Vitest part of a `run.log`, ANSI-free, prefixes removed, test file paths shortened to the
 /// file name.
 fn vitest_lines(log: &str) -> Vec<String> {
-    let clean = strip_ansi(log);
+    let clean = evaltriage_core::text::strip_controls(log);
     let prefixed: Vec<&str> =
         clean.lines().filter_map(|l| l.strip_prefix("[vitest] ").or_else(|| (l == "[vitest]").then_some(""))).collect();
     let lines: Vec<&str> = if prefixed.is_empty() {
@@ -390,7 +390,7 @@ pub(crate) fn failure_lines(log: &str) -> (String, usize) {
         "TypeError",
         "timed out",
     ];
-    let clean = strip_ansi(log);
+    let clean = evaltriage_core::text::strip_controls(log);
     let lines: Vec<&str> = clean.lines().collect();
     let mut keep = vec![false; lines.len()];
     for (i, line) in lines.iter().enumerate() {

@@ -136,13 +136,7 @@ fn step_output_excerpt(failure: &Failure, shown: &str) -> Option<String> {
     if lines.len() < 2 || lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join("\n") == shown.trim() {
         return None;
     }
-    let first_error = lines
-        .iter()
-        .position(|l| {
-            let lower = l.to_lowercase();
-            lower.contains("error") || lower.contains("fail") || l.contains('✖')
-        })
-        .unwrap_or(0);
+    let first_error = lines.iter().position(|l| evaltriage_core::text::reads_like_error(l.trim())).unwrap_or(0);
     let start = first_error.saturating_sub(3).min(lines.len().saturating_sub(STEP_OUTPUT_LINES));
     let end = (start + STEP_OUTPUT_LINES).min(lines.len());
     let mut excerpt = String::new();

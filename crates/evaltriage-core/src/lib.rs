@@ -6,6 +6,7 @@
 pub mod evidence;
 pub mod ids;
 pub mod model;
+pub mod redact;
 pub mod shape;
 pub mod source;
 pub mod target;

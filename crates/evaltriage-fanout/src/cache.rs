@@ -159,7 +159,8 @@ impl Cache {
 
     async fn write_atomically(&self, key: &str, cached: &impl Serialize) -> std::io::Result<()> {
         tokio::fs::create_dir_all(&self.dir).await?;
-        let bytes = serde_json::to_vec_pretty(cached).map_err(std::io::Error::other)?;
+        let text = serde_json::to_string_pretty(cached).map_err(std::io::Error::other)?;
+        let bytes = evaltriage_core::redact::redact(&text).into_owned();
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = self.dir.join(format!(".{key}.{}.{n}.tmp", std::process::id()));
         tokio::fs::write(&tmp, &bytes).await?;

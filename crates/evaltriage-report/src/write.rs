@@ -48,7 +48,8 @@ pub(crate) fn write_report_with(
         parse_report_file_name(name).ok_or_else(|| invalid("the file name is not <runIdPrefix>_<YYYY-MM-DD>.md"))?;
     std::fs::create_dir_all(dir).map_err(io_error("create the folder", dir))?;
     let existing = same_run_reports(dir, &parsed)?;
-    let mut text = markdown.to_owned();
+    // The redaction layer: no configured secret and no URL userinfo is ever written to a report.
+    let mut text = evaltriage_core::redact::redact(markdown).into_owned();
     let mut kept_actions_taken = false;
     if let Some(newest) = existing.first() {
         if !force {

@@ -132,6 +132,9 @@ impl Settings {
         config_file: Option<&Path>,
         json: bool,
     ) -> Self {
+        if let Some(key) = &source.convex_key {
+            evaltriage_core::redact::register_secret(key);
+        }
         Self {
             convex_url: source
                 .convex_url
@@ -171,6 +174,24 @@ pub fn llm_limits(
 }
 
 /// Reads `OPENAI_API_KEY` (empty counts as unset). The only place the key is read.
+/// Registers the environment's secrets (`OPENAI_API_KEY`, `CONVEX_DEPLOY_KEY`) with the redaction
+/// layer; called first thing, before any output.
+pub fn register_env_secrets() {
+    for var in ["OPENAI_API_KEY", "CONVEX_DEPLOY_KEY"] {
+        if let Ok(secret) = std::env::var(var) {
+            evaltriage_core::redact::register_secret(&secret);
+        }
+    }
+}
+
+/// Registers the config file's secrets with the redaction layer. A `--convex-key` flag is
+/// registered by [`Settings::resolve`].
+pub fn register_file_secrets(file: &FileConfig) {
+    for secret in [&file.convex_key, &file.openai_api_key].into_iter().flatten() {
+        evaltriage_core::redact::register_secret(secret);
+    }
+}
+
 pub fn openai_api_key_from_env() -> Option<String> {
     std::env::var("OPENAI_API_KEY").ok().filter(|k| !k.trim().is_empty())
 }

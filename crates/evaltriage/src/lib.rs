@@ -10,7 +10,6 @@ mod hints;
 mod progress;
 mod sources;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -22,6 +21,7 @@ use exit::CliError;
 
 /// Runs the command line of this process.
 pub fn run() -> ExitCode {
+    config::register_env_secrets();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -55,7 +55,7 @@ pub fn run() -> ExitCode {
 fn report_error(e: &CliError) {
     use std::io::Write;
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {}", evaltriage_core::text::strip_controls(&e.message));
+    let _ = writeln!(stderr, "error: {}", evaltriage_core::redact::for_terminal(&e.message));
 }
 
 /// With `--json`, an error is also a JSON object on stdout, so a script reading stdout sees it.
@@ -64,20 +64,38 @@ fn print_json_error(e: &CliError) {
     let _ = commands::emit_json(&mut std::io::stdout().lock(), &value);
 }
 
+/// Logs go to stderr through [`SafeStderr`]: redacted and sanitized like every other output, so
+/// they carry no colour codes of their own either.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let ansi = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
+        .with_writer(|| SafeStderr)
+        .with_ansi(false)
         .with_target(false)
         .try_init();
 }
 
+/// stderr for log lines: each write (one formatted event) passes through the redaction layer and
+/// the terminal sanitizer, since events carry foreign text (paths, server messages, reasons).
+struct SafeStderr;
+
+impl std::io::Write for SafeStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = evaltriage_core::redact::for_terminal(&String::from_utf8_lossy(buf));
+        std::io::stderr().lock().write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
 fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
     let file = FileConfig::load(cli.global.config.as_deref())?;
+    config::register_file_secrets(&file);
     let config_file = cli.global.config.as_deref();
     let json = cli.global.json;
     let settings_for = |source: &SourceArgs, reports_dir: Option<&std::path::Path>| {

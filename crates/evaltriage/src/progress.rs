@@ -25,7 +25,13 @@ impl Progress {
     }
 
     pub fn step(&self, message: impl Into<String>) {
-        self.bar.set_message(message.into());
+        self.message(&message.into());
+    }
+
+    /// Every message the bar draws goes through the redaction layer and the terminal sanitizer:
+    /// eval paths and server text are foreign.
+    fn message(&self, message: &str) {
+        self.bar.set_message(evaltriage_core::redact::for_terminal(message));
     }
 
     /// Starts a bar over `total` items.
@@ -37,7 +43,7 @@ impl Progress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        self.bar.set_message(message.to_owned());
+        self.message(message);
     }
 
     pub fn inc(&self) {
@@ -53,11 +59,11 @@ impl Progress {
         while let Some(event) = events.recv().await {
             match event {
                 ProgressEvent::Planned { total } => self.bar(total as u64, "classifying"),
-                ProgressEvent::Started { eval_path } => self.bar.set_message(format!("classifying {eval_path}")),
+                ProgressEvent::Started { eval_path } => self.message(&format!("classifying {eval_path}")),
                 ProgressEvent::Retried { eval_path, attempt, reason } => {
                     tracing::info!(%eval_path, attempt, %reason, "answer rejected, asking again");
                 }
-                ProgressEvent::CacheHit { eval_path } => self.bar.set_message(format!("cached {eval_path}")),
+                ProgressEvent::CacheHit { eval_path } => self.message(&format!("cached {eval_path}")),
                 ProgressEvent::Done { .. } => self.inc(),
                 ProgressEvent::Failed { eval_path, reason } => {
                     tracing::warn!(%eval_path, %reason, "analysis failed");

@@ -358,7 +358,10 @@ impl LlmClient {
             max_completion_tokens: self.config.max_completion_tokens,
             ..Default::default()
         };
-        serde_json::to_vec(&request).map_err(|e| format!("could not encode the request: {e}"))
+        let body = serde_json::to_string(&request).map_err(|e| format!("could not encode the request: {e}"))?;
+        // The redaction layer sees the whole request: evidence is foreign text, and a server may
+        // have echoed a configured secret into it.
+        Ok(evaltriage_core::redact::redact(&body).into_owned().into_bytes())
     }
 
     async fn exchange(&self, body: Vec<u8>) -> Exchange {

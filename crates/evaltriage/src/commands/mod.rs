@@ -10,10 +10,11 @@ use std::io::Write;
 use crate::exit::CliError;
 
 /// Writes to stdout, turning a closed pipe into a quiet failure instead of a panic. Everything goes
-/// through the terminal sanitizer: run data, server messages and model output never bring an
-/// escape sequence or a control character (but newline and tab) to the terminal.
+/// through the redaction layer (no configured secret, no URL userinfo) and the terminal sanitizer:
+/// run data, server messages and model output never bring an escape sequence or a control
+/// character (but newline and tab) to the terminal.
 pub fn emit(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
-    let text = evaltriage_core::text::strip_controls(text);
+    let text = evaltriage_core::redact::for_terminal(text);
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| CliError::failed(format!("writing output: {e}")))

@@ -12,6 +12,7 @@ mod escape;
 mod history;
 mod legacy;
 mod lines;
+mod lock;
 mod machine_block;
 mod path_scheme;
 mod prior;
@@ -21,6 +22,7 @@ mod write;
 pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
 pub use error::ReportError;
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
+pub use lock::{ReportLock, lock_path, lock_report};
 pub use path_scheme::{
     ReportFileName, ReportScope, UNKNOWN_MODEL, UNKNOWN_PROVIDER, model_dir, parse_report_file_name, report_file_name,
     report_folders, report_path, sanitise_component,

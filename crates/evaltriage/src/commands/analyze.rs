@@ -197,9 +197,17 @@ pub async fn analyze_run(
         return Ok(ExitCode::SUCCESS);
     }
 
-    // Refuse before spending anything: an existing report for this run is never replaced silently.
+    // Refuse before spending anything: an existing report for this run is never replaced silently,
+    // and a second analysis of the same run while one runs stops here, not after its LLM calls.
     let date = chrono::Utc::now().date_naive();
     let path = evaltriage_report::report_path(&settings.reports_dir, &run, date, scope.as_ref());
+    let _lock = match args.estimate {
+        true => None,
+        false => Some(evaltriage_report::lock_report(&settings.reports_dir, &path).map_err(|e| {
+            progress.finish();
+            e.into_cli()
+        })?),
+    };
     if !args.force && !args.estimate {
         let existing = evaltriage_report::existing_report_for(&path).map_err(CliError::failed)?;
         if let Some(existing) = existing {

@@ -123,3 +123,123 @@ fn walk_md(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+/// Item 4: evidence that could not be fetched is named in the report and the summary, no verdict
+/// is computed as if it were complete (the GAPS.txt that would make this failure a KNOWN_GAP is in
+/// the missing zip, so the rules say they cannot decide instead of guessing MODEL_FAULT), and the
+/// command exits 1.
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_evidence_is_named_and_never_guessed_over() {
+    const GAP_EVAL: &str = "002-queries/015-paginate_messages";
+    let convex = FakeConvex::from_store(&example_store()).await;
+    // The eval source (with GAPS.txt) of one failure is gone: getOutputUrl answers null. Another
+    // failure's output zip is garbage.
+    assert!(convex.state.blobs.lock().unwrap().remove("kg2c0vefeu3vw5jh7ttdlb3g0d8wgb60").is_some());
+    convex.add_blob("kg261ch32bii31wdbi9pkv8lk5pa877r", b"<html>502 Bad Gateway</html>".to_vec());
+    let scratch = tempfile::tempdir().unwrap();
+    let reports = scratch.path().join("reports");
+    let args = ["analyze-run", EXAMPLE_RUN, "--convex-url", &convex.url(), "--reports-dir", reports.to_str().unwrap()];
+    let (code, out, err) = run(scratch.path(), &[&args[..], &["--json"]].concat());
+    assert_eq!(code, 1, "an analysis that completed with missing evidence exits 1: {err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let verdict =
+        |path: &str| summary["verdicts"].as_array().unwrap().iter().find(|v| v["eval_path"] == path).unwrap().clone();
+    let gap = verdict(GAP_EVAL);
+    assert_eq!(gap["classification"], serde_json::Value::Null, "{gap}");
+    assert_eq!(gap["status"], "error", "{gap}");
+    assert!(gap["reasoning"].as_str().unwrap().contains("could not decide"), "{gap}");
+    assert!(gap["missing_evidence"][0].as_str().unwrap().starts_with("eval source"), "{gap}");
+    let garbled = verdict("003-mutations/006-delete_user_cascade");
+    assert!(garbled["missing_evidence"][0].as_str().unwrap().starts_with("model output"), "{garbled}");
+    let complete = verdict("004-actions/003-daily_report");
+    assert_eq!(complete["missing_evidence"], serde_json::json!([]), "{complete}");
+    assert_eq!(complete["classification"], "OVERLY_STRICT", "complete evidence is still decided");
+
+    let report = std::fs::read_to_string(summary["report_path"].as_str().unwrap()).unwrap();
+    assert!(report.contains("- **Missing evidence**: 2 failures could not be fetched whole"), "{report}");
+    let heading = report
+        .lines()
+        .find(|l| l.starts_with("### ") && l.contains(GAP_EVAL))
+        .unwrap_or_else(|| panic!("no section for {GAP_EVAL}:\n{report}"));
+    let section = &report[report.find(heading).unwrap()..];
+    let section = &section[..section[4..].find("\n### ").map_or(section.len(), |i| i + 4)];
+    assert!(section.contains("- **Missing evidence**: eval source"), "{section}");
+
+    // The text summary says it too.
+    std::fs::remove_dir_all(&reports).unwrap();
+    let (code, out, err) = run(scratch.path(), &args);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("evidence missing for 2 failures"), "{out}");
+}
+
+/// Item 2: the whole command has a deadline. When it passes during the analyses, what is
+/// unfinished ends `skipped` with the reason and the report is still written (exit 1).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_deadline_skips_what_is_unfinished_and_still_writes_the_report() {
+    let llm = evaltriage_tests::FakeLlm::start().await;
+    llm.set_latency(std::time::Duration::from_secs(30));
+    let scratch = tempfile::tempdir().unwrap();
+    let reports = scratch.path().join("reports");
+    let started = std::time::Instant::now();
+    let (code, out, err) = run(
+        scratch.path(),
+        &[
+            "analyze-run",
+            example_store().to_str().unwrap(),
+            "--llm-base-url",
+            &llm.base_url(),
+            "--reports-dir",
+            reports.to_str().unwrap(),
+            "--deadline",
+            "2",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(25), "the deadline ended it, not the LLM");
+    let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let verification: Vec<&serde_json::Value> =
+        summary["verdicts"].as_array().unwrap().iter().filter(|v| v["infrastructure"] == false).collect();
+    assert!(!verification.is_empty());
+    for v in verification {
+        assert_eq!(v["status"], "skipped", "{v}");
+        assert!(v["reasoning"].as_str().unwrap().contains("deadline (2 s, --deadline) passed"), "{v}");
+    }
+    let report = std::fs::read_to_string(summary["report_path"].as_str().unwrap()).unwrap();
+    assert!(report.contains("deadline (2 s, --deadline) passed"), "the report says why");
+}
+
+/// Item 2: a deployment that accepts and never answers cannot hold the command past its deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_deployment_ends_at_the_command_deadline() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(120)))
+        .mount(&server)
+        .await;
+    let scratch = tempfile::tempdir().unwrap();
+    let reports = scratch.path().join("reports");
+    let started = std::time::Instant::now();
+    let (code, out, err) = run(
+        scratch.path(),
+        &[
+            "analyze-run",
+            EXAMPLE_RUN,
+            "--convex-url",
+            &server.uri(),
+            "--reports-dir",
+            reports.to_str().unwrap(),
+            "--deadline",
+            "1",
+        ],
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "{:?}", started.elapsed());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("deadline (1 s, --deadline) passed while reading run"), "{err}");
+    assert!(err.contains("no report was written"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(out.is_empty());
+    assert!(!reports.exists());
+}

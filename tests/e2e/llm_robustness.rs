@@ -22,9 +22,16 @@ fn scratch() -> (tempfile::TempDir, String) {
     (dir, reports.to_str().unwrap().to_owned())
 }
 
+/// Files under a folder, its `.evaltriage/` bookkeeping (the per-report lock files) aside.
 fn files_under(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
-        .map(|entries| entries.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { files_under(&p) } else { 1 }).sum())
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| !p.ends_with(".evaltriage"))
+                .map(|p| if p.is_dir() { files_under(&p) } else { 1 })
+                .sum()
+        })
         .unwrap_or(0)
 }
 

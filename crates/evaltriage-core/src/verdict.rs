@@ -118,6 +118,10 @@ pub struct Verdict {
     pub origin: VerdictOrigin,
     /// Tokens spent on this verdict (prompt, completion).
     pub tokens: TokenUsage,
+    /// Evidence that could not be fetched for this failure (a blob that would not download, a
+    /// missing zip), one entry each, as the source said it. A verdict with missing evidence was
+    /// reached knowing it: the rules say they could not decide, the LLM was told what is missing.
+    pub missing_evidence: Vec<String>,
 }
 
 /// Below this confidence a rules verdict is the rules classifier's default guess (it gives 0.3),
@@ -180,6 +184,7 @@ mod tests {
             reasoning: String::new(),
             model_snippet: None,
             expected_snippet: None,
+            missing_evidence: Vec::new(),
             confidence,
             retry_count: 0,
             origin,

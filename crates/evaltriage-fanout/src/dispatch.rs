@@ -216,7 +216,12 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
         .map(|case| {
             let shared = Arc::clone(&shared);
             async move {
-                let verdict = analyse_one(&case, &shared).await;
+                let mut verdict = analyse_one(&case, &shared).await;
+                // What could not be fetched travels with the verdict, whoever reached it, so the
+                // report and the summary can name it.
+                if !case.failure.kind.is_infrastructure() {
+                    verdict.missing_evidence.clone_from(&case.evidence.problems);
+                }
                 // After a refused key the run stops with one error; no per-eval failure is told.
                 if shared.client.as_ref().is_none_or(|c| c.auth_refused().is_none()) {
                     shared.reporter.finished(&verdict);
@@ -268,7 +273,7 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
         v
     };
     if shared.deadline.is_some_and(|d| Instant::now() >= d) {
-        return skipped("overall timeout reached");
+        return skipped(config.overall_timeout_reason.as_deref().unwrap_or("overall timeout reached"));
     }
     if client.auth_refused().is_some() {
         // The run stops with that error; this verdict is never shown.
@@ -290,8 +295,11 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
             Ok(v) => v,
             Err(_) => {
                 let mut v =
-                    base_verdict(failure, VerdictStatus::Error, VerdictOrigin::Llm { model: llm.model.clone() });
-                v.reasoning = "overall timeout reached while the analysis was running".to_owned();
+                    base_verdict(failure, VerdictStatus::Skipped, VerdictOrigin::Llm { model: llm.model.clone() });
+                v.reasoning = format!(
+                    "{} while the analysis was running",
+                    config.overall_timeout_reason.as_deref().unwrap_or("overall timeout reached")
+                );
                 v
             }
         },

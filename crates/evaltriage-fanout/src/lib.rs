@@ -144,6 +144,9 @@ pub struct FanoutConfig {
     pub token_budget: Option<u64>,
     /// Give up on what is still running or waiting after this long. `None`: no limit.
     pub overall_timeout: Option<Duration>,
+    /// How the overall timeout is named in a verdict's reasoning (the command's `--deadline`, say)
+    /// [default: "overall timeout reached"].
+    pub overall_timeout_reason: Option<String>,
     /// Where verdicts are cached (the binary passes `<reports_dir>/.cache/`). `None`: no cache.
     pub cache_dir: Option<PathBuf>,
     /// Neither read nor write the cache.
@@ -163,6 +166,7 @@ impl Default for FanoutConfig {
             evidence_budget_tokens: DEFAULT_EVIDENCE_TOKENS,
             token_budget: None,
             overall_timeout: None,
+            overall_timeout_reason: None,
             cache_dir: None,
             no_cache: false,
             progress: None,

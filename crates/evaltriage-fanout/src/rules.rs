@@ -56,6 +56,7 @@ pub(crate) fn base_verdict(failure: &Failure, status: VerdictStatus, origin: Ver
         retry_count: 0,
         origin,
         tokens: TokenUsage::default(),
+        missing_evidence: Vec::new(),
     }
 }
 
@@ -80,16 +81,30 @@ pub fn infrastructure_verdict(failure: &Failure, cause: InfraCause) -> Verdict {
 pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
     let failure = &case.failure;
     let mut v = base_verdict(failure, VerdictStatus::Done, VerdictOrigin::Rules);
-    let (classification, confidence, rule, why) = decide(case, config);
-    v.classification = Some(classification);
-    v.confidence = Some(confidence);
-    v.reasoning = format!("{why} (Rule-based verdict, no LLM was used; rule fired: {rule}.)");
     if failure.failed_step == Some(StepName::Tests) {
         if let Some(test) = case.evidence.run_log().and_then(first_failing_test) {
             v.error = format!("{}: {test}", v.error);
         }
     }
     v.model_snippet = snippet_at_error(failure.error_text(), &case.evidence.output_files);
+    let (classification, confidence, rule, why) = decide(case, config);
+    // Only a GAPS.txt match stands on evidence that was there; every other rule (a prior label, a
+    // lint rule, the default guess) would be decided as if the missing files said nothing — the
+    // GAPS.txt or the run.log that is missing could overturn it.
+    if !case.evidence.problems.is_empty() && rule != "gaps-txt" {
+        v.status = VerdictStatus::Error;
+        v.reasoning = format!(
+            "The rules could not decide: evidence is missing ({}). Without it a documented gap (GAPS.txt) or the \
+             tests' outcome (run.log) cannot be checked, so no label is given. With complete evidence the rules \
+             would have tried {classification} ({rule}); fetch the evidence again or read the failing step's \
+             output. (Rule-based verdict, no LLM was used.)",
+            case.evidence.problems.join("; ")
+        );
+        return v;
+    }
+    v.classification = Some(classification);
+    v.confidence = Some(confidence);
+    v.reasoning = format!("{why} (Rule-based verdict, no LLM was used; rule fired: {rule}.)");
     v
 }
 

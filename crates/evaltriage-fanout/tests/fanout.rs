@@ -439,7 +439,7 @@ async fn the_overall_timeout_ends_what_is_still_running() {
     let config = FanoutConfig { overall_timeout: Some(Duration::from_millis(300)), ..config(&server) };
     let analysis = run(small_cases(6), &config).await;
     for v in &analysis.verdicts[..4] {
-        assert_eq!(v.status, VerdictStatus::Error);
+        assert_eq!(v.status, VerdictStatus::Skipped, "unfinished work ends skipped");
         assert!(v.reasoning.contains("overall timeout"), "{}", v.reasoning);
     }
     for v in &analysis.verdicts[4..] {

@@ -79,6 +79,7 @@ fn run_with_failures(n: usize, total: usize, failed: usize) -> (Run, Vec<Verdict
                 retry_count: 0,
                 origin: VerdictOrigin::Llm { model: "gpt-4.1".to_owned() },
                 tokens: TokenUsage { prompt: 5_000, completion: 400 },
+                missing_evidence: Vec::new(),
             });
             let status = EvalStatus::Failed {
                 failure_reason: format!("step failed: {step}"),

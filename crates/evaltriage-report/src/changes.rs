@@ -395,6 +395,7 @@ mod tests {
                 retry_count: 0,
                 origin: VerdictOrigin::Rules,
                 tokens: TokenUsage::default(),
+                missing_evidence: Vec::new(),
             })
             .collect()
     }

@@ -87,6 +87,9 @@ struct WireVerdict {
     tokens: WireTokens,
     #[serde(default)]
     repeat: bool,
+    /// Evidence that could not be fetched; absent when none was missing (older blocks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    missing_evidence: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -192,6 +195,7 @@ fn to_wire(v: &Verdict, repeat: bool) -> WireVerdict {
         },
         tokens: WireTokens { prompt: v.tokens.prompt, completion: v.tokens.completion },
         repeat,
+        missing_evidence: v.missing_evidence.clone(),
     }
 }
 
@@ -233,6 +237,7 @@ fn from_wire(w: WireVerdict) -> Result<(Verdict, bool), BlockProblem> {
         retry_count: w.retry_count,
         origin,
         tokens: TokenUsage { prompt: w.tokens.prompt, completion: w.tokens.completion },
+        missing_evidence: w.missing_evidence,
     };
     Ok((verdict, w.repeat))
 }
@@ -266,6 +271,7 @@ mod tests {
                     retry_count: 2,
                     origin: VerdictOrigin::Llm { model: "gpt".to_owned() },
                     tokens: TokenUsage { prompt: 10, completion: 3 },
+                    missing_evidence: vec!["eval source: HTTP 500 --> gone".to_owned()],
                 },
                 true,
             )],

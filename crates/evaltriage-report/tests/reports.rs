@@ -193,6 +193,7 @@ fn verdict(
         retry_count: u32::from(status == VerdictStatus::Error) * 3,
         origin,
         tokens: if llm_call { TokenUsage { prompt: 4_210, completion: 388 } } else { TokenUsage::default() },
+        missing_evidence: Vec::new(),
     }
 }
 

@@ -211,6 +211,11 @@ pub struct AnalyzeArgs {
     /// limit]
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
+    /// Seconds the whole command may take. When it passes, what is unfinished (evidence
+    /// downloads, analyses, the synthesis) ends `skipped` with the reason, and the report is still
+    /// written [default: 1800]
+    #[arg(long, env = "EVALTRIAGE_DEADLINE", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub deadline: Option<u64>,
     /// Print how many LLM calls (the synthesis included) and roughly how many tokens the analysis
     /// would take, without calling
     #[arg(long)]

@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub concurrency: Option<u8>,
     pub max_retries: Option<u32>,
     pub budget_tokens: Option<u64>,
+    /// Seconds the whole command may take (`--deadline`).
+    pub deadline_secs: Option<u64>,
     /// Seconds to wait for one LLM answer (`--llm-timeout`).
     pub llm_timeout_secs: Option<u64>,
     /// `max_completion_tokens` of each LLM request (`--max-answer-tokens`).

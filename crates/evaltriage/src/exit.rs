@@ -1,5 +1,11 @@
-//! Errors as the user sees them: one line on stderr, and an exit code (2 for usage or input
-//! errors, 1 for everything else that stopped a command).
+//! Errors as the user sees them: one line on stderr, and an exit code by one rule.
+//!
+//! - **2**: the user's input is wrong — a target, an option, a config file, a file or folder they
+//!   named (a store, the reports folder) that is unusable, a report that already exists.
+//! - **1**: anything else went wrong — a server, the network, the disk, another evaltriage holding
+//!   the run — whether or not a report was written; the message says which. An analysis that
+//!   finished with per-eval problems (a verdict in error, evidence that could not be fetched)
+//!   also exits 1, after writing its report.
 
 use std::fmt;
 use std::process::ExitCode;
@@ -42,6 +48,31 @@ impl From<SourceError> for CliError {
             SourceError::Http { status, .. } if (400..500).contains(status) && *status != 429 => Self::usage(e),
             SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Self::usage(e),
             _ => Self::failed(e),
+        }
+    }
+}
+
+/// File-system errors that mean a folder the user named cannot be used as it is (a file where a
+/// folder should be, no permission, a read-only file system): their input, not a failure.
+fn is_unusable_path(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{
+        AlreadyExists, IsADirectory, NotADirectory, NotFound, PermissionDenied, ReadOnlyFilesystem,
+    };
+    matches!(e.kind(), PermissionDenied | ReadOnlyFilesystem | NotADirectory | IsADirectory | AlreadyExists | NotFound)
+}
+
+impl From<evaltriage_report::ReportError> for CliError {
+    fn from(e: evaltriage_report::ReportError) -> Self {
+        use evaltriage_report::ReportError;
+        match &e {
+            ReportError::Exists { .. } => Self::usage(e),
+            ReportError::Busy { .. } => Self::failed(e),
+            ReportError::Io { source, .. } => {
+                let message = format!("{e}: {source}; no report was written");
+                if is_unusable_path(source) { Self::usage(message) } else { Self::failed(message) }
+            }
+            ReportError::InvalidPath { .. } => Self::usage(format!("{e}; no report was written")),
+            ReportError::NotUnderstood { .. } => Self::failed(format!("{e}; no report was written")),
         }
     }
 }

@@ -295,7 +295,11 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
     }
     text.push_str(&notes_text);
     if !evidence.problems.is_empty() {
-        text.push_str("\n### Evidence that could not be fetched\n");
+        text.push_str(
+            "\n### Evidence that could not be fetched\nDo not decide as if it said nothing: a missing eval source \
+             hides GAPS.txt and the grader, a missing output hides the model's code and run.log. Say what it \
+             prevented you from checking, and lower your confidence.\n",
+        );
         for p in &evidence.problems {
             text.push_str(&format!("- {}\n", clip_chars(p, 300)));
         }

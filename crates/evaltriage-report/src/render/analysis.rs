@@ -29,6 +29,9 @@ impl Row<'_> {
     pub(super) fn label(&self) -> String {
         match (self.classification(), self.verdict.status) {
             (Some(c), _) => c.as_str().to_owned(),
+            (None, VerdictStatus::Error) if !self.verdict.missing_evidence.is_empty() => {
+                format!("{UNCLASSIFIED} (evidence missing)")
+            }
             (None, VerdictStatus::Error) => format!("{UNCLASSIFIED} (analysis error)"),
             (None, VerdictStatus::Skipped) => format!("{UNCLASSIFIED} (skipped)"),
             (None, VerdictStatus::Done) => format!("{UNCLASSIFIED} (no label)"),

@@ -115,6 +115,22 @@ impl Analysis<'_> {
         );
         w!(out, "- **Classifier**: {}", self.classifier_description());
         w!(out, "- **Token usage**: {}", self.token_usage());
+        let missing: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| !r.verdict.missing_evidence.is_empty())
+            .map(|r| code(r.path.as_str()))
+            .collect();
+        if !missing.is_empty() {
+            w!(
+                out,
+                "- **Missing evidence**: {} failure{} could not be fetched whole ({}); each section below names what \
+                 is missing, and no verdict was computed as if it were complete",
+                missing.len(),
+                plural(missing.len()),
+                missing.join(", ")
+            );
+        }
         let unclassified: Vec<&Row<'_>> = self.rows.iter().filter(|r| r.classification().is_none()).collect();
         if !unclassified.is_empty() {
             let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();

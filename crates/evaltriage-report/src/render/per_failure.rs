@@ -25,6 +25,15 @@ impl Analysis<'_> {
             w!(out, "- **Failed step**: {}", inline(&r.step));
             w!(out, "- **History**: {}", history_line(r.history));
             w!(out, "- **Classified by**: {}", origin_line(r.verdict));
+            if !r.verdict.missing_evidence.is_empty() {
+                let missing: Vec<String> =
+                    r.verdict.missing_evidence.iter().map(|m| inline(&truncate_chars(&one_line(m), 300))).collect();
+                w!(
+                    out,
+                    "- **Missing evidence**: {} — the verdict was reached without it, and says so",
+                    missing.join("; ")
+                );
+            }
             w!(out);
             let error = r.error();
             w!(out, "**Error**");

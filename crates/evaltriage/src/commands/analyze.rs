@@ -6,6 +6,9 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use evaltriage_core::source::Source;
 use evaltriage_core::{
@@ -32,6 +35,25 @@ const DEFAULT_LLM_BASE_URL: &str = "https://api.openai.com/v1";
 const DEFAULT_LLM_MODEL: &str = "gpt-4.1-mini";
 /// Evidence downloads in flight at once.
 const EVIDENCE_CONCURRENCY: usize = 4;
+/// How long the whole command may take when `--deadline` is not given.
+const DEFAULT_DEADLINE_SECS: u64 = 1_800;
+
+/// The command's overall deadline (`--deadline`, else the config file, else the default).
+fn command_deadline(args: &AnalyzeArgs, file: &FileConfig) -> Result<(Duration, Instant), CliError> {
+    let secs = match (args.deadline, file.deadline_secs) {
+        (Some(secs), _) => secs,
+        (None, Some(secs)) if (1..=86_400).contains(&secs) => secs,
+        (None, Some(secs)) => return Err(file.invalid("deadline_secs", format!("must be from 1 to 86400, got {secs}"))),
+        (None, None) => DEFAULT_DEADLINE_SECS,
+    };
+    let limit = Duration::from_secs(secs);
+    Ok((limit, Instant::now() + limit))
+}
+
+/// Why unfinished work ended: said the same way wherever it is recorded.
+fn deadline_reason(limit: Duration) -> String {
+    format!("the command's deadline ({} s, --deadline) passed", limit.as_secs())
+}
 
 /// Builds the fan-out configuration from flags, environment and config file.
 fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> Result<FanoutConfig, CliError> {
@@ -96,20 +118,6 @@ fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> 
     })
 }
 
-/// Report errors as the user sees them: an existing report is a usage error (exit 2).
-trait IntoCli {
-    fn into_cli(self) -> CliError;
-}
-
-impl IntoCli for evaltriage_report::ReportError {
-    fn into_cli(self) -> CliError {
-        match self {
-            Self::Exists { .. } => CliError::usage(self),
-            other => CliError::failed(other),
-        }
-    }
-}
-
 /// Describes who classified, for the terminal and the report.
 pub fn classifier_description(backend: &Backend) -> String {
     match backend {
@@ -149,6 +157,7 @@ async fn fetch_evidence(
     run: &Run,
     failures: &[Failure],
     progress: &Progress,
+    (limit, deadline): (Duration, Instant),
 ) -> Vec<Evidence> {
     progress.bar(failures.len() as u64, "fetching evidence");
     // `buffered` keeps the failures' order while up to EVIDENCE_CONCURRENCY downloads run.
@@ -157,9 +166,13 @@ async fn fetch_evidence(
             let evidence = if failure.kind.is_infrastructure() {
                 Evidence::default()
             } else {
-                match source.evidence(run, &failure.eval_id).await {
-                    Ok(e) => e,
-                    Err(e) => Evidence { problems: vec![e.to_string()], ..Evidence::default() },
+                match tokio::time::timeout_at(deadline, source.evidence(run, &failure.eval_id)).await {
+                    Ok(Ok(e)) => e,
+                    Ok(Err(e)) => Evidence { problems: vec![e.to_string()], ..Evidence::default() },
+                    Err(_) => Evidence {
+                        problems: vec![format!("not fetched: {}", deadline_reason(limit))],
+                        ..Evidence::default()
+                    },
                 }
             };
             progress.inc();
@@ -177,15 +190,24 @@ pub async fn analyze_run(
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
     let mut config = fanout_config(args, file, settings)?;
+    let (limit, deadline) = command_deadline(args, file)?;
     let (source, run_ref) = sources::open(&args.target, settings)?;
     let progress = Progress::new();
     progress.step(format!("reading run {} from {}", run_ref.run_id, source.describe()));
-    let run = source.run(&run_ref).await;
+    let run = tokio::time::timeout_at(deadline, source.run(&run_ref)).await;
     let run = match run {
-        Ok(r) => r,
-        Err(e) => {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
             progress.finish();
             return Err(e.into());
+        }
+        Err(_) => {
+            progress.finish();
+            return Err(CliError::failed(format!(
+                "{} while reading run {}; no report was written",
+                deadline_reason(limit),
+                run_ref.run_id
+            )));
         }
     };
     let shape = Shape::of(&run);
@@ -205,14 +227,14 @@ pub async fn analyze_run(
         true => None,
         false => Some(evaltriage_report::lock_report(&settings.reports_dir, &path).map_err(|e| {
             progress.finish();
-            e.into_cli()
+            CliError::from(e)
         })?),
     };
     if !args.force && !args.estimate {
-        let existing = evaltriage_report::existing_report_for(&path).map_err(CliError::failed)?;
+        let existing = evaltriage_report::existing_report_for(&path).map_err(CliError::from)?;
         if let Some(existing) = existing {
             progress.finish();
-            return Err(evaltriage_report::ReportError::Exists { path: existing }.into_cli());
+            return Err(CliError::from(evaltriage_report::ReportError::Exists { path: existing }));
         }
     }
 
@@ -223,7 +245,7 @@ pub async fn analyze_run(
     let paths: Vec<EvalPath> = failures.iter().map(|f| f.eval_path.clone()).collect();
     let history = evaltriage_report::history(&prior, &paths);
 
-    let evidence = fetch_evidence(&source, &run, &failures, &progress).await;
+    let evidence = fetch_evidence(&source, &run, &failures, &progress, (limit, deadline)).await;
     let with_run_log: BTreeSet<EvalPath> = failures
         .iter()
         .zip(&evidence)
@@ -248,6 +270,8 @@ pub async fn analyze_run(
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     config.progress = Some(tx);
+    config.overall_timeout = Some(deadline.saturating_duration_since(Instant::now()));
+    config.overall_timeout_reason = Some(deadline_reason(limit));
     let drawer = tokio::spawn(progress.clone().follow(rx));
     let analysis = evaltriage_fanout::analyze(cases, &config).await;
     config.progress = None;
@@ -262,8 +286,11 @@ pub async fn analyze_run(
         if analysis.verdicts.iter().any(|v| v.classification.is_some()) {
             progress.step("looking for cross-cutting patterns");
             let budget_left = config.token_budget.map(|b| b.saturating_sub(analysis.tokens.total()));
-            synthesis =
-                Some(evaltriage_fanout::synthesize(&analysis.verdicts, &run_summary, &config, budget_left).await);
+            let call = evaltriage_fanout::synthesize(&analysis.verdicts, &run_summary, &config, budget_left);
+            synthesis = Some(match tokio::time::timeout_at(deadline, call).await {
+                Ok(result) => result,
+                Err(_) => Err(evaltriage_fanout::FanoutError::SynthesisSkipped(deadline_reason(limit))),
+            });
             if let Some(Err(e @ evaltriage_fanout::FanoutError::AuthRefused(_))) = &synthesis {
                 progress.finish();
                 return Err(CliError::usage(e));
@@ -310,9 +337,12 @@ pub async fn analyze_run(
         relaxed_lint_rules: &relaxed_lint_rules,
         scope: scope.as_ref(),
     });
-    let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(IntoCli::into_cli)?;
+    let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(CliError::from)?;
 
-    let incomplete = analysis.verdicts.iter().filter(|v| v.status != VerdictStatus::Done).count();
+    // Exit 1 when the analysis completed with errors: a verdict that is not done, or evidence
+    // that could not be fetched (the summary and the report say which).
+    let incomplete =
+        analysis.verdicts.iter().filter(|v| v.status != VerdictStatus::Done || !v.missing_evidence.is_empty()).count();
     let summary = Summary {
         run: &run,
         shape: &shape,
@@ -472,6 +502,7 @@ impl Summary<'_> {
                     "history": h.summary(),
                     "confidence": confidence_json(v.confidence),
                     "reasoning": v.reasoning,
+                    "missing_evidence": v.missing_evidence,
                     "tokens": {"prompt": v.tokens.prompt, "completion": v.tokens.completion},
                 })
             }).collect::<Vec<_>>(),
@@ -524,6 +555,16 @@ impl Summary<'_> {
         }
         if !counts.is_empty() {
             let _ = writeln!(s, "  {}", counts.join(" · "));
+        }
+        let missing: Vec<&Verdict> = self.verdicts.iter().filter(|v| !v.missing_evidence.is_empty()).collect();
+        if let Some(first) = missing.first() {
+            let _ = writeln!(
+                s,
+                "  evidence missing for {} (named in the report; exit code 1): {}: {}",
+                count(missing.len(), "failure", "failures"),
+                first.eval_path,
+                crate::commands::one_line(&first.missing_evidence.join("; "), 160)
+            );
         }
         let guesses = self.verdicts.iter().filter(|v| v.is_unverified_guess()).count();
         if guesses > 0 {

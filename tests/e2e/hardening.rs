@@ -243,3 +243,34 @@ async fn a_silent_deployment_ends_at_the_command_deadline() {
     assert!(out.is_empty());
     assert!(!reports.exists());
 }
+
+/// Item 7: a reports folder the user named that cannot be used is their input (exit 2), found
+/// before any LLM call, and the message says no report was written.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unusable_reports_folder_is_exit_2_before_any_call() {
+    let llm = evaltriage_tests::FakeLlm::start().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let reports = scratch.path().join("reports");
+    std::fs::create_dir_all(reports.join("anthropic")).unwrap();
+    // A file where the model's folder should be.
+    std::fs::write(reports.join("anthropic").join("claude-sonnet-4.5"), "not a folder").unwrap();
+    let store = example_store();
+    for reports_dir in [reports.clone(), reports.join("anthropic").join("claude-sonnet-4.5")] {
+        let (code, out, err) = run(
+            scratch.path(),
+            &[
+                "analyze-run",
+                store.to_str().unwrap(),
+                "--llm-base-url",
+                &llm.base_url(),
+                "--reports-dir",
+                reports_dir.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 2, "{err}");
+        let last = err.lines().last().unwrap_or_default();
+        assert!(last.starts_with("error: cannot create the") && last.ends_with("no report was written"), "{err}");
+        assert!(out.is_empty(), "{out}");
+    }
+    assert_eq!(llm.requests(), 0, "nothing was spent");
+}

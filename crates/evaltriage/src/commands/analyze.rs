@@ -230,6 +230,17 @@ pub async fn analyze_run(
             CliError::from(e)
         })?),
     };
+    // A report folder that cannot be made (a file in its place) is found now, not after the calls.
+    if let Some(folder) = path.parent().filter(|_| !args.estimate) {
+        std::fs::create_dir_all(folder).map_err(|source| {
+            progress.finish();
+            CliError::from(evaltriage_report::ReportError::Io {
+                action: "create the report folder",
+                path: folder.to_owned(),
+                source,
+            })
+        })?;
+    }
     if !args.force && !args.estimate {
         let existing = evaltriage_report::existing_report_for(&path).map_err(CliError::from)?;
         if let Some(existing) = existing {

@@ -3,6 +3,7 @@
 //! machine-readable block; hand-written ones heuristically. Only regular files are read, through a
 //! size limit; a file that cannot be read or understood is skipped with a warning, never a crash.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ use crate::find::{self, Found, ModelIdentity};
 use crate::legacy;
 use crate::lines::actions_taken_range;
 use crate::machine_block::{self, BlockProblem};
-use crate::path_scheme::{ReportFileName, ReportScope, parse_report_file_name};
+use crate::path_scheme::{ReportFileName, ReportScope, model_dir, parse_report_file_name};
 use crate::safe_read::read_limited;
 
 /// One prior report, reduced to what history needs.
@@ -218,10 +219,27 @@ fn read_found(mut files: Vec<Found>, warnings: &mut Vec<PriorWarning>) -> Vec<Pr
 /// model (`<provider>/<model>` as we write it, the slug as is or with dots as dashes, in any case,
 /// with or without the endpoint provider's folder in front, such as
 /// `openrouter/arcee-ai/trinity-large-preview/`), or, elsewhere, when its `Model:` line (or our
-/// block's model field) names the model. Links are not followed out of the reports folder.
+/// block's model field) names the model. Links are not followed out of the reports folder; a report
+/// filed under the same name in two of the model's folders is read once.
 pub fn prior_reports_for_run(reports_dir: &Path, run: &Run) -> (Vec<PriorReport>, Vec<PriorWarning>) {
     let mut warnings = Vec::new();
-    let files = find::model_reports(reports_dir, &ModelIdentity::of_run(run), &mut warnings);
+    let mut files = find::model_reports(reports_dir, &ModelIdentity::of_run(run), &mut warnings);
+    // The same file name in two of the model's folders is one report (the same run, day and
+    // scope) filed twice: it is read once, from where we write when it is there.
+    let own_folder = model_dir(reports_dir, run);
+    files.sort_by_key(|f| (f.path.parent() != Some(own_folder.as_path()), f.path.clone()));
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    files.retain(|f| match seen.get(&f.file_name) {
+        Some(kept) => {
+            let reason = format!("the same report as {}; read once", kept.display());
+            warnings.push(PriorWarning { path: f.path.clone(), reason });
+            false
+        }
+        None => {
+            seen.insert(f.file_name.clone(), f.path.clone());
+            true
+        }
+    });
     let mut reports = read_found(files, &mut warnings);
     let own = run.id.prefix();
     reports.retain(|r| r.run_id_prefix != own && r.run_id.as_deref() != Some(run.id.as_str()));

@@ -188,14 +188,23 @@ fn a_models_reports_are_found_in_every_folder_people_use_and_by_their_model_line
         &fixture_text("three_styles/jn7aaaaa_2026-01-10.md").replace("jn7aaaaa", "jn7xxxxx"),
     );
 
-    let (reports, warnings) =
-        prior_reports_for_run(root, &run(OTHER_RUN, "anthropic/claude-sonnet-4.6", Some("openrouter")));
+    let sonnet = run(OTHER_RUN, "anthropic/claude-sonnet-4.6", Some("openrouter"));
+    let (reports, warnings) = prior_reports_for_run(root, &sonnet);
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(
         names(&reports),
         ["jn7eeeee_2026-01-20.md", "jn7ccccc_2026-01-15.md", "jn7bbbbb_2026-01-12.md", "jn7aaaaa_2026-01-10.md"]
     );
     assert_eq!(reports[0].entries.len(), 3);
+
+    // A copy of a report in another of the model's folders is the same report: read once, from
+    // where we write.
+    put(root, "openrouter/anthropic/claude-sonnet-4.6/jn7aaaaa_2026-01-10.md", "# a copy\n\n- Pass rate: 1/2\n");
+    let (again, warnings) = prior_reports_for_run(root, &sonnet);
+    assert_eq!(again, reports);
+    let [copy] = &warnings[..] else { panic!("{warnings:?}") };
+    assert!(copy.path.ends_with("openrouter/anthropic/claude-sonnet-4.6/jn7aaaaa_2026-01-10.md"), "{copy}");
+    assert!(copy.reason.starts_with("the same report as "), "{copy}");
 
     // The same tree for the other model: its folder, and the file elsewhere that names it.
     let (reports, _) = prior_reports_for_run(root, &run(OTHER_RUN, "google/gemini-3-pro-preview", Some("openrouter")));

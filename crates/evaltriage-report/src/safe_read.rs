@@ -13,9 +13,9 @@ use std::path::Path;
 pub(crate) enum ReadProblem {
     /// Not a regular file: a folder, FIFO, device or socket (`what` says which).
     NotRegular { what: &'static str },
-    /// Larger than the limit (`size` is what was seen: the metadata's length, or the limit plus one
-    /// when the file grew while being read).
-    TooLarge { size: u64, limit: u64 },
+    /// Larger than the limit: `size` is the metadata's length, `None` when the file said it was
+    /// smaller and then gave more.
+    TooLarge { size: Option<u64>, limit: u64 },
     /// The file system refused.
     Io(io::Error),
 }
@@ -24,8 +24,11 @@ impl std::fmt::Display for ReadProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::NotRegular { what } => write!(f, "{what}, not a regular file; not read"),
-            Self::TooLarge { size, limit } => {
-                write!(f, "{size} bytes or more, larger than a report can be ({limit}); not read")
+            Self::TooLarge { size: Some(size), limit } => {
+                write!(f, "{size} bytes, larger than a report can be ({limit}); not read")
+            }
+            Self::TooLarge { size: None, limit } => {
+                write!(f, "more than {limit} bytes, larger than a report can be; not read")
             }
             Self::Io(e) => write!(f, "cannot read: {e}"),
         }
@@ -98,10 +101,10 @@ pub(crate) fn read_prefix(path: &Path, limit: u64) -> Result<(Vec<u8>, bool), Re
 pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadProblem> {
     let before = std::fs::metadata(path).map_err(ReadProblem::Io)?;
     if before.is_file() && before.len() > limit {
-        return Err(ReadProblem::TooLarge { size: before.len(), limit });
+        return Err(ReadProblem::TooLarge { size: Some(before.len()), limit });
     }
     match read_prefix(path, limit)? {
-        (_, true) => Err(ReadProblem::TooLarge { size: limit.saturating_add(1), limit }),
+        (_, true) => Err(ReadProblem::TooLarge { size: None, limit }),
         (bytes, false) => Ok(bytes),
     }
 }
@@ -116,7 +119,7 @@ mod tests {
         let path = dir.path().join("a.md");
         std::fs::write(&path, "0123456789").unwrap();
         assert_eq!(read_limited(&path, 10).unwrap(), b"0123456789");
-        assert!(matches!(read_limited(&path, 9), Err(ReadProblem::TooLarge { size: 10, limit: 9 })));
+        assert!(matches!(read_limited(&path, 9), Err(ReadProblem::TooLarge { size: Some(10), limit: 9 })));
         assert_eq!(read_prefix(&path, 4).unwrap(), (b"0123".to_vec(), true));
         assert_eq!(read_prefix(&path, 40).unwrap(), (b"0123456789".to_vec(), false));
         assert!(matches!(read_limited(dir.path(), 9), Err(ReadProblem::NotRegular { what: "a folder" })));
@@ -131,5 +134,15 @@ mod tests {
         std::os::unix::fs::symlink("/dev/zero", &link).unwrap();
         assert!(matches!(read_limited(&link, 1024), Err(ReadProblem::NotRegular { what: "a device" })));
         assert!(matches!(read_prefix(&link, 1024), Err(ReadProblem::NotRegular { what: "a device" })));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_limit_holds_when_the_metadata_lies() {
+        // A regular file whose metadata says 0 bytes and which has more: the read itself is cut.
+        let path = Path::new("/proc/self/status");
+        assert_eq!(std::fs::metadata(path).unwrap().len(), 0);
+        assert!(matches!(read_limited(path, 16), Err(ReadProblem::TooLarge { size: None, limit: 16 })));
+        assert_eq!(read_prefix(path, 16).unwrap().0.len(), 16);
     }
 }

@@ -302,7 +302,7 @@ fn devices_pipes_and_links_out_of_the_folder_are_warnings_never_reads() {
     assert_eq!(
         reasons(&warnings),
         [
-            "jn7wwwww_2026-01-27.md: 41943040 bytes or more, larger than a report can be (33554432); not read; skipped",
+            "jn7wwwww_2026-01-27.md: 41943040 bytes, larger than a report can be (33554432); not read; skipped",
             "jn7yyyyy_2026-01-29.md: a named pipe, not a regular file; not read; skipped",
             "jn7zzzzz_2026-01-30.md: a link that leads outside the reports folder; not followed",
             "more: a link to a folder that leads outside the reports folder; not followed",
@@ -315,7 +315,7 @@ fn devices_pipes_and_links_out_of_the_folder_are_warnings_never_reads() {
     assert_eq!(
         reasons(&warnings),
         [
-            "jn7wwwww_2026-01-27.md: 41943040 bytes or more, larger than a report can be (33554432); not read; skipped",
+            "jn7wwwww_2026-01-27.md: 41943040 bytes, larger than a report can be (33554432); not read; skipped",
             "jn7yyyyy_2026-01-29.md: a named pipe, not a regular file; not read; skipped",
             "jn7zzzzz_2026-01-30.md: a device, not a regular file; not read; skipped",
         ]

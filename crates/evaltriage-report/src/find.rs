@@ -289,6 +289,9 @@ mod tests {
         for line in ["**Model code (wrong):**", "- **Models**: x", "Modelled: x", "```\nModel: x\n```"] {
             assert_eq!(header_model(line), None, "{line}");
         }
+        // Our block's model field, when the block is among the first bytes, wins over the line.
+        let block = r#"<!-- evaltriage:v1 {"run_id":"jn7aaaaa0tmje3jrj9wwng78gh80mdfw","model":"a/b.c","date":"2026-01-01","passed":1,"total":2} -->"#;
+        assert_eq!(header_model(&format!("# x\n\n- Model: other\n\n{block}\n")).as_deref(), Some("a/b.c"));
         let sonnet = ModelIdentity::of_run(&run("anthropic/claude-sonnet-4.6", Some("openrouter")));
         assert!(sonnet.names("anthropic/claude-sonnet-4-6") && sonnet.names("claude-sonnet-4.6"));
         assert!(sonnet.names("openrouter/anthropic/claude-sonnet-4.6") && sonnet.names("ANTHROPIC/Claude-Sonnet-4.6"));

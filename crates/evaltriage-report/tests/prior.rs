@@ -250,14 +250,15 @@ fn the_real_reports_tree_finds_each_model_in_its_folder() {
 
 // ---------------------------------------------------------------- hostile files among the reports
 
-/// Runs `f` on another thread and fails when it has not finished in a minute, so a regression
-/// that hangs (a FIFO opened for reading waits for a writer forever) fails instead of hanging.
-fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+/// Runs `f` on another thread and fails when it has not finished in 20 seconds (it takes
+/// milliseconds), so a regression that hangs (a FIFO opened for reading waits for a writer
+/// forever) fails instead of hanging.
+fn within_seconds<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(Duration::from_secs(60)).expect("reading prior reports hung")
+    rx.recv_timeout(Duration::from_secs(20)).expect("reading prior reports hung")
 }
 
 fn reasons(warnings: &[PriorWarning]) -> Vec<String> {
@@ -295,7 +296,7 @@ fn devices_pipes_and_links_out_of_the_folder_are_warnings_never_reads() {
     std::os::unix::fs::symlink(&folder, root.join("anthropic/claude-sonnet-4-6")).unwrap();
 
     let tree_root = root.clone();
-    let (reports, warnings) = within_a_minute(move || {
+    let (reports, warnings) = within_seconds(move || {
         prior_reports_for_run(&tree_root, &run(OTHER_RUN, "anthropic/claude-sonnet-4.6", Some("openrouter")))
     });
     assert_eq!(names(&reports), ["jn7aaaaa_2026-01-10.md"]);
@@ -310,7 +311,7 @@ fn devices_pipes_and_links_out_of_the_folder_are_warnings_never_reads() {
     );
 
     // One folder read on its own: the device is refused by its type, whatever the link.
-    let (reports, warnings) = within_a_minute(move || read_prior_reports(&folder));
+    let (reports, warnings) = within_seconds(move || read_prior_reports(&folder));
     assert_eq!(names(&reports), ["jn7aaaaa_2026-01-10.md"]);
     assert_eq!(
         reasons(&warnings),
@@ -331,7 +332,7 @@ fn a_pipe_in_another_models_folder_is_a_warning_too() {
     let status =
         std::process::Command::new("mkfifo").arg(root.join("elsewhere/jn7yyyyy_2026-01-29.md")).status().unwrap();
     assert!(status.success());
-    let (reports, warnings) = within_a_minute(move || {
+    let (reports, warnings) = within_seconds(move || {
         prior_reports_for_run(&root, &run(OTHER_RUN, "anthropic/claude-sonnet-4.6", Some("openrouter")))
     });
     assert!(reports.is_empty());

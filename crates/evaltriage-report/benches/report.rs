@@ -1,5 +1,6 @@
 //! Benchmarks: reading a model folder of 10,000 prior reports (half ours, half hand-written in the
-//! three real styles), and rendering a report for 100 failures. Prints figures; asserts nothing.
+//! three real styles), finding a model's 100 reports in a tree of 10,000 other models' reports,
+//! and rendering a report for 100 failures. Prints figures; asserts nothing.
 //!
 //! Run with `cargo bench -p evaltriage-report`.
 
@@ -11,7 +12,9 @@ use evaltriage_core::{
     Classification, Eval, EvalId, EvalPath, EvalStatus, Run, RunId, RunStatus, Shape, Step, StepName, StepStatus,
     TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
-use evaltriage_report::{History, ReportInput, changes_since, history, read_prior_reports, render, report_file_name};
+use evaltriage_report::{
+    History, ReportInput, changes_since, history, prior_reports_for_run, read_prior_reports, render, report_file_name,
+};
 
 const REPORTS: usize = 10_000;
 const FAILURES_TO_RENDER: usize = 100;
@@ -229,6 +232,38 @@ fn main() {
         read = reports.len();
     }
     println!("read_prior_reports, {read} reports: median {:.2?} of 5 (target < 1 s)", median(times));
+
+    // The tree scan: 100 reports in the model's folder, 10,000 of other models in 100 folders
+    // elsewhere, each of which the scan opens for its first bytes.
+    let tree = tempfile::tempdir().expect("a temp folder");
+    let base = NaiveDate::from_ymd_opt(2020, 1, 1).expect("valid date");
+    let own = tree.path().join("anthropic/claude-opus-4.6");
+    std::fs::create_dir_all(&own).expect("a folder");
+    for n in 0..100 {
+        let date = base + chrono::Days::new(n as u64);
+        std::fs::write(own.join(format!("{}_{}.md", &run_id(n).as_str()[..8], date)), hand_written(n, 10))
+            .expect("write a fixture report");
+    }
+    for folder in 0..100 {
+        let dir = tree.path().join(format!("provider-{folder}/model-{folder}"));
+        std::fs::create_dir_all(&dir).expect("a folder");
+        for n in 0..100 {
+            let text = hand_written(n, 10).replacen("\n\n", "\n\n- **Model**: someone/else\n", 1);
+            std::fs::write(dir.join(format!("{}_{}.md", &run_id(n).as_str()[..8], base)), text)
+                .expect("write a fixture report");
+        }
+    }
+    let (this_run, _) = run_with_failures(999, 66, 10);
+    let mut times = Vec::new();
+    let mut found = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let (reports, warnings) = prior_reports_for_run(tree.path(), &this_run);
+        times.push(start.elapsed());
+        assert!(warnings.is_empty(), "{:?}", warnings.first());
+        found = reports.len();
+    }
+    println!("prior_reports_for_run, {found} of the model's reports among 10,100: median {:.2?} of 5", median(times));
 
     let (run, verdicts) = run_with_failures(1, 300, FAILURES_TO_RENDER);
     let shape = Shape::of(&run);

@@ -1,11 +1,13 @@
 //! Reading hand-written reports (no machine-readable block) heuristically, with pulldown-cmark.
 //!
-//! The real ones come in three styles: numbered per-failure sections (`### 1. name (category) --
-//! step` followed by `**Classification**: LABEL`), a classification table (`| Eval | Failed step |
+//! The real ones come in four styles: numbered per-failure sections (`### 1. name (category) --
+//! step` followed by `**Classification**: LABEL`); a classification table (`| Eval | Failed step |
 //! Classification | ... |`, the path maybe split over category and name columns) plus headings
-//! `### 1) category/name — LABEL (repeat)`, and a run where one "global" section gives a label to
-//! a list of affected evals. Labels are kept as written, including ones outside the four
-//! (`HARNESS_FAILURE`) and qualifiers such as `(infrastructure)`.
+//! `### 1) category/name — LABEL (repeat)`; a run where one "global" section gives a label to a
+//! list of affected evals; and one two-column table per failure (`| **Classification** |
+//! OVERLY_STRICT |` under the failure's heading, maybe with an `| **Eval** | ... |` row). Labels
+//! are kept as written, including ones outside the four (`HARNESS_FAILURE`) and qualifiers such as
+//! `(infrastructure)`.
 
 use std::collections::HashMap;
 
@@ -312,7 +314,10 @@ impl Scan {
             find(&|h| (h.starts_with("eval") && !h.starts_with("evals")) || h == "name" || h == "test" || h == "task");
         let label_col = find(&|h| h.contains("classif") || h == "label" || h == "verdict");
         let category_col = find(&|h| h.contains("categ"));
-        let (Some(eval_col), Some(label_col)) = (eval_col, label_col) else { return };
+        let (Some(eval_col), Some(label_col)) = (eval_col, label_col) else {
+            self.field_table(rows);
+            return;
+        };
         for row in body {
             let (Some(eval_cell), Some(label_cell)) = (row.get(eval_col), row.get(label_col)) else { continue };
             let Some(label) = find_label(label_cell) else { continue };
@@ -325,6 +330,62 @@ impl Scan {
             };
             self.add_entry(&eval, label);
         }
+    }
+
+    /// One table per failure, a field a row: `| **Classification** | OVERLY_STRICT |`, maybe with
+    /// `| **Eval** | 000-fundamentals/003-crons |` (or a category row and a name row). The label
+    /// goes to the eval the table names, else to the eval whose section the table is in.
+    fn field_table(&mut self, rows: &[Vec<String>]) {
+        let (mut label, mut eval, mut category) = (None, None, None);
+        for row in rows {
+            let [key, value, ..] = &row[..] else { continue };
+            let key = key.trim_matches(|c: char| matches!(c, '*' | '_' | ':' | '`') || c.is_whitespace());
+            match key.to_lowercase().as_str() {
+                "classification" | "label" | "verdict" if label.is_none() => label = find_label(value),
+                "eval" | "eval path" | "evaluation" | "test" | "task" | "name" | "path" if eval.is_none() => {
+                    eval = parse_eval_ref(value).map(|(e, _)| e);
+                }
+                "category" if category.is_none() => {
+                    category = Some(value.trim().trim_matches(['`', '/'])).filter(|c| valid_name(c));
+                }
+                _ => {}
+            }
+        }
+        let Some(label) = label else { return };
+        let eval = match (eval, category) {
+            (Some(name), Some(category)) if !name.contains('/') => Some(format!("{category}/{name}")),
+            (eval, _) => eval,
+        };
+        let current = self.current_eval.as_ref().map(|(e, _)| e.clone());
+        let Some(eval) = eval.or_else(|| current.clone()) else { return };
+        match current {
+            // The section's heading gave only the name (or a shorter form) of the table's eval:
+            // the table's path names the entry.
+            Some(current) if current != eval => {
+                if eval.ends_with(&format!("/{current}")) {
+                    self.rename_unlabelled(&current, &eval);
+                }
+                let level = self.current_eval.as_ref().map_or(self.plain_heading_level, |(_, l)| *l);
+                self.current_eval = Some((eval.clone(), level));
+            }
+            Some(_) => {}
+            None => self.current_eval = Some((eval.clone(), self.plain_heading_level)),
+        }
+        self.add_entry(&eval, label);
+    }
+
+    /// Gives an entry that has no label yet a fuller path, unless that path has one already.
+    fn rename_unlabelled(&mut self, from: &str, to: &str) {
+        if self.index.contains_key(to) {
+            return;
+        }
+        let Some(&i) = self.index.get(from) else { return };
+        if self.entries[i].label != UNLABELLED {
+            return;
+        }
+        self.index.remove(from);
+        self.index.insert(to.to_owned(), i);
+        to.clone_into(&mut self.entries[i].eval);
     }
 
     fn add_entry(&mut self, eval: &str, label: Label) {

@@ -9,6 +9,7 @@
 mod changes;
 mod error;
 mod escape;
+mod find;
 mod history;
 mod legacy;
 mod lines;
@@ -17,6 +18,7 @@ mod machine_block;
 mod path_scheme;
 mod prior;
 mod render;
+mod safe_read;
 mod write;
 
 pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};

@@ -1,7 +1,9 @@
-//! Prior reports for a model: read from `reports/<provider>/<model>/`, newest first. Our own
-//! reports are read exactly from their machine-readable block; hand-written ones heuristically. A
-//! file that cannot be understood is skipped with a warning, never a crash.
+//! Prior reports for a model: found anywhere in the reports folder by the model's identity (see
+//! `find.rs`), or read from one folder, newest first. Our own reports are read exactly from their
+//! machine-readable block; hand-written ones heuristically. Only regular files are read, through a
+//! size limit; a file that cannot be read or understood is skipped with a warning, never a crash.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -9,10 +11,12 @@ use chrono::NaiveDate;
 use evaltriage_core::{Classification, EvalPath, Run, Verdict, VerdictOrigin, VerdictStatus};
 
 use crate::error::ReportError;
+use crate::find::{self, Found, ModelIdentity};
 use crate::legacy;
 use crate::lines::actions_taken_range;
 use crate::machine_block::{self, BlockProblem};
 use crate::path_scheme::{ReportFileName, ReportScope, model_dir, parse_report_file_name};
+use crate::safe_read::read_limited;
 
 /// One prior report, reduced to what history needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,25 +145,26 @@ impl fmt::Display for PriorWarning {
     }
 }
 
-/// Files larger than this are not reports (a report for 1,000 failures is about 3 MB).
+/// Files larger than this are not reports (a report for 1,000 failures is about 3 MB); a larger
+/// one, or one that never ends (a link to `/dev/zero`), is read no further than this.
 const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
 
-/// Reads every report in a model's folder, newest first by the date in the file name (ties by
-/// file name, descending). Files that are not named `<prefix>_<YYYY-MM-DD>.md` are ignored when
-/// they are not markdown, and warned about when they are; files that cannot be read or understood
-/// are skipped with a warning. A missing folder is no prior reports.
+/// Reads every report in a model's folder (that folder only), newest first by the date in the file
+/// name (ties by file name, descending). Files that are not named `<prefix>_<YYYY-MM-DD>.md` are
+/// ignored when they are not markdown, and warned about when they are; files that cannot be read
+/// or understood are skipped with a warning: only regular files are read (never a FIFO, device or
+/// socket, even through a link), through a size limit. A missing folder is no prior reports.
 pub fn read_prior_reports(model_dir: &Path) -> (Vec<PriorReport>, Vec<PriorWarning>) {
-    let mut reports = Vec::new();
     let mut warnings = Vec::new();
     let entries = match std::fs::read_dir(model_dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (reports, warnings),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), warnings),
         Err(e) => {
             warnings.push(PriorWarning { path: model_dir.to_owned(), reason: format!("cannot list the folder: {e}") });
-            return (reports, warnings);
+            return (Vec::new(), warnings);
         }
     };
-    let mut files: Vec<(NaiveDate, String, PathBuf)> = Vec::new();
+    let mut files = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         // Our own temp files, hidden files and folders are not reports.
@@ -167,26 +172,29 @@ pub fn read_prior_reports(model_dir: &Path) -> (Vec<PriorReport>, Vec<PriorWarni
             continue;
         }
         match parse_report_file_name(&name) {
-            Some(parsed) => files.push((parsed.date, name, entry.path())),
+            Some(parsed) => files.push(Found { path: entry.path(), name: parsed, file_name: name }),
             None => warnings.push(PriorWarning {
                 path: entry.path(),
                 reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
             }),
         }
     }
-    files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
-    for (_, _, path) in files {
-        if let Ok(meta) = std::fs::metadata(&path)
-            && meta.len() > MAX_REPORT_BYTES
-        {
-            let reason = format!("{} bytes, larger than a report can be ({MAX_REPORT_BYTES}); skipped", meta.len());
-            warnings.push(PriorWarning { path, reason });
-            continue;
-        }
-        let text = match std::fs::read(&path) {
+    let reports = read_found(files, &mut warnings);
+    (reports, warnings)
+}
+
+/// Reads the files found, newest first by the date in the file name (ties by file name, then
+/// path, descending).
+fn read_found(mut files: Vec<Found>, warnings: &mut Vec<PriorWarning>) -> Vec<PriorReport> {
+    files.sort_by(|a, b| {
+        b.name.date.cmp(&a.name.date).then_with(|| b.file_name.cmp(&a.file_name)).then_with(|| b.path.cmp(&a.path))
+    });
+    let mut reports = Vec::new();
+    for Found { path, .. } in files {
+        let text = match read_limited(&path, MAX_REPORT_BYTES) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(e) => {
-                warnings.push(PriorWarning { path, reason: format!("cannot read: {e}") });
+            Err(problem) => {
+                warnings.push(PriorWarning { path, reason: format!("{problem}; skipped") });
                 continue;
             }
         };
@@ -200,13 +208,39 @@ pub fn read_prior_reports(model_dir: &Path) -> (Vec<PriorReport>, Vec<PriorWarni
             Err(e) => warnings.push(PriorWarning { path, reason: format!("{e}; skipped") }),
         }
     }
-    (reports, warnings)
+    reports
 }
 
-/// The prior reports for a run's model, leaving out every report of the run itself, scoped ones
-/// included (a re-analysis must not count the run as its own history).
+/// The prior reports for a run's model, wherever they are in the reports folder, newest first,
+/// leaving out every report of the run itself, scoped ones included (a re-analysis must not count
+/// the run as its own history).
+///
+/// The tree is scanned once: a report is the model's when its folder is one people use for the
+/// model (`<provider>/<model>` as we write it, the slug as is or with dots as dashes, in any case,
+/// with or without the endpoint provider's folder in front, such as
+/// `openrouter/arcee-ai/trinity-large-preview/`), or, elsewhere, when its `Model:` line (or our
+/// block's model field) names the model. Links are not followed out of the reports folder; a report
+/// filed under the same name in two of the model's folders is read once.
 pub fn prior_reports_for_run(reports_dir: &Path, run: &Run) -> (Vec<PriorReport>, Vec<PriorWarning>) {
-    let (mut reports, warnings) = read_prior_reports(&model_dir(reports_dir, run));
+    let mut warnings = Vec::new();
+    let mut files = find::model_reports(reports_dir, &ModelIdentity::of_run(run), &mut warnings);
+    // The same file name in two of the model's folders is one report (the same run, day and
+    // scope) filed twice: it is read once, from where we write when it is there.
+    let own_folder = model_dir(reports_dir, run);
+    files.sort_by_key(|f| (f.path.parent() != Some(own_folder.as_path()), f.path.clone()));
+    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    files.retain(|f| match seen.get(&f.file_name) {
+        Some(kept) => {
+            let reason = format!("the same report as {}; read once", kept.display());
+            warnings.push(PriorWarning { path: f.path.clone(), reason });
+            false
+        }
+        None => {
+            seen.insert(f.file_name.clone(), f.path.clone());
+            true
+        }
+    });
+    let mut reports = read_found(files, &mut warnings);
     let own = run.id.prefix();
     reports.retain(|r| r.run_id_prefix != own && r.run_id.as_deref() != Some(run.id.as_str()));
     (reports, warnings)

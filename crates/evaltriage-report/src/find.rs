@@ -1,0 +1,301 @@
+//! Finding a model's prior reports anywhere in the reports tree, by the model's identity: the
+//! folder names people use for it (the slug as is or with dots as dashes, any case, with or
+//! without the endpoint provider's folder in front), else the report's own `Model:` line or our
+//! block's model field, read from the file's first bytes only.
+//!
+//! The tree is walked once with `walkdir`: links are never followed out of the reports folder
+//! (a link to a folder inside it is skipped, since its target is walked anyway), hidden entries are
+//! skipped, and the depth and the number of entries are bounded.
+
+use std::path::{Path, PathBuf};
+
+use evaltriage_core::Run;
+use walkdir::WalkDir;
+
+use crate::lines::{BLOCK_MARKER, lines};
+use crate::machine_block;
+use crate::path_scheme::{ReportFileName, parse_report_file_name, report_folders};
+use crate::prior::PriorWarning;
+use crate::safe_read::read_prefix;
+
+/// How deep a report may sit below the reports folder: `<endpoint>/<provider>/<model>/<file>` is
+/// 4; two more levels of someone's own sorting are allowed.
+const MAX_DEPTH: usize = 6;
+/// The most entries (files and folders) looked at in one scan.
+const MAX_ENTRIES: usize = 200_000;
+/// How much of a report is read to find its `Model:` line.
+const HEADER_BYTES: u64 = 16 * 1024;
+
+/// Who a run's model is, in the forms reports spell it, each normalised (see [`normalise`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ModelIdentity {
+    /// Folder paths relative to the reports folder, components joined with `/`.
+    folders: Vec<String>,
+    /// Full slugs a `Model:` line may give (`anthropic/claude-sonnet-4.6`,
+    /// `openrouter/arcee-ai/trinity-large-preview`).
+    slugs: Vec<String>,
+    /// The model's bare name, for a `Model:` line that gives no provider (`claude-opus-4-6`).
+    bare: Option<String>,
+}
+
+/// The form names are compared in: lower case, dots as dashes, no surrounding spaces or slashes.
+fn normalise(s: &str) -> String {
+    s.trim().trim_matches('/').to_lowercase().replace('.', "-")
+}
+
+impl ModelIdentity {
+    pub(crate) fn of_run(run: &Run) -> Self {
+        let slug = run.model.trim().trim_matches('/');
+        let provider = run.provider.as_deref().map(str::trim).filter(|p| !p.is_empty() && !p.contains('/'));
+        let mut slugs = Vec::new();
+        if !slug.is_empty() {
+            slugs.push(normalise(slug));
+            if let Some(p) = provider {
+                slugs.push(normalise(&format!("{p}/{slug}")));
+            }
+        }
+        let (own_provider, own_model) = report_folders(run);
+        let mut folders = slugs.clone();
+        folders.push(normalise(&format!("{own_provider}/{own_model}")));
+        folders.sort();
+        folders.dedup();
+        let bare = slug.split_once('/').map_or(slug, |(_, m)| m).trim();
+        let bare = (!bare.is_empty()).then(|| normalise(bare));
+        Self { folders, slugs, bare }
+    }
+
+    /// Whether a folder (its components below the reports folder) is one of this model's.
+    fn folder_matches(&self, components: &[String]) -> bool {
+        !components.is_empty() && self.folders.contains(&normalise(&components.join("/")))
+    }
+
+    /// Whether the model a report names (a slug, or a bare name) is this one.
+    pub(crate) fn names(&self, model: &str) -> bool {
+        let model = normalise(model);
+        if model.is_empty() {
+            return false;
+        }
+        if model.contains('/') { self.slugs.contains(&model) } else { self.bare.as_ref() == Some(&model) }
+    }
+}
+
+/// The model a report's first bytes name: our block's model field when the block is among them
+/// (a short report of ours), else the first `Model:` line outside code fences (`- **Model**:
+/// \`x\``, `**Model:** x (Name)`, `Model: x`), its first word.
+pub(crate) fn header_model(header: &str) -> Option<String> {
+    let mut model_line = None;
+    for line in lines(header).filter(|l| l.outside_fence) {
+        let text = line.text.trim();
+        if text.starts_with(BLOCK_MARKER) {
+            if let Some(Ok(block)) = machine_block::decode(text)
+                && !block.model.trim().is_empty()
+            {
+                return Some(block.model);
+            }
+            continue;
+        }
+        if model_line.is_none() {
+            model_line = model_value(text);
+        }
+    }
+    model_line
+}
+
+/// `- **Model**: \`slug\` (Name)` -> `slug`.
+fn model_value(line: &str) -> Option<String> {
+    let t = line.trim_start_matches(['-', '*', '+', ' ', '\t']);
+    let t = t.trim_start_matches(['*', '_']);
+    let head = t.get(..5)?;
+    if !head.eq_ignore_ascii_case("model") {
+        return None;
+    }
+    let rest = t[5..].trim_start_matches(['*', '_']).trim_start();
+    let rest = rest.strip_prefix(':')?.trim_start_matches(['*', '_']).trim_start();
+    let word = rest.split_whitespace().next()?.trim_matches(['`', '*', '_', ',', ';']);
+    (!word.is_empty()).then(|| word.to_owned())
+}
+
+/// A report file found for the model.
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub path: PathBuf,
+    pub name: ReportFileName,
+    pub file_name: String,
+}
+
+/// Walks the reports tree once and returns the files that are this model's reports: those in one
+/// of its folders, and those elsewhere whose first bytes name it. Markdown files in its folders
+/// that are not named like reports, links that lead out of the tree and files that cannot be read
+/// become warnings. A missing reports folder is no reports.
+pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mut Vec<PriorWarning>) -> Vec<Found> {
+    let mut found = Vec::new();
+    let canonical_root = match std::fs::canonicalize(root) {
+        Ok(p) => p,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return found,
+        Err(e) => {
+            warnings.push(PriorWarning { path: root.to_owned(), reason: format!("cannot open the folder: {e}") });
+            return found;
+        }
+    };
+    let walker = WalkDir::new(root)
+        .follow_links(false)
+        .max_depth(MAX_DEPTH)
+        .sort_by_file_name()
+        .into_iter()
+        // Hidden entries (our temp files, `.git`) are not reports.
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for (seen, entry) in walker.enumerate() {
+        if seen >= MAX_ENTRIES {
+            warnings.push(PriorWarning {
+                path: root.to_owned(),
+                reason: format!("more than {MAX_ENTRIES} entries; the rest of the folder was not searched"),
+            });
+            break;
+        }
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().unwrap_or(root).to_owned();
+                warnings.push(PriorWarning { path, reason: format!("cannot list: {e}") });
+                continue;
+            }
+        };
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path_is_symlink() {
+            match std::fs::canonicalize(path) {
+                Ok(target) if !target.starts_with(&canonical_root) => {
+                    let what = if target.is_dir() { "a link to a folder" } else { "a link" };
+                    warnings.push(PriorWarning {
+                        path: path.to_owned(),
+                        reason: format!("{what} that leads outside the reports folder; not followed"),
+                    });
+                    continue;
+                }
+                // Its target is inside the tree, where the walk finds it.
+                Ok(target) if target.is_dir() => continue,
+                Ok(_) => {}
+                Err(e) => {
+                    if file_name.ends_with(".md") {
+                        warnings.push(PriorWarning { path: path.to_owned(), reason: format!("a broken link: {e}") });
+                    }
+                    continue;
+                }
+            }
+        }
+        if !file_name.ends_with(".md") {
+            continue;
+        }
+        let components: Vec<String> = path
+            .strip_prefix(root)
+            .ok()
+            .and_then(Path::parent)
+            .map(|p| p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        let parsed = parse_report_file_name(&file_name);
+        if identity.folder_matches(&components) {
+            match parsed {
+                Some(name) => found.push(Found { path: path.to_owned(), name, file_name }),
+                None => warnings.push(PriorWarning {
+                    path: path.to_owned(),
+                    reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
+                }),
+            }
+            continue;
+        }
+        // Elsewhere, only a file named like a report is worth a look at its header.
+        let Some(name) = parsed else { continue };
+        match read_prefix(path, HEADER_BYTES) {
+            Ok((bytes, _)) => {
+                if header_model(&String::from_utf8_lossy(&bytes)).is_some_and(|m| identity.names(&m)) {
+                    found.push(Found { path: path.to_owned(), name, file_name });
+                }
+            }
+            Err(problem) => warnings.push(PriorWarning { path: path.to_owned(), reason: problem.to_string() }),
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use evaltriage_core::{RunId, RunStatus};
+
+    use super::*;
+
+    fn run(model: &str, provider: Option<&str>) -> Run {
+        Run {
+            id: RunId::new("jn72t14a0tmje3jrj9wwng78gh80mdfw").unwrap(),
+            model_id: None,
+            model: model.to_owned(),
+            formatted_name: None,
+            provider: provider.map(str::to_owned),
+            experiment: "default".to_owned(),
+            status: RunStatus::Completed { duration_ms: None },
+            created_at_ms: 0.0,
+            planned_evals: Vec::new(),
+            evals: Vec::new(),
+        }
+    }
+
+    fn folder(id: &ModelIdentity, f: &str) -> bool {
+        id.folder_matches(&f.split('/').map(str::to_owned).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn the_folders_people_use_for_a_model() {
+        let sonnet = ModelIdentity::of_run(&run("anthropic/claude-sonnet-4.6", Some("openrouter")));
+        for f in [
+            "anthropic/claude-sonnet-4.6",
+            "anthropic/claude-sonnet-4-6",
+            "Anthropic/Claude-Sonnet-4-6",
+            "openrouter/anthropic/claude-sonnet-4.6",
+            "openrouter/anthropic/claude-sonnet-4-6",
+        ] {
+            assert!(folder(&sonnet, f), "{f}");
+        }
+        for f in ["anthropic/claude-opus-4-6", "anthropic", "claude-sonnet-4-6", "openrouter/claude-sonnet-4.6", ""] {
+            assert!(!folder(&sonnet, f), "{f}");
+        }
+        let arcee = ModelIdentity::of_run(&run("arcee-ai/trinity-large-preview", Some("openrouter")));
+        assert!(folder(&arcee, "openrouter/arcee-ai/trinity-large-preview"));
+        assert!(folder(&arcee, "arcee-ai/trinity-large-preview"));
+        assert!(!folder(&arcee, "openrouter/trinity-large-preview"));
+        // A slug without a provider: the run's provider names the folder.
+        let codex = ModelIdentity::of_run(&run("gpt-5.2-codex", Some("openai")));
+        assert!(folder(&codex, "openai/gpt-5.2-codex") && folder(&codex, "openai/gpt-5-2-codex"));
+        assert!(!folder(&codex, "google/gpt-5.2-codex"));
+        // Where we write (a slug with two slashes keeps its second as a dash).
+        let deep = ModelIdentity::of_run(&run("a/b/c", None));
+        assert!(folder(&deep, "a/b-c") && folder(&deep, "a/b/c"));
+    }
+
+    #[test]
+    fn the_model_lines_of_the_real_reports() {
+        let cases = [
+            ("- **Model**: anthropic/claude-sonnet-4.6 (Claude 4.6 Sonnet)", "anthropic/claude-sonnet-4.6"),
+            ("- **Model:** google/gemini-3-pro-preview (Gemini 3 Pro)", "google/gemini-3-pro-preview"),
+            ("- **Model**: claude-opus-4-6 (anthropic)", "claude-opus-4-6"),
+            ("- **Model**: `gpt-5.2-codex` (GPT-5.2 Codex)", "gpt-5.2-codex"),
+            ("- Model: `arcee-ai/trinity-large-preview`", "arcee-ai/trinity-large-preview"),
+            ("Model: x", "x"),
+        ];
+        for (line, model) in cases {
+            assert_eq!(header_model(&format!("# Run\n\n{line}\n")).as_deref(), Some(model), "{line}");
+        }
+        for line in ["**Model code (wrong):**", "- **Models**: x", "Modelled: x", "```\nModel: x\n```"] {
+            assert_eq!(header_model(line), None, "{line}");
+        }
+        // Our block's model field, when the block is among the first bytes, wins over the line.
+        let block = r#"<!-- evaltriage:v1 {"run_id":"jn7aaaaa0tmje3jrj9wwng78gh80mdfw","model":"a/b.c","date":"2026-01-01","passed":1,"total":2} -->"#;
+        assert_eq!(header_model(&format!("# x\n\n- Model: other\n\n{block}\n")).as_deref(), Some("a/b.c"));
+        let sonnet = ModelIdentity::of_run(&run("anthropic/claude-sonnet-4.6", Some("openrouter")));
+        assert!(sonnet.names("anthropic/claude-sonnet-4-6") && sonnet.names("claude-sonnet-4.6"));
+        assert!(sonnet.names("openrouter/anthropic/claude-sonnet-4.6") && sonnet.names("ANTHROPIC/Claude-Sonnet-4.6"));
+        assert!(!sonnet.names("anthropic/claude-opus-4.6") && !sonnet.names("claude-opus-4-6") && !sonnet.names(""));
+        assert!(!sonnet.names("google/claude-sonnet-4.6"));
+    }
+}

@@ -361,7 +361,7 @@ pub async fn analyze_run(
         verdicts: &analysis.verdicts,
         history: &history,
         prior_reports: prior.len(),
-        prior_folder: evaltriage_report::model_dir(&settings.reports_dir, &run),
+        prior_folder: settings.reports_dir.clone(),
         path: &outcome.path,
         address: RunAddress::new(&args.target, &run.id, settings),
         with_run_log: &with_run_log,
@@ -462,7 +462,7 @@ struct Summary<'a> {
     changes: &'a evaltriage_report::ChangesSince,
     verdicts: &'a [Verdict],
     history: &'a evaltriage_report::History,
-    /// How many prior reports were read, and the folder they were looked for in.
+    /// How many prior reports were read, and the reports folder they were looked for under.
     prior_reports: usize,
     prior_folder: PathBuf,
     path: &'a PathBuf,
@@ -589,7 +589,7 @@ impl Summary<'_> {
             evaltriage_report::ChangesSince::NoPriorReport { .. } if self.prior_reports == 0 => {
                 let _ = writeln!(
                     s,
-                    "  no prior report for this model in {}: every failure is new",
+                    "  no prior report for this model anywhere under {} (any folder naming it, or a Model: line): every failure is new",
                     self.prior_folder.display()
                 );
             }

@@ -34,7 +34,11 @@ const DEFAULT_LLM_MODEL: &str = "gpt-4.1-mini";
 const EVIDENCE_CONCURRENCY: usize = 4;
 
 /// Builds the fan-out configuration from flags, environment and config file.
-fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> Result<FanoutConfig, CliError> {
+pub(crate) fn fanout_config(
+    args: &AnalyzeArgs,
+    file: &FileConfig,
+    settings: &Settings,
+) -> Result<FanoutConfig, CliError> {
     let api_key = openai_api_key_from_env().or_else(|| file.openai_api_key.clone().filter(|k| !k.trim().is_empty()));
     let base_url = args.llm_base_url.clone().or_else(|| file.llm_base_url.clone()).filter(|u| !u.trim().is_empty());
     let kind = args.classifier.unwrap_or(if api_key.is_some() || base_url.is_some() {

@@ -8,6 +8,7 @@ mod llm_robustness;
 mod nightly;
 mod readme;
 mod real_llm;
+mod schedule;
 mod tidy;
 mod triage;
 mod trust;

@@ -321,8 +321,9 @@ pub struct NightlyArgs {
     /// Flag verdicts below this confidence for human review (with those that ended in error, and regressions)
     #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.6, value_parser = parse_confidence)]
     pub review_below: f32,
-    /// POST the night's summary as {"text": ...} to this incoming-webhook URL (a failure is only logged)
-    #[arg(long, value_name = "URL")]
+    /// POST the night's summary as {"text": ...} to this incoming-webhook URL (a failure is only
+    /// logged; the URL is never printed)
+    #[arg(long, env = "EVALTRIAGE_NOTIFY_WEBHOOK", hide_env_values = true, value_name = "URL")]
     pub notify_webhook: Option<String>,
     /// OpenAI-compatible endpoint, including /v1 (the key comes from OPENAI_API_KEY)
     #[arg(long, env = "OPENAI_BASE_URL", value_name = "URL")]

@@ -45,7 +45,8 @@ pub async fn nightly(
     // Usage errors (a bad endpoint, a bad config value) before anything is locked or listed.
     let config = fanout_config(&args.analyze_args("", None, false), file, settings)?;
     let uses_llm = matches!(config.backend, Backend::Llm(_));
-    if let Some(url) = &args.notify_webhook {
+    let webhook = args.notify_webhook.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    if let Some(url) = webhook {
         let parsed = url::Url::parse(url).map_err(|_| CliError::usage("--notify-webhook is not a URL"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(CliError::usage("--notify-webhook is not an http(s) URL"));
@@ -168,7 +169,7 @@ pub async fn nightly(
     state.save(&settings.reports_dir)?;
     say(&format!("nightly: {}", digest.summary()));
 
-    if let Some(url) = &args.notify_webhook {
+    if let Some(url) = webhook {
         notify(url, &format!("{}\nDigest: {}", digest.summary(), digest_path.display())).await;
     }
     if settings.json {

@@ -126,6 +126,8 @@ pub async fn nightly(
     };
     let mut night =
         Night { args, file, settings, uses_llm, budget_left: args.budget_tokens, analysed: 0, stopped: None };
+    // The section shows from the start, marked in progress until the night ends.
+    write_digest(&digest_path, &digest_before, &digest)?;
     let total = window.len();
     for i in 0..total {
         let header = window[i].header.clone();
@@ -143,6 +145,10 @@ pub async fn nightly(
         if let RunOutcome::Analysed(a) = &outcome {
             digest.tokens_spent += a.tokens;
         }
+        // What a skip or a wait decided is decided again for free; what took work is kept at once,
+        // so a night killed half-way loses none of it (two fsyncs after every run cost ~1 s a night
+        // of 40 skips).
+        let worth_keeping = !matches!(outcome, RunOutcome::AlreadyReported { .. } | RunOutcome::Left { .. });
         failed_any |= matches!(outcome, RunOutcome::Failed { .. });
         window[i].handled = handled;
         // Counted once: a run below the mark (a --since window reaching back) was counted before.
@@ -157,10 +163,12 @@ pub async fn nightly(
             outcome,
         });
         move_marks(&mut state, &window, &movable);
-        state.last_night =
-            Some(crate::commands::nightly_state::LastNight { started_at: started_at.clone(), finished: false });
-        write_digest(&digest_path, &digest_before, &digest)?;
-        state.save(&settings.reports_dir)?;
+        if worth_keeping {
+            state.last_night =
+                Some(crate::commands::nightly_state::LastNight { started_at: started_at.clone(), finished: false });
+            write_digest(&digest_path, &digest_before, &digest)?;
+            state.save(&settings.reports_dir)?;
+        }
     }
     failed_any |= night.stopped.is_some();
     digest.finished = true;

@@ -528,3 +528,50 @@ async fn dry_run(
     ));
     emit(out, &s).map(|()| ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use evaltriage_core::RunId;
+
+    use super::*;
+
+    fn window_run(key: &str, n: usize, created: f64, handled: bool) -> WindowRun {
+        let header = RunHeader {
+            run_id: RunId::new(&format!("r{n:07}xxxxxxxx")).unwrap(),
+            model: key.to_owned(),
+            experiment: "default".into(),
+            status: "completed".into(),
+            created_at_ms: created,
+            model_id: None,
+            provider: None,
+            eval_counts: None,
+        };
+        WindowRun { header, key: key.to_owned(), handled }
+    }
+
+    #[test]
+    fn a_mark_stops_before_the_first_run_not_handled_and_only_moves_forward() {
+        let mut state = NightlyState::default();
+        state.marks.insert("c".into(), Mark { high_water_ms: 50.0, run_id: None, finished_seen: 0 });
+        let window = vec![
+            window_run("a", 1, 10.0, true),
+            window_run("b", 2, 11.0, false),
+            window_run("a", 3, 12.0, true),
+            window_run("b", 4, 13.0, true),
+            window_run("a", 5, 14.0, false),
+            window_run("a", 6, 15.0, true),
+            window_run("c", 7, 16.0, true),
+        ];
+        let movable: BTreeMap<String, bool> =
+            [("a".to_owned(), true), ("b".to_owned(), true), ("c".to_owned(), true)].into();
+        move_marks(&mut state, &window, &movable);
+        assert_eq!(state.marks["a"].high_water_ms, 12.0, "stops before run 5");
+        assert!(!state.marks.contains_key("b"), "b's first run was not handled");
+        assert_eq!(state.marks["c"].high_water_ms, 50.0, "a mark never moves back");
+
+        let frozen: BTreeMap<String, bool> = [("a".to_owned(), false)].into();
+        let mut fresh = NightlyState::default();
+        move_marks(&mut fresh, &window, &frozen);
+        assert!(fresh.marks.is_empty(), "a --since window that skips past the mark moves nothing");
+    }
+}

@@ -373,6 +373,8 @@ pub struct LlmState {
     pub latency: Mutex<std::time::Duration>,
     /// This many upcoming requests get a 429 with `Retry-After: 0`.
     pub rate_limit_next: AtomicUsize,
+    /// Every request is refused with 401, as for a revoked key.
+    pub refuse_key: std::sync::atomic::AtomicBool,
 }
 
 /// A local OpenAI-compatible chat completions endpoint that classifies by eval path.
@@ -401,6 +403,11 @@ impl Respond for ChatResponder {
         state.requests.fetch_add(1, Ordering::SeqCst);
         if let Some(auth) = request.headers.get("authorization") {
             state.auth_headers.lock().unwrap().push(auth.to_str().unwrap_or("").to_owned());
+        }
+        if state.refuse_key.load(Ordering::SeqCst) {
+            return ResponseTemplate::new(401).set_body_json(
+                json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}),
+            );
         }
         if state.rate_limit_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
             return ResponseTemplate::new(429)
@@ -473,6 +480,11 @@ impl FakeLlm {
 
     pub fn requests(&self) -> usize {
         self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// From now on every request is refused with 401.
+    pub fn refuse_key(&self) {
+        self.state.refuse_key.store(true, Ordering::SeqCst);
     }
 
     /// The next `n` requests are refused with 429 and `Retry-After: 0`.

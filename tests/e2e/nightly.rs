@@ -303,6 +303,55 @@ async fn sampling_flags_and_the_webhook() {
     assert_eq!(code, 2, "{err}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_key_stops_the_nights_llm_calls_and_the_runs_wait() {
+    let (convex, template) = deployment().await;
+    let llm = FakeLlm::start().await;
+    llm.refuse_key();
+    let base = now_ms() - 3_600_000.0;
+    for n in 0..3 {
+        convex.add_run(run_doc(&template, 1, n, base + n as f64, "completed"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (url, reports_arg, llm_url) = (convex.url(), reports.to_str().unwrap().to_owned(), llm.base_url());
+    let (code, out, err) = run(
+        dir.path(),
+        &nightly_args(&url, &reports_arg, &["--llm-base-url", &llm_url, "--concurrency", "1", "--json"]),
+    );
+    assert_eq!(code, 1, "{err}");
+    let v = json(&out);
+    let outcomes: Vec<&str> = v["runs"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["failed", "left", "left"], "{v}");
+    assert!(v["runs"][1]["why"].as_str().unwrap().contains("refused the key"), "{v}");
+    assert_eq!(llm.requests(), 1, "no LLM call after the first refusal");
+    assert!(reports_by_prefix(&reports).is_empty(), "no report from a refused key");
+    let state: Value =
+        serde_json::from_str(&std::fs::read_to_string(reports.join(".evaltriage/nightly.json")).unwrap()).unwrap();
+    assert!(state["marks"]["prov1/model-1"].is_null(), "the mark did not move: {state}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_whose_first_run_still_runs_keeps_the_first_night_window() {
+    let (convex, template) = deployment().await;
+    let now = now_ms();
+    // An old run, outside the first night's 24 hours; then a running run and a finished one.
+    convex.add_run(run_doc(&template, 1, 0, now - 48.0 * 3_600_000.0, "completed"));
+    convex.add_run(run_doc(&template, 1, 1, now - 2.0 * 3_600_000.0, "running"));
+    convex.add_run(run_doc(&template, 1, 2, now - 3_600_000.0, "completed"));
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (url, reports_arg) = (convex.url(), reports.to_str().unwrap().to_owned());
+    for night in 0..2 {
+        let (code, out, err) = run(dir.path(), &nightly_args(&url, &reports_arg, &["--json"]));
+        assert_eq!(code, 0, "{err}");
+        let v = json(&out);
+        let ids: Vec<&str> = v["runs"].as_array().unwrap().iter().map(|r| r["run_id"].as_str().unwrap()).collect();
+        assert!(!ids.contains(&run_id(1, 0).as_str()), "night {night}: the old run stays out of the window: {v}");
+    }
+    assert_eq!(reports_by_prefix(&reports).len(), 1);
+}
+
 /// The expected mark of each model: the newest run of the longest stretch of finished runs from
 /// its oldest.
 fn expected_marks(runs: &[SimRun]) -> BTreeMap<String, f64> {

@@ -84,7 +84,7 @@ pub async fn nightly(
         None => model.to_owned(),
     };
     let window_start = |key: &str| -> f64 {
-        since_ms.or_else(|| state.marks.get(key).map(|m| m.high_water_ms)).unwrap_or(now - FIRST_NIGHT_WINDOW_MS)
+        since_ms.or_else(|| state.marks.get(key).and_then(Mark::at)).unwrap_or(now - FIRST_NIGHT_WINDOW_MS)
     };
     let mut window: Vec<WindowRun> = listing
         .runs
@@ -108,7 +108,7 @@ pub async fn nightly(
     let movable: BTreeMap<String, bool> = window
         .iter()
         .map(|w| {
-            let old = state.marks.get(&w.key).map(|m| m.high_water_ms);
+            let old = state.marks.get(&w.key).and_then(Mark::at);
             (w.key.clone(), since_ms.is_none_or(|s| old.is_none_or(|m| s <= m)))
         })
         .collect();
@@ -152,7 +152,7 @@ pub async fn nightly(
         failed_any |= matches!(outcome, RunOutcome::Failed { .. });
         window[i].handled = handled;
         // Counted once: a run below the mark (a --since window reaching back) was counted before.
-        let below_mark = state.marks.get(&key).is_some_and(|m| header.created_at_ms <= m.high_water_ms);
+        let below_mark = state.marks.get(&key).and_then(Mark::at).is_some_and(|at| header.created_at_ms <= at);
         if handled && header.is_finished() && !below_mark {
             state.marks.entry(key.clone()).or_default().finished_seen += 1;
         }
@@ -219,7 +219,7 @@ fn move_marks(state: &mut NightlyState, window: &[WindowRun], movable: &BTreeMap
             continue;
         }
         let mark = state.marks.entry(w.key.clone()).or_default();
-        if w.header.created_at_ms > mark.high_water_ms {
+        if mark.at().is_none_or(|at| w.header.created_at_ms > at) {
             mark.high_water_ms = w.header.created_at_ms;
             mark.run_id = Some(w.header.run_id.to_string());
         }
@@ -552,7 +552,9 @@ mod tests {
     #[test]
     fn a_mark_stops_before_the_first_run_not_handled_and_only_moves_forward() {
         let mut state = NightlyState::default();
-        state.marks.insert("c".into(), Mark { high_water_ms: 50.0, run_id: None, finished_seen: 0 });
+        state.marks.insert("c".into(), Mark { high_water_ms: 50.0, run_id: Some("r".into()), finished_seen: 0 });
+        // Counted runs but no mark yet (its first run is still waiting).
+        state.marks.insert("d".into(), Mark { high_water_ms: 0.0, run_id: None, finished_seen: 2 });
         let window = vec![
             window_run("a", 1, 10.0, true),
             window_run("b", 2, 11.0, false),
@@ -568,6 +570,7 @@ mod tests {
         assert_eq!(state.marks["a"].high_water_ms, 12.0, "stops before run 5");
         assert!(!state.marks.contains_key("b"), "b's first run was not handled");
         assert_eq!(state.marks["c"].high_water_ms, 50.0, "a mark never moves back");
+        assert_eq!(state.marks["d"].at(), None);
 
         let frozen: BTreeMap<String, bool> = [("a".to_owned(), false)].into();
         let mut fresh = NightlyState::default();

@@ -43,6 +43,13 @@ pub struct Mark {
     pub finished_seen: u64,
 }
 
+impl Mark {
+    /// The mark's time, once a run has set it (a key can count sampled runs before it has a mark).
+    pub fn at(&self) -> Option<f64> {
+        self.run_id.as_ref().map(|_| self.high_water_ms)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LastNight {
     pub started_at: String,

@@ -62,6 +62,13 @@ pub struct ConvexState {
     pub decision_runs: Mutex<HashSet<String>>,
     /// This many upcoming requests get a 503 before the deployment answers normally.
     pub fail_next: AtomicUsize,
+    /// This many upcoming requests get a 503 with `Retry-After: 0` (a burst a client rides out
+    /// without waiting, when it is short enough).
+    pub fail_burst: AtomicUsize,
+    /// The models table, oldest first: (document id, slug).
+    pub models: Mutex<Vec<(String, String)>>,
+    /// Queries received, by function path.
+    pub queries_by_path: Mutex<HashMap<String, usize>>,
     pub queries: AtomicUsize,
     pub downloads: AtomicUsize,
     /// Every Authorization header received, to check keys are sent and never elsewhere.
@@ -100,6 +107,11 @@ impl Respond for QueryResponder {
             state.fail_next.fetch_sub(1, Ordering::SeqCst);
             return ResponseTemplate::new(503).set_body_string("upstream unavailable");
         }
+        if state.fail_burst.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return ResponseTemplate::new(503)
+                .insert_header("retry-after", "0")
+                .set_body_string("upstream unavailable");
+        }
         let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
             return ResponseTemplate::new(400)
                 .set_body_json(json!({"code": "BadJsonBody", "message": "Failed to parse JSON body"}));
@@ -109,7 +121,9 @@ impl Respond for QueryResponder {
                 .set_body_json(json!({"code": "BadRequest", "message": "format must be \"json\""}));
         }
         let args = body.get("args").cloned().unwrap_or(json!({}));
-        match body.get("path").and_then(Value::as_str).unwrap_or("") {
+        let function = body.get("path").and_then(Value::as_str).unwrap_or("").to_owned();
+        *state.queries_by_path.lock().unwrap().entry(function.clone()).or_default() += 1;
+        match function.as_str() {
             "runs:getRunDetails" => {
                 let id = args.get("runId").and_then(Value::as_str).unwrap_or("");
                 if !id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) || id.is_empty() {
@@ -131,24 +145,79 @@ impl Respond for QueryResponder {
                     success(Value::Null)
                 }
             }
-            "runs:listRuns" => {
-                let runs = state.runs.lock().unwrap();
-                let mut list: Vec<Value> = runs
-                    .values()
-                    .map(|r| {
-                        let mut h = r.clone();
-                        if let Some(o) = h.as_object_mut() {
-                            o.remove("evals");
-                        }
-                        h
-                    })
-                    .collect();
-                list.sort_by(|a, b| a["_id"].as_str().cmp(&b["_id"].as_str()));
-                success(Value::Array(list))
-            }
+            "runs:listRuns" => list_runs(state, &args),
+            "models:listModels" => list_models(state, &args),
             other => function_error(&format!("Could not find public function for '{other}'")),
         }
     }
+}
+
+/// `runs:listRuns` as the real deployment answers it: coding runs only, newest first, filtered by
+/// `experiment` or else by `modelId` (never both), at most 40 (100 asked by default), each with
+/// its model's slug and `evalCounts`, without its evals.
+fn list_runs(state: &ConvexState, args: &Value) -> ResponseTemplate {
+    let models = state.models.lock().unwrap();
+    if let Some(id) = args.get("modelId").and_then(Value::as_str) {
+        if !models.iter().any(|(m, _)| m == id) {
+            return function_error(&format!(
+                "ArgumentValidationError: Value does not match validator.\nPath: .modelId\nValue: \"{id}\"\nValidator: v.id(\"models\")"
+            ));
+        }
+    }
+    let runs = state.runs.lock().unwrap();
+    let decision = state.decision_runs.lock().unwrap();
+    let mut list: Vec<&Value> = runs
+        .values()
+        .filter(|r| !decision.contains(r["_id"].as_str().unwrap_or("")))
+        .filter(|r| {
+            match (args.get("experiment").and_then(Value::as_str), args.get("modelId").and_then(Value::as_str)) {
+                (Some(e), _) => r.get("experiment").and_then(Value::as_str) == Some(e),
+                (None, Some(m)) => r.get("modelId").and_then(Value::as_str) == Some(m),
+                (None, None) => true,
+            }
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        b["_creationTime"].as_f64().unwrap_or(0.0).total_cmp(&a["_creationTime"].as_f64().unwrap_or(0.0))
+    });
+    let limit = args.get("limit").and_then(Value::as_f64).unwrap_or(100.0).clamp(1.0, 40.0) as usize;
+    let page: Vec<Value> = list
+        .into_iter()
+        .take(limit)
+        .map(|r| {
+            let mut h = r.clone();
+            let evals = h.as_object_mut().and_then(|o| o.remove("evals")).unwrap_or(json!([]));
+            let evals = evals.as_array().cloned().unwrap_or_default();
+            let count = |kind: &str| evals.iter().filter(|e| e["status"]["kind"] == kind).count();
+            let (passed, failed) = (count("passed"), count("failed"));
+            h["evalCounts"] =
+                json!({"total": evals.len(), "passed": passed, "failed": failed, "pending": evals.len() - passed - failed});
+            h
+        })
+        .collect();
+    success(Value::Array(page))
+}
+
+/// `models:listModels` as the real deployment answers it: newest first, paginated with
+/// `paginationOpts` (`{numItems, cursor}`) into `{page, isDone, continueCursor}`.
+fn list_models(state: &ConvexState, args: &Value) -> ResponseTemplate {
+    let Some(opts) = args.get("paginationOpts").filter(|o| o.get("numItems").is_some()) else {
+        return function_error(
+            "ArgumentValidationError: Object is missing the required field `paginationOpts`.\nPath: .paginationOpts",
+        );
+    };
+    let size = opts["numItems"].as_f64().unwrap_or(10.0).max(1.0) as usize;
+    let start: usize = opts.get("cursor").and_then(Value::as_str).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let models = state.models.lock().unwrap();
+    let newest_first: Vec<&(String, String)> = models.iter().rev().collect();
+    let page: Vec<Value> = newest_first
+        .iter()
+        .skip(start)
+        .take(size)
+        .map(|(id, slug)| json!({"_id": id, "_creationTime": 1.0, "slug": slug, "formattedName": slug, "provider": "openrouter", "apiKind": "chat"}))
+        .collect();
+    let end = start + page.len();
+    success(json!({"page": page, "isDone": end >= newest_first.len(), "continueCursor": end.to_string()}))
 }
 
 impl Respond for DownloadResponder {
@@ -188,6 +257,12 @@ impl FakeConvex {
 
     pub fn add_run(&self, doc: Value) -> String {
         let id = doc["_id"].as_str().expect("run _id").to_owned();
+        if let (Some(model_id), Some(slug)) = (doc["modelId"].as_str(), doc["model"].as_str()) {
+            let mut models = self.state.models.lock().unwrap();
+            if !models.iter().any(|(m, _)| m == model_id) {
+                models.push((model_id.to_owned(), slug.to_owned()));
+            }
+        }
         self.state.runs.lock().unwrap().insert(id.clone(), doc);
         id
     }
@@ -202,6 +277,27 @@ impl FakeConvex {
 
     pub fn fail_next(&self, n: usize) {
         self.state.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` requests get a 503 with `Retry-After: 0`.
+    pub fn fail_burst(&self, n: usize) {
+        self.state.fail_burst.store(n, Ordering::SeqCst);
+    }
+
+    /// Queries received for one function path.
+    pub fn queries_of(&self, function: &str) -> usize {
+        self.state.queries_by_path.lock().unwrap().get(function).copied().unwrap_or(0)
+    }
+
+    /// Queries received in all.
+    pub fn queries(&self) -> usize {
+        self.state.queries.load(Ordering::SeqCst)
+    }
+
+    /// A run's document as the deployment holds it (a test moves a run on by changing it and
+    /// adding it again).
+    pub fn run_doc(&self, id: &str) -> Option<Value> {
+        self.state.runs.lock().unwrap().get(id).cloned()
     }
 
     pub fn downloads(&self) -> usize {
@@ -275,6 +371,10 @@ pub struct LlmState {
     pub auth_headers: Mutex<Vec<String>>,
     /// How long each answer takes.
     pub latency: Mutex<std::time::Duration>,
+    /// This many upcoming requests get a 429 with `Retry-After: 0`.
+    pub rate_limit_next: AtomicUsize,
+    /// Every request is refused with 401, as for a revoked key.
+    pub refuse_key: std::sync::atomic::AtomicBool,
 }
 
 /// A local OpenAI-compatible chat completions endpoint that classifies by eval path.
@@ -303,6 +403,16 @@ impl Respond for ChatResponder {
         state.requests.fetch_add(1, Ordering::SeqCst);
         if let Some(auth) = request.headers.get("authorization") {
             state.auth_headers.lock().unwrap().push(auth.to_str().unwrap_or("").to_owned());
+        }
+        if state.refuse_key.load(Ordering::SeqCst) {
+            return ResponseTemplate::new(401).set_body_json(
+                json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}),
+            );
+        }
+        if state.rate_limit_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return ResponseTemplate::new(429)
+                .insert_header("retry-after", "0")
+                .set_body_json(json!({"error": {"message": "Rate limit reached", "type": "rate_limit_exceeded"}}));
         }
         let body = String::from_utf8_lossy(&request.body).into_owned();
         state.bodies.lock().unwrap().push(body.clone());
@@ -370,6 +480,16 @@ impl FakeLlm {
 
     pub fn requests(&self) -> usize {
         self.state.requests.load(Ordering::SeqCst)
+    }
+
+    /// From now on every request is refused with 401.
+    pub fn refuse_key(&self) {
+        self.state.refuse_key.store(true, Ordering::SeqCst);
+    }
+
+    /// The next `n` requests are refused with 429 and `Retry-After: 0`.
+    pub fn rate_limit_next(&self, n: usize) {
+        self.state.rate_limit_next.store(n, Ordering::SeqCst);
     }
 }
 

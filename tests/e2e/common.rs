@@ -5,7 +5,7 @@ use std::path::Path;
 use assert_cmd::Command;
 
 /// The environment variables the CLI reads, cleared for every test so the host never leaks in.
-pub const CLI_ENV: [&str; 11] = [
+pub const CLI_ENV: [&str; 12] = [
     "CONVEX_URL",
     "CONVEX_DEPLOY_KEY",
     "EVALTRIAGE_STORE",
@@ -15,6 +15,7 @@ pub const CLI_ENV: [&str; 11] = [
     "EVALTRIAGE_LLM_MODEL",
     "EVALTRIAGE_LLM_TIMEOUT",
     "EVALTRIAGE_MAX_ANSWER_TOKENS",
+    "EVALTRIAGE_NOTIFY_WEBHOOK",
     "RUST_LOG",
     "EVALTRIAGE_DEADLINE",
 ];

@@ -1,12 +1,13 @@
 //! evaltriage's reports: reading prior reports (our own exactly, hand-written ones heuristically),
 //! per-eval history, what changed since the last report, rendering the report as markdown, the
-//! path scheme (scoped reports included), and atomic writes.
+//! path scheme (scoped reports included), the nightly digest, and atomic writes.
 //!
-//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`existing_report_for`] and
-//! [`write_report`] touch the file system; everything else is pure. Nothing here does network I/O
+//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`existing_report_for`],
+//! [`write_report`] and [`write_file_atomically`] touch the file system; everything else is pure. Nothing here does network I/O
 //! or prints.
 
 mod changes;
+mod digest;
 mod error;
 mod escape;
 mod find;
@@ -22,6 +23,7 @@ mod safe_read;
 mod write;
 
 pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
+pub use digest::{AnalysedRun, DigestRun, Flagged, NightDigest, RunOutcome, digest_title};
 pub use error::ReportError;
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
 pub use lock::{ReportLock, lock_path, lock_report};
@@ -33,4 +35,4 @@ pub use prior::{
     ActionTaken, PriorEntry, PriorReport, PriorWarning, parse_report, prior_reports_for_run, read_prior_reports,
 };
 pub use render::{ReportInput, Synthesis, render};
-pub use write::{WriteOutcome, existing_report_for, write_report};
+pub use write::{WriteOutcome, existing_report_for, write_file_atomically, write_report};

@@ -92,6 +92,15 @@ pub fn existing_report_for(path: &Path) -> Result<Option<PathBuf>, ReportError> 
     Ok(same_run_reports(dir, &parsed)?.into_iter().next())
 }
 
+/// Writes any file (the nightly digest, the nightly state) the way reports are written: a temp
+/// file in the same folder, fsync, rename, so a reader never sees half of it and a failure leaves
+/// the old file in place. Creates the folder.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io_error("create the folder", dir))?;
+    write_atomic(dir, path, bytes, |_| Ok(()))
+}
+
 /// The new report with the old report's **Actions taken** body in place of its own, or `None`
 /// when the old one has nothing there worth keeping ("None" or empty).
 fn carry_actions_taken(old: &str, new: &str) -> Option<String> {

@@ -15,9 +15,12 @@ Examples:
   evaltriage evals list <runId> --status failed
   evaltriage evals show <runId> 000-fundamentals/003-crons --file run.log
   evaltriage snapshot <runId> --into my-store
+  evaltriage runs list --model 'anthropic/*' --since 24h
+  evaltriage nightly --budget-tokens 2000000 --notify-webhook https://hooks.example/...
 
 Configuration: flags > environment > evaltriage.toml (current folder, or --config) > defaults.
-Exit codes: 0 ok, 1 completed with errors, 2 usage or input error. Logs: RUST_LOG=debug.";
+Exit codes: 0 ok, 1 completed with errors, 2 usage or input error, 3 another nightly holds the lock.
+Logs: RUST_LOG=debug.";
 
 /// The `evaltriage` command line.
 #[derive(Debug, Parser)]
@@ -83,6 +86,9 @@ Examples:
 The report goes to <reports-dir>/<provider>/<model>/<runIdPrefix>_<date>.md; a category- or eval-level
 analysis writes <runIdPrefix>_<date>.<category>[.<eval>].md beside it and never replaces the full report.")]
     AnalyzeRun(AnalyzeArgs),
+    /// Analyse every new finished run, unattended (for a schedule): one report per run and a digest
+    #[command(after_help = NIGHTLY_HELP)]
+    Nightly(Box<NightlyArgs>),
     /// Inspect runs
     #[command(subcommand)]
     Runs(RunsCommand),
@@ -107,6 +113,15 @@ Example:
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
+    /// Runs across models, newest first (from Convex: every model's newest 40; or from a store)
+    #[command(after_help = "\
+Examples:
+  evaltriage runs list --since 24h
+  evaltriage runs list --model 'anthropic/*' --model 'openai/gpt-5*' --status finished --json
+  evaltriage runs list --store my-store --experiment default
+
+Cost: one request per 100 models plus one per matching model, whatever the history holds.")]
+    List(RunsListArgs),
     /// The run's shape: model, experiment, status, totals, failures by step, infrastructure vs verification, clusters
     #[command(
         after_help = "Example:\n  evaltriage runs show https://<visualizer>/experiment/default/run/<runId> --json"
@@ -229,4 +244,152 @@ pub struct AnalyzeArgs {
     /// Replace an existing report for the same run (its Actions taken section is kept)
     #[arg(long)]
     pub force: bool,
+}
+
+/// Which runs `runs list` shows, by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunStatusFilter {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    /// Completed or failed
+    Finished,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsListArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Only models whose slug matches this glob (`*`, `?`); repeatable
+    #[arg(long = "model", value_name = "GLOB")]
+    pub models: Vec<String>,
+    /// Only runs of this experiment (`default` for runs that name none)
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Only runs with this status
+    #[arg(long, value_enum)]
+    pub status: Option<RunStatusFilter>,
+    /// Only runs created after a date (2026-11-30, 2026-11-30T02:00:00Z) or within a duration (24h, 7d, 90m)
+    #[arg(long, value_name = "DATE|DURATION", value_parser = crate::since::parse_since)]
+    pub since: Option<crate::since::Since>,
+    /// Show at most this many runs
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+const NIGHTLY_HELP: &str = "\
+Examples:
+  evaltriage nightly                                  # runs since the last nightly (first time: the last 24h)
+  evaltriage nightly --since 7d --model 'anthropic/*' --dry-run
+  evaltriage nightly --budget-tokens 2000000 --sample-every 3 --notify-webhook https://hooks.example/T0/B0/x
+
+Only finished runs (completed, failed) are analysed; pending and running ones wait for the next night.
+A run that already has a report is skipped, so a repeat does nothing and costs nothing. The window
+is per model, from the high-water mark in <reports-dir>/.evaltriage/nightly.json (never moved past a
+run that was not handled). The digest goes to <reports-dir>/nightly/<YYYY-MM-DD>.md; a second nightly
+the same day adds a section to it.
+
+Exit codes: 0 every run in the window was handled or left for a reason (still running, budget,
+--max-runs); 1 a run or a model's listing failed (the others were still analysed); 2 usage error;
+3 another nightly holds the lock <reports-dir>/.evaltriage/nightly.lock (it names its pid and start),
+nothing was done.";
+
+#[derive(Debug, Args)]
+pub struct NightlyArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Where reports are read and written, the digest and the nightly state too [default: reports]
+    #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Only models whose slug matches this glob (`*`, `?`); repeatable
+    #[arg(long = "model", value_name = "GLOB")]
+    pub models: Vec<String>,
+    /// Only runs of this experiment (its high-water marks are kept apart from the other schedules')
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// The window starts here instead of at the high-water mark: a date (2026-11-30) or a duration (24h, 7d)
+    #[arg(long, value_name = "DATE|DURATION", value_parser = crate::since::parse_since)]
+    pub since: Option<crate::since::Since>,
+    /// Analyse at most this many runs tonight; the rest wait for the next night
+    #[arg(long, value_name = "N")]
+    pub max_runs: Option<usize>,
+    /// Print what would be analysed and its estimated cost; no LLM call, nothing written
+    #[arg(long)]
+    pub dry_run: bool,
+    /// A hard cap on LLM tokens for the whole night; runs that do not fit wait for the next night
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Analyse every Nth finished run per model; the others get a one-line shape entry in the digest
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub sample_every: Option<u32>,
+    /// Flag verdicts below this confidence for human review (with those that ended in error, and regressions)
+    #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.6, value_parser = parse_confidence)]
+    pub review_below: f32,
+    /// POST the night's summary as {"text": ...} to this incoming-webhook URL (a failure is only
+    /// logged; the URL is never printed)
+    #[arg(long, env = "EVALTRIAGE_NOTIFY_WEBHOOK", hide_env_values = true, value_name = "URL")]
+    pub notify_webhook: Option<String>,
+    /// OpenAI-compatible endpoint, including /v1 (the key comes from OPENAI_API_KEY)
+    #[arg(long, env = "OPENAI_BASE_URL", value_name = "URL")]
+    pub llm_base_url: Option<String>,
+    /// Model used for the analysis [default: gpt-4.1-mini]
+    #[arg(long, env = "EVALTRIAGE_LLM_MODEL", value_name = "NAME")]
+    pub llm_model: Option<String>,
+    /// Classifier [default: llm when an endpoint or key is configured, else rules]
+    #[arg(long, value_enum)]
+    pub classifier: Option<ClassifierKind>,
+    /// LLM requests in flight at once, 1 to 4 [default: 4]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub concurrency: Option<u8>,
+    /// Validation retries per eval when an answer does not validate, 1 to 10 [default: 3]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub max_retries: Option<u32>,
+    /// Seconds to wait for one LLM answer [default: 120]
+    #[arg(long, env = "EVALTRIAGE_LLM_TIMEOUT", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub llm_timeout: Option<u64>,
+    /// Cap on the tokens of one LLM answer (max_completion_tokens) [default: 800]
+    #[arg(long, env = "EVALTRIAGE_MAX_ANSWER_TOKENS", value_name = "N", value_parser = clap::value_parser!(u32).range(200..=32_768))]
+    pub max_answer_tokens: Option<u32>,
+    /// Seconds each run's analysis may take; what is unfinished then ends `skipped` and the run's
+    /// report is still written [default: 1800]
+    #[arg(long, env = "EVALTRIAGE_DEADLINE", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub deadline: Option<u64>,
+    /// Do not read or write the verdict cache (<reports-dir>/.cache)
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Read prompt templates from this folder instead of the built-in ones
+    #[arg(long, value_name = "DIR")]
+    pub prompts_dir: Option<PathBuf>,
+}
+
+impl NightlyArgs {
+    /// The `analyze-run` options of one run of the night.
+    pub fn analyze_args(&self, run_id: &str, budget_tokens: Option<u64>, estimate: bool) -> AnalyzeArgs {
+        AnalyzeArgs {
+            target: run_id.to_owned(),
+            source: SourceArgs::default(),
+            reports_dir: self.reports_dir.clone(),
+            llm_base_url: self.llm_base_url.clone(),
+            llm_model: self.llm_model.clone(),
+            classifier: self.classifier,
+            concurrency: self.concurrency,
+            max_retries: self.max_retries,
+            llm_timeout: self.llm_timeout,
+            max_answer_tokens: self.max_answer_tokens,
+            budget_tokens,
+            deadline: self.deadline,
+            estimate,
+            no_cache: self.no_cache,
+            prompts_dir: self.prompts_dir.clone(),
+            force: false,
+        }
+    }
+}
+
+fn parse_confidence(text: &str) -> Result<f32, String> {
+    match text.trim().parse::<f32>() {
+        Ok(c) if (0.0..=1.0).contains(&c) => Ok(c),
+        _ => Err(format!("{text:?} is not a confidence from 0 to 1")),
+    }
 }

@@ -176,10 +176,11 @@ pub fn llm_limits(
 }
 
 /// Reads `OPENAI_API_KEY` (empty counts as unset). The only place the key is read.
-/// Registers the environment's secrets (`OPENAI_API_KEY`, `CONVEX_DEPLOY_KEY`) with the redaction
+/// Registers the environment's secrets (`OPENAI_API_KEY`, `CONVEX_DEPLOY_KEY`, the nightly's
+/// `EVALTRIAGE_NOTIFY_WEBHOOK`) with the redaction
 /// layer; called first thing, before any output.
 pub fn register_env_secrets() {
-    for var in ["OPENAI_API_KEY", "CONVEX_DEPLOY_KEY"] {
+    for var in ["OPENAI_API_KEY", "CONVEX_DEPLOY_KEY", "EVALTRIAGE_NOTIFY_WEBHOOK"] {
         if let Ok(secret) = std::env::var(var) {
             evaltriage_core::redact::register_secret(&secret);
         }

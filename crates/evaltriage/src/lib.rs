@@ -8,6 +8,7 @@ mod config;
 mod exit;
 mod hints;
 mod progress;
+mod since;
 mod sources;
 
 use std::process::ExitCode;
@@ -117,6 +118,14 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
             Command::Runs(RunsCommand::Show { target, source }) => {
                 let settings = settings_for(source, None);
                 commands::runs::show(target, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Runs(RunsCommand::List(args)) => {
+                let settings = settings_for(&args.source, None);
+                commands::runs::list(args, &settings, &mut stdout).await
+            }
+            Command::Nightly(args) => {
+                let settings = settings_for(&args.source, args.reports_dir.as_deref());
+                commands::nightly::nightly(args, &file, &settings, &mut stdout).await
             }
             Command::Evals(EvalsCommand::List { target, status, source }) => {
                 let settings = settings_for(source, None);

@@ -5,6 +5,7 @@
 //! by storage id), so everything after the fetch goes through the same code.
 
 mod convex;
+mod listing;
 mod store;
 mod wire;
 mod zipfiles;
@@ -13,6 +14,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL};
+pub use listing::{LIST_RUNS_MAX, ListQuery, Listing, glob_matches, list_convex, list_store};
 pub use store::{SnapshotSummary, StoreSource, snapshot};
 pub use zipfiles::{ZipLimits, unzip_files};
 
@@ -80,6 +82,29 @@ pub struct RunHeader {
     /// The status `kind` (`completed`, `running`, ...).
     pub status: String,
     pub created_at_ms: f64,
+    /// The model's document id, when the source gives it.
+    pub model_id: Option<String>,
+    /// The endpoint provider (often `openrouter`), when the source gives it.
+    pub provider: Option<String>,
+    /// The eval counts `runs:listRuns` adds, when the source gives them.
+    pub eval_counts: Option<EvalCounts>,
+}
+
+impl RunHeader {
+    /// Whether the run has finished (`completed` or `failed`): only finished runs are analysed
+    /// unattended.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status.as_str(), "completed" | "failed")
+    }
+}
+
+/// How many of a run's evals passed, failed, or have not finished, as `runs:listRuns` counts them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EvalCounts {
+    pub total: u32,
+    pub passed: u32,
+    pub failed: u32,
+    pub pending: u32,
 }
 
 /// A backend that runs are read from.

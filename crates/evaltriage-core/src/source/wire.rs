@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::ids::{EvalId, EvalPath, RunId, StorageId};
 use crate::model::{Eval, EvalStatus, Run, RunStatus, Step, StepName, StepStatus};
-use crate::source::{RunHeader, SourceError};
+use crate::source::{EvalCounts, RunHeader, SourceError};
 
 /// A number as Convex's JSON format writes it: a float, or an Int64 as a decimal string.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -206,6 +206,68 @@ struct WireRunHeader {
     status: WireStatus,
     #[serde(rename = "_creationTime", default)]
     creation_time: Num,
+    #[serde(default)]
+    model_id: Option<String>,
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    eval_counts: Option<WireEvalCounts>,
+}
+
+/// `evalCounts` of a `runs:listRuns` element.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct WireEvalCounts {
+    total: Num,
+    passed: Num,
+    failed: Num,
+    pending: Num,
+}
+
+fn count(n: Num) -> u32 {
+    if n.0.is_finite() && n.0 > 0.0 { n.0.min(f64::from(u32::MAX)) as u32 } else { 0 }
+}
+
+/// One model of a `models:listModels` page: its document id and slug.
+#[derive(Debug, Deserialize)]
+struct WireModel {
+    #[serde(rename = "_id")]
+    id: String,
+    #[serde(default)]
+    slug: Option<String>,
+}
+
+/// A page of `models:listModels`: `{page, isDone, continueCursor}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireModelPage {
+    page: Vec<WireModel>,
+    #[serde(default)]
+    is_done: bool,
+    #[serde(default)]
+    continue_cursor: Option<String>,
+}
+
+/// A model as listed: (document id, slug).
+pub(crate) type ListedModel = (String, String);
+
+/// Converts a page of `models:listModels` into the models it lists and the cursor of the next
+/// page (`None` when this was the last).
+pub(crate) fn model_page_from_value(
+    value: serde_json::Value,
+) -> Result<(Vec<ListedModel>, Option<String>), SourceError> {
+    let w: WireModelPage =
+        serde_json::from_value(value).map_err(|e| SourceError::Malformed(format!("models:listModels page: {e}")))?;
+    let models = w
+        .page
+        .into_iter()
+        .map(|m| {
+            let slug = m.slug.filter(|s| !s.trim().is_empty()).unwrap_or_else(|| "unknown-model".to_owned());
+            (m.id, slug)
+        })
+        .collect();
+    let next = if w.is_done { None } else { w.continue_cursor.filter(|c| !c.is_empty()) };
+    Ok((models, next))
 }
 
 /// Converts one element of `runs:listRuns` (or a whole run document) into a [`RunHeader`].
@@ -218,6 +280,14 @@ pub(crate) fn header_from_value(value: serde_json::Value) -> Result<RunHeader, S
         experiment: w.experiment.filter(|e| !e.is_empty()).unwrap_or_else(|| "default".to_owned()),
         status: w.status.kind,
         created_at_ms: w.creation_time.0,
+        model_id: w.model_id.filter(|m| !m.is_empty()),
+        provider: w.provider.filter(|p| !p.is_empty()),
+        eval_counts: w.eval_counts.map(|c| EvalCounts {
+            total: count(c.total),
+            passed: count(c.passed),
+            failed: count(c.failed),
+            pending: count(c.pending),
+        }),
     })
 }
 

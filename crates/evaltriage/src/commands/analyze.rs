@@ -56,7 +56,11 @@ fn deadline_reason(limit: Duration) -> String {
 }
 
 /// Builds the fan-out configuration from flags, environment and config file.
-fn fanout_config(args: &AnalyzeArgs, file: &FileConfig, settings: &Settings) -> Result<FanoutConfig, CliError> {
+pub(crate) fn fanout_config(
+    args: &AnalyzeArgs,
+    file: &FileConfig,
+    settings: &Settings,
+) -> Result<FanoutConfig, CliError> {
     let api_key = openai_api_key_from_env().or_else(|| file.openai_api_key.clone().filter(|k| !k.trim().is_empty()));
     let base_url = args.llm_base_url.clone().or_else(|| file.llm_base_url.clone()).filter(|u| !u.trim().is_empty());
     let kind = args.classifier.unwrap_or(if api_key.is_some() || base_url.is_some() {
@@ -189,12 +193,99 @@ pub async fn analyze_run(
     settings: &Settings,
     out: &mut dyn Write,
 ) -> Result<ExitCode, CliError> {
+    let (source, run_ref) = sources::open(&args.target, settings)?;
+    match analyse(args, file, settings, &source, &run_ref).await? {
+        Analysed::NothingInScope(message) => emit(out, &message).map(|()| ExitCode::SUCCESS),
+        Analysed::Estimate(est, config) => {
+            present_estimate(&est, &config, settings.json, out).map(|()| ExitCode::SUCCESS)
+        }
+        Analysed::Stopped(e) => Err(e),
+        Analysed::Written(written) => written.present(args, settings, out),
+    }
+}
+
+/// What one analysis produced, before anything is printed: `analyze-run` presents it, `nightly`
+/// collects it into the digest.
+#[derive(Debug)]
+pub enum Analysed {
+    /// A scoped target whose scope has no failure: the message says so.
+    NothingInScope(String),
+    /// `--estimate`: what the analysis would take.
+    Estimate(evaltriage_fanout::Estimate, Box<FanoutConfig>),
+    /// The LLM endpoint refused the key: no further call may be sent, by this run or any other.
+    Stopped(CliError),
+    /// The report was written.
+    Written(Box<Written>),
+}
+
+/// A written report and what the terminal says about it.
+#[derive(Debug)]
+pub struct Written {
+    pub run: Run,
+    pub shape: Shape,
+    scope: Option<ReportScope>,
+    pub changes: evaltriage_report::ChangesSince,
+    pub verdicts: Vec<Verdict>,
+    history: evaltriage_report::History,
+    prior_reports: usize,
+    prior_folder: PathBuf,
+    pub path: PathBuf,
+    with_run_log: BTreeSet<EvalPath>,
+    spend: Spend,
+    synthesis_cached: bool,
+    kept_actions_taken: bool,
+    config: FanoutConfig,
+}
+
+impl Written {
+    /// Tokens the analysis spent, verdicts and synthesis.
+    pub fn tokens_spent(&self) -> u64 {
+        self.spend.total().total()
+    }
+
+    fn present(&self, args: &AnalyzeArgs, settings: &Settings, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+        // Exit 1 when the analysis completed with errors: a verdict that is not done, or evidence
+        // that could not be fetched (the summary and the report say which).
+        let incomplete =
+            self.verdicts.iter().filter(|v| v.status != VerdictStatus::Done || !v.missing_evidence.is_empty()).count();
+        let summary = Summary {
+            run: &self.run,
+            shape: &self.shape,
+            scope: self.scope.as_ref(),
+            verdicts: &self.verdicts,
+            history: &self.history,
+            prior_reports: self.prior_reports,
+            prior_folder: self.prior_folder.clone(),
+            path: &self.path,
+            address: RunAddress::new(&args.target, &self.run.id, settings),
+            with_run_log: &self.with_run_log,
+            spend: self.spend,
+            synthesis_cached: self.synthesis_cached,
+            changes: &self.changes,
+        };
+        if settings.json {
+            emit_json(out, &summary.json(&self.config))?;
+        } else {
+            emit(out, &summary.text(&classifier_description(&self.config.backend), self.kept_actions_taken))?;
+        }
+        Ok(if incomplete > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    }
+}
+
+/// The analysis of one run from `source`, up to the written report; nothing is printed but
+/// progress on stderr.
+pub async fn analyse(
+    args: &AnalyzeArgs,
+    file: &FileConfig,
+    settings: &Settings,
+    source: &sources::AnySource,
+    run_ref: &RunRef,
+) -> Result<Analysed, CliError> {
     let mut config = fanout_config(args, file, settings)?;
     let (limit, deadline) = command_deadline(args, file)?;
-    let (source, run_ref) = sources::open(&args.target, settings)?;
     let progress = Progress::new();
     progress.step(format!("reading run {} from {}", run_ref.run_id, source.describe()));
-    let run = tokio::time::timeout_at(deadline, source.run(&run_ref)).await;
+    let run = tokio::time::timeout_at(deadline, source.run(run_ref)).await;
     let run = match run {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => {
@@ -211,12 +302,15 @@ pub async fn analyze_run(
         }
     };
     let shape = Shape::of(&run);
-    let scope = scope_of(&run, &run_ref).inspect_err(|_| progress.finish())?;
+    let scope = scope_of(&run, run_ref).inspect_err(|_| progress.finish())?;
     let failures = failures_in_scope(&shape, scope.as_ref());
     if let Some(scope) = scope.as_ref().filter(|_| failures.is_empty()) {
         progress.finish();
-        emit(out, &format!("no failure in the {} of run {}: nothing to analyse\n", scope.describe(), run.id))?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Analysed::NothingInScope(format!(
+            "no failure in the {} of run {}: nothing to analyse\n",
+            scope.describe(),
+            run.id
+        )));
     }
 
     // Refuse before spending anything: an existing report for this run is never replaced silently,
@@ -256,7 +350,7 @@ pub async fn analyze_run(
     let paths: Vec<EvalPath> = failures.iter().map(|f| f.eval_path.clone()).collect();
     let history = evaltriage_report::history(&prior, &paths);
 
-    let evidence = fetch_evidence(&source, &run, &failures, &progress, (limit, deadline)).await;
+    let evidence = fetch_evidence(source, &run, &failures, &progress, (limit, deadline)).await;
     let with_run_log: BTreeSet<EvalPath> = failures
         .iter()
         .zip(&evidence)
@@ -276,7 +370,7 @@ pub async fn analyze_run(
     if args.estimate {
         progress.finish();
         let est = evaltriage_fanout::estimate(&cases, &config, &run_summary);
-        return present_estimate(&est, &config, settings.json, out).map(|()| ExitCode::SUCCESS);
+        return Ok(Analysed::Estimate(est, Box::new(config)));
     }
 
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -287,10 +381,13 @@ pub async fn analyze_run(
     let analysis = evaltriage_fanout::analyze(cases, &config).await;
     config.progress = None;
     let _ = drawer.await;
-    let analysis = analysis.map_err(|e| {
-        progress.finish();
-        CliError::usage(e)
-    })?;
+    let analysis = match analysis {
+        Ok(analysis) => analysis,
+        Err(e) => {
+            progress.finish();
+            return Ok(Analysed::Stopped(CliError::usage(e)));
+        }
+    };
 
     let mut synthesis = None;
     if let Backend::Llm(_) = &config.backend {
@@ -304,7 +401,7 @@ pub async fn analyze_run(
             });
             if let Some(Err(e @ evaltriage_fanout::FanoutError::AuthRefused(_))) = &synthesis {
                 progress.finish();
-                return Err(CliError::usage(e));
+                return Ok(Analysed::Stopped(CliError::usage(e)));
             }
         }
     }
@@ -350,31 +447,22 @@ pub async fn analyze_run(
     });
     let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(CliError::from)?;
 
-    // Exit 1 when the analysis completed with errors: a verdict that is not done, or evidence
-    // that could not be fetched (the summary and the report say which).
-    let incomplete =
-        analysis.verdicts.iter().filter(|v| v.status != VerdictStatus::Done || !v.missing_evidence.is_empty()).count();
-    let summary = Summary {
-        run: &run,
-        shape: &shape,
-        scope: scope.as_ref(),
-        verdicts: &analysis.verdicts,
-        history: &history,
+    Ok(Analysed::Written(Box::new(Written {
         prior_reports: prior.len(),
         prior_folder: settings.reports_dir.clone(),
-        path: &outcome.path,
-        address: RunAddress::new(&args.target, &run.id, settings),
-        with_run_log: &with_run_log,
+        run,
+        shape,
+        scope,
+        changes,
+        verdicts: analysis.verdicts,
+        history,
+        path: outcome.path,
+        with_run_log,
         spend,
         synthesis_cached: synthesis.as_ref().is_some_and(|s| s.as_ref().is_ok_and(|s| s.cached)),
-        changes: &changes,
-    };
-    if settings.json {
-        emit_json(out, &summary.json(&config))?;
-    } else {
-        emit(out, &summary.text(&classifier_description(&config.backend), outcome.kept_actions_taken))?;
-    }
-    Ok(if incomplete > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        kept_actions_taken: outcome.kept_actions_taken,
+        config,
+    })))
 }
 
 /// Tokens spent by one analysis, exactly as the server's `usage` reported them: the verdicts'

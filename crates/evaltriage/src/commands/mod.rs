@@ -2,6 +2,8 @@
 
 pub mod analyze;
 pub mod evals;
+pub mod nightly;
+pub mod nightly_state;
 pub mod runs;
 pub mod snapshot;
 

@@ -1,13 +1,15 @@
-//! `runs show`: the run's shape, before any analysis.
+//! `runs show`: the run's shape, before any analysis; `runs list`: runs across models.
 
 use std::fmt::Write as _;
 use std::io::Write;
+use std::process::ExitCode;
 
-use evaltriage_core::source::Source;
+use evaltriage_core::source::{LIST_RUNS_MAX, ListQuery, Listing, Source, StoreSource, list_convex, list_store};
 use evaltriage_core::{FailureKind, Run, Shape};
 use serde_json::{Value, json};
 
-use crate::commands::{emit, emit_json, format_duration, one_line};
+use crate::cli::{RunStatusFilter, RunsListArgs};
+use crate::commands::{count, emit, emit_json, format_duration, one_line};
 use crate::config::Settings;
 use crate::exit::CliError;
 use crate::sources;
@@ -124,4 +126,104 @@ pub fn shape_text(run: &Run, shape: &Shape) -> String {
         }
     }
     s
+}
+
+/// Lists runs from the store (`--store`) or the Convex deployment.
+pub async fn listing(settings: &Settings, query: &ListQuery) -> Result<Listing, CliError> {
+    Ok(match &settings.store {
+        Some(dir) => list_store(&StoreSource::open(dir)?, query).await?,
+        None => list_convex(&sources::convex(settings)?, query).await?,
+    })
+}
+
+/// `runs list`: runs across models, newest first.
+pub async fn list(args: &RunsListArgs, settings: &Settings, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let now = crate::since::now_ms();
+    let query = ListQuery {
+        models: args.models.clone(),
+        experiment: args.experiment.clone(),
+        since_ms: args.since.map(|s| s.ms(now)),
+    };
+    let mut listing = listing(settings, &query).await?;
+    listing.runs.retain(|r| match args.status {
+        None => true,
+        Some(RunStatusFilter::Finished) => r.is_finished(),
+        Some(RunStatusFilter::Pending) => r.status == "pending",
+        Some(RunStatusFilter::Running) => r.status == "running",
+        Some(RunStatusFilter::Completed) => r.status == "completed",
+        Some(RunStatusFilter::Failed) => r.status == "failed",
+    });
+    if let Some(limit) = args.limit {
+        listing.runs.truncate(limit);
+    }
+    // A full answer hides older runs only when they could fall in the window asked for.
+    let hidden: Vec<&(String, f64)> =
+        listing.full.iter().filter(|(_, oldest)| query.since_ms.is_none_or(|since| *oldest > since)).collect();
+    if settings.json {
+        emit_json(
+            out,
+            &json!({
+                "runs": listing.runs.iter().map(|r| json!({
+                    "run_id": r.run_id.as_str(),
+                    "model": r.model,
+                    "model_id": r.model_id,
+                    "provider": r.provider,
+                    "experiment": r.experiment,
+                    "status": r.status,
+                    "created_at": timestamp(r.created_at_ms),
+                    "created_at_ms": r.created_at_ms,
+                    "evals": r.eval_counts.map(|c| json!({
+                        "total": c.total, "passed": c.passed, "failed": c.failed, "pending": c.pending,
+                    })),
+                })).collect::<Vec<_>>(),
+                "models": listing.models,
+                "requests": listing.requests,
+                "models_with_older_runs_unseen": hidden.iter().map(|(m, _)| m).collect::<Vec<_>>(),
+                "models_not_listed": listing.failed.iter().map(|(m, e)| json!({"model": m, "error": e})).collect::<Vec<_>>(),
+            }),
+        )?;
+    } else {
+        let mut s = String::new();
+        for r in &listing.runs {
+            let evals =
+                r.eval_counts.map(|c| format!("{}/{} passed", c.passed, c.total)).unwrap_or_else(|| "-".to_owned());
+            let _ = writeln!(
+                s,
+                "{}  {}  {:<9}  {:<15}  {}  {}",
+                timestamp(r.created_at_ms),
+                r.run_id,
+                r.status,
+                evals,
+                r.experiment,
+                r.model
+            );
+        }
+        if listing.runs.is_empty() {
+            s.push_str("no runs\n");
+        }
+        let _ = writeln!(
+            s,
+            "{} from {} ({} requests)",
+            count(listing.runs.len(), "run", "runs"),
+            count(listing.models, "model", "models"),
+            listing.requests
+        );
+        for (model, _) in &hidden {
+            let _ = writeln!(
+                s,
+                "note: {model} has more runs than runs:listRuns returns ({LIST_RUNS_MAX}); older ones are not listed"
+            );
+        }
+        for (model, error) in &listing.failed {
+            let _ = writeln!(s, "error: the runs of {model} could not be listed: {error}");
+        }
+        emit(out, &s)?;
+    }
+    Ok(if listing.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `2026-11-30 02:00:03Z` for a time in milliseconds.
+pub fn timestamp(ms: f64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms as i64)
+        .map_or_else(|| "?".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
 }

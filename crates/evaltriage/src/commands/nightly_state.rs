@@ -1,0 +1,169 @@
+//! What a nightly keeps between nights, in `<reports-dir>/.evaltriage/`: the high-water marks
+//! (`nightly.json`, written atomically) and the lock that keeps two nightlies from overlapping
+//! (`nightly.lock`, an OS advisory lock the system releases when the process dies).
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::exit::CliError;
+
+/// The exit code of a nightly that found another one holding the lock.
+pub const LOCK_HELD_EXIT_CODE: u8 = 3;
+
+/// The folder of the nightly's own files.
+pub fn state_dir(reports_dir: &Path) -> PathBuf {
+    reports_dir.join(".evaltriage")
+}
+
+/// The marks of every schedule, by key (a model slug, or `<slug> @ <experiment>` for a nightly
+/// restricted to one experiment).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct NightlyState {
+    pub version: u32,
+    #[serde(default)]
+    pub marks: BTreeMap<String, Mark>,
+    /// When the last nightly started, and whether it finished.
+    #[serde(default)]
+    pub last_night: Option<LastNight>,
+}
+
+/// How far a model's runs have been handled.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Mark {
+    /// Every run of the window created at or before this time (ms) was handled.
+    pub high_water_ms: f64,
+    /// The run at the mark.
+    pub run_id: Option<String>,
+    /// Finished runs handled so far, for `--sample-every`.
+    #[serde(default)]
+    pub finished_seen: u64,
+}
+
+impl Mark {
+    /// The mark's time, once a run has set it (a key can count sampled runs before it has a mark).
+    pub fn at(&self) -> Option<f64> {
+        self.run_id.as_ref().map(|_| self.high_water_ms)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LastNight {
+    pub started_at: String,
+    pub finished: bool,
+}
+
+impl NightlyState {
+    pub fn path(reports_dir: &Path) -> PathBuf {
+        state_dir(reports_dir).join("nightly.json")
+    }
+
+    /// Reads the state; a missing file is an empty state, and so is an unreadable one (with a
+    /// warning returned for the digest): every run with a report is skipped whatever the state
+    /// says, so starting over costs only the listing.
+    pub fn load(reports_dir: &Path) -> (Self, Option<String>) {
+        let path = Self::path(reports_dir);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match serde_json::from_str::<Self>(&text) {
+                Ok(state) => (state, None),
+                Err(e) => (
+                    Self::default(),
+                    Some(format!("{} could not be read ({e}); started from no marks", path.display())),
+                ),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Self::default(), None),
+            Err(e) => {
+                (Self::default(), Some(format!("{} could not be read ({e}); started from no marks", path.display())))
+            }
+        }
+    }
+
+    /// Writes the state atomically.
+    pub fn save(&mut self, reports_dir: &Path) -> Result<(), CliError> {
+        self.version = 1;
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| CliError::failed(e.to_string()))?;
+        bytes.push(b'\n');
+        evaltriage_report::write_file_atomically(&Self::path(reports_dir), &bytes).map_err(CliError::failed)
+    }
+}
+
+/// The nightly lock, held while this value lives.
+#[derive(Debug)]
+pub struct NightLock {
+    _file: File,
+}
+
+impl NightLock {
+    /// Takes the lock, or says who holds it (exit code [`LOCK_HELD_EXIT_CODE`]).
+    pub fn acquire(reports_dir: &Path, started_at: &str) -> Result<Self, CliError> {
+        let dir = state_dir(reports_dir);
+        std::fs::create_dir_all(&dir).map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join("nightly.lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| CliError::failed(format!("cannot open the lock {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => {
+                let holder = format!("pid {} started {started_at}\n", std::process::id());
+                let written =
+                    file.set_len(0).and_then(|()| file.write_all(holder.as_bytes())).and_then(|()| file.sync_all());
+                if let Err(e) = written {
+                    tracing::warn!("could not write who holds {}: {e}", path.display());
+                }
+                Ok(Self { _file: file })
+            }
+            Err(TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                let holder = if holder.is_empty() { "holder unknown".to_owned() } else { holder.to_owned() };
+                Err(CliError {
+                    code: LOCK_HELD_EXIT_CODE,
+                    message: format!("another nightly holds the lock {} ({holder}); nothing was done", path.display()),
+                })
+            }
+            Err(TryLockError::Error(e)) => Err(CliError::failed(format!("cannot lock {}: {e}", path.display()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_lock_is_refused_with_the_holder_and_freed_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = NightLock::acquire(dir.path(), "2026-11-30T02:00:00Z").unwrap();
+        let second = NightLock::acquire(dir.path(), "2026-11-30T02:05:00Z").unwrap_err();
+        assert_eq!(second.code, LOCK_HELD_EXIT_CODE);
+        assert!(
+            second.message.contains(&format!("pid {} started 2026-11-30T02:00:00Z", std::process::id())),
+            "{}",
+            second.message
+        );
+        drop(first);
+        NightLock::acquire(dir.path(), "2026-11-30T02:10:00Z").unwrap();
+    }
+
+    #[test]
+    fn the_state_round_trips_and_a_broken_file_is_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut state = NightlyState::default();
+        state.marks.insert("a/b".into(), Mark { high_water_ms: 5.0, run_id: Some("r".into()), finished_seen: 2 });
+        state.save(dir.path()).unwrap();
+        let (back, warning) = NightlyState::load(dir.path());
+        assert_eq!(back.marks["a/b"], state.marks["a/b"]);
+        assert!(warning.is_none());
+        std::fs::write(NightlyState::path(dir.path()), "{not json").unwrap();
+        let (fresh, warning) = NightlyState::load(dir.path());
+        assert!(fresh.marks.is_empty() && warning.is_some());
+    }
+}

@@ -297,7 +297,7 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
     if !evidence.problems.is_empty() {
         text.push_str("\n### Evidence that could not be fetched\n");
         for p in &evidence.problems {
-            text.push_str(&format!("- {}\n", clip_chars(p, 300)));
+            text.push_str(&format!("- {}\n", clip_chars(&p.to_string(), 300)));
         }
     }
     SelectedEvidence { text, cut_lines }

@@ -159,7 +159,7 @@ async fn fetch_evidence(
             } else {
                 match source.evidence(run, &failure.eval_id).await {
                     Ok(e) => e,
-                    Err(e) => Evidence { problems: vec![e.to_string()], ..Evidence::default() },
+                    Err(e) => Evidence::unavailable(&e.to_string()),
                 }
             };
             progress.inc();

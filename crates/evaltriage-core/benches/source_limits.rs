@@ -1,0 +1,2 @@
+//! Peak memory and deadlines of the sources (written below).
+fn main() {}

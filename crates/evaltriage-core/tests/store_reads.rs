@@ -7,8 +7,9 @@
 mod common;
 
 use std::os::unix::fs::symlink;
+use std::path::Path;
 
-use common::{EVAL, OUTPUT_BLOB, RUN, SOURCE_BLOB, mkfifo, write_store};
+use common::{EVAL, OUTPUT_BLOB, RUN, SOURCE_BLOB, run_document, zip_of};
 use evaltriage_core::source::{Source, SourceError, StoreSource};
 use evaltriage_core::{EvalId, EvidencePart, RunId, RunRef};
 
@@ -16,7 +17,7 @@ fn run_ref() -> RunRef {
     RunRef::run(RunId::new(RUN).unwrap())
 }
 
-async fn evidence(root: &std::path::Path) -> evaltriage_core::Evidence {
+async fn evidence(root: &Path) -> evaltriage_core::Evidence {
     let store = StoreSource::open(root).unwrap();
     let run = store.run(&run_ref()).await.unwrap();
     store.evidence(&run, &EvalId::new(EVAL).unwrap()).await.unwrap()
@@ -126,4 +127,27 @@ fn a_named_run_file_that_is_not_valid_is_the_users_input_and_names_the_field() {
     let err = StoreSource::open_target(&file).unwrap_err();
     assert!(err.to_string().contains("run document: _creationTime: "), "{err}");
     assert!(matches!(err, SourceError::BadRunFile { .. }), "{err:?}");
+}
+
+/// A store at `root` with the run document and both blobs as zips.
+pub fn write_store(root: &Path) {
+    std::fs::create_dir_all(root.join("runs")).unwrap();
+    std::fs::create_dir_all(root.join("blobs")).unwrap();
+    std::fs::write(root.join("runs").join(format!("{RUN}.json")), run_document().to_string()).unwrap();
+    std::fs::write(
+        root.join("blobs").join(format!("{OUTPUT_BLOB}.zip")),
+        zip_of(&[("run.log", b"FAIL grader.test.ts > lists users"), ("convex/users.ts", b"export {}")]),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("blobs").join(format!("{SOURCE_BLOB}.zip")),
+        zip_of(&[("TASK.txt", b"Write a query"), ("GAPS.txt", b"- known gap")]),
+    )
+    .unwrap();
+}
+
+/// Makes a named pipe (Linux has `mkfifo`; the tests that use this are Linux-only).
+pub fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
 }

@@ -280,7 +280,9 @@ impl ConvexSource {
         let url = match self.query("runs:getOutputUrl", json!({"storageId": id.as_str()})).await? {
             Value::String(u) => u,
             Value::Null => {
-                return Err(blob_error("no download URL (runs:getOutputUrl returned null; it may have expired)".into()));
+                return Err(blob_error(
+                    "no download URL (runs:getOutputUrl returned null; it may have expired)".into(),
+                ));
             }
             other => {
                 return Err(SourceError::Malformed(format!(

@@ -1,7 +1,6 @@
 //! Shared pieces of evaltriage-core's integration tests: a one-eval run document and zips.
 
 use std::io::Write;
-use std::path::Path;
 
 use serde_json::{Value, json};
 
@@ -40,27 +39,4 @@ pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         w.write_all(data).unwrap();
     }
     w.finish().unwrap().into_inner()
-}
-
-/// A store at `root` with the run document and both blobs as zips.
-pub fn write_store(root: &Path) {
-    std::fs::create_dir_all(root.join("runs")).unwrap();
-    std::fs::create_dir_all(root.join("blobs")).unwrap();
-    std::fs::write(root.join("runs").join(format!("{RUN}.json")), run_document().to_string()).unwrap();
-    std::fs::write(
-        root.join("blobs").join(format!("{OUTPUT_BLOB}.zip")),
-        zip_of(&[("run.log", b"FAIL grader.test.ts > lists users"), ("convex/users.ts", b"export {}")]),
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("blobs").join(format!("{SOURCE_BLOB}.zip")),
-        zip_of(&[("TASK.txt", b"Write a query"), ("GAPS.txt", b"- known gap")]),
-    )
-    .unwrap();
-}
-
-/// Makes a named pipe (Linux has `mkfifo`; the tests that use this are Linux-only).
-pub fn mkfifo(path: &Path) {
-    let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
-    assert!(status.success(), "mkfifo {}", path.display());
 }

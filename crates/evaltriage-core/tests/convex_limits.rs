@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{EVAL, OUTPUT_BLOB, RUN, SOURCE_BLOB, run_document, zip_of};
@@ -72,13 +74,17 @@ async fn a_silent_server_fails_at_the_request_deadline_and_is_not_asked_again() 
     assert_eq!(server.received_requests().await.unwrap().len(), 1, "a timed-out request is not retried");
 }
 
-/// A server that sends its headers at once, then one byte of the body every 50 ms.
-async fn trickling_server(content_type: &'static str) -> String {
+/// A server that sends its headers at once, then one byte of the body every 50 ms; and how many
+/// connections it accepted.
+async fn trickling_server(content_type: &'static str) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&connections);
     tokio::spawn(async move {
         loop {
             let Ok((mut socket, _)) = listener.accept().await else { return };
+            counter.fetch_add(1, Ordering::SeqCst);
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
                 let _ = socket.read(&mut buf).await;
@@ -95,26 +101,28 @@ async fn trickling_server(content_type: &'static str) -> String {
             });
         }
     });
-    format!("http://{addr}")
+    (format!("http://{addr}"), connections)
 }
 
 #[tokio::test]
 async fn a_trickling_answer_is_cut_at_the_request_deadline() {
-    let url = trickling_server("application/json").await;
+    let (url, connections) = trickling_server("application/json").await;
     let source = ConvexSource::new(config(&url)).unwrap();
     let err = source.query("runs:getRunDetails", json!({"runId": RUN})).await.unwrap_err();
     assert!(matches!(&err, SourceError::Transport { message, .. } if message.contains("timed out")), "{err:?}");
+    assert_eq!(connections.load(Ordering::SeqCst), 1, "the deadline covers the body, and is not tried again");
 }
 
 #[tokio::test]
 async fn a_trickling_blob_download_is_cut_at_the_download_deadline() {
     let server = MockServer::start().await;
     mount_run(&server).await;
-    let trickle = trickling_server("application/zip").await;
+    let (trickle, connections) = trickling_server("application/zip").await;
     mount_url(&server, OUTPUT_BLOB, json!(format!("{trickle}/blob/x"))).await;
     let source = ConvexSource::new(config(&server.uri())).unwrap();
     let err = source.blob_bytes(&StorageId::new(OUTPUT_BLOB).unwrap()).await.unwrap_err();
     assert!(matches!(&err, SourceError::Transport { message, .. } if message.contains("timed out")), "{err:?}");
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]

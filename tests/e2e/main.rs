@@ -7,6 +7,7 @@ mod hardening;
 mod llm_robustness;
 mod readme;
 mod real_llm;
+mod source_limits;
 mod tidy;
 mod triage;
 mod trust;

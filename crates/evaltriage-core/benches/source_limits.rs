@@ -87,9 +87,8 @@ fn blob_run() -> Value {
 fn write_big_zip(path: &Path) {
     let file = std::fs::File::create(path).expect("zip file");
     let mut w = zip::ZipWriter::new(std::io::BufWriter::new(file));
-    let stored = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored)
-        .large_file(true);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored).large_file(true);
     w.start_file("run.log", stored).expect("entry");
     w.write_all(b"FAIL grader.test.ts\n").expect("write");
     w.start_file("data.bin", stored).expect("entry");
@@ -133,7 +132,10 @@ fn answer(stream: TcpStream, base: &str, blob: &Path) -> std::io::Result<()> {
     if request_line.starts_with("GET") {
         let mut file = std::fs::File::open(blob)?;
         let len = file.metadata()?.len();
-        write!(out, "HTTP/1.1 200 OK\r\ncontent-type: application/zip\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n")?;
+        write!(
+            out,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/zip\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+        )?;
         std::io::copy(&mut file, &mut out)?;
         return Ok(());
     }

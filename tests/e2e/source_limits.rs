@@ -118,3 +118,24 @@ async fn a_blob_that_cannot_be_fetched_is_named() {
     );
     assert!(out.contains(&format!("could not read: eval source: blob {PAGINATE_SOURCE}: no download URL")), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blob_over_the_configured_cap_is_named_and_not_downloaded() {
+    let convex = FakeConvex::from_store(&example_store()).await;
+    convex.add_blob(PAGINATE_OUTPUT, vec![0u8; 2 << 20]);
+    let scratch = tempfile::tempdir().unwrap();
+    std::fs::write(scratch.path().join("evaltriage.toml"), "max_blob_mb = 1\n").unwrap();
+    let (code, out, err) =
+        run(scratch.path(), &["evals", "show", EXAMPLE_RUN, PAGINATE, "--convex-url", &convex.url()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("could not read: model output: blob {PAGINATE_OUTPUT}: larger than the 1 MiB cap")),
+        "{out}"
+    );
+    assert!(out.contains("GAPS.txt"), "the other blob is still read: {out}");
+
+    std::fs::write(scratch.path().join("evaltriage.toml"), "max_blob_mb = 0\n").unwrap();
+    let (code, _, err) = run(scratch.path(), &["evals", "show", EXAMPLE_RUN, PAGINATE, "--convex-url", &convex.url()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("max_blob_mb must be from 1 to 4096, got 0"), "{err}");
+}

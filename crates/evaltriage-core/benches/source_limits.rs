@@ -99,19 +99,20 @@ fn write_big_zip(path: &Path) {
     w.finish().expect("finish");
 }
 
-/// Serves the Convex query API (a run and a download URL) and the blob, streamed from disk.
-fn serve(listener: TcpListener, blob: PathBuf) {
+/// Serves the Convex query API (a run — `run_doc`'s JSON when given, else a one-eval run — and a
+/// download URL) and the blob, streamed from disk.
+fn serve(listener: TcpListener, blob: PathBuf, run_doc: Option<PathBuf>) {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        let (base, blob) = (base.clone(), blob.clone());
+        let (base, blob, run_doc) = (base.clone(), blob.clone(), run_doc.clone());
         std::thread::spawn(move || {
-            let _ = answer(stream, &base, &blob);
+            let _ = answer(stream, &base, &blob, run_doc.as_deref());
         });
     }
 }
 
-fn answer(stream: TcpStream, base: &str, blob: &Path) -> std::io::Result<()> {
+fn answer(stream: TcpStream, base: &str, blob: &Path, run_doc: Option<&Path>) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
@@ -140,6 +141,18 @@ fn answer(stream: TcpStream, base: &str, blob: &Path) -> std::io::Result<()> {
         return Ok(());
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let (Some("runs:getRunDetails"), Some(doc)) = (request["path"].as_str(), run_doc) {
+        let doc = std::fs::read(doc)?;
+        let (head, tail) = (br#"{"status":"success","value":"#, b"}");
+        let len = head.len() + doc.len() + tail.len();
+        write!(
+            out,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
+        )?;
+        out.write_all(head)?;
+        out.write_all(&doc)?;
+        return out.write_all(tail);
+    }
     let value = match request["path"].as_str() {
         Some("runs:getRunDetails") => blob_run(),
         Some("runs:getOutputUrl") => json!(format!("{base}/blob/{BLOB}")),
@@ -175,6 +188,11 @@ fn child(scenario: &str) {
                 evidence.output_files.len(),
                 evidence.problems.iter().map(ToString::to_string).collect::<Vec<_>>()
             )
+        }
+        "rundoc-convex" => {
+            let source = ConvexSource::new(ConvexConfig::new(&arg)).expect("source");
+            let run = runtime.block_on(source.run(&RunRef::run(RunId::new(RUN).expect("id")))).expect("run");
+            format!("evals={}", run.evals.len())
         }
         "rundoc-store" => {
             let store = StoreSource::open(Path::new(&arg)).expect("store");
@@ -224,7 +242,8 @@ fn main() {
     let zip_mib = std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0) as f64 / f64::from(1 << 20);
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    std::thread::spawn(move || serve(listener, zip));
+    let zip_for_runs = zip.clone();
+    std::thread::spawn(move || serve(listener, zip, None));
     println!("blob of {zip_mib:.0} MiB, cap raised to 512 MiB: {}", in_child("blob", &url));
     println!("blob of {zip_mib:.0} MiB, default 256 MiB cap: {}", in_child("blob-default-cap", &url));
 
@@ -240,6 +259,11 @@ fn main() {
     println!("  store read + shape (runs show): {}", in_child("rundoc-store", &arg));
     println!("  parse from bytes:               {}", in_child("rundoc-bytes", &arg));
     println!("  via a serde_json::Value tree:   {}", in_child("rundoc-value-tree", &arg));
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let runs_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let doc_file = store.join("runs").join(format!("{RUN}.json"));
+    std::thread::spawn(move || serve(listener, zip_for_runs, Some(doc_file)));
+    println!("  from a Convex deployment:       {}", in_child("rundoc-convex", &runs_url));
 
     // (c) A dead server: accepts connections and never answers. Default deadlines.
     let dead = TcpListener::bind("127.0.0.1:0").expect("bind");

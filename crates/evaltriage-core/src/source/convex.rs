@@ -14,6 +14,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
@@ -179,17 +181,23 @@ impl ConvexSource {
 
     /// Calls a Convex query function and returns its value.
     pub async fn query(&self, path: &str, args: Value) -> Result<Value, SourceError> {
+        let raw = self.query_raw(path, args).await?;
+        serde_json::from_str(raw.get()).map_err(|e| SourceError::Malformed(format!("{path}: {e}")))
+    }
+
+    /// Calls a Convex query function and returns its value as JSON text, unparsed.
+    async fn query_raw(&self, path: &str, args: Value) -> Result<Box<RawValue>, SourceError> {
         self.call("api/query", path, args).await
     }
 
-    async fn call(&self, endpoint: &str, path: &str, args: Value) -> Result<Value, SourceError> {
+    async fn call(&self, endpoint: &str, path: &str, args: Value) -> Result<Box<RawValue>, SourceError> {
         let url = format!("{}/{endpoint}", self.config.url);
         let body =
             serde_json::to_vec(&json!({"path": path, "args": args, "format": "json"})).expect("json values serialise");
         self.with_retries(&url, self.config.request_timeout, || self.call_once(&url, path, body.clone())).await
     }
 
-    async fn call_once(&self, url: &str, path: &str, body: Vec<u8>) -> Attempt<Value> {
+    async fn call_once(&self, url: &str, path: &str, body: Vec<u8>) -> Attempt<Box<RawValue>> {
         let mut request = self.client.post(url).header("content-type", "application/json").body(body);
         if let Some(key) = &self.config.deploy_key {
             request = request.header("authorization", format!("Convex {key}"));
@@ -212,22 +220,18 @@ impl ConvexSource {
             Ok(Capped::Over) => Vec::new(),
             Err(e) => return failed(url, &e),
         };
-        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+        let parsed: Option<Envelope<'_>> = serde_json::from_slice(&bytes).ok();
+        let text = |v: &Option<Value>| v.as_ref().and_then(Value::as_str).map(str::to_owned);
         // A function error: `{"status": "error", "errorMessage"}`, HTTP 200 today, 560 before.
         if let Some(v) = &parsed {
-            match v.get("status").and_then(Value::as_str) {
+            match v.status.as_ref().and_then(Value::as_str) {
                 Some("success") if status < 300 => {
-                    drop(bytes);
-                    // Moved out, not cloned: a run document is the bulk of the answer.
-                    let value = match parsed {
-                        Some(Value::Object(mut answer)) => answer.remove("value").unwrap_or(Value::Null),
-                        _ => Value::Null,
-                    };
+                    // The value's JSON text, copied once out of the answer; parsed by the caller.
+                    let value = v.value.map_or_else(null_raw, ToOwned::to_owned);
                     return Attempt::Done(Ok(value));
                 }
                 Some("error") => {
-                    let message =
-                        v.get("errorMessage").and_then(Value::as_str).unwrap_or("(no errorMessage)").to_owned();
+                    let message = text(&v.error_message).unwrap_or_else(|| "(no errorMessage)".to_owned());
                     return Attempt::Done(Err(SourceError::Function { path: path.to_owned(), message }));
                 }
                 _ => {}
@@ -235,14 +239,10 @@ impl ConvexSource {
         }
         let message = parsed
             .as_ref()
-            .and_then(|v| {
-                let code = v.get("code").and_then(Value::as_str);
-                let msg = v.get("message").and_then(Value::as_str);
-                match (code, msg) {
-                    (Some(c), Some(m)) => Some(format!("{c}: {m}")),
-                    (None, Some(m)) | (Some(m), None) => Some(m.to_owned()),
-                    (None, None) => None,
-                }
+            .and_then(|v| match (text(&v.code), text(&v.message)) {
+                (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+                (None, Some(m)) | (Some(m), None) => Some(m),
+                (None, None) => None,
             })
             .unwrap_or_else(|| snippet(&bytes));
         let error = SourceError::Http { url: url.to_owned(), status, message };
@@ -260,9 +260,17 @@ impl ConvexSource {
 
     /// The raw run document (the value of `runs:getRunDetails`), or `None` when there is no such run.
     pub async fn run_document(&self, run_id: &RunId) -> Result<Option<Value>, SourceError> {
-        match self.query("runs:getRunDetails", json!({"runId": run_id.as_str()})).await {
-            Ok(Value::Null) => Ok(None),
-            Ok(v) => Ok(Some(v)),
+        let Some(raw) = self.run_document_text(run_id).await? else { return Ok(None) };
+        let value =
+            serde_json::from_str(raw.get()).map_err(|e| SourceError::Malformed(format!("runs:getRunDetails: {e}")))?;
+        Ok(Some(value))
+    }
+
+    /// The run document as JSON text, or `None` when there is no such run.
+    async fn run_document_text(&self, run_id: &RunId) -> Result<Option<Box<RawValue>>, SourceError> {
+        match self.query_raw("runs:getRunDetails", json!({"runId": run_id.as_str()})).await {
+            Ok(raw) if raw.get().trim() == "null" => Ok(None),
+            Ok(raw) => Ok(Some(raw)),
             Err(SourceError::Function { message, .. }) if is_bare_server_error(&message) => {
                 Err(SourceError::NotACodingRun(run_id.clone()))
             }
@@ -375,6 +383,26 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
+/// The envelope of a Convex answer, its `value` left as JSON text.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    #[serde(default)]
+    status: Option<Value>,
+    #[serde(borrow, default)]
+    value: Option<&'a RawValue>,
+    #[serde(default)]
+    error_message: Option<Value>,
+    #[serde(default)]
+    code: Option<Value>,
+    #[serde(default)]
+    message: Option<Value>,
+}
+
+fn null_raw() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("null is JSON")
+}
+
 /// A body read in full, or more than the cap (nothing kept).
 enum Capped {
     Whole(Vec<u8>),
@@ -435,10 +463,10 @@ fn snippet(bytes: &[u8]) -> String {
 
 impl Source for ConvexSource {
     async fn run(&self, run: &RunRef) -> Result<Run, SourceError> {
-        let value =
-            self.run_document(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
-        let parsed = wire::run_from_value(&value).map_err(SourceError::Malformed)?;
-        drop(value);
+        let text =
+            self.run_document_text(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
+        let parsed = wire::run_from_slice(text.get().as_bytes()).map_err(SourceError::Malformed)?;
+        drop(text);
         super::the_run_asked_for(&run.run_id, parsed, self.url(), false)
     }
 

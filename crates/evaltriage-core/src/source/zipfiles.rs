@@ -45,25 +45,60 @@ fn clean_path(raw: &str) -> Option<String> {
     if parts.is_empty() { None } else { Some(parts.join("/")) }
 }
 
+/// The mark appended to a text file whose reading stopped because the blob's read budget ran out.
+const BUDGET_SPENT: &str = "[... not read further: this blob's read budget is spent ...]\n";
+
 /// Reads a file whose name says text, keeping at most `max_text_file` bytes (head and tail) and
 /// reading at most `budget` bytes. Returns the content and the bytes read.
-fn read_text(reader: &mut dyn Read, limits: &ZipLimits, budget: u64) -> std::io::Result<(FileContent, u64)> {
+fn read_text(
+    reader: &mut dyn Read,
+    declared_len: u64,
+    limits: &ZipLimits,
+    budget: u64,
+) -> std::io::Result<(FileContent, u64)> {
+    let (content, read, spent) = read_text_within(reader, declared_len, limits, budget)?;
+    let content = match content {
+        FileContent::Text(mut text) if spent => {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(BUDGET_SPENT);
+            FileContent::Text(text)
+        }
+        other => other,
+    };
+    Ok((content, read))
+}
+
+/// [`read_text`], and whether the budget ran out before the end of the file.
+fn read_text_within(
+    reader: &mut dyn Read,
+    declared_len: u64,
+    limits: &ZipLimits,
+    budget: u64,
+) -> std::io::Result<(FileContent, u64, bool)> {
     let half = usize::try_from(limits.max_text_file / 2).unwrap_or(usize::MAX).max(1);
     let mut limited = reader.take(budget);
     let mut head = Vec::new();
     (&mut limited).take(limits.max_text_file.saturating_add(1)).read_to_end(&mut head)?;
     let mut read = head.len() as u64;
     if head[..head.len().min(BINARY_SNIFF)].contains(&0) {
-        // Binary by content: only its length matters, and it is counted, not kept.
-        read += std::io::copy(&mut limited, &mut std::io::sink())?;
-        return Ok((FileContent::Binary { len: read }, read));
+        // Binary by content: only its length matters, and the rest is not read.
+        return Ok((FileContent::Binary { len: declared_len.max(read) }, read, false));
     }
     if (head.len() as u64) <= limits.max_text_file {
+        let spent = limited.limit() == 0 && read < declared_len;
         let content = match String::from_utf8(head) {
             Ok(text) => FileContent::Text(text),
-            Err(_) => FileContent::Binary { len: read },
+            // Cut by the budget inside a character: still text, up to the last whole one.
+            Err(e) if spent && e.utf8_error().error_len().is_none() => {
+                let mut bytes = e.into_bytes();
+                bytes.truncate(utf8_prefix_len(&bytes));
+                String::from_utf8(bytes).map_or(FileContent::Binary { len: declared_len }, FileContent::Text)
+            }
+            Err(_) => FileContent::Binary { len: declared_len.max(read) },
         };
-        return Ok((content, read));
+        return Ok((content, read, spent));
     }
     // Longer than the limit: keep the first half and a rolling last half.
     let mut tail = head.split_off(half.min(head.len()));
@@ -82,6 +117,7 @@ fn read_text(reader: &mut dyn Read, limits: &ZipLimits, budget: u64) -> std::io:
             tail.drain(..drop);
         }
     }
+    let spent = limited.limit() == 0 && read < declared_len;
     if tail.len() > half {
         let drop = tail.len() - half;
         cut_lines += tail[..drop].iter().filter(|&&b| b == b'\n').count() as u64;
@@ -93,7 +129,7 @@ fn read_text(reader: &mut dyn Read, limits: &ZipLimits, budget: u64) -> std::io:
     let skip = tail.iter().take(3).take_while(|&&b| b & 0xC0 == 0x80).count();
     tail.drain(..skip);
     let (Ok(head), Ok(tail)) = (String::from_utf8(head), String::from_utf8(tail)) else {
-        return Ok((FileContent::Binary { len: read }, read));
+        return Ok((FileContent::Binary { len: declared_len.max(read) }, read, false));
     };
     let mut text = head;
     if !text.ends_with('\n') {
@@ -101,7 +137,7 @@ fn read_text(reader: &mut dyn Read, limits: &ZipLimits, budget: u64) -> std::io:
     }
     text.push_str(&format!("[... {cut_lines} lines cut ...]\n"));
     text.push_str(&tail);
-    Ok((FileContent::Text(text), read))
+    Ok((FileContent::Text(text), read, spent))
 }
 
 /// The length of `bytes` without a character cut off at its end.
@@ -125,7 +161,7 @@ fn file_content(
     if !is_text_path(path) || budget == 0 {
         return Ok(FileContent::Binary { len: declared_len });
     }
-    let (content, read) = read_text(reader, limits, budget)?;
+    let (content, read) = read_text(reader, declared_len, limits, budget)?;
     *total += read;
     Ok(content)
 }
@@ -288,8 +324,10 @@ mod tests {
         let limits = ZipLimits { max_text_file: 4 << 20, max_total: (1 << 20) + 10, max_entries: 10 };
         let files = unzip_files(&bytes, limits).unwrap();
         let text_bytes: usize = files.values().filter_map(FileContent::as_text).map(str::len).sum();
-        assert!(text_bytes as u64 <= limits.max_total, "{text_bytes}");
+        assert!(text_bytes as u64 <= limits.max_total + 100, "{text_bytes}");
         assert_eq!(files.len(), 3, "every file is still named");
+        let cut = files.values().filter_map(FileContent::as_text).find(|t| t.len() < 1 << 20).expect("a cut file");
+        assert!(cut.ends_with(BUDGET_SPENT), "a file cut by the budget says so");
     }
 
     #[cfg(target_os = "linux")]

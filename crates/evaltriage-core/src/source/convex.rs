@@ -267,7 +267,7 @@ impl ConvexSource {
     }
 
     /// The run document as JSON text, or `None` when there is no such run.
-    async fn run_document_text(&self, run_id: &RunId) -> Result<Option<Box<RawValue>>, SourceError> {
+    pub(crate) async fn run_document_text(&self, run_id: &RunId) -> Result<Option<Box<RawValue>>, SourceError> {
         match self.query_raw("runs:getRunDetails", json!({"runId": run_id.as_str()})).await {
             Ok(raw) if raw.get().trim() == "null" => Ok(None),
             Ok(raw) => Ok(Some(raw)),

@@ -265,8 +265,10 @@ pub struct SnapshotSummary {
 /// Copies a run from Convex into a local store: the blobs of its failed evals (each shared blob
 /// once), then the run document, so a store never names a run whose blobs are still being written.
 pub async fn snapshot(convex: &ConvexSource, run: &RunRef, into: &Path) -> Result<SnapshotSummary, SourceError> {
-    let value = convex.run_document(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
-    let parsed = wire::run_from_value(&value).map_err(SourceError::Malformed)?;
+    // Kept as the server's JSON text and written unchanged: no `Value` tree of a large run.
+    let text =
+        convex.run_document_text(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
+    let parsed = wire::run_from_slice(text.get().as_bytes()).map_err(SourceError::Malformed)?;
     let parsed = super::the_run_asked_for(&run.run_id, parsed, convex.url(), false)?;
     std::fs::create_dir_all(into).map_err(io(into))?;
     let store = StoreSource::open(into)?;
@@ -289,7 +291,11 @@ pub async fn snapshot(convex: &ConvexSource, run: &RunRef, into: &Path) -> Resul
             Err(e) => missing.push(format!("{id}: {e}")),
         }
     }
-    let run_file = store.write_run_document(&parsed.id, &value)?;
+    let run_file = store.runs_dir().join(format!("{}.json", parsed.id));
+    let mut bytes = text.get().as_bytes().to_vec();
+    drop(text);
+    bytes.push(b'\n');
+    write_atomic(&run_file, &bytes)?;
     Ok(SnapshotSummary {
         run_id: parsed.id,
         run_file,

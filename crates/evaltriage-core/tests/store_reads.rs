@@ -116,6 +116,18 @@ async fn files_of_an_unpacked_blob_that_are_not_regular_are_named_as_problems() 
     assert!(e.is_incomplete(EvidencePart::Output) && !e.is_missing(EvidencePart::Output));
 }
 
+#[tokio::test]
+async fn a_garbage_blob_in_a_store_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    write_store(dir.path());
+    std::fs::write(dir.path().join("blobs").join(format!("{SOURCE_BLOB}.zip")), b"<html>").unwrap();
+    std::fs::remove_file(dir.path().join("blobs").join(format!("{OUTPUT_BLOB}.zip"))).unwrap();
+    let shown = evidence(dir.path()).await.problems.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(shown[0].starts_with(&format!("model output: blob {OUTPUT_BLOB} is not in the store")), "{shown:?}");
+    assert!(shown[1].starts_with(&format!("eval source: blob {SOURCE_BLOB}: not a readable zip")), "{shown:?}");
+}
+
 #[test]
 fn a_named_run_file_that_is_not_valid_is_the_users_input_and_names_the_field() {
     let dir = tempfile::tempdir().unwrap();

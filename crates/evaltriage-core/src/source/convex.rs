@@ -34,7 +34,7 @@ pub const DEFAULT_CONVEX_URL: &str = "https://fabulous-panther-525.convex.cloud"
 /// The default cap on one blob download: 256 MiB (real output zips are a few MiB).
 pub const DEFAULT_MAX_BLOB_BYTES: u64 = 256 << 20;
 
-/// The most bytes read from one query answer (a 20,000-eval run document is about 40 MB).
+/// The most bytes read from one query answer (a 20,000-eval run document is about 25 MB).
 const MAX_QUERY_ANSWER_BYTES: u64 = 1 << 30;
 
 /// The most bytes of an error answer kept for its message.

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::evidence::Evidence;
-use crate::fsread::{ReadError, read_regular, read_regular_under, resolve_under};
+use crate::fsread::{read_regular, read_regular_under, resolve_under};
 use crate::ids::{EvalId, RunId, StorageId};
 use crate::model::Run;
 use crate::source::convex::ConvexSource;
@@ -26,7 +26,7 @@ use crate::source::zipfiles::{ZipLimits, read_dir_files, unzip_files};
 use crate::source::{BlobRead, RunFilter, RunHeader, Source, SourceError, assemble_evidence, wire};
 use crate::target::RunRef;
 
-/// The largest run document read (a 20,000-eval run is about 40 MB).
+/// The largest run document read (a 20,000-eval run is about 25 MB).
 pub const MAX_RUN_DOCUMENT_BYTES: u64 = 1 << 30;
 
 /// The largest blob zip read from a store (the same default cap as a download).
@@ -42,11 +42,6 @@ pub struct StoreSource {
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SourceError + '_ {
     move |source| SourceError::Io { path: path.to_path_buf(), source }
-}
-
-/// A read error as a per-eval problem (it names the file).
-fn reason(e: &ReadError) -> String {
-    e.to_string()
 }
 
 impl StoreSource {
@@ -164,16 +159,18 @@ impl StoreSource {
         let blobs = self.root.join("blobs");
         let dir = blobs.join(id.as_str());
         if std::fs::symlink_metadata(&dir).is_ok() {
-            let inside = resolve_under(&self.root, &dir).map_err(|e| reason(&e))?;
+            let inside = resolve_under(&self.root, &dir).map_err(|e| e.to_string())?;
             if inside.is_dir() {
                 return read_dir_files(&inside, ZipLimits::default());
             }
         }
         let zip = blobs.join(format!("{id}.zip"));
         match read_regular_under(&self.root, &zip, MAX_STORE_BLOB_BYTES) {
-            Ok(bytes) => unzip_files(&bytes, ZipLimits::default()).map(|files| (files, Vec::new())),
+            Ok(bytes) => unzip_files(&bytes, ZipLimits::default())
+                .map(|files| (files, Vec::new()))
+                .map_err(|e| format!("blob {id}: {e}")),
             Err(e) if e.is_not_found() => Err(format!("blob {id} is not in the store {}", self.root.display())),
-            Err(e) => Err(reason(&e)),
+            Err(e) => Err(e.to_string()),
         }
     }
 

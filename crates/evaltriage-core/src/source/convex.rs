@@ -19,8 +19,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use crate::evidence::Evidence;
-use crate::evidence::FileSet;
+use crate::evidence::{Evidence, FileSet};
 use crate::fsread::human_bytes;
 use crate::ids::{EvalId, RunId, StorageId};
 use crate::model::Run;

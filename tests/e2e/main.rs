@@ -10,6 +10,7 @@ mod readme;
 mod real_llm;
 mod schedule;
 mod secrets;
+mod source_limits;
 mod tidy;
 mod triage;
 mod trust;

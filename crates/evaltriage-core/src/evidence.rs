@@ -4,6 +4,7 @@
 //! the source could get, with what it could not get recorded as data.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use crate::ids::{EvalId, EvalPath};
 
@@ -77,11 +78,83 @@ pub struct Evidence {
     pub output_files: FileSet,
     /// The eval's directory: `TASK.txt`, `grader.test.ts`, `answer/...`, maybe `GAPS.txt`.
     pub source_files: FileSet,
-    /// What could not be fetched, and why (a zip that would not download, a missing blob).
-    pub problems: Vec<String>,
+    /// What could not be fetched, and why (a zip that would not download, a missing blob, a file
+    /// of an unpacked blob that was refused). Empty means the evidence is complete.
+    pub problems: Vec<EvidenceProblem>,
+}
+
+/// The two blobs an eval's evidence comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EvidencePart {
+    /// The output zip: the model's project and `run.log`.
+    Output,
+    /// The eval source zip: `TASK.txt`, the grader, `answer/`, `GAPS.txt`.
+    EvalSource,
+}
+
+impl fmt::Display for EvidencePart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Output => "model output",
+            Self::EvalSource => "eval source",
+        })
+    }
+}
+
+/// Evidence that could not be fetched: which blob, which file in it (`None`: the whole blob is
+/// missing), and why. Displays as one line: `eval source: blob kg2… answered HTTP 500: …` or
+/// `model output file run.log: not a regular file (a named pipe)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceProblem {
+    pub part: EvidencePart,
+    pub file: Option<String>,
+    pub reason: String,
+}
+
+impl EvidenceProblem {
+    /// The whole blob of `part` is missing.
+    pub fn missing(part: EvidencePart, reason: impl Into<String>) -> Self {
+        Self { part, file: None, reason: reason.into() }
+    }
+
+    /// One file of `part`'s blob was left out.
+    pub fn file(part: EvidencePart, file: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { part, file: Some(file.into()), reason: reason.into() }
+    }
+}
+
+impl fmt::Display for EvidenceProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.file {
+            None => write!(f, "{}: {}", self.part, self.reason),
+            Some(file) => write!(f, "{} file {file}: {}", self.part, self.reason),
+        }
+    }
 }
 
 impl Evidence {
+    /// No evidence at all, because of `reason` (both blobs recorded as missing).
+    pub fn unavailable(reason: &str) -> Self {
+        Self {
+            problems: vec![
+                EvidenceProblem::missing(EvidencePart::Output, reason),
+                EvidenceProblem::missing(EvidencePart::EvalSource, reason),
+            ],
+            ..Self::default()
+        }
+    }
+
+    /// Whether the whole blob of `part` could not be fetched.
+    pub fn is_missing(&self, part: EvidencePart) -> bool {
+        self.problems.iter().any(|p| p.part == part && p.file.is_none())
+    }
+
+    /// Whether `part` is incomplete: its blob is missing or a file of it was left out. A file
+    /// absent from an incomplete part (say `GAPS.txt` from the eval source) may exist.
+    pub fn is_incomplete(&self, part: EvidencePart) -> bool {
+        self.problems.iter().any(|p| p.part == part)
+    }
+
     /// The source zip's `GAPS.txt`, if any.
     pub fn gaps(&self) -> Option<&str> {
         text_file_named(&self.source_files, "GAPS.txt")
@@ -96,6 +169,23 @@ impl Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn problems_say_which_blob_and_file() {
+        let e = Evidence {
+            problems: vec![
+                EvidenceProblem::missing(EvidencePart::EvalSource, "blob x answered HTTP 500"),
+                EvidenceProblem::file(EvidencePart::Output, "run.log", "not a regular file (a named pipe)"),
+            ],
+            ..Evidence::default()
+        };
+        assert_eq!(e.problems[0].to_string(), "eval source: blob x answered HTTP 500");
+        assert_eq!(e.problems[1].to_string(), "model output file run.log: not a regular file (a named pipe)");
+        assert!(e.is_missing(EvidencePart::EvalSource) && !e.is_missing(EvidencePart::Output));
+        assert!(e.is_incomplete(EvidencePart::Output));
+        let none = Evidence::unavailable("eval x is not in this run");
+        assert!(none.is_missing(EvidencePart::Output) && none.is_missing(EvidencePart::EvalSource));
+    }
 
     #[test]
     fn text_rule_follows_extensions() {

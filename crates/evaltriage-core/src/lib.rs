@@ -4,6 +4,7 @@
 //! Nothing here knows about LLMs, terminals or markdown.
 
 pub mod evidence;
+pub mod fsread;
 pub mod ids;
 pub mod model;
 pub mod redact;
@@ -13,7 +14,7 @@ pub mod target;
 pub mod text;
 pub mod verdict;
 
-pub use evidence::{Evidence, FileContent, FileSet};
+pub use evidence::{Evidence, EvidencePart, EvidenceProblem, FileContent, FileSet};
 pub use ids::{EvalId, EvalPath, RunId, StorageId};
 pub use model::{Eval, EvalStatus, Failure, FailureKind, InfraCause, Run, RunStatus, Step, StepName, StepStatus};
 pub use shape::{Cluster, Shape};

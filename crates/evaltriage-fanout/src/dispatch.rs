@@ -220,7 +220,7 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
                 // What could not be fetched travels with the verdict, whoever reached it, so the
                 // report and the summary can name it.
                 if !case.failure.kind.is_infrastructure() {
-                    verdict.missing_evidence.clone_from(&case.evidence.problems);
+                    verdict.missing_evidence = case.evidence.problems.iter().map(ToString::to_string).collect();
                 }
                 // After a refused key the run stops with one error; no per-eval failure is told.
                 if shared.client.as_ref().is_none_or(|c| c.auth_refused().is_none()) {

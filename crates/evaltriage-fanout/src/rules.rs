@@ -98,7 +98,7 @@ pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
              tests' outcome (run.log) cannot be checked, so no label is given. With complete evidence the rules \
              would have tried {classification} ({rule}); fetch the evidence again or read the failing step's \
              output. (Rule-based verdict, no LLM was used.)",
-            case.evidence.problems.join("; ")
+            case.evidence.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
         );
         return v;
     }

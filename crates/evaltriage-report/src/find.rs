@@ -16,7 +16,7 @@ use crate::lines::{BLOCK_MARKER, lines};
 use crate::machine_block;
 use crate::path_scheme::{ReportFileName, parse_report_file_name, report_folders};
 use crate::prior::PriorWarning;
-use crate::safe_read::read_prefix;
+use evaltriage_core::fsread::read_prefix;
 
 /// How deep a report may sit below the reports folder: `<endpoint>/<provider>/<model>/<file>` is
 /// 4; two more levels of someone's own sorting are allowed.
@@ -214,7 +214,7 @@ pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mu
                     found.push(Found { path: path.to_owned(), name, file_name });
                 }
             }
-            Err(problem) => warnings.push(PriorWarning { path: path.to_owned(), reason: problem.to_string() }),
+            Err(problem) => warnings.push(PriorWarning { path: path.to_owned(), reason: problem.kind.to_string() }),
         }
     }
     found

@@ -19,7 +19,6 @@ mod machine_block;
 mod path_scheme;
 mod prior;
 mod render;
-mod safe_read;
 mod write;
 
 pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};

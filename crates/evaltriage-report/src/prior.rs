@@ -16,7 +16,7 @@ use crate::legacy;
 use crate::lines::actions_taken_range;
 use crate::machine_block::{self, BlockProblem};
 use crate::path_scheme::{ReportFileName, ReportScope, model_dir, parse_report_file_name};
-use crate::safe_read::read_limited;
+use evaltriage_core::fsread::read_regular;
 
 /// One prior report, reduced to what history needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,10 +191,10 @@ fn read_found(mut files: Vec<Found>, warnings: &mut Vec<PriorWarning>) -> Vec<Pr
     });
     let mut reports = Vec::new();
     for Found { path, .. } in files {
-        let text = match read_limited(&path, MAX_REPORT_BYTES) {
+        let text = match read_regular(&path, MAX_REPORT_BYTES) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             Err(problem) => {
-                warnings.push(PriorWarning { path, reason: format!("{problem}; skipped") });
+                warnings.push(PriorWarning { path, reason: format!("{}; skipped", problem.kind) });
                 continue;
             }
         };

@@ -303,8 +303,8 @@ fn devices_pipes_and_links_out_of_the_folder_are_warnings_never_reads() {
     assert_eq!(
         reasons(&warnings),
         [
-            "jn7wwwww_2026-01-27.md: 41943040 bytes, larger than a report can be (33554432); not read; skipped",
-            "jn7yyyyy_2026-01-29.md: a named pipe, not a regular file; not read; skipped",
+            "jn7wwwww_2026-01-27.md: larger than the 32 MiB limit; refusing to read it; skipped",
+            "jn7yyyyy_2026-01-29.md: not a regular file (a named pipe); refusing to read it; skipped",
             "jn7zzzzz_2026-01-30.md: a link that leads outside the reports folder; not followed",
             "more: a link to a folder that leads outside the reports folder; not followed",
         ]
@@ -316,9 +316,9 @@ fn devices_pipes_and_links_out_of_the_folder_are_warnings_never_reads() {
     assert_eq!(
         reasons(&warnings),
         [
-            "jn7wwwww_2026-01-27.md: 41943040 bytes, larger than a report can be (33554432); not read; skipped",
-            "jn7yyyyy_2026-01-29.md: a named pipe, not a regular file; not read; skipped",
-            "jn7zzzzz_2026-01-30.md: a device, not a regular file; not read; skipped",
+            "jn7wwwww_2026-01-27.md: larger than the 32 MiB limit; refusing to read it; skipped",
+            "jn7yyyyy_2026-01-29.md: not a regular file (a named pipe); refusing to read it; skipped",
+            "jn7zzzzz_2026-01-30.md: not a regular file (a character device); refusing to read it; skipped",
         ]
     );
 }
@@ -336,5 +336,5 @@ fn a_pipe_in_another_models_folder_is_a_warning_too() {
         prior_reports_for_run(&root, &run(OTHER_RUN, "anthropic/claude-sonnet-4.6", Some("openrouter")))
     });
     assert!(reports.is_empty());
-    assert_eq!(reasons(&warnings), ["jn7yyyyy_2026-01-29.md: a named pipe, not a regular file; not read"]);
+    assert_eq!(reasons(&warnings), ["jn7yyyyy_2026-01-29.md: not a regular file (a named pipe); refusing to read it"]);
 }

@@ -37,6 +37,8 @@ pub struct FileConfig {
     /// `max_completion_tokens` of each LLM request (`--max-answer-tokens`).
     pub max_answer_tokens: Option<u32>,
     pub prompts_dir: Option<PathBuf>,
+    /// The largest blob downloaded from Convex, in MiB (1–4096); a larger one is a per-eval problem.
+    pub max_blob_mb: Option<u64>,
     /// ESLint rules the benchmark has relaxed: a lint failure only on these is OVERLY_STRICT
     /// (rules classifier). Replaces the built-in list.
     pub relaxed_lint_rules: Option<Vec<String>>,
@@ -108,6 +110,8 @@ pub struct Settings {
     /// `--config FILE` when given, so printed commands can carry it.
     pub config_file: Option<PathBuf>,
     pub json: bool,
+    /// `max_blob_mb` from the config file, checked when a Convex source is built.
+    pub max_blob_mb: Option<u64>,
 }
 
 impl fmt::Debug for Settings {
@@ -151,6 +155,7 @@ impl Settings {
                 .unwrap_or_else(|| "reports".into()),
             config_file: config_file.map(Path::to_path_buf),
             json,
+            max_blob_mb: file.max_blob_mb,
         }
     }
 }

@@ -41,9 +41,11 @@ impl From<SourceError> for CliError {
             SourceError::RunNotFound(_)
             | SourceError::NotACodingRun(_)
             | SourceError::NoSuchEval(_)
-            | SourceError::Malformed(_)
+            | SourceError::BadRunFile { .. }
             | SourceError::Store(_)
             | SourceError::WrongRun { local: true, .. } => Self::usage(e),
+            // A store file the user named that is a device, a pipe, too large or outside the store.
+            SourceError::File(read) if read.is_unusable_input() => Self::usage(e),
             SourceError::Function { message, .. } if message.contains("ArgumentValidationError") => Self::usage(e),
             SourceError::Http { status, .. } if (400..500).contains(status) && *status != 429 => Self::usage(e),
             SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Self::usage(e),

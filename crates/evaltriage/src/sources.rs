@@ -55,6 +55,11 @@ pub fn convex(settings: &Settings) -> Result<ConvexSource, CliError> {
     }
     let mut config = ConvexConfig::new(url);
     config.deploy_key = settings.convex_key.clone();
+    match settings.max_blob_mb {
+        Some(mb) if (1..=4096).contains(&mb) => config.max_blob_bytes = mb << 20,
+        Some(mb) => return Err(CliError::usage(format!("config key max_blob_mb must be from 1 to 4096, got {mb}"))),
+        None => {}
+    }
     Ok(ConvexSource::new(config)?)
 }
 

@@ -3,24 +3,41 @@
 //! Every request sends `"format": "json"`. 5xx answers (other than a function error), 429 and
 //! connection failures are retried a bounded number of times with backoff; blobs shared by several
 //! evals are downloaded once.
+//!
+//! Nothing here waits or buffers without a bound: every request has a total deadline that covers
+//! reading its body (a server that never answers, or trickles a byte a second, fails at the
+//! deadline, and a timed-out request is not tried again), every query or download has a total
+//! budget for all its attempts and backoff sleeps, and a blob is streamed through a size cap.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 use crate::evidence::{Evidence, FileSet};
+use crate::fsread::human_bytes;
 use crate::ids::{EvalId, RunId, StorageId};
 use crate::model::Run;
 use crate::source::zipfiles::{ZipLimits, unzip_files};
-use crate::source::{RunFilter, RunHeader, Source, SourceError, assemble_evidence, wire};
+use crate::source::{BlobRead, RunFilter, RunHeader, Source, SourceError, assemble_evidence, wire};
 use crate::target::RunRef;
 
 /// The convex-evals production deployment.
 pub const DEFAULT_CONVEX_URL: &str = "https://fabulous-panther-525.convex.cloud";
+
+/// The default cap on one blob download: 256 MiB (real output zips are a few MiB).
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 256 << 20;
+
+/// The most bytes read from one query answer (a 20,000-eval run document is about 25 MB).
+const MAX_QUERY_ANSWER_BYTES: u64 = 1 << 30;
+
+/// The most bytes of an error answer kept for its message.
+const MAX_ERROR_BODY_BYTES: u64 = 64 << 10;
 
 /// How to reach a Convex deployment.
 #[derive(Clone)]
@@ -29,12 +46,18 @@ pub struct ConvexConfig {
     pub url: String,
     /// An optional admin/deploy key, sent as `Authorization: Convex <key>`. Never printed.
     pub deploy_key: Option<String>,
-    /// Timeout of one HTTP request.
+    /// Total deadline of one query request, from connecting to the last byte of the answer.
     pub request_timeout: Duration,
-    /// Retries after the first attempt, for 5xx, 429 and connection failures.
+    /// Total deadline of one blob download, from connecting to the last byte.
+    pub download_timeout: Duration,
+    /// Total time one query or download may take over all its attempts and backoff sleeps.
+    pub retry_budget: Duration,
+    /// Retries after the first attempt, for 5xx, 429 and connection failures (not timeouts).
     pub max_retries: u32,
     /// The first backoff; it doubles on each retry (with jitter), capped at 10 s.
     pub backoff: Duration,
+    /// The largest blob downloaded; a larger one is a per-eval problem, never read whole.
+    pub max_blob_bytes: u64,
 }
 
 impl ConvexConfig {
@@ -44,8 +67,11 @@ impl ConvexConfig {
             url: url.trim_end_matches('/').to_owned(),
             deploy_key: None,
             request_timeout: Duration::from_secs(60),
+            download_timeout: Duration::from_secs(120),
+            retry_budget: Duration::from_secs(120),
             max_retries: 3,
             backoff: Duration::from_millis(500),
+            max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
         }
     }
 }
@@ -56,12 +82,22 @@ impl fmt::Debug for ConvexConfig {
             .field("url", &self.url)
             .field("deploy_key", &self.deploy_key.as_ref().map(|_| "<redacted>"))
             .field("request_timeout", &self.request_timeout)
+            .field("download_timeout", &self.download_timeout)
+            .field("retry_budget", &self.retry_budget)
             .field("max_retries", &self.max_retries)
+            .field("backoff", &self.backoff)
+            .field("max_blob_bytes", &self.max_blob_bytes)
             .finish()
     }
 }
 
 type BlobCell = Arc<OnceCell<Result<Arc<FileSet>, String>>>;
+
+/// `1.5 s`, `60 s`.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 { format!("{s:.0} s") } else { format!("{s:.1} s") }
+}
 
 /// Reads runs from a Convex deployment.
 #[derive(Debug)]
@@ -104,20 +140,36 @@ impl ConvexSource {
         base + base.mul_f64(f64::from(nanos % 1000) / 4000.0)
     }
 
-    async fn with_retries<T, F, Fut>(&self, mut attempt_fn: F) -> Result<T, SourceError>
+    /// Runs attempts until one is done, the retries are spent, or the retry budget would be
+    /// exceeded. Each attempt is cut at `deadline` (or what is left of the budget, if less); a
+    /// cut attempt ends the loop, since a server that did not answer in time is not asked again.
+    async fn with_retries<T, F, Fut>(&self, url: &str, deadline: Duration, mut attempt_fn: F) -> Result<T, SourceError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Attempt<T>>,
     {
+        let start = Instant::now();
+        let budget = self.config.retry_budget;
         let mut attempt = 0;
         loop {
-            match attempt_fn().await {
+            let limit = deadline.min(budget.saturating_sub(start.elapsed()));
+            let Ok(outcome) = tokio::time::timeout(limit, attempt_fn()).await else {
+                return Err(SourceError::Transport {
+                    url: redact_query(url),
+                    message: format!("timed out: no complete answer within {}", seconds(limit)),
+                });
+            };
+            match outcome {
                 Attempt::Done(result) => return result,
                 Attempt::Retry { error, after } => {
                     if attempt >= self.config.max_retries {
                         return Err(error);
                     }
                     let delay = self.backoff(attempt, after);
+                    if start.elapsed() + delay >= budget {
+                        tracing::debug!(%error, attempt, "retry budget spent");
+                        return Err(error);
+                    }
                     tracing::debug!(%error, attempt, ?delay, "retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;
@@ -128,41 +180,57 @@ impl ConvexSource {
 
     /// Calls a Convex query function and returns its value.
     pub async fn query(&self, path: &str, args: Value) -> Result<Value, SourceError> {
+        let raw = self.query_raw(path, args).await?;
+        serde_json::from_str(raw.get()).map_err(|e| SourceError::Malformed(format!("{path}: {e}")))
+    }
+
+    /// Calls a Convex query function and returns its value as JSON text, unparsed.
+    async fn query_raw(&self, path: &str, args: Value) -> Result<Box<RawValue>, SourceError> {
         self.call("api/query", path, args).await
     }
 
-    async fn call(&self, endpoint: &str, path: &str, args: Value) -> Result<Value, SourceError> {
+    async fn call(&self, endpoint: &str, path: &str, args: Value) -> Result<Box<RawValue>, SourceError> {
         let url = format!("{}/{endpoint}", self.config.url);
         let body =
             serde_json::to_vec(&json!({"path": path, "args": args, "format": "json"})).expect("json values serialise");
-        self.with_retries(|| self.call_once(&url, path, body.clone())).await
+        self.with_retries(&url, self.config.request_timeout, || self.call_once(&url, path, body.clone())).await
     }
 
-    async fn call_once(&self, url: &str, path: &str, body: Vec<u8>) -> Attempt<Value> {
+    async fn call_once(&self, url: &str, path: &str, body: Vec<u8>) -> Attempt<Box<RawValue>> {
         let mut request = self.client.post(url).header("content-type", "application/json").body(body);
         if let Some(key) = &self.config.deploy_key {
             request = request.header("authorization", format!("Convex {key}"));
         }
-        let response = match request.send().await {
+        let mut response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry { error: transport(url, &e), after: None },
+            Err(e) => return failed(url, &e),
         };
         let status = response.status().as_u16();
         let retry_after = retry_after(response.headers());
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
-            Err(e) => return Attempt::Retry { error: transport(url, &e), after: None },
+        let limit = if status < 300 { MAX_QUERY_ANSWER_BYTES } else { MAX_ERROR_BODY_BYTES };
+        let bytes = match read_capped(&mut response, limit).await {
+            Ok(Capped::Whole(b)) => b,
+            Ok(Capped::Over) if status < 300 => {
+                return Attempt::Done(Err(SourceError::Malformed(format!(
+                    "{url} answered more than {}",
+                    human_bytes(MAX_QUERY_ANSWER_BYTES)
+                ))));
+            }
+            Ok(Capped::Over) => Vec::new(),
+            Err(e) => return failed(url, &e),
         };
-        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+        let parsed: Option<Envelope<'_>> = serde_json::from_slice(&bytes).ok();
+        let text = |v: &Option<Value>| v.as_ref().and_then(Value::as_str).map(str::to_owned);
         // A function error: `{"status": "error", "errorMessage"}`, HTTP 200 today, 560 before.
         if let Some(v) = &parsed {
-            match v.get("status").and_then(Value::as_str) {
+            match v.status.as_ref().and_then(Value::as_str) {
                 Some("success") if status < 300 => {
-                    return Attempt::Done(Ok(v.get("value").cloned().unwrap_or(Value::Null)));
+                    // The value's JSON text, copied once out of the answer; parsed by the caller.
+                    let value = v.value.map_or_else(null_raw, ToOwned::to_owned);
+                    return Attempt::Done(Ok(value));
                 }
                 Some("error") => {
-                    let message =
-                        v.get("errorMessage").and_then(Value::as_str).unwrap_or("(no errorMessage)").to_owned();
+                    let message = text(&v.error_message).unwrap_or_else(|| "(no errorMessage)".to_owned());
                     return Attempt::Done(Err(SourceError::Function { path: path.to_owned(), message }));
                 }
                 _ => {}
@@ -170,14 +238,10 @@ impl ConvexSource {
         }
         let message = parsed
             .as_ref()
-            .and_then(|v| {
-                let code = v.get("code").and_then(Value::as_str);
-                let msg = v.get("message").and_then(Value::as_str);
-                match (code, msg) {
-                    (Some(c), Some(m)) => Some(format!("{c}: {m}")),
-                    (None, Some(m)) | (Some(m), None) => Some(m.to_owned()),
-                    (None, None) => None,
-                }
+            .and_then(|v| match (text(&v.code), text(&v.message)) {
+                (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+                (None, Some(m)) | (Some(m), None) => Some(m),
+                (None, None) => None,
             })
             .unwrap_or_else(|| snippet(&bytes));
         let error = SourceError::Http { url: url.to_owned(), status, message };
@@ -195,9 +259,17 @@ impl ConvexSource {
 
     /// The raw run document (the value of `runs:getRunDetails`), or `None` when there is no such run.
     pub async fn run_document(&self, run_id: &RunId) -> Result<Option<Value>, SourceError> {
-        match self.query("runs:getRunDetails", json!({"runId": run_id.as_str()})).await {
-            Ok(Value::Null) => Ok(None),
-            Ok(v) => Ok(Some(v)),
+        let Some(raw) = self.run_document_text(run_id).await? else { return Ok(None) };
+        let value =
+            serde_json::from_str(raw.get()).map_err(|e| SourceError::Malformed(format!("runs:getRunDetails: {e}")))?;
+        Ok(Some(value))
+    }
+
+    /// The run document as JSON text, or `None` when there is no such run.
+    pub(crate) async fn run_document_text(&self, run_id: &RunId) -> Result<Option<Box<RawValue>>, SourceError> {
+        match self.query_raw("runs:getRunDetails", json!({"runId": run_id.as_str()})).await {
+            Ok(raw) if raw.get().trim() == "null" => Ok(None),
+            Ok(raw) => Ok(Some(raw)),
             Err(SourceError::Function { message, .. }) if is_bare_server_error(&message) => {
                 Err(SourceError::NotACodingRun(run_id.clone()))
             }
@@ -208,12 +280,16 @@ impl ConvexSource {
         }
     }
 
-    /// Downloads a blob's bytes: `runs:getOutputUrl`, then a plain GET.
+    /// Downloads a blob's bytes: `runs:getOutputUrl`, then a plain GET of an http(s) URL, streamed
+    /// through the size cap ([`ConvexConfig::max_blob_bytes`]).
     pub async fn blob_bytes(&self, id: &StorageId) -> Result<Vec<u8>, SourceError> {
+        let blob_error = |reason: String| SourceError::Blob { id: id.clone(), reason };
         let url = match self.query("runs:getOutputUrl", json!({"storageId": id.as_str()})).await? {
             Value::String(u) => u,
             Value::Null => {
-                return Err(SourceError::Store(format!("blob {id} has no download URL (it may have expired)")));
+                return Err(blob_error(
+                    "no download URL (runs:getOutputUrl returned null; it may have expired)".into(),
+                ));
             }
             other => {
                 return Err(SourceError::Malformed(format!(
@@ -222,23 +298,53 @@ impl ConvexSource {
                 )));
             }
         };
-        self.with_retries(|| self.download_once(&url)).await
+        match url::Url::parse(&url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host_str().is_some() => {}
+            Ok(parsed) => {
+                return Err(blob_error(format!(
+                    "refusing to fetch a {}: download URL; only http(s) URLs are fetched",
+                    parsed.scheme()
+                )));
+            }
+            Err(e) => return Err(blob_error(format!("the download URL is not a URL ({e})"))),
+        }
+        self.with_retries(&url, self.config.download_timeout, || self.download_once(id, &url)).await
     }
 
-    async fn download_once(&self, url: &str) -> Attempt<Vec<u8>> {
-        let response = match self.client.get(url).send().await {
+    async fn download_once(&self, id: &StorageId, url: &str) -> Attempt<Vec<u8>> {
+        let mut response = match self.client.get(url).timeout(self.config.download_timeout).send().await {
             Ok(r) => r,
-            Err(e) => return Attempt::Retry { error: transport(url, &e), after: None },
+            Err(e) => return failed(url, &e),
         };
         let status = response.status().as_u16();
         let after = retry_after(response.headers());
-        match response.bytes().await {
-            Ok(b) if status < 300 => Attempt::Done(Ok(b.to_vec())),
-            Ok(b) => {
-                let error = SourceError::Http { url: redact_query(url), status, message: snippet(&b) };
-                if status == 429 || status >= 500 { Attempt::Retry { error, after } } else { Attempt::Done(Err(error)) }
-            }
-            Err(e) => Attempt::Retry { error: transport(url, &e), after: None },
+        if status >= 300 {
+            let message = match read_capped(&mut response, MAX_ERROR_BODY_BYTES).await {
+                Ok(Capped::Whole(b)) => snippet(&b),
+                Ok(Capped::Over) => "(a long error body)".to_owned(),
+                Err(e) => return failed(url, &e),
+            };
+            let error = SourceError::Http { url: redact_query(url), status, message };
+            return if status == 429 || status >= 500 {
+                Attempt::Retry { error, after }
+            } else {
+                Attempt::Done(Err(error))
+            };
+        }
+        let cap = self.config.max_blob_bytes;
+        let too_large = || {
+            Attempt::Done(Err(SourceError::Blob {
+                id: id.clone(),
+                reason: format!("larger than the {} cap on a blob download; not downloaded", human_bytes(cap)),
+            }))
+        };
+        if response.content_length().is_some_and(|len| len > cap) {
+            return too_large();
+        }
+        match read_capped(&mut response, cap).await {
+            Ok(Capped::Whole(bytes)) => Attempt::Done(Ok(bytes)),
+            Ok(Capped::Over) => too_large(),
+            Err(e) => failed(url, &e),
         }
     }
 
@@ -250,7 +356,7 @@ impl ConvexSource {
         };
         cell.get_or_init(|| async {
             let bytes = self.blob_bytes(id).await.map_err(|e| e.to_string())?;
-            unzip_files(&bytes, ZipLimits::default()).map(Arc::new)
+            unzip_files(&bytes, ZipLimits::default()).map(Arc::new).map_err(|e| format!("blob {id}: {e}"))
         })
         .await
         .clone()
@@ -274,6 +380,56 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64)
+}
+
+/// The envelope of a Convex answer, its `value` left as JSON text.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Envelope<'a> {
+    #[serde(default)]
+    status: Option<Value>,
+    #[serde(borrow, default)]
+    value: Option<&'a RawValue>,
+    #[serde(default)]
+    error_message: Option<Value>,
+    #[serde(default)]
+    code: Option<Value>,
+    #[serde(default)]
+    message: Option<Value>,
+}
+
+fn null_raw() -> Box<RawValue> {
+    RawValue::from_string("null".to_owned()).expect("null is JSON")
+}
+
+/// A body read in full, or more than the cap (nothing kept).
+enum Capped {
+    Whole(Vec<u8>),
+    Over,
+}
+
+/// Reads a response body chunk by chunk, stopping as soon as it passes `cap` bytes. The buffer
+/// is sized once from `Content-Length` (within the cap), so it is neither copied nor regrown.
+async fn read_capped(response: &mut reqwest::Response, cap: u64) -> Result<Capped, reqwest::Error> {
+    let expected = response.content_length().unwrap_or(0).min(cap);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await? {
+        if (bytes.len() + chunk.len()) as u64 > cap {
+            return Ok(Capped::Over);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Capped::Whole(bytes))
+}
+
+/// A failed attempt: a timeout ends the request (the server was given its whole deadline); other
+/// transport failures (refused, reset) are worth another try.
+fn failed<T>(url: &str, e: &reqwest::Error) -> Attempt<T> {
+    if e.is_timeout() {
+        Attempt::Done(Err(transport(url, e)))
+    } else {
+        Attempt::Retry { error: transport(url, e), after: None }
+    }
 }
 
 fn transport(url: &str, e: &reqwest::Error) -> SourceError {
@@ -306,20 +462,23 @@ fn snippet(bytes: &[u8]) -> String {
 
 impl Source for ConvexSource {
     async fn run(&self, run: &RunRef) -> Result<Run, SourceError> {
-        let value =
-            self.run_document(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
-        super::the_run_asked_for(&run.run_id, wire::run_from_value(value)?, self.url(), false)
+        let text =
+            self.run_document_text(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
+        let parsed = wire::run_from_slice(text.get().as_bytes()).map_err(SourceError::Malformed)?;
+        drop(text);
+        super::the_run_asked_for(&run.run_id, parsed, self.url(), false)
     }
 
     async fn evidence(&self, run: &Run, eval_id: &EvalId) -> Result<Evidence, SourceError> {
         let eval =
             run.evals.iter().find(|e| &e.id == eval_id).ok_or_else(|| SourceError::NoSuchEval(eval_id.to_string()))?;
+        let read = |files: Result<Arc<FileSet>, String>| -> BlobRead { files.map(|f| ((*f).clone(), Vec::new())) };
         let output = match eval.output_storage_id() {
-            Some(id) => Some(self.blob_files(id).await.map(|f| (*f).clone())),
+            Some(id) => Some(read(self.blob_files(id).await)),
             None => None,
         };
         let source = match &eval.eval_source_storage_id {
-            Some(id) => Some(self.blob_files(id).await.map(|f| (*f).clone())),
+            Some(id) => Some(read(self.blob_files(id).await)),
             None => None,
         };
         assemble_evidence(run, eval_id, output, source)
@@ -345,7 +504,11 @@ impl Source for ConvexSource {
             },
             _ => return Err(SourceError::Malformed("runs:listRuns did not return a list".into())),
         };
-        let mut headers = items.into_iter().map(wire::header_from_value).collect::<Result<Vec<_>, _>>()?;
+        let mut headers = items
+            .iter()
+            .map(wire::header_from_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SourceError::Malformed(format!("runs:listRuns: {e}")))?;
         headers.sort_by(|a, b| b.created_at_ms.total_cmp(&a.created_at_ms));
         Ok(headers)
     }

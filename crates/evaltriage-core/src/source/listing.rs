@@ -123,7 +123,7 @@ fn list_runs_answer(answer: Result<Value, SourceError>) -> Result<Vec<RunHeader>
         },
         _ => return Err(SourceError::Malformed("runs:listRuns did not return a list".into())),
     };
-    items.into_iter().map(wire::header_from_value).collect()
+    items.iter().map(|v| wire::header_from_value(v).map_err(SourceError::Malformed)).collect()
 }
 
 /// Lists the runs of a local store (it has no model list: every run document is read).

@@ -13,13 +13,13 @@ mod zipfiles;
 use std::future::Future;
 use std::path::PathBuf;
 
-pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL};
+pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL, DEFAULT_MAX_BLOB_BYTES};
 pub use listing::{LIST_RUNS_MAX, ListQuery, Listing, glob_matches, list_convex, list_store};
-pub use store::{SnapshotSummary, StoreSource, snapshot};
+pub use store::{MAX_RUN_DOCUMENT_BYTES, MAX_STORE_BLOB_BYTES, SnapshotSummary, StoreSource, snapshot};
 pub use zipfiles::{ZipLimits, unzip_files};
 
-use crate::evidence::Evidence;
-use crate::ids::{EvalId, RunId};
+use crate::evidence::{Evidence, EvidencePart, EvidenceProblem, FileSet};
+use crate::ids::{EvalId, RunId, StorageId};
 use crate::model::Run;
 use crate::target::RunRef;
 
@@ -38,8 +38,20 @@ pub enum SourceError {
     Http { url: String, status: u16, message: String },
     #[error("could not reach {url}: {message}")]
     Transport { url: String, message: String },
+    /// A server answered something that is not what its API documents (its fault, not the user's).
     #[error("unexpected data from the source: {0}")]
     Malformed(String),
+    /// A run document the user gave — a file, or one in a store they named — is not a valid run
+    /// document (bad JSON, invalid UTF-8, a missing or mistyped field, named in the message).
+    #[error("{path}: {message}")]
+    BadRunFile { path: PathBuf, message: String },
+    /// A file of a store that is not a regular file, is too large, leads outside the store, or
+    /// could not be read.
+    #[error(transparent)]
+    File(#[from] crate::fsread::ReadError),
+    /// A blob that could not be fetched (no download URL, a refused URL, over the size cap).
+    #[error("blob {id}: {reason}")]
+    Blob { id: StorageId, reason: String },
     #[error("eval {0} is not in this run")]
     NoSuchEval(String),
     #[error("{path}: {source}")]
@@ -122,16 +134,27 @@ pub trait Source: Sync {
 }
 
 /// Parses a run document — the value of `runs:getRunDetails`, as a store keeps it — into a [`Run`].
-pub fn parse_run_document(value: serde_json::Value) -> Result<Run, SourceError> {
-    wire::run_from_value(value)
+/// An error is [`SourceError::Malformed`] and names the field.
+pub fn parse_run_document(value: &serde_json::Value) -> Result<Run, SourceError> {
+    wire::run_from_value(value).map_err(SourceError::Malformed)
 }
+
+/// Parses a run document from its JSON bytes, with no intermediate JSON tree. An error is
+/// [`SourceError::Malformed`] and names the field.
+pub fn parse_run_document_bytes(bytes: &[u8]) -> Result<Run, SourceError> {
+    wire::run_from_slice(bytes).map_err(SourceError::Malformed)
+}
+
+/// A blob as read: its files and the files of it that were left out (path, why), or why the
+/// whole blob could not be read.
+type BlobRead = Result<(FileSet, Vec<(String, String)>), String>;
 
 /// Builds an [`Evidence`] from an eval and its two unzipped blobs.
 fn assemble_evidence(
     run: &Run,
     eval_id: &EvalId,
-    output: Option<Result<crate::evidence::FileSet, String>>,
-    source: Option<Result<crate::evidence::FileSet, String>>,
+    output: Option<BlobRead>,
+    source: Option<BlobRead>,
 ) -> Result<Evidence, SourceError> {
     let eval =
         run.evals.iter().find(|e| &e.id == eval_id).ok_or_else(|| SourceError::NoSuchEval(eval_id.to_string()))?;
@@ -141,19 +164,28 @@ fn assemble_evidence(
         task: eval.task.clone(),
         ..Evidence::default()
     };
-    match output {
-        Some(Ok(files)) => evidence.output_files = files,
-        Some(Err(problem)) => evidence.problems.push(format!("model output: {problem}")),
-        None if eval.status.is_failed() => {
-            evidence.problems.push("model output: the eval has no output zip".to_owned())
+    let mut take = |part: EvidencePart, read: Option<BlobRead>| -> FileSet {
+        match read {
+            Some(Ok((files, refused))) => {
+                evidence.problems.extend(refused.into_iter().map(|(file, why)| EvidenceProblem::file(part, file, why)));
+                files
+            }
+            Some(Err(problem)) => {
+                evidence.problems.push(EvidenceProblem::missing(part, problem));
+                FileSet::new()
+            }
+            None if part == EvidencePart::Output && !eval.status.is_failed() => FileSet::new(),
+            None => {
+                let what = if part == EvidencePart::Output { "output" } else { "source" };
+                evidence.problems.push(EvidenceProblem::missing(part, format!("the eval has no {what} zip")));
+                FileSet::new()
+            }
         }
-        None => {}
-    }
-    match source {
-        Some(Ok(files)) => evidence.source_files = files,
-        Some(Err(problem)) => evidence.problems.push(format!("eval source: {problem}")),
-        None => evidence.problems.push("eval source: the eval has no source zip".to_owned()),
-    }
+    };
+    let output_files = take(EvidencePart::Output, output);
+    let source_files = take(EvidencePart::EvalSource, source);
+    evidence.output_files = output_files;
+    evidence.source_files = source_files;
     if evidence.task.is_none() {
         evidence.task = crate::evidence::text_file_named(&evidence.source_files, "TASK.txt").map(str::to_owned);
     }

@@ -6,6 +6,10 @@
 //! <store>/blobs/<storageId>.zip   a blob as downloaded
 //! <store>/blobs/<storageId>/      or the same blob unpacked (hand-made stores)
 //! ```
+//!
+//! Everything read from a store is a regular file inside it, read under a size limit
+//! ([`crate::fsread`]): a device, a named pipe or a link that leads out of the store is refused
+//! with a message naming the file, and never read.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -13,13 +17,20 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::evidence::{Evidence, FileSet};
+use crate::evidence::Evidence;
+use crate::fsread::{read_regular, read_regular_under, resolve_under};
 use crate::ids::{EvalId, RunId, StorageId};
 use crate::model::Run;
 use crate::source::convex::ConvexSource;
 use crate::source::zipfiles::{ZipLimits, read_dir_files, unzip_files};
-use crate::source::{RunFilter, RunHeader, Source, SourceError, assemble_evidence, wire};
+use crate::source::{BlobRead, RunFilter, RunHeader, Source, SourceError, assemble_evidence, wire};
 use crate::target::RunRef;
+
+/// The largest run document read (a 20,000-eval run is about 25 MB).
+pub const MAX_RUN_DOCUMENT_BYTES: u64 = 1 << 30;
+
+/// The largest blob zip read from a store (the same default cap as a download).
+pub const MAX_STORE_BLOB_BYTES: u64 = crate::source::convex::DEFAULT_MAX_BLOB_BYTES;
 
 /// Reads runs from a local store.
 #[derive(Debug, Clone)]
@@ -65,10 +76,9 @@ impl StoreSource {
                 ))),
             };
         }
-        let text = std::fs::read_to_string(path).map_err(io(path))?;
-        let value: Value =
-            serde_json::from_str(&text).map_err(|e| SourceError::Malformed(format!("{}: {e}", path.display())))?;
-        let header = wire::header_from_value(value)?;
+        let bytes = read_regular(path, MAX_RUN_DOCUMENT_BYTES)?;
+        let (header, _) = wire::header_from_slice(&bytes)
+            .map_err(|message| SourceError::BadRunFile { path: path.to_path_buf(), message })?;
         let parent = path.parent().unwrap_or(Path::new("."));
         let root = if parent.file_name().is_some_and(|n| n == "runs") {
             parent.parent().unwrap_or(Path::new("."))
@@ -117,31 +127,50 @@ impl StoreSource {
         Ok(ids.into_iter().collect())
     }
 
+    /// The bytes of a run document and where they were read, or `None` when the store does not
+    /// have the run. A document of the store must be a regular file inside it; one the user named
+    /// by path must be a regular file.
+    fn run_bytes(&self, id: &RunId) -> Result<Option<(PathBuf, Vec<u8>)>, SourceError> {
+        let path = self.run_path(id);
+        let named = matches!(&self.run_file, Some((file_id, _)) if file_id == id);
+        let read = if named {
+            read_regular(&path, MAX_RUN_DOCUMENT_BYTES)
+        } else {
+            read_regular_under(&self.root, &path, MAX_RUN_DOCUMENT_BYTES)
+        };
+        match read {
+            Ok(bytes) => Ok(Some((path, bytes))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The raw run document, or `None` when the store does not have the run.
     pub fn run_document(&self, id: &RunId) -> Result<Option<Value>, SourceError> {
-        let path = self.run_path(id);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(&path)(e)),
-        };
-        let value =
-            serde_json::from_str(&text).map_err(|e| SourceError::Malformed(format!("{}: {e}", path.display())))?;
+        let Some((path, bytes)) = self.run_bytes(id)? else { return Ok(None) };
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| SourceError::BadRunFile { path, message: format!("run document: {e}") })?;
         Ok(Some(value))
     }
 
-    fn blob_files(&self, id: &StorageId) -> Result<FileSet, String> {
-        let dir = self.root.join("blobs").join(id.as_str());
-        if dir.is_dir() {
-            return read_dir_files(&dir, ZipLimits::default());
-        }
-        let zip = self.root.join("blobs").join(format!("{id}.zip"));
-        match std::fs::read(&zip) {
-            Ok(bytes) => unzip_files(&bytes, ZipLimits::default()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(format!("blob {id} is not in the store {}", self.root.display()))
+    /// A blob's files: the unpacked folder `blobs/<id>/`, else the zip `blobs/<id>.zip`. Either
+    /// must be inside the store once links are followed.
+    fn blob_files(&self, id: &StorageId) -> BlobRead {
+        let blobs = self.root.join("blobs");
+        let dir = blobs.join(id.as_str());
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            let inside = resolve_under(&self.root, &dir).map_err(|e| e.to_string())?;
+            if inside.is_dir() {
+                return read_dir_files(&inside, ZipLimits::default());
             }
-            Err(e) => Err(format!("{}: {e}", zip.display())),
+        }
+        let zip = blobs.join(format!("{id}.zip"));
+        match read_regular_under(&self.root, &zip, MAX_STORE_BLOB_BYTES) {
+            Ok(bytes) => unzip_files(&bytes, ZipLimits::default())
+                .map(|files| (files, Vec::new()))
+                .map_err(|e| format!("blob {id}: {e}")),
+            Err(e) if e.is_not_found() => Err(format!("blob {id} is not in the store {}", self.root.display())),
+            Err(e) => Err(e.to_string()),
         }
     }
 
@@ -181,9 +210,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SourceError> {
 
 impl Source for StoreSource {
     async fn run(&self, run: &RunRef) -> Result<Run, SourceError> {
-        let value = self.run_document(&run.run_id)?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
+        let (path, bytes) = self.run_bytes(&run.run_id)?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
+        let parsed = wire::run_from_slice(&bytes).map_err(|message| SourceError::BadRunFile { path, message })?;
+        drop(bytes);
         let from = format!("store {}", self.root().display());
-        super::the_run_asked_for(&run.run_id, wire::run_from_value(value)?, &from, true)
+        super::the_run_asked_for(&run.run_id, parsed, &from, true)
     }
 
     async fn evidence(&self, run: &Run, eval_id: &EvalId) -> Result<Evidence, SourceError> {
@@ -197,9 +228,9 @@ impl Source for StoreSource {
     async fn runs(&self, filter: &RunFilter) -> Result<Vec<RunHeader>, SourceError> {
         let mut headers = Vec::new();
         for id in self.run_ids()? {
-            let Some(value) = self.run_document(&id)? else { continue };
-            let model_id = value.get("modelId").and_then(Value::as_str).map(str::to_owned);
-            let header = wire::header_from_value(value)?;
+            let Some((path, bytes)) = self.run_bytes(&id)? else { continue };
+            let (header, model_id) =
+                wire::header_from_slice(&bytes).map_err(|message| SourceError::BadRunFile { path, message })?;
             if filter.experiment.as_ref().is_some_and(|e| e != &header.experiment) {
                 continue;
             }
@@ -231,8 +262,11 @@ pub struct SnapshotSummary {
 /// Copies a run from Convex into a local store: the blobs of its failed evals (each shared blob
 /// once), then the run document, so a store never names a run whose blobs are still being written.
 pub async fn snapshot(convex: &ConvexSource, run: &RunRef, into: &Path) -> Result<SnapshotSummary, SourceError> {
-    let value = convex.run_document(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
-    let parsed = super::the_run_asked_for(&run.run_id, wire::run_from_value(value.clone())?, convex.url(), false)?;
+    // Kept as the server's JSON text and written unchanged: no `Value` tree of a large run.
+    let text =
+        convex.run_document_text(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
+    let parsed = wire::run_from_slice(text.get().as_bytes()).map_err(SourceError::Malformed)?;
+    let parsed = super::the_run_asked_for(&run.run_id, parsed, convex.url(), false)?;
     std::fs::create_dir_all(into).map_err(io(into))?;
     let store = StoreSource::open(into)?;
     let mut wanted = BTreeSet::new();
@@ -254,7 +288,11 @@ pub async fn snapshot(convex: &ConvexSource, run: &RunRef, into: &Path) -> Resul
             Err(e) => missing.push(format!("{id}: {e}")),
         }
     }
-    let run_file = store.write_run_document(&parsed.id, &value)?;
+    let run_file = store.runs_dir().join(format!("{}.json", parsed.id));
+    let mut bytes = text.get().as_bytes().to_vec();
+    drop(text);
+    bytes.push(b'\n');
+    write_atomic(&run_file, &bytes)?;
     Ok(SnapshotSummary {
         run_id: parsed.id,
         run_file,

@@ -2,7 +2,11 @@
 //! domain model at this boundary. No type here leaves the `source` module.
 //!
 //! Optional fields are absent rather than null on the wire; every one has a default. Unknown
-//! fields are ignored and unknown status `kind`s become `Unknown`.
+//! fields are ignored and unknown status `kind`s become `Unknown`. A document that does not parse
+//! gives a message naming the field (`run document: evals[3].steps[0].status.kind: invalid type:
+//! integer `5`, expected a string`); callers decide whose fault it is (a local file: the user's; a
+//! server's answer: the server's). Documents are parsed straight from their bytes, never through an
+//! intermediate `serde_json::Value` tree, which costs several times the document's size.
 
 use serde::Deserialize;
 
@@ -99,10 +103,8 @@ struct WireRun {
     evals: Vec<WireEval>,
 }
 
-fn storage_id(what: &str, raw: Option<String>) -> Result<Option<StorageId>, SourceError> {
-    raw.filter(|s| !s.is_empty())
-        .map(|s| StorageId::new(&s).map_err(|e| SourceError::Malformed(format!("{what}: {e}"))))
-        .transpose()
+fn storage_id(what: &str, raw: Option<String>) -> Result<Option<StorageId>, String> {
+    raw.filter(|s| !s.is_empty()).map(|s| StorageId::new(&s).map_err(|e| format!("{what}: {e}"))).transpose()
 }
 
 fn run_status(s: WireStatus) -> RunStatus {
@@ -116,7 +118,7 @@ fn run_status(s: WireStatus) -> RunStatus {
     }
 }
 
-fn eval_status(s: WireStatus) -> Result<EvalStatus, SourceError> {
+fn eval_status(s: WireStatus, at: &str) -> Result<EvalStatus, String> {
     let duration_ms = s.duration_ms.map(|n| n.0);
     Ok(match s.kind.as_str() {
         "pending" => EvalStatus::Pending,
@@ -125,7 +127,7 @@ fn eval_status(s: WireStatus) -> Result<EvalStatus, SourceError> {
         "failed" => EvalStatus::Failed {
             failure_reason: s.failure_reason.unwrap_or_default(),
             duration_ms,
-            output_storage_id: storage_id("outputStorageId", s.output_storage_id)?,
+            output_storage_id: storage_id(&format!("{at}.status.outputStorageId"), s.output_storage_id)?,
             generation_duration_ms: s.generation_duration_ms.map(|n| n.0),
         },
         other => EvalStatus::Unknown(other.to_owned()),
@@ -143,8 +145,9 @@ fn step_status(s: WireStatus) -> StepStatus {
     }
 }
 
-fn eval(w: WireEval) -> Result<Eval, SourceError> {
-    let id = EvalId::new(&w.id).map_err(|e| SourceError::Malformed(e.to_string()))?;
+fn eval(index: usize, w: WireEval) -> Result<Eval, String> {
+    let at = format!("evals[{index}]");
+    let id = EvalId::new(&w.id).map_err(|e| format!("{at}._id: {e}"))?;
     let path = match w.eval_path.as_deref().filter(|p| !p.trim().is_empty()) {
         Some(p) => EvalPath::new(p),
         None => EvalPath::from_parts(&w.category, &w.name),
@@ -166,19 +169,46 @@ fn eval(w: WireEval) -> Result<Eval, SourceError> {
         name: if w.name.is_empty() { path.name().to_owned() } else { w.name },
         id,
         path,
-        status: eval_status(w.status)?,
+        status: eval_status(w.status, &at)?,
         task: w.task,
-        eval_source_storage_id: storage_id("evalSourceStorageId", w.eval_source_storage_id)?,
+        eval_source_storage_id: storage_id(&format!("{at}.evalSourceStorageId"), w.eval_source_storage_id)?,
         created_at_ms: w.creation_time.0,
         steps,
     })
 }
 
-/// Converts the value of `runs:getRunDetails` (not null) into a [`Run`].
-pub(crate) fn run_from_value(value: serde_json::Value) -> Result<Run, SourceError> {
-    let w: WireRun = serde_json::from_value(value).map_err(|e| SourceError::Malformed(format!("run document: {e}")))?;
-    let id = RunId::new(&w.id).map_err(|e| SourceError::Malformed(e.to_string()))?;
-    let evals = w.evals.into_iter().map(eval).collect::<Result<Vec<_>, _>>()?;
+/// Parses a run document (the value of `runs:getRunDetails`, not null) from its JSON bytes.
+/// The error names the document's field that is missing or mistyped.
+pub(crate) fn run_from_slice(bytes: &[u8]) -> Result<Run, String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let w: WireRun =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| format!("run document: {}", path_error(&e)))?;
+    de.end().map_err(|e| format!("run document: {e}"))?;
+    run(w)
+}
+
+/// Parses an already-parsed run document (a Convex response), without copying it.
+pub(crate) fn run_from_value(value: &serde_json::Value) -> Result<Run, String> {
+    let w: WireRun =
+        serde_path_to_error::deserialize(value).map_err(|e| format!("run document: {}", path_error(&e)))?;
+    run(w)
+}
+
+/// `evals[3].steps[0].status.kind: invalid type: ...`, or the bare message at the top level.
+fn path_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String {
+    let path = e.path().to_string();
+    if path.is_empty() || path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) }
+}
+
+fn run(w: WireRun) -> Result<Run, String> {
+    let id = RunId::new(&w.id).map_err(|e| format!("run document: _id: {e}"))?;
+    let evals = w
+        .evals
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| eval(i, e))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("run document: {e}"))?;
     Ok(Run {
         id,
         model_id: w.model_id,
@@ -271,16 +301,29 @@ pub(crate) fn model_page_from_value(
 }
 
 /// Converts one element of `runs:listRuns` (or a whole run document) into a [`RunHeader`].
-pub(crate) fn header_from_value(value: serde_json::Value) -> Result<RunHeader, SourceError> {
+pub(crate) fn header_from_value(value: &serde_json::Value) -> Result<RunHeader, String> {
     let w: WireRunHeader =
-        serde_json::from_value(value).map_err(|e| SourceError::Malformed(format!("run header: {e}")))?;
-    Ok(RunHeader {
-        run_id: RunId::new(&w.id).map_err(|e| SourceError::Malformed(e.to_string()))?,
+        serde_path_to_error::deserialize(value).map_err(|e| format!("run header: {}", path_error(&e)))?;
+    header(w).map(|(h, _)| h)
+}
+
+/// The header of a run document read from its bytes, and its `modelId`; the evals are skipped.
+pub(crate) fn header_from_slice(bytes: &[u8]) -> Result<(RunHeader, Option<String>), String> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let w: WireRunHeader =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| format!("run document: {}", path_error(&e)))?;
+    de.end().map_err(|e| format!("run document: {e}"))?;
+    header(w)
+}
+
+fn header(w: WireRunHeader) -> Result<(RunHeader, Option<String>), String> {
+    let header = RunHeader {
+        run_id: RunId::new(&w.id).map_err(|e| format!("run header: _id: {e}"))?,
         model: w.model.unwrap_or_else(|| "unknown-model".to_owned()),
         experiment: w.experiment.filter(|e| !e.is_empty()).unwrap_or_else(|| "default".to_owned()),
         status: w.status.kind,
         created_at_ms: w.creation_time.0,
-        model_id: w.model_id.filter(|m| !m.is_empty()),
+        model_id: w.model_id.clone().filter(|m| !m.is_empty()),
         provider: w.provider.filter(|p| !p.is_empty()),
         eval_counts: w.eval_counts.map(|c| EvalCounts {
             total: count(c.total),
@@ -288,7 +331,8 @@ pub(crate) fn header_from_value(value: serde_json::Value) -> Result<RunHeader, S
             failed: count(c.failed),
             pending: count(c.pending),
         }),
-    })
+    };
+    Ok((header, w.model_id))
 }
 
 #[cfg(test)]
@@ -312,11 +356,49 @@ mod tests {
                  "status": {"kind": "failed", "failureReason": "error: no endpoints", "durationMs": 10}}
             ]
         });
-        let run = run_from_value(value).unwrap();
+        let run = run_from_value(&value).unwrap();
+        assert_eq!(run_from_slice(value.to_string().as_bytes()).unwrap(), run);
         assert_eq!(run.experiment, "default");
         assert_eq!(run.status.duration_ms(), Some(123456.0));
         assert_eq!(run.evals[0].status, EvalStatus::Unknown("teleported".into()));
         assert_eq!(run.evals[1].path.as_str(), "002-queries/003-x");
         assert!(run.evals[1].failed_step().is_none());
+    }
+
+    #[track_caller]
+    fn check_error(doc: serde_json::Value, expected: &str) {
+        let message = run_from_slice(doc.to_string().as_bytes()).unwrap_err();
+        // Read from bytes, serde_json adds where: ` at line 1 column 227`.
+        assert!(message == expected || message.starts_with(&format!("{expected} at line ")), "{message}");
+        assert_eq!(run_from_value(&doc).unwrap_err(), expected, "the same message from a server's answer");
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let step = json!({"_id": "s", "name": "build", "status": {"kind": 5}});
+        let good_eval = json!({"_id": "e1aaaaaaaaaaaaaaaaaaaa", "evalPath": "a/b"});
+        let mut bad_eval = good_eval.clone();
+        bad_eval["steps"] = json!([{"_id": "s0", "name": "a"}, step]);
+        check_error(
+            json!({"_id": "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s", "evals": [good_eval.clone(), bad_eval]}),
+            "run document: evals[1].steps[1].status.kind: invalid type: integer `5`, expected a string",
+        );
+        check_error(
+            json!({"_id": "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s", "evals": [good_eval, {"evalPath": "x/y"}]}),
+            "run document: evals[1]: missing field `_id`",
+        );
+        check_error(json!({"model": "x"}), "run document: missing field `_id`");
+        check_error(
+            json!({"_id": "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s", "evals": [{"_id": "e1aaaaaaaaaaaaaaaaaaaa", "evalSourceStorageId": "../x"}]}),
+            &format!("run document: evals[0].evalSourceStorageId: {}", StorageId::new("../x").unwrap_err()),
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_and_trailing_bytes_are_errors_not_panics() {
+        let mut bytes = br#"{"_id": "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s", "model": ""#.to_vec();
+        bytes.extend_from_slice(b"\xff\xfe\"}");
+        assert!(run_from_slice(&bytes).unwrap_err().starts_with("run document: "));
+        assert!(run_from_slice(br#"{"_id": "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s"} x"#).is_err());
     }
 }

@@ -301,7 +301,7 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
              prevented you from checking, and lower your confidence.\n",
         );
         for p in &evidence.problems {
-            text.push_str(&format!("- {}\n", clip_chars(p, 300)));
+            text.push_str(&format!("- {}\n", clip_chars(&p.to_string(), 300)));
         }
     }
     SelectedEvidence { text, cut_lines }

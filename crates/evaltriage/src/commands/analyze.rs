@@ -172,11 +172,8 @@ async fn fetch_evidence(
             } else {
                 match tokio::time::timeout_at(deadline, source.evidence(run, &failure.eval_id)).await {
                     Ok(Ok(e)) => e,
-                    Ok(Err(e)) => Evidence { problems: vec![e.to_string()], ..Evidence::default() },
-                    Err(_) => Evidence {
-                        problems: vec![format!("not fetched: {}", deadline_reason(limit))],
-                        ..Evidence::default()
-                    },
+                    Ok(Err(e)) => Evidence::unavailable(&e.to_string()),
+                    Err(_) => Evidence::unavailable(&format!("not fetched: {}", deadline_reason(limit))),
                 }
             };
             progress.inc();

@@ -178,7 +178,7 @@ pub(crate) async fn show(
                 let problems = if evidence.problems.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", evidence.problems.join("; "))
+                    format!(" ({})", evidence.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
                 };
                 Err(CliError::usage(format!(
                     "no file {wanted:?} in eval {}'s output or source{problems}; files: {}",

@@ -274,3 +274,22 @@ async fn an_unusable_reports_folder_is_exit_2_before_any_call() {
     }
     assert_eq!(llm.requests(), 0, "nothing was spent");
 }
+
+/// Item 1: a config file that is a named pipe is refused at once (exit 2), never waited on.
+#[cfg(unix)]
+#[test]
+fn a_config_that_is_a_named_pipe_is_refused_not_waited_on() {
+    let scratch = tempfile::tempdir().unwrap();
+    let pipe = scratch.path().join("evaltriage.toml");
+    assert!(std::process::Command::new("mkfifo").arg(&pipe).status().unwrap().success());
+    // Both the named --config and the one found in the current folder.
+    for args in
+        [vec!["runs", "show", EXAMPLE_RUN, "--config", pipe.to_str().unwrap()], vec!["runs", "show", EXAMPLE_RUN]]
+    {
+        let mut cmd = crate::common::cli(scratch.path());
+        cmd.timeout(std::time::Duration::from_secs(30));
+        let (code, _, err) = crate::common::run_with(cmd, &args);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("not a regular file (a named pipe)"), "{err}");
+    }
+}

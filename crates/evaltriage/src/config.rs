@@ -12,6 +12,8 @@ use crate::exit::CliError;
 
 /// The file read when `--config` is not given, if it exists in the current folder.
 pub const DEFAULT_CONFIG_FILE: &str = "evaltriage.toml";
+/// The largest config file read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// `evaltriage.toml`. Every key is optional.
 #[derive(Default, Deserialize)]
@@ -65,10 +67,13 @@ impl FileConfig {
             Some(p) => (p.to_path_buf(), true),
             None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
         };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(Self::default()),
-            Err(e) => return Err(CliError::usage(format!("cannot read config {}: {e}", path.display()))),
+        // A regular file only, and a small one: a named pipe or a device named as the config never
+        // hangs or floods the process.
+        let text = match evaltriage_core::fsread::read_regular(&path, MAX_CONFIG_BYTES) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| CliError::usage(format!("config {}: not UTF-8 text", path.display())))?,
+            Err(e) if e.is_not_found() && !required => return Ok(Self::default()),
+            Err(e) => return Err(CliError::usage(format!("cannot read config {}: {}", path.display(), e.kind))),
         };
         let mut config: Self = toml::from_str(&text).map_err(|e| {
             let first = e.message().lines().next().unwrap_or("invalid TOML").to_owned();

@@ -554,3 +554,16 @@ async fn a_soak_of_nights_with_faults_leaves_exactly_one_report_per_finished_run
     assert_eq!(llm.requests(), calls);
     assert_eq!(reports_by_prefix(&reports), found);
 }
+
+/// A store's run documents carry their evals, not `evalCounts`: the listing counts them, and says
+/// nothing about requests, since a store needs none.
+#[test]
+fn runs_list_from_a_store_counts_the_evals() {
+    let scratch = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(scratch.path(), &["runs", "list", "--store", example_store().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("{EXAMPLE_RUN}  completed  12/19 passed")), "{out}");
+    assert!(out.contains("1 run from 1 model\n") && !out.contains("requests"), "{out}");
+    let (_, out, _) = run(scratch.path(), &["runs", "list", "--store", example_store().to_str().unwrap(), "--json"]);
+    assert_eq!(json(&out)["runs"][0]["evals"], json!({"total": 19, "passed": 12, "failed": 7, "pending": 0}));
+}

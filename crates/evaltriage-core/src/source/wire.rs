@@ -242,6 +242,23 @@ struct WireRunHeader {
     provider: Option<String>,
     #[serde(default)]
     eval_counts: Option<WireEvalCounts>,
+    /// A whole run document (a store's) has its evals instead of `evalCounts`: only their status
+    /// kinds are kept, to count them.
+    #[serde(default)]
+    evals: Option<Vec<WireEvalKind>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireEvalKind {
+    #[serde(default)]
+    status: WireKindOnly,
+}
+
+/// A status union's `kind`, its other fields skipped unread.
+#[derive(Debug, Deserialize, Default)]
+struct WireKindOnly {
+    #[serde(default)]
+    kind: String,
 }
 
 /// `evalCounts` of a `runs:listRuns` element.
@@ -325,12 +342,24 @@ fn header(w: WireRunHeader) -> Result<(RunHeader, Option<String>), String> {
         created_at_ms: w.creation_time.0,
         model_id: w.model_id.clone().filter(|m| !m.is_empty()),
         provider: w.provider.filter(|p| !p.is_empty()),
-        eval_counts: w.eval_counts.map(|c| EvalCounts {
-            total: count(c.total),
-            passed: count(c.passed),
-            failed: count(c.failed),
-            pending: count(c.pending),
-        }),
+        eval_counts: match (w.eval_counts, &w.evals) {
+            (Some(c), _) => Some(EvalCounts {
+                total: count(c.total),
+                passed: count(c.passed),
+                failed: count(c.failed),
+                pending: count(c.pending),
+            }),
+            (None, Some(evals)) => {
+                let of = |kind: &str| evals.iter().filter(|e| e.status.kind == kind).count() as u32;
+                Some(EvalCounts {
+                    total: evals.len() as u32,
+                    passed: of("passed"),
+                    failed: of("failed"),
+                    pending: of("pending") + of("running"),
+                })
+            }
+            (None, None) => None,
+        },
     };
     Ok((header, w.model_id))
 }

@@ -201,12 +201,16 @@ pub async fn list(args: &RunsListArgs, settings: &Settings, out: &mut dyn Write)
         if listing.runs.is_empty() {
             s.push_str("no runs\n");
         }
+        let requests = match listing.requests {
+            0 => String::new(),
+            1 => " (1 request)".to_owned(),
+            n => format!(" ({n} requests)"),
+        };
         let _ = writeln!(
             s,
-            "{} from {} ({} requests)",
+            "{} from {}{requests}",
             count(listing.runs.len(), "run", "runs"),
             count(listing.models, "model", "models"),
-            listing.requests
         );
         for (model, _) in &hidden {
             let _ = writeln!(

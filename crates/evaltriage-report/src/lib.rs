@@ -25,7 +25,7 @@ pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes
 pub use digest::{AnalysedRun, DigestRun, Flagged, NightDigest, RunOutcome, digest_title};
 pub use error::ReportError;
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
-pub use lock::{ReportLock, lock_path, lock_report};
+pub use lock::{HeldLock, LockAttempt, lock_path, lock_report, try_lock_file};
 pub use path_scheme::{
     ReportFileName, ReportScope, UNKNOWN_MODEL, UNKNOWN_PROVIDER, model_dir, parse_report_file_name, report_file_name,
     report_folders, report_path, sanitise_component,

@@ -15,11 +15,53 @@ use std::path::{Path, PathBuf};
 use crate::error::ReportError;
 use crate::path_scheme::parse_report_file_name;
 
-/// Held while a report is being produced; dropping it releases the lock.
+/// An advisory lock on a file, held while this value lives (and released by the kernel however
+/// the process ends).
 #[derive(Debug)]
-pub struct ReportLock {
+pub struct HeldLock {
     _file: File,
     pub path: PathBuf,
+}
+
+/// What [`try_lock_file`] found.
+#[derive(Debug)]
+pub enum LockAttempt {
+    /// The lock is ours; the file now says who holds it.
+    Held(HeldLock),
+    /// Another process holds it: who, as its lock file says (`pid N, started T`).
+    Busy { holder: String },
+}
+
+/// Takes the advisory lock of `path` (created with its folder when missing) without waiting. The
+/// one that gets it writes `pid <pid>, started <started>` into the file, for the message of the
+/// one that is refused. Both the per-report lock and the nightly's lock are taken this way.
+pub fn try_lock_file(path: &Path, started: &str) -> std::io::Result<LockAttempt> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    // Never truncate before holding the lock: the content names the current holder.
+    let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the lock file is not a regular file"));
+    }
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = (&file).take(256).read_to_string(&mut holder);
+            let holder = holder.trim();
+            let holder =
+                if holder.is_empty() { "a process that has not said who it is".to_owned() } else { holder.to_owned() };
+            return Ok(LockAttempt::Busy { holder });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e),
+    }
+    let who = format!("pid {}, started {started}", std::process::id());
+    let written = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(who.as_bytes()));
+    if let Err(e) = written {
+        tracing::warn!("could not write who holds {}: {e}", path.display());
+    }
+    Ok(LockAttempt::Held(HeldLock { _file: file, path: path.to_owned() }))
 }
 
 /// The lock file of a report path: its folder under the reports folder and its run-id prefix and
@@ -42,51 +84,14 @@ pub fn lock_path(reports_dir: &Path, report: &Path) -> Result<PathBuf, ReportErr
 }
 
 /// Takes the lock of a report path, or says who holds it ([`ReportError::Busy`]).
-pub fn lock_report(reports_dir: &Path, report: &Path) -> Result<ReportLock, ReportError> {
+pub fn lock_report(reports_dir: &Path, report: &Path) -> Result<HeldLock, ReportError> {
     let path = lock_path(reports_dir, report)?;
-    let lock_file = path.clone();
-    let io = move |action| {
-        let path = lock_file.clone();
-        move |source| ReportError::Io { action, path, source }
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-            action: "create the lock folder",
-            path: dir.to_owned(),
-            source,
-        })?;
+    let started = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    match try_lock_file(&path, &started) {
+        Ok(LockAttempt::Held(lock)) => Ok(lock),
+        Ok(LockAttempt::Busy { holder }) => Err(ReportError::Busy { path: report.to_owned(), holder }),
+        Err(source) => Err(ReportError::Io { action: "lock", path, source }),
     }
-    // Never truncate before holding the lock: the content names the current holder.
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io("open the lock file"))?;
-    if !file.metadata().map_err(io("inspect the lock file"))?.is_file() {
-        return Err(ReportError::InvalidPath { path: path.clone(), reason: "the lock file is not a regular file" });
-    }
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = (&file).take(256).read_to_string(&mut holder);
-            let holder = holder.trim();
-            return Err(ReportError::Busy {
-                path: report.to_owned(),
-                holder: if holder.is_empty() {
-                    "a process that has not said who it is".to_owned()
-                } else {
-                    holder.to_owned()
-                },
-            });
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io("lock")(e)),
-    }
-    let who = format!("pid {}, started {}", std::process::id(), chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC"));
-    let _ = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(who.as_bytes()));
-    Ok(ReportLock { _file: file, path })
 }
 
 #[cfg(test)]

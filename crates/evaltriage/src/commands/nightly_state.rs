@@ -3,8 +3,6 @@
 //! (`nightly.lock`, an OS advisory lock the system releases when the process dies).
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -93,43 +91,20 @@ impl NightlyState {
 /// The nightly lock, held while this value lives.
 #[derive(Debug)]
 pub struct NightLock {
-    _file: File,
+    _lock: evaltriage_report::HeldLock,
 }
 
 impl NightLock {
     /// Takes the lock, or says who holds it (exit code [`LOCK_HELD_EXIT_CODE`]).
     pub fn acquire(reports_dir: &Path, started_at: &str) -> Result<Self, CliError> {
-        let dir = state_dir(reports_dir);
-        std::fs::create_dir_all(&dir).map_err(|e| CliError::failed(format!("cannot create {}: {e}", dir.display())))?;
-        let path = dir.join("nightly.lock");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| CliError::failed(format!("cannot open the lock {}: {e}", path.display())))?;
-        match file.try_lock() {
-            Ok(()) => {
-                let holder = format!("pid {} started {started_at}\n", std::process::id());
-                let written =
-                    file.set_len(0).and_then(|()| file.write_all(holder.as_bytes())).and_then(|()| file.sync_all());
-                if let Err(e) = written {
-                    tracing::warn!("could not write who holds {}: {e}", path.display());
-                }
-                Ok(Self { _file: file })
-            }
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                let holder = holder.trim();
-                let holder = if holder.is_empty() { "holder unknown".to_owned() } else { holder.to_owned() };
-                Err(CliError {
-                    code: LOCK_HELD_EXIT_CODE,
-                    message: format!("another nightly holds the lock {} ({holder}); nothing was done", path.display()),
-                })
-            }
-            Err(TryLockError::Error(e)) => Err(CliError::failed(format!("cannot lock {}: {e}", path.display()))),
+        let path = state_dir(reports_dir).join("nightly.lock");
+        match evaltriage_report::try_lock_file(&path, started_at) {
+            Ok(evaltriage_report::LockAttempt::Held(lock)) => Ok(Self { _lock: lock }),
+            Ok(evaltriage_report::LockAttempt::Busy { holder }) => Err(CliError {
+                code: LOCK_HELD_EXIT_CODE,
+                message: format!("another nightly holds the lock {} ({holder}); nothing was done", path.display()),
+            }),
+            Err(e) => Err(CliError::failed(format!("cannot lock {}: {e}", path.display()))),
         }
     }
 }
@@ -145,7 +120,7 @@ mod tests {
         let second = NightLock::acquire(dir.path(), "2026-11-30T02:05:00Z").unwrap_err();
         assert_eq!(second.code, LOCK_HELD_EXIT_CODE);
         assert!(
-            second.message.contains(&format!("pid {} started 2026-11-30T02:00:00Z", std::process::id())),
+            second.message.contains(&format!("pid {}, started 2026-11-30T02:00:00Z", std::process::id())),
             "{}",
             second.message
         );

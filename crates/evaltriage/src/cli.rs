@@ -188,17 +188,9 @@ pub enum ClassifierKind {
     Rules,
 }
 
-#[derive(Debug, Args)]
-pub struct AnalyzeArgs {
-    /// Visualizer URL, run id, or path to a local store or run file. A category-level URL
-    /// analyses that category, an eval-level URL that eval (each in a report of its own beside
-    /// the run's full report)
-    pub target: String,
-    #[command(flatten)]
-    pub source: SourceArgs,
-    /// Where reports are read and written [default: reports]
-    #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
-    pub reports_dir: Option<PathBuf>,
+/// The options of one run's analysis, shared by `analyze-run` and `nightly`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AnalysisOptions {
     /// OpenAI-compatible endpoint, including /v1 (the key comes from OPENAI_API_KEY)
     /// [default: https://api.openai.com/v1 when OPENAI_API_KEY is set]
     #[arg(long, env = "OPENAI_BASE_URL", value_name = "URL")]
@@ -221,26 +213,41 @@ pub struct AnalyzeArgs {
     /// Cap on the tokens of one LLM answer (max_completion_tokens) [default: 800]
     #[arg(long, env = "EVALTRIAGE_MAX_ANSWER_TOKENS", value_name = "N", value_parser = clap::value_parser!(u32).range(200..=32_768))]
     pub max_answer_tokens: Option<u32>,
-    /// A hard cap on LLM tokens for the whole analysis, synthesis included: a call starts only if
-    /// its worst case fits what is left; the rest are skipped and named in the report [default: no
-    /// limit]
-    #[arg(long, value_name = "N")]
-    pub budget_tokens: Option<u64>,
-    /// Seconds the whole command may take. When it passes, what is unfinished (evidence
-    /// downloads, analyses, the synthesis) ends `skipped` with the reason, and the report is still
-    /// written [default: 1800]
+    /// Seconds one run's analysis may take (the whole of `analyze-run`; each run of a `nightly`).
+    /// When it passes, what is unfinished (evidence downloads, analyses, the synthesis) ends
+    /// `skipped` with the reason, and the report is still written [default: 1800]
     #[arg(long, env = "EVALTRIAGE_DEADLINE", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub deadline: Option<u64>,
-    /// Print how many LLM calls (the synthesis included) and roughly how many tokens the analysis
-    /// would take, without calling
-    #[arg(long)]
-    pub estimate: bool,
     /// Do not read or write the verdict cache (<reports-dir>/.cache)
     #[arg(long)]
     pub no_cache: bool,
     /// Read prompt templates from this folder instead of the built-in ones
     #[arg(long, value_name = "DIR")]
     pub prompts_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Visualizer URL, run id, or path to a local store or run file. A category-level URL
+    /// analyses that category, an eval-level URL that eval (each in a report of its own beside
+    /// the run's full report)
+    pub target: String,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Where reports are read and written [default: reports]
+    #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub analysis: AnalysisOptions,
+    /// A hard cap on LLM tokens for the whole analysis, synthesis included: a call starts only if
+    /// its worst case fits what is left; the rest are skipped and named in the report [default: no
+    /// limit]
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Print how many LLM calls (the synthesis included) and roughly how many tokens the analysis
+    /// would take, without calling
+    #[arg(long)]
+    pub estimate: bool,
     /// Replace an existing report for the same run (its Actions taken section is kept)
     #[arg(long)]
     pub force: bool,
@@ -330,37 +337,8 @@ pub struct NightlyArgs {
     /// logged; the URL is never printed)
     #[arg(long, env = "EVALTRIAGE_NOTIFY_WEBHOOK", hide_env_values = true, value_name = "URL")]
     pub notify_webhook: Option<String>,
-    /// OpenAI-compatible endpoint, including /v1 (the key comes from OPENAI_API_KEY)
-    #[arg(long, env = "OPENAI_BASE_URL", value_name = "URL")]
-    pub llm_base_url: Option<String>,
-    /// Model used for the analysis [default: gpt-4.1-mini]
-    #[arg(long, env = "EVALTRIAGE_LLM_MODEL", value_name = "NAME")]
-    pub llm_model: Option<String>,
-    /// Classifier [default: llm when an endpoint or key is configured, else rules]
-    #[arg(long, value_enum)]
-    pub classifier: Option<ClassifierKind>,
-    /// LLM requests in flight at once, 1 to 4 [default: 4]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=4))]
-    pub concurrency: Option<u8>,
-    /// Validation retries per eval when an answer does not validate, 1 to 10 [default: 3]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10))]
-    pub max_retries: Option<u32>,
-    /// Seconds to wait for one LLM answer [default: 120]
-    #[arg(long, env = "EVALTRIAGE_LLM_TIMEOUT", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3_600))]
-    pub llm_timeout: Option<u64>,
-    /// Cap on the tokens of one LLM answer (max_completion_tokens) [default: 800]
-    #[arg(long, env = "EVALTRIAGE_MAX_ANSWER_TOKENS", value_name = "N", value_parser = clap::value_parser!(u32).range(200..=32_768))]
-    pub max_answer_tokens: Option<u32>,
-    /// Seconds each run's analysis may take; what is unfinished then ends `skipped` and the run's
-    /// report is still written [default: 1800]
-    #[arg(long, env = "EVALTRIAGE_DEADLINE", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub deadline: Option<u64>,
-    /// Do not read or write the verdict cache (<reports-dir>/.cache)
-    #[arg(long)]
-    pub no_cache: bool,
-    /// Read prompt templates from this folder instead of the built-in ones
-    #[arg(long, value_name = "DIR")]
-    pub prompts_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub analysis: AnalysisOptions,
 }
 
 impl NightlyArgs {
@@ -370,18 +348,9 @@ impl NightlyArgs {
             target: run_id.to_owned(),
             source: SourceArgs::default(),
             reports_dir: self.reports_dir.clone(),
-            llm_base_url: self.llm_base_url.clone(),
-            llm_model: self.llm_model.clone(),
-            classifier: self.classifier,
-            concurrency: self.concurrency,
-            max_retries: self.max_retries,
-            llm_timeout: self.llm_timeout,
-            max_answer_tokens: self.max_answer_tokens,
+            analysis: self.analysis.clone(),
             budget_tokens,
-            deadline: self.deadline,
             estimate,
-            no_cache: self.no_cache,
-            prompts_dir: self.prompts_dir.clone(),
             force: false,
         }
     }

@@ -40,7 +40,7 @@ const DEFAULT_DEADLINE_SECS: u64 = 1_800;
 
 /// The command's overall deadline (`--deadline`, else the config file, else the default).
 fn command_deadline(args: &AnalyzeArgs, file: &FileConfig) -> Result<(Duration, Instant), CliError> {
-    let secs = match (args.deadline, file.deadline_secs) {
+    let secs = match (args.analysis.deadline, file.deadline_secs) {
         (Some(secs), _) => secs,
         (None, Some(secs)) if (1..=86_400).contains(&secs) => secs,
         (None, Some(secs)) => return Err(file.invalid("deadline_secs", format!("must be from 1 to 86400, got {secs}"))),
@@ -62,8 +62,9 @@ pub(crate) fn fanout_config(
     settings: &Settings,
 ) -> Result<FanoutConfig, CliError> {
     let api_key = openai_api_key_from_env().or_else(|| file.openai_api_key.clone().filter(|k| !k.trim().is_empty()));
-    let base_url = args.llm_base_url.clone().or_else(|| file.llm_base_url.clone()).filter(|u| !u.trim().is_empty());
-    let kind = args.classifier.unwrap_or(if api_key.is_some() || base_url.is_some() {
+    let base_url =
+        args.analysis.llm_base_url.clone().or_else(|| file.llm_base_url.clone()).filter(|u| !u.trim().is_empty());
+    let kind = args.analysis.classifier.unwrap_or(if api_key.is_some() || base_url.is_some() {
         ClassifierKind::Llm
     } else {
         ClassifierKind::Rules
@@ -86,25 +87,28 @@ pub(crate) fn fanout_config(
                 return Err(CliError::usage(format!("--llm-base-url {base_url:?} is not an http(s) URL")));
             }
             let model = args
+                .analysis
                 .llm_model
                 .clone()
                 .or_else(|| file.llm_model.clone())
                 .unwrap_or_else(|| DEFAULT_LLM_MODEL.to_owned());
             let mut llm =
                 LlmConfig::new(base_url.trim().trim_end_matches('/'), api_key.as_deref().map(ApiKey::new), &model);
-            let (timeout, answer_tokens) = llm_limits(args.llm_timeout, args.max_answer_tokens, file)?;
+            let (timeout, answer_tokens) =
+                llm_limits(args.analysis.llm_timeout, args.analysis.max_answer_tokens, file)?;
             llm.call_timeout = timeout;
             llm.max_completion_tokens = Some(answer_tokens);
             Backend::Llm(llm)
         }
     };
     // Flags are range-checked by clap; a bad value can only come from the config file.
-    let concurrency = Concurrency::new(u64::from(args.concurrency.or(file.concurrency).unwrap_or(Concurrency::MAX)))
-        .map_err(|e| file.invalid("concurrency", e))?;
-    let max_retries = MaxRetries::new(u64::from(args.max_retries.or(file.max_retries).unwrap_or(3)))
+    let concurrency =
+        Concurrency::new(u64::from(args.analysis.concurrency.or(file.concurrency).unwrap_or(Concurrency::MAX)))
+            .map_err(|e| file.invalid("concurrency", e))?;
+    let max_retries = MaxRetries::new(u64::from(args.analysis.max_retries.or(file.max_retries).unwrap_or(3)))
         .map_err(|e| file.invalid("max_retries", e))?;
-    let prompts = match args.prompts_dir.as_ref().or(file.prompts_dir.as_ref()) {
-        Some(dir) => Prompts::from_dir(dir).map_err(|e| match &args.prompts_dir {
+    let prompts = match args.analysis.prompts_dir.as_ref().or(file.prompts_dir.as_ref()) {
+        Some(dir) => Prompts::from_dir(dir).map_err(|e| match &args.analysis.prompts_dir {
             Some(_) => CliError::usage(format!("--prompts-dir {}: {e}", dir.display())),
             None => file.invalid("prompts_dir", e),
         })?,
@@ -117,7 +121,7 @@ pub(crate) fn fanout_config(
         max_retries,
         token_budget: args.budget_tokens.or(file.budget_tokens),
         cache_dir: Some(settings.reports_dir.join(".cache")),
-        no_cache: args.no_cache,
+        no_cache: args.analysis.no_cache,
         ..FanoutConfig::default()
     })
 }

@@ -196,10 +196,11 @@ pub async fn nightly(
     Ok(if failed_any { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Progress on stderr: one line per step of the night.
+/// Progress on stderr: one line per step of the night, through the redaction layer and the
+/// terminal sanitizer like every other output.
 fn say(line: &str) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "{}", evaltriage_core::text::strip_controls(line));
+    let _ = writeln!(stderr, "{}", evaltriage_core::redact::for_terminal(line));
 }
 
 fn describe_source(settings: &Settings) -> String {

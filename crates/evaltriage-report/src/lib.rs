@@ -6,9 +6,12 @@
 //! [`write_report`] touch the file system; everything else is pure. Nothing here does network I/O
 //! or prints.
 
+mod agreement;
+mod catalog;
 mod changes;
 mod error;
 mod escape;
+mod export;
 mod find;
 mod history;
 mod legacy;
@@ -18,10 +21,15 @@ mod machine_block;
 mod path_scheme;
 mod prior;
 mod render;
+mod review;
 mod safe_read;
+mod trend;
 mod write;
 
+pub use agreement::{Agreement, Confusion, agreement};
+pub use catalog::{CatalogReport, all_reports};
 pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
+pub use export::{ExportFilter, ExportRecord, export_records, model_matches, to_csv};
 pub use error::ReportError;
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
 pub use lock::{ReportLock, lock_path, lock_report};
@@ -33,4 +41,6 @@ pub use prior::{
     ActionTaken, PriorEntry, PriorReport, PriorWarning, parse_report, prior_reports_for_run, read_prior_reports,
 };
 pub use render::{ReportInput, Synthesis, render};
+pub use review::{HumanVerdict, ReviewProblem, add_review};
+pub use trend::{EvalRow, ModelTrend, Trend, TrendOptions, TrendPoint, trend};
 pub use write::{WriteOutcome, existing_report_for, write_report};

@@ -1,0 +1,114 @@
+//! Every report in the reports folder, own and hand-written, for reviewing them across models and
+//! over time (`reports list`, `trend`, `export`, `agreement`, the site). One walk of the tree
+//! (the same safe walk as the prior-report search), every file named like a report read through
+//! the size limit and parsed like a prior report; the model is our block's, else the report's
+//! `Model:` line, else its folder.
+
+use std::path::{Path, PathBuf};
+
+use crate::find::{header_model, normalise, walk_markdown};
+use crate::path_scheme::parse_report_file_name;
+use crate::prior::{PriorReport, PriorWarning, parse_report};
+use crate::safe_read::read_limited;
+
+/// The most bytes of one report that are read (as for prior reports).
+const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// One report of the catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogReport {
+    pub report: PriorReport,
+    /// The model as the report names it (`anthropic/claude-sonnet-4.6`), else its folder below the
+    /// reports folder.
+    pub model: String,
+    /// The path below the reports folder, `/`-separated.
+    pub relative: String,
+}
+
+impl CatalogReport {
+    /// The key reports of one model share, however each spells it: lower case, dots as dashes,
+    /// and a bare name (`claude-opus-4-6`) completed with the provider from its folder.
+    pub fn model_key(&self) -> String {
+        normalise(&self.model)
+    }
+
+    /// Whether any verdict in it has a reviewer's verdict.
+    pub fn has_human_verdicts(&self) -> bool {
+        self.report.entries.iter().any(|e| e.human.is_some())
+    }
+}
+
+/// Every report under `root`, newest first (by the date in the file name, then file name, then
+/// path, descending). Markdown files not named like reports (READMEs, nightly digests) are not
+/// reports and are passed over quietly; a report that cannot be read or understood is a warning.
+pub fn all_reports(root: &Path) -> (Vec<CatalogReport>, Vec<PriorWarning>) {
+    let mut warnings = Vec::new();
+    let mut files: Vec<(PathBuf, Vec<String>, String)> = Vec::new();
+    walk_markdown(root, &mut warnings, |path, components, file_name| {
+        if parse_report_file_name(&file_name).is_some() {
+            files.push((path.to_owned(), components.to_vec(), file_name));
+        }
+    });
+    let mut out = Vec::with_capacity(files.len());
+    for (path, components, file_name) in files {
+        let text = match read_limited(&path, MAX_REPORT_BYTES) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(problem) => {
+                warnings.push(PriorWarning { path, reason: format!("{problem}; skipped") });
+                continue;
+            }
+        };
+        let report = match parse_report(&text, Some(&path)) {
+            Ok(report) => report,
+            Err(e) => {
+                warnings.push(PriorWarning { path, reason: format!("{e}; skipped") });
+                continue;
+            }
+        };
+        for note in &report.notes {
+            warnings.push(PriorWarning { path: path.clone(), reason: note.clone() });
+        }
+        let folder = components.join("/");
+        let model = model_of(header_model(&text), &components).unwrap_or_else(|| folder.clone());
+        let relative = if folder.is_empty() { file_name } else { format!("{folder}/{file_name}") };
+        out.push(CatalogReport { report, model, relative });
+    }
+    out.sort_by(|a, b| {
+        b.report
+            .date
+            .cmp(&a.report.date)
+            .then_with(|| b.report.file_name().cmp(&a.report.file_name()))
+            .then_with(|| b.relative.cmp(&a.relative))
+    });
+    (out, warnings)
+}
+
+/// The model a report names, completed with the provider when it gives only the bare name and its
+/// folder ends in that name (`claude-opus-4-6` in `anthropic/claude-opus-4-6/`).
+fn model_of(named: Option<String>, components: &[String]) -> Option<String> {
+    let named = named.filter(|m| !m.trim().is_empty())?;
+    if named.contains('/') {
+        return Some(named);
+    }
+    match components {
+        [.., provider, model] if normalise(model) == normalise(&named) => Some(format!("{provider}/{named}")),
+        _ => Some(named),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_model_name_takes_its_provider_from_the_folder() {
+        let c = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            model_of(Some("claude-opus-4-6".into()), &c(&["anthropic", "claude-opus-4-6"])).as_deref(),
+            Some("anthropic/claude-opus-4-6")
+        );
+        assert_eq!(model_of(Some("a/b".into()), &c(&["x", "y"])).as_deref(), Some("a/b"));
+        assert_eq!(model_of(Some("gpt".into()), &c(&["x", "y"])).as_deref(), Some("gpt"));
+        assert_eq!(model_of(None, &c(&["x", "y"])), None);
+    }
+}

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::ReportError;
 use crate::find::{header_model, normalise, walk_markdown};
 use crate::path_scheme::parse_report_file_name;
 use crate::prior::{PriorReport, PriorWarning, parse_report};
@@ -81,6 +82,28 @@ pub fn all_reports(root: &Path) -> (Vec<CatalogReport>, Vec<PriorWarning>) {
             .then_with(|| b.relative.cmp(&a.relative))
     });
     (out, warnings)
+}
+
+/// A report's text, read like a prior report (a regular file only, through the size limit): for
+/// `reports show` and `reports review`, which name one file.
+pub fn read_report_text(path: &Path) -> Result<String, ReportError> {
+    read_limited(path, MAX_REPORT_BYTES)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|problem| ReportError::Unreadable { path: path.to_owned(), reason: problem.to_string() })
+}
+
+/// One report named by its path, anywhere (inside the reports folder or not), as the catalog would
+/// have it: `relative` is the path as given.
+pub fn read_one(path: &Path) -> Result<CatalogReport, ReportError> {
+    let text = read_report_text(path)?;
+    let report = parse_report(&text, Some(path))?;
+    let components: Vec<String> = path
+        .parent()
+        .map(|p| p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    let tail = &components[components.len().saturating_sub(2)..];
+    let model = model_of(header_model(&text), tail).unwrap_or_else(|| tail.join("/"));
+    Ok(CatalogReport { report, model, relative: path.display().to_string() })
 }
 
 /// The model a report names, completed with the provider when it gives only the bare name and its

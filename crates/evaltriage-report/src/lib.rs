@@ -22,15 +22,17 @@ mod path_scheme;
 mod prior;
 mod render;
 mod review;
+mod run_diff;
 mod safe_read;
+pub mod site;
 mod trend;
 mod write;
 
 pub use agreement::{Agreement, Confusion, agreement};
-pub use catalog::{CatalogReport, all_reports};
+pub use catalog::{CatalogReport, all_reports, read_one, read_report_text};
 pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
-pub use export::{ExportFilter, ExportRecord, export_records, model_matches, to_csv};
 pub use error::ReportError;
+pub use export::{ExportFilter, ExportRecord, export_records, model_matches, to_csv};
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
 pub use lock::{ReportLock, lock_path, lock_report};
 pub use path_scheme::{
@@ -42,5 +44,6 @@ pub use prior::{
 };
 pub use render::{ReportInput, Synthesis, render};
 pub use review::{HumanVerdict, ReviewProblem, add_review};
+pub use run_diff::{EvalDiff, RunSide, diff_json, diff_text, run_diff};
 pub use trend::{EvalRow, ModelTrend, Trend, TrendOptions, TrendPoint, trend};
-pub use write::{WriteOutcome, existing_report_for, write_report};
+pub use write::{WriteOutcome, existing_report_for, rewrite_report, write_report};

@@ -191,7 +191,9 @@ pub(crate) fn set_human(line: &str, eval_path: &str, human: &HumanVerdict) -> Re
     let verdict = value
         .get_mut("verdicts")
         .and_then(serde_json::Value::as_array_mut)
-        .and_then(|vs| vs.iter_mut().find(|v| v.get("eval_path").and_then(serde_json::Value::as_str) == Some(eval_path)))
+        .and_then(|vs| {
+            vs.iter_mut().find(|v| v.get("eval_path").and_then(serde_json::Value::as_str) == Some(eval_path))
+        })
         .and_then(serde_json::Value::as_object_mut)
         .ok_or(ReviewProblem::NotInBlock)?;
     let human = serde_json::to_value(WireHuman::of(human)).map_err(|e| ReviewProblem::Block(e.to_string()))?;

@@ -61,9 +61,25 @@ impl HumanVerdict {
                 rest = rest[..open].trim();
             }
         }
-        let note = rest.strip_prefix('—').unwrap_or(rest).trim().to_owned();
-        Some(Self { label, note, by, date: date? })
+        let note = unescape(rest.strip_prefix('—').unwrap_or(rest).trim());
+        Some(Self { label, note, by: by.map(|b| unescape(&b)), date: date? })
     }
+}
+
+/// Undoes [`inline`]'s escapes: `\\*` -> `*`, `&lt;` -> `<`, `&gt;` -> `>`, `&amp;` -> `&`.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some(next)) if next.is_ascii_punctuation() => {
+                out.push(*next);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
 /// Why a review could not be recorded.
@@ -116,7 +132,13 @@ pub fn add_review(text: &str, eval: &str, human: &HumanVerdict) -> Result<String
             format!("{}{}{}", &text[..old.start], new_line, &text[old_end..])
         }
         None => {
-            let last = section.iter().rev().find(|l| !l.text.trim().is_empty()).unwrap_or(&all[start]);
+            // The last line with content, above a closing thematic break (`---`) if the section
+            // ends with one.
+            let mut filled = section.iter().rev().filter(|l| !l.text.trim().is_empty()).peekable();
+            if filled.peek().is_some_and(|l| l.outside_fence && is_rule(l.text)) {
+                filled.next();
+            }
+            let last = filled.next().unwrap_or(&all[start]);
             let at = line_end(text, last.start);
             let needs_blank = !(last.outside_fence && last.text.trim_start().starts_with("- "));
             let ending = if text[last.start..at].ends_with("\r\n") { "\r\n" } else { "\n" };
@@ -149,6 +171,12 @@ pub fn add_review(text: &str, eval: &str, human: &HumanVerdict) -> Result<String
         }
     }
     Ok(out)
+}
+
+/// `---`, `***` or `___` (spaces allowed): a thematic break.
+fn is_rule(line: &str) -> bool {
+    let t: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+    t.len() >= 3 && (t.chars().all(|c| c == '-') || t.chars().all(|c| c == '*') || t.chars().all(|c| c == '_'))
 }
 
 /// Byte offset just past the line starting at `start` (its line ending included).
@@ -217,9 +245,10 @@ mod tests {
             let line = h.line();
             assert_eq!(HumanVerdict::parse_line(&line), Some(h.clone()), "{line}");
         }
-        let hostile = human(Classification::KnownGap, "<script>x</script>\n## not a heading", Some("e|ve"));
+        let hostile = human(Classification::KnownGap, "<script>x</script> ## not a heading", Some("e|ve"));
         let line = hostile.line();
         assert!(!line.contains('<') && !line.contains('\n'), "{line}");
+        assert_eq!(HumanVerdict::parse_line(&line), Some(hostile), "escaped text reads back as written");
         assert_eq!(HumanVerdict::parse_line("- **Human verdict**: NOPE (2026-11-30)"), None);
     }
 
@@ -234,7 +263,10 @@ mod tests {
         // A second review replaces the first.
         let h2 = human(Classification::OverlyStrict, "on second look", None);
         let again = add_review(&out, "000-fundamentals/003-crons", &h2).unwrap();
-        assert_eq!(again, HAND_WRITTEN.replace("- **Reasoning**: x\n", &format!("- **Reasoning**: x\n{}\n", h2.line())));
+        assert_eq!(
+            again,
+            HAND_WRITTEN.replace("- **Reasoning**: x\n", &format!("- **Reasoning**: x\n{}\n", h2.line()))
+        );
         // After a paragraph, a blank line first so the line is a list of its own.
         let out = add_review(HAND_WRITTEN, "002-queries/paginate", &h).unwrap();
         assert_eq!(out, HAND_WRITTEN.replace("Some prose.\n", &format!("Some prose.\n\n{}\n", h.line())));
@@ -244,6 +276,16 @@ mod tests {
         assert_eq!(add_review(HAND_WRITTEN, "002-queries/other", &h), Err(ReviewProblem::NoSection));
         // The heading must name the eval as a whole word.
         assert!(!heading_names("### 1) 000-fundamentals/003-cronsx — X", "000-fundamentals/003-crons"));
+    }
+
+    #[test]
+    fn the_line_goes_above_a_closing_rule() {
+        let text = "### 2. 003-crons (000-fundamentals) -- deploy\n\nProse.\n\n---\n\n### 3. x (y)\n";
+        let h = human(Classification::KnownGap, "n", None);
+        assert_eq!(
+            add_review(text, "000-fundamentals/003-crons", &h).unwrap(),
+            text.replace("Prose.\n", &format!("Prose.\n\n{}\n", h.line()))
+        );
     }
 
     #[test]

@@ -75,6 +75,22 @@ pub(crate) fn write_report_with(
     Ok(WriteOutcome { path: path.to_owned(), replaced: existing, kept_actions_taken })
 }
 
+/// Replaces an existing report's text atomically (temp file in the same folder, fsync, rename), as
+/// `reports review` does after adding a reviewer's verdict. The path must be a regular file: a link
+/// is never written through. The text passes through the redaction layer like every report.
+pub fn rewrite_report(path: &Path, markdown: &str) -> Result<(), ReportError> {
+    let meta = std::fs::symlink_metadata(path).map_err(io_error("read", path))?;
+    if !meta.file_type().is_file() {
+        return Err(ReportError::InvalidPath {
+            path: path.to_owned(),
+            reason: "not a regular file (a link is never written through)",
+        });
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let text = evaltriage_core::redact::redact(markdown);
+    write_atomic(dir, path, text.as_bytes(), |_| Ok(()))
+}
+
 /// The newest existing report of the same run and scope as `path` (same folder, same run id
 /// prefix and scope, any date), if any: what [`write_report`] would refuse to replace without
 /// `force`. Lets a caller refuse before spending anything on an analysis.
@@ -174,6 +190,25 @@ mod tests {
             std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn a_rewrite_replaces_a_file_and_never_writes_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abcdefgh_2026-02-06.md");
+        std::fs::write(&path, "old").unwrap();
+        rewrite_report(&path, NEW).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), NEW);
+        assert_eq!(files(dir.path()), ["abcdefgh_2026-02-06.md"]);
+        #[cfg(unix)]
+        {
+            let target = dir.path().join("target.txt");
+            std::fs::write(&target, "keep").unwrap();
+            let link = dir.path().join("bbbbbbbb_2026-02-06.md");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            assert!(matches!(rewrite_report(&link, NEW), Err(ReportError::InvalidPath { .. })));
+            assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+        }
     }
 
     #[test]

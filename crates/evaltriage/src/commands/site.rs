@@ -1,0 +1,105 @@
+//! `site --out DIR`: writes the static review site (pages from `evaltriage_report::site`): reads
+//! the catalog, each report's text and the nightly digests, and writes every page.
+
+use std::io::Write;
+use std::path::Path;
+
+use evaltriage_report::read_report_text;
+use evaltriage_report::site::{NightlyDigest, SiteOptions, SitePage, report_page, site_pages};
+use serde_json::json;
+
+use crate::commands::reports::catalog;
+use crate::commands::{emit, emit_json};
+use crate::config::Settings;
+use crate::exit::CliError;
+
+pub fn site(out_dir: &Path, runs: usize, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
+    let reports = catalog(settings)?;
+    let digests = nightly_digests(&settings.reports_dir.join("nightly"));
+    let pages = site_pages(&reports, &digests, SiteOptions { runs });
+    let mut written = 0usize;
+    for page in &pages {
+        write_page(out_dir, page)?;
+        written += 1;
+    }
+    let mut skipped = 0usize;
+    for r in &reports {
+        let path = settings.reports_dir.join(&r.relative);
+        match read_report_text(&path) {
+            Ok(text) => {
+                write_page(out_dir, &report_page(r, &text))?;
+                written += 1;
+            }
+            Err(e) => {
+                tracing::warn!("{e}; its page was not written");
+                skipped += 1;
+            }
+        }
+    }
+    let index = out_dir.join("index.html");
+    if settings.json {
+        return emit_json(
+            out,
+            &json!({ "index": index.display().to_string(), "pages": written, "reports": reports.len(), "nightly_digests": digests.len(), "skipped": skipped }),
+        );
+    }
+    emit(
+        out,
+        &format!(
+            "Wrote {written} pages ({} reports, {} nightly digests) to {}\nOpen {}\n",
+            reports.len(),
+            digests.len(),
+            out_dir.display(),
+            index.display()
+        ),
+    )
+}
+
+fn write_page(out_dir: &Path, page: &SitePage) -> Result<(), CliError> {
+    let path = out_dir.join(&page.path);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| site_error(parent, &e))?;
+    }
+    // Never write through a link someone left in the output folder.
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        std::fs::remove_file(&path).map_err(|e| site_error(&path, &e))?;
+    }
+    std::fs::write(&path, &page.html).map_err(|e| site_error(&path, &e))
+}
+
+fn site_error(path: &Path, e: &std::io::Error) -> CliError {
+    let message = format!("cannot write {}: {e}", path.display());
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied
+        | std::io::ErrorKind::NotADirectory
+        | std::io::ErrorKind::IsADirectory
+        | std::io::ErrorKind::ReadOnlyFilesystem
+        | std::io::ErrorKind::AlreadyExists => CliError::usage(message),
+        _ => CliError::failed(message),
+    }
+}
+
+/// `<reports-dir>/nightly/*.md`, newest first by name (digests are named by date); none when the
+/// folder is missing.
+fn nightly_digests(dir: &Path) -> Vec<NightlyDigest> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut digests: Vec<NightlyDigest> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.strip_suffix(".md")?.to_owned();
+            if stem.starts_with('.') {
+                return None;
+            }
+            match read_report_text(&e.path()) {
+                Ok(markdown) => Some(NightlyDigest { name: stem, markdown }),
+                Err(err) => {
+                    tracing::warn!("{err}; nightly digest skipped");
+                    None
+                }
+            }
+        })
+        .collect();
+    digests.sort_by(|a, b| b.name.cmp(&a.name));
+    digests
+}

@@ -7,6 +7,7 @@ mod hardening;
 mod llm_robustness;
 mod readme;
 mod real_llm;
+mod review;
 mod secrets;
 mod tidy;
 mod triage;

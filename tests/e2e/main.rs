@@ -9,6 +9,7 @@ mod readme;
 mod real_llm;
 mod review;
 mod secrets;
+mod site;
 mod tidy;
 mod triage;
 mod trust;

@@ -85,6 +85,15 @@ fn a_human_verdict_in_our_report_is_the_label_the_next_analysis_starts_from() {
         before.split("## Actions taken").nth(1).map(|s| s.split("<!--").next())
     );
 
+    // A forced re-analysis of the run keeps the review, as it keeps Actions taken.
+    let (code, _, err) = run(
+        dir.path(),
+        &["analyze-run", store.to_str().unwrap(), "--classifier", "rules", "--reports-dir", r, "--force"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let forced = std::fs::read_to_string(&report).unwrap();
+    assert!(forced.contains(added[0]) && forced.contains("\"human\":{\"label\":\"KNOWN_GAP\""), "{forced}");
+
     // The next run of the same model starts from the reviewer's label.
     let store2 = second_run_store(dir.path(), "jn7zzzzz9m2qw8hd5tz3vc6pe1r0bfs7g");
     let (code, out, err) = run(

@@ -14,6 +14,8 @@ use crate::safe_read::read_limited;
 
 /// The most bytes of one report that are read (as for prior reports).
 const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
+/// How much of a report is looked at for its `Model:` line.
+const HEADER_BYTES: usize = 16 * 1024;
 
 /// One report of the catalog.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,29 +52,42 @@ pub fn all_reports(root: &Path) -> (Vec<CatalogReport>, Vec<PriorWarning>) {
             files.push((path.to_owned(), components.to_vec(), file_name));
         }
     });
-    let mut out = Vec::with_capacity(files.len());
-    for (path, components, file_name) in files {
-        let text = match read_limited(&path, MAX_REPORT_BYTES) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(problem) => {
-                warnings.push(PriorWarning { path, reason: format!("{problem}; skipped") });
-                continue;
+    // Reading and parsing is most of the time and each file is independent: a few threads, each
+    // taking every n-th file, results put back in walk order (so warnings come out the same).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let threads = if files.len() < 64 { 1 } else { threads };
+    let mut slots: Vec<Option<Result<CatalogReport, Vec<PriorWarning>>>> = Vec::new();
+    slots.resize_with(files.len(), || None);
+    std::thread::scope(|scope| {
+        let files = &files;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (t..files.len()).step_by(threads).map(|i| (i, read_entry(&files[i]))).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            // A thread that panicked leaves its slots empty; they are reported below.
+            if let Ok(done) = handle.join() {
+                for (i, result) in done {
+                    slots[i] = Some(result);
+                }
             }
-        };
-        let report = match parse_report(&text, Some(&path)) {
-            Ok(report) => report,
-            Err(e) => {
-                warnings.push(PriorWarning { path, reason: format!("{e}; skipped") });
-                continue;
-            }
-        };
-        for note in &report.notes {
-            warnings.push(PriorWarning { path: path.clone(), reason: note.clone() });
         }
-        let folder = components.join("/");
-        let model = model_of(header_model(&text), &components).unwrap_or_else(|| folder.clone());
-        let relative = if folder.is_empty() { file_name } else { format!("{folder}/{file_name}") };
-        out.push(CatalogReport { report, model, relative });
+    });
+    let mut out = Vec::with_capacity(files.len());
+    for (slot, (path, _, _)) in slots.into_iter().zip(&files) {
+        match slot {
+            Some(Ok(report)) => {
+                for note in &report.report.notes {
+                    warnings.push(PriorWarning { path: path.clone(), reason: note.clone() });
+                }
+                out.push(report);
+            }
+            Some(Err(problems)) => warnings.extend(problems),
+            None => warnings.push(PriorWarning { path: path.clone(), reason: "could not be read; skipped".to_owned() }),
+        }
     }
     out.sort_by(|a, b| {
         b.report
@@ -82,6 +97,31 @@ pub fn all_reports(root: &Path) -> (Vec<CatalogReport>, Vec<PriorWarning>) {
             .then_with(|| b.relative.cmp(&a.relative))
     });
     (out, warnings)
+}
+
+/// Reads and parses one file found by the walk.
+fn read_entry(
+    (path, components, file_name): &(PathBuf, Vec<String>, String),
+) -> Result<CatalogReport, Vec<PriorWarning>> {
+    let warn = |reason: String| vec![PriorWarning { path: path.clone(), reason }];
+    let text = match read_limited(path, MAX_REPORT_BYTES) {
+        Ok(bytes) => String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        Err(problem) => return Err(warn(format!("{problem}; skipped"))),
+    };
+    let report = parse_report(&text, Some(path)).map_err(|e| warn(format!("{e}; skipped")))?;
+    let folder = components.join("/");
+    let model = model_of(header_model(header(&text)), components).unwrap_or_else(|| folder.clone());
+    let relative = if folder.is_empty() { file_name.clone() } else { format!("{folder}/{file_name}") };
+    Ok(CatalogReport { report, model, relative })
+}
+
+/// The first bytes of a report, where its `Model:` line is (as the prior-report search reads).
+fn header(text: &str) -> &str {
+    let mut end = text.len().min(HEADER_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 /// A report's text, read like a prior report (a regular file only, through the size limit): for
@@ -102,7 +142,7 @@ pub fn read_one(path: &Path) -> Result<CatalogReport, ReportError> {
         .map(|p| p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
     let tail = &components[components.len().saturating_sub(2)..];
-    let model = model_of(header_model(&text), tail).unwrap_or_else(|| tail.join("/"));
+    let model = model_of(header_model(header(&text)), tail).unwrap_or_else(|| tail.join("/"));
     Ok(CatalogReport { report, model, relative: path.display().to_string() })
 }
 

@@ -1,10 +1,11 @@
 //! evaltriage's reports: reading prior reports (our own exactly, hand-written ones heuristically),
 //! per-eval history, what changed since the last report, rendering the report as markdown, the
-//! path scheme (scoped reports included), and atomic writes.
+//! path scheme (scoped reports included), and atomic writes; and reviewing them: the catalog of
+//! every report, human verdicts, trends, run diffs, export records, agreement and the static site.
 //!
-//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`existing_report_for`] and
-//! [`write_report`] touch the file system; everything else is pure. Nothing here does network I/O
-//! or prints.
+//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`all_reports`], [`read_one`],
+//! [`read_report_text`], [`existing_report_for`], [`write_report`] and [`rewrite_report`] touch the
+//! file system; everything else is pure. Nothing here does network I/O or prints.
 
 mod agreement;
 mod catalog;

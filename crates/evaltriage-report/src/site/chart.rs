@@ -82,13 +82,17 @@ pub fn sparkline(points: &[TrendPoint]) -> String {
 
 const PALETTE: [&str; 8] = ["#1d4f91", "#c9403a", "#3c9a4b", "#e08a1e", "#8e5bb5", "#2f86c0", "#7a5230", "#d6458f"];
 
-/// Pass rate over time, one line per model, on a shared date axis; with axes, grid lines at 0, 50
-/// and 100%, date labels and a legend.
+/// Pass rate over time, one line per model, on a shared axis of runs in date order (two runs on
+/// one day get a point each); with grid lines at 0, 50 and 100%, date labels and a legend.
 pub fn pass_rate_chart(models: &[ModelTrend]) -> String {
-    let dates: Vec<NaiveDate> =
-        models.iter().flat_map(|m| m.points.iter().map(|p| p.date)).collect::<BTreeSet<_>>().into_iter().collect();
-    let index: BTreeMap<NaiveDate, usize> = dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
-    let (w, h, left, right, top, bottom) = (720.0, 260.0, 48.0, 16.0, 16.0, 48.0);
+    let dates: Vec<(NaiveDate, &str)> = models
+        .iter()
+        .flat_map(|m| m.points.iter().map(|p| (p.date, p.run_id_prefix.as_str())))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let index: BTreeMap<(NaiveDate, &str), usize> = dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    let (w, h, left, right, top, bottom) = (720.0, 260.0, 48.0, 40.0, 16.0, 48.0);
     let legend_h = 18.0 * models.len() as f64;
     let total_h = h + legend_h;
     let plot_w = w - left - right;
@@ -115,13 +119,16 @@ pub fn pass_rate_chart(models: &[ModelTrend]) -> String {
             r##"<text class="x-label" x="{:.1}" y="{}" text-anchor="middle">{}</text>"##,
             x(i),
             h - bottom + 16.0,
-            d.format("%Y-%m-%d")
+            d.0.format("%Y-%m-%d")
         ));
     }
     for (k, m) in models.iter().enumerate() {
         let colour = PALETTE[k % PALETTE.len()];
-        let pts: Vec<(f64, f64, &TrendPoint)> =
-            m.points.iter().filter_map(|p| p.rate().map(|r| (x(index[&p.date]), y(r), p))).collect();
+        let pts: Vec<(f64, f64, &TrendPoint)> = m
+            .points
+            .iter()
+            .filter_map(|p| p.rate().map(|r| (x(index[&(p.date, p.run_id_prefix.as_str())]), y(r), p)))
+            .collect();
         let line: Vec<String> = pts.iter().map(|(a, b, _)| format!("{a:.1},{b:.1}")).collect();
         svg.push_str(&format!(
             r##"<g class="series" data-model="{}"><polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"##,

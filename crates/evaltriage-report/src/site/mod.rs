@@ -282,9 +282,8 @@ fn model_page(m: &ModelTrend, reports: &[CatalogReport], trend: &Trend) -> SiteP
     }
     let _ = write!(
         body,
-        "<p class=\"muted\">Persistent: failed in at least {} of these {} runs. Flaky: passed and failed in turn.</p>",
-        trend.options.persistent_min,
-        m.points.len()
+        "<p class=\"muted\">Persistent: failed in at least {} of the runs shown. Flaky: passed and failed in turn.</p>",
+        trend.options.persistent_min
     );
     body.push_str("<h2>Reports</h2><ul>");
     let key = crate::find::normalise(&m.model);

@@ -22,19 +22,41 @@ pub fn site(out_dir: &Path, runs: usize, settings: &Settings, out: &mut dyn Writ
         write_page(out_dir, page)?;
         written += 1;
     }
+    // Each report's page is read, rendered and written on its own: a few threads share them.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let results: Vec<Result<(usize, usize), CliError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let reports = &reports;
+                scope.spawn(move || {
+                    let (mut done, mut skipped) = (0usize, 0usize);
+                    for r in reports.iter().skip(t).step_by(threads) {
+                        let path = settings.reports_dir.join(&r.relative);
+                        match read_report_text(&path) {
+                            Ok(text) => {
+                                write_page(out_dir, &report_page(r, &text))?;
+                                done += 1;
+                            }
+                            Err(e) => {
+                                tracing::warn!("{e}; its page was not written");
+                                skipped += 1;
+                            }
+                        }
+                    }
+                    Ok((done, skipped))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(CliError::failed("a thread writing report pages failed"))))
+            .collect()
+    });
     let mut skipped = 0usize;
-    for r in &reports {
-        let path = settings.reports_dir.join(&r.relative);
-        match read_report_text(&path) {
-            Ok(text) => {
-                write_page(out_dir, &report_page(r, &text))?;
-                written += 1;
-            }
-            Err(e) => {
-                tracing::warn!("{e}; its page was not written");
-                skipped += 1;
-            }
-        }
+    for result in results {
+        let (done, missed) = result?;
+        written += done;
+        skipped += missed;
     }
     let index = out_dir.join("index.html");
     if settings.json {

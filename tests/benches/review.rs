@@ -111,7 +111,7 @@ fn main() {
             let n = m * RUNS_PER_MODEL + k;
             let id = run_id(n);
             let date = (base + chrono::Days::new(k as u64)).format("%Y-%m-%d").to_string();
-            let text = if n % 2 == 0 {
+            let text = if n.is_multiple_of(2) {
                 template
                     .replace(EXAMPLE_RUN, &id)
                     .replace(&EXAMPLE_RUN[..8], &id[..8])

@@ -156,6 +156,14 @@ fn the_site_is_self_contained_and_renders_in_headless_chromium() {
     assert!(!report.contains("<script"), "no script element on a report page");
     assert!(report.contains("<table>") && report.contains("<td>KNOWN_GAP</td>"));
 
+    // The filters run in the browser: `#label=` and `#model=` in the address set them.
+    let reports_page = file_url(&site.join("reports.html"));
+    let by_label = browse(&chromium, &profile, &["--dump-dom".into(), format!("{reports_page}#label=OVERLY_STRICT")]);
+    let hidden = by_label.matches("style=\"display: none;\"").count();
+    assert_eq!(hidden, 6 - 4, "reports with an OVERLY_STRICT failure stay: {by_label}");
+    let by_model = browse(&chromium, &profile, &["--dump-dom".into(), format!("{reports_page}#model=gemini")]);
+    assert_eq!(by_model.matches("style=\"display: none;\"").count(), 4, "only the two gemini reports stay");
+
     let digest = browse(&chromium, &profile, &["--dump-dom".into(), file_url(&site.join("nightly/2026-11-16.html"))]);
     assert!(digest.contains("<h1>Nightly digest 2026-11-16</h1>"), "{digest}");
 

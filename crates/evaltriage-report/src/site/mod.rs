@@ -113,13 +113,17 @@ pub fn site_pages(reports: &[CatalogReport], digests: &[NightlyDigest], options:
     pages
 }
 
+/// Filters the rows of a page's table by model (a substring) and label; `#model=...&label=...` in
+/// the address sets both, so a filtered view can be linked to.
 const FILTER_SCRIPT: &str = "\
 (function(){var m=document.getElementById('model-filter'),l=document.getElementById('label-filter');\
 function apply(){var q=(m&&m.value||'').toLowerCase(),lab=l?l.value:'';\
 document.querySelectorAll('tr.filterable').forEach(function(r){\
 var ok=(!q||r.dataset.model.toLowerCase().indexOf(q)>=0)&&(!lab||(' '+r.dataset.labels+' ').indexOf(' '+lab+' ')>=0);\
 r.style.display=ok?'':'none';});}\
-if(m)m.addEventListener('input',apply);if(l)l.addEventListener('change',apply);})();";
+if(m)m.addEventListener('input',apply);if(l)l.addEventListener('change',apply);\
+var h=new URLSearchParams(location.hash.slice(1));if(m&&h.get('model'))m.value=h.get('model');\
+if(l&&h.get('label'))l.value=h.get('label');apply();})();";
 
 fn index_page(trend: &Trend) -> SitePage {
     let mut body = String::from(

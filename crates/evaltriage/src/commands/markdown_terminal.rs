@@ -172,10 +172,8 @@ impl Renderer {
             }
             // HTML comments (the machine-readable block) are invisible, as in any renderer; other
             // HTML is shown as the text it is.
-            Event::Html(html) | Event::InlineHtml(html) => {
-                if !html.trim_start().starts_with("<!--") {
-                    self.push(html.trim_end_matches('\n'));
-                }
+            Event::Html(html) | Event::InlineHtml(html) if !html.trim_start().starts_with("<!--") => {
+                self.push(html.trim_end_matches('\n'));
             }
             Event::TaskListMarker(done) => self.push(if done { "[x] " } else { "[ ] " }),
             _ => {}

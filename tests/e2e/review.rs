@@ -181,6 +181,30 @@ fn bad_reviews_are_one_line_and_exit_2_and_change_nothing() {
     );
     assert_eq!(code, 2, "{err}");
     assert_eq!(std::fs::read(&file).unwrap(), before);
+
+    // While an analysis holds the report's lock, a review waits for another time.
+    let locks = reports.join(".evaltriage/locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let held = std::fs::File::create(locks.join("google__gemini-3-pro__jn7ddddd.lock")).unwrap();
+    held.try_lock().expect("take the report's lock");
+    let (code, _, err) = run(
+        dir.path(),
+        &[
+            "reports",
+            "review",
+            "jn7ddddd",
+            "000-fundamentals/003-crons",
+            "--label",
+            "KNOWN_GAP",
+            "--note",
+            "n",
+            "--reports-dir",
+            r,
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the review was not recorded"), "{err}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
 }
 
 #[test]

@@ -121,6 +121,36 @@ fn the_site_is_self_contained_and_renders_in_headless_chromium() {
         assert!(html.contains("content=\"default-src 'none';"), "{} has no CSP", page.display());
     }
 
+    // Built again, only what changed is rendered: a reviewed report's page, not the others.
+    let again = |dir: &Path| {
+        let (code, out, err) =
+            run(dir, &["site", "--out", site.to_str().unwrap(), "--reports-dir", reports.to_str().unwrap(), "--json"]);
+        assert_eq!(code, 0, "{err}");
+        json(&out)
+    };
+    assert_eq!(again(dir.path())["unchanged"], 6);
+    std::thread::sleep(Duration::from_millis(20));
+    let (code, _, err) = run(
+        dir.path(),
+        &[
+            "reports",
+            "review",
+            "jn7bbbbb",
+            "002-queries/009-channel_summary",
+            "--label",
+            "KNOWN_GAP",
+            "--note",
+            "seen",
+            "--reports-dir",
+            reports.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(again(dir.path())["unchanged"], 5);
+    let reviewed =
+        std::fs::read_to_string(site.join("r/anthropic/claude-sonnet-4.5/jn7bbbbb_2026-11-15.html")).unwrap();
+    assert!(reviewed.contains("Human verdict"), "the reviewed report's page was rendered again");
+
     let Some(chromium) = chromium() else {
         let message = "\n\n*** CHROMIUM NOT FOUND: the site was NOT tested in a browser. Install it with \
                        `apt-get install -y chromium` (.ci/run does). ***\n";

@@ -86,6 +86,35 @@ pub fn report_page(r: &CatalogReport, markdown: &str) -> SitePage {
     SitePage { html: page(&title, &body, depth(&path), None), path }
 }
 
+/// A fingerprint of how report pages are rendered (the page frame, the markdown renderer, the
+/// report header): a hash of a sample report's page. A site folder written with another
+/// fingerprint has its report pages rendered again, whatever their dates.
+pub fn template_fingerprint() -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let sample = CatalogReport {
+        report: crate::prior::PriorReport {
+            path: "ab12cd34_2026-01-02.md".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap_or_default(),
+            run_id_prefix: "ab12cd34".to_owned(),
+            run_id: None,
+            pass_rate: Some((1, 2)),
+            experiment: Some("default".to_owned()),
+            scope: None,
+            entries: Vec::new(),
+            actions_taken: Vec::new(),
+            ours: true,
+            verdicts: Vec::new(),
+            notes: Vec::new(),
+        },
+        model: "p/m".to_owned(),
+        relative: "p/m/ab12cd34_2026-01-02.md".to_owned(),
+    };
+    let md = "# T\n\n- **a**: `b`\n\n| x | y |\n| - | - |\n| 1 | 2 |\n\n```\nc\n```\n\n<i>h</i> [l](javascript:x) ![i](p.png)\n";
+    let mut hasher = std::hash::DefaultHasher::new();
+    report_page(&sample, md).html.hash(&mut hasher);
+    format!("{}-{:016x}", env!("CARGO_PKG_VERSION"), hasher.finish())
+}
+
 /// How much of each model's history the site shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SiteOptions {

@@ -262,6 +262,20 @@ pub struct ReviewArgs<'a> {
 
 pub fn review(args: &ReviewArgs<'_>, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
     let path = resolve(args.report, settings)?;
+    // The report's lock, as an analysis takes it: a review never races an analysis (or another
+    // review) of the same report, so neither edit is lost.
+    let _lock = if path.starts_with(&settings.reports_dir) {
+        match evaltriage_report::lock_report(&settings.reports_dir, &path) {
+            Ok(lock) => Some(lock),
+            Err(e @ evaltriage_report::ReportError::Busy { .. }) => {
+                return Err(CliError::failed(format!("{e}; the review was not recorded, try again when it is done")));
+            }
+            // A file not named like a report has no lock; the edit goes ahead.
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
     let text = read_report_text(&path)?;
     let label = match args.label {
         LabelArg::ModelFault => Classification::ModelFault,

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::path::Path;
 
 use evaltriage_report::read_report_text;
-use evaltriage_report::site::{NightlyDigest, SiteOptions, SitePage, report_page, site_pages};
+use evaltriage_report::site::report_page_path;
+use evaltriage_report::site::{NightlyDigest, SiteOptions, SitePage, report_page, site_pages, template_fingerprint};
 use serde_json::json;
 
 use crate::commands::reports::catalog;
@@ -22,16 +23,31 @@ pub fn site(out_dir: &Path, runs: usize, settings: &Settings, out: &mut dyn Writ
         write_page(out_dir, page)?;
         written += 1;
     }
+    // A report's page is rendered again only when the report is newer than it, or when the pages
+    // in the folder were rendered by another version of the templates (the stamp file says which).
+    let stamp_path = out_dir.join(STAMP_FILE);
+    let fingerprint = template_fingerprint();
+    let same_templates = std::fs::read_to_string(&stamp_path).is_ok_and(|s| s.trim() == fingerprint);
+    // Until every page is written there is no stamp: an interrupted build is redone in full.
+    if same_templates {
+        std::fs::remove_file(&stamp_path).map_err(|e| site_error(&stamp_path, &e))?;
+    }
+    let unchanged = std::sync::atomic::AtomicUsize::new(0);
     // Each report's page is read, rendered and written on its own: a few threads share them.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let results: Vec<Result<(usize, usize), CliError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let reports = &reports;
+                let unchanged = &unchanged;
                 scope.spawn(move || {
                     let (mut done, mut skipped) = (0usize, 0usize);
                     for r in reports.iter().skip(t).step_by(threads) {
                         let path = settings.reports_dir.join(&r.relative);
+                        if same_templates && is_fresh(&out_dir.join(report_page_path(r)), &path) {
+                            unchanged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            continue;
+                        }
                         match read_report_text(&path) {
                             Ok(text) => {
                                 write_page(out_dir, &report_page(r, &text))?;
@@ -58,23 +74,41 @@ pub fn site(out_dir: &Path, runs: usize, settings: &Settings, out: &mut dyn Writ
         written += done;
         skipped += missed;
     }
+    std::fs::write(&stamp_path, format!("{fingerprint}\n")).map_err(|e| site_error(&stamp_path, &e))?;
+    let unchanged = unchanged.into_inner();
     let index = out_dir.join("index.html");
     if settings.json {
         return emit_json(
             out,
-            &json!({ "index": index.display().to_string(), "pages": written, "reports": reports.len(), "nightly_digests": digests.len(), "skipped": skipped }),
+            &json!({
+                "index": index.display().to_string(),
+                "pages": written,
+                "unchanged": unchanged,
+                "reports": reports.len(),
+                "nightly_digests": digests.len(),
+                "skipped": skipped,
+            }),
         );
     }
     emit(
         out,
         &format!(
-            "Wrote {written} pages ({} reports, {} nightly digests) to {}\nOpen {}\n",
+            "Wrote {written} pages ({} reports, {unchanged} of their pages already up to date; {} nightly digests) to {}\nOpen {}\n",
             reports.len(),
             digests.len(),
             out_dir.display(),
             index.display()
         ),
     )
+}
+
+/// Which build of the templates wrote the report pages of a site folder.
+const STAMP_FILE: &str = ".evaltriage-site";
+
+/// Whether a report's page was written after the report last changed.
+fn is_fresh(page: &Path, report: &Path) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified());
+    matches!((modified(page), modified(report)), (Ok(p), Ok(r)) if p >= r)
 }
 
 fn write_page(out_dir: &Path, page: &SitePage) -> Result<(), CliError> {

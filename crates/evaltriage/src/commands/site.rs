@@ -20,7 +20,7 @@ pub fn site(out_dir: &Path, runs: usize, settings: &Settings, out: &mut dyn Writ
     let pages = site_pages(&reports, &digests, SiteOptions { runs });
     let mut written = 0usize;
     for page in &pages {
-        write_page(out_dir, page)?;
+        write_page(out_dir, page, false)?;
         written += 1;
     }
     // A report's page is rendered again only when the report is newer than it, or when the pages
@@ -33,6 +33,12 @@ pub fn site(out_dir: &Path, runs: usize, settings: &Settings, out: &mut dyn Writ
         std::fs::remove_file(&stamp_path).map_err(|e| site_error(&stamp_path, &e))?;
     }
     let unchanged = std::sync::atomic::AtomicUsize::new(0);
+    // Each report's folder is made once, here, rather than checked for every page.
+    let folders: std::collections::BTreeSet<std::path::PathBuf> =
+        reports.iter().filter_map(|r| out_dir.join(report_page_path(r)).parent().map(Path::to_path_buf)).collect();
+    for folder in &folders {
+        std::fs::create_dir_all(folder).map_err(|e| site_error(folder, &e))?;
+    }
     // Each report's page is read, rendered and written on its own: a few threads share them.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
     let results: Vec<Result<(usize, usize), CliError>> = std::thread::scope(|scope| {
@@ -50,7 +56,7 @@ pub fn site(out_dir: &Path, runs: usize, settings: &Settings, out: &mut dyn Writ
                         }
                         match read_report_text(&path) {
                             Ok(text) => {
-                                write_page(out_dir, &report_page(r, &text))?;
+                                write_page(out_dir, &report_page(r, &text), true)?;
                                 done += 1;
                             }
                             Err(e) => {
@@ -111,9 +117,10 @@ fn is_fresh(page: &Path, report: &Path) -> bool {
     matches!((modified(page), modified(report)), (Ok(p), Ok(r)) if p >= r)
 }
 
-fn write_page(out_dir: &Path, page: &SitePage) -> Result<(), CliError> {
+/// Writes a page, creating its folder unless `folders_made` says it is there already.
+fn write_page(out_dir: &Path, page: &SitePage, folders_made: bool) -> Result<(), CliError> {
     let path = out_dir.join(&page.path);
-    if let Some(parent) = path.parent() {
+    if let Some(parent) = path.parent().filter(|_| !folders_made) {
         std::fs::create_dir_all(parent).map_err(|e| site_error(parent, &e))?;
     }
     // Never write through a link someone left in the output folder.

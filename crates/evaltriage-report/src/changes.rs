@@ -417,6 +417,7 @@ mod tests {
                     label: (*label).to_owned(),
                     qualifier: qualifier.map(str::to_owned),
                     repeat: false,
+                    human: None,
                 })
                 .collect(),
             actions_taken: Vec::new(),

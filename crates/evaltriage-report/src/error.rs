@@ -17,6 +17,9 @@ pub enum ReportError {
     /// The report path has no folder or file name, or its file name is not `<prefix>_<date>.md`.
     #[error("invalid report path {}: {reason}", path.display())]
     InvalidPath { path: PathBuf, reason: &'static str },
+    /// A report a user named that cannot be read (missing, not a regular file, too large).
+    #[error("cannot read the report {}: {reason}", path.display())]
+    Unreadable { path: PathBuf, reason: String },
     /// A file system operation failed.
     #[error("cannot {action} {}", path.display())]
     Io {

@@ -39,7 +39,7 @@ pub(crate) struct ModelIdentity {
 }
 
 /// The form names are compared in: lower case, dots as dashes, no surrounding spaces or slashes.
-fn normalise(s: &str) -> String {
+pub(crate) fn normalise(s: &str) -> String {
     s.trim().trim_matches('/').to_lowercase().replace('.', "-")
 }
 
@@ -129,12 +129,50 @@ pub(crate) struct Found {
 /// become warnings. A missing reports folder is no reports.
 pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mut Vec<PriorWarning>) -> Vec<Found> {
     let mut found = Vec::new();
+    let mut problems = Vec::new();
+    walk_markdown(root, warnings, |path, components, file_name| {
+        let parsed = parse_report_file_name(&file_name);
+        if identity.folder_matches(components) {
+            match parsed {
+                Some(name) => found.push(Found { path: path.to_owned(), name, file_name }),
+                None => problems.push(PriorWarning {
+                    path: path.to_owned(),
+                    reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
+                }),
+            }
+            return;
+        }
+        // Elsewhere, only a file named like a report is worth a look at its header.
+        let Some(name) = parsed else { return };
+        match read_prefix(path, HEADER_BYTES) {
+            Ok((bytes, _)) => {
+                if header_model(&String::from_utf8_lossy(&bytes)).is_some_and(|m| identity.names(&m)) {
+                    found.push(Found { path: path.to_owned(), name, file_name });
+                }
+            }
+            Err(problem) => problems.push(PriorWarning { path: path.to_owned(), reason: problem.kind.to_string() }),
+        }
+    });
+    warnings.extend(problems);
+    found
+}
+
+/// Every markdown file of the reports tree, walked once in file-name order: `visit` gets its path,
+/// its folder's components below the reports folder and its file name. Hidden entries are skipped,
+/// links are never followed out of the tree (a link to a folder inside it is skipped, since its
+/// target is walked anyway), and depth and entry count are bounded; what cannot be listed, and
+/// links that lead out or nowhere, become warnings. A missing reports folder is no files.
+pub(crate) fn walk_markdown(
+    root: &Path,
+    warnings: &mut Vec<PriorWarning>,
+    mut visit: impl FnMut(&Path, &[String], String),
+) {
     let canonical_root = match std::fs::canonicalize(root) {
         Ok(p) => p,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return found,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
         Err(e) => {
             warnings.push(PriorWarning { path: root.to_owned(), reason: format!("cannot open the folder: {e}") });
-            return found;
+            return;
         }
     };
     let walker = WalkDir::new(root)
@@ -195,29 +233,8 @@ pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mu
             .and_then(Path::parent)
             .map(|p| p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
-        let parsed = parse_report_file_name(&file_name);
-        if identity.folder_matches(&components) {
-            match parsed {
-                Some(name) => found.push(Found { path: path.to_owned(), name, file_name }),
-                None => warnings.push(PriorWarning {
-                    path: path.to_owned(),
-                    reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
-                }),
-            }
-            continue;
-        }
-        // Elsewhere, only a file named like a report is worth a look at its header.
-        let Some(name) = parsed else { continue };
-        match read_prefix(path, HEADER_BYTES) {
-            Ok((bytes, _)) => {
-                if header_model(&String::from_utf8_lossy(&bytes)).is_some_and(|m| identity.names(&m)) {
-                    found.push(Found { path: path.to_owned(), name, file_name });
-                }
-            }
-            Err(problem) => warnings.push(PriorWarning { path: path.to_owned(), reason: problem.kind.to_string() }),
-        }
+        visit(path, &components, file_name);
     }
-    found
 }
 
 #[cfg(test)]

@@ -105,7 +105,12 @@ pub fn history(prior: &[PriorReport], current_failures: &[EvalPath]) -> History 
             .iter()
             .filter(|r| r.covers(path))
             .filter_map(|r| {
-                r.entry_for(path).map(|e| PriorFailure { report: r.path.clone(), date: r.date, label: e.label_text() })
+                // A reviewer's label is authoritative: it is the one the next analysis starts from.
+                r.entry_for(path).map(|e| PriorFailure {
+                    report: r.path.clone(),
+                    date: r.date,
+                    label: e.authoritative_label(),
+                })
             })
             .collect();
         let latest = prior.iter().find(|r| r.covers(path));
@@ -152,6 +157,7 @@ mod tests {
                     label: (*label).to_owned(),
                     qualifier: None,
                     repeat: false,
+                    human: None,
                 })
                 .collect(),
             actions_taken: actions.iter().map(|a| ActionTaken { text: (*a).to_owned(), eval: None }).collect(),

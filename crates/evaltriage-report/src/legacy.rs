@@ -406,6 +406,7 @@ impl Scan {
             label: label.label,
             qualifier: label.qualifier,
             repeat: label.repeat,
+            human: None,
         });
     }
 }

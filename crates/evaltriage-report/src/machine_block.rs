@@ -10,10 +10,13 @@ use chrono::NaiveDate;
 use evaltriage_core::{
     Classification, EvalId, EvalPath, InfraCause, StepName, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::lines::lines;
 use crate::path_scheme::ReportScope;
+use crate::review::{HumanVerdict, ReviewProblem};
 
 /// The version this crate writes.
 pub(crate) const VERSION: u32 = 1;
@@ -33,6 +36,8 @@ pub(crate) struct OwnBlock {
     pub total: u32,
     /// Each verdict with whether the report called it a repeat.
     pub verdicts: Vec<(Verdict, bool)>,
+    /// Reviewers' verdicts, by eval path (`reports review`).
+    pub humans: BTreeMap<String, HumanVerdict>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -90,6 +95,39 @@ struct WireVerdict {
     /// Evidence that could not be fetched; absent when none was missing (older blocks).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     missing_evidence: Vec<String>,
+    /// A reviewer's verdict (`reports review`); absent until someone reviews it (older blocks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    human: Option<WireHuman>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireHuman {
+    label: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    by: Option<String>,
+    date: String,
+}
+
+impl WireHuman {
+    fn of(h: &HumanVerdict) -> Self {
+        Self {
+            label: h.label.as_str().to_owned(),
+            note: h.note.clone(),
+            by: h.by.clone(),
+            date: h.date.format("%Y-%m-%d").to_string(),
+        }
+    }
+
+    fn read(self) -> Option<HumanVerdict> {
+        Some(HumanVerdict {
+            label: self.label.parse().ok()?,
+            note: self.note,
+            by: self.by,
+            date: NaiveDate::parse_from_str(&self.date, "%Y-%m-%d").ok()?,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -118,13 +156,57 @@ pub(crate) fn encode(block: &OwnBlock) -> String {
         scope: block.scope.as_ref().map(|s| WireScope { category: s.category.clone(), eval: s.eval.clone() }),
         passed: block.passed,
         total: block.total,
-        verdicts: block.verdicts.iter().map(|(v, repeat)| to_wire(v, *repeat)).collect(),
+        verdicts: block
+            .verdicts
+            .iter()
+            .map(|(v, repeat)| {
+                let mut w = to_wire(v, *repeat);
+                w.human = block.humans.get(v.eval_path.as_str()).map(WireHuman::of);
+                w
+            })
+            .collect(),
     };
     // Serialising plain structs of strings and numbers cannot fail.
     let json = serde_json::to_string(&wire).unwrap_or_else(|_| "{}".to_owned());
-    // `<`, `>` and `&` only ever occur inside JSON strings, where a `\u` escape means the same.
+    line_of(&json)
+}
+
+/// The block line for a JSON text: `<`, `>` and `&` only ever occur inside JSON strings, where a
+/// `\u` escape means the same.
+fn line_of(json: &str) -> String {
     let json = json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
     format!("{MARKER}{VERSION} {json} -->")
+}
+
+/// The block line with `human` set on the verdict for `eval_path`, every other byte of the JSON as
+/// it was (edited as a JSON value, whose objects keep their key order).
+pub(crate) fn set_human(line: &str, eval_path: &str, human: &HumanVerdict) -> Result<String, ReviewProblem> {
+    decode_line(line).map_err(|p| match p {
+        BlockProblem::UnknownVersion(v) => ReviewProblem::Block(format!("version {v}")),
+        BlockProblem::Invalid(why) => ReviewProblem::Block(why),
+    })?;
+    let json = json_part(line).ok_or_else(|| ReviewProblem::Block("no JSON".to_owned()))?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| ReviewProblem::Block(format!("invalid JSON: {e}")))?;
+    let verdict = value
+        .get_mut("verdicts")
+        .and_then(serde_json::Value::as_array_mut)
+        .and_then(|vs| {
+            vs.iter_mut().find(|v| v.get("eval_path").and_then(serde_json::Value::as_str) == Some(eval_path))
+        })
+        .and_then(serde_json::Value::as_object_mut)
+        .ok_or(ReviewProblem::NotInBlock)?;
+    let human = serde_json::to_value(WireHuman::of(human)).map_err(|e| ReviewProblem::Block(e.to_string()))?;
+    verdict.insert("human".to_owned(), human);
+    let json = serde_json::to_string(&value).map_err(|e| ReviewProblem::Block(e.to_string()))?;
+    Ok(line_of(&json))
+}
+
+/// The JSON text of a block line of this version.
+fn json_part(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix(MARKER)?;
+    let rest = rest.strip_prefix(&VERSION.to_string())?;
+    Some(rest.trim().strip_suffix("-->")?.trim())
 }
 
 /// Why a block could not be read.
@@ -160,7 +242,14 @@ fn decode_line(line: &str) -> Result<OwnBlock, BlockProblem> {
         serde_json::from_str(json.trim()).map_err(|e| BlockProblem::Invalid(format!("invalid JSON: {e}")))?;
     let date = NaiveDate::parse_from_str(&wire.date, "%Y-%m-%d")
         .map_err(|_| BlockProblem::Invalid(format!("invalid date {:?}", wire.date)))?;
-    let verdicts = wire.verdicts.into_iter().map(from_wire).collect::<Result<Vec<_>, _>>()?;
+    let mut humans = BTreeMap::new();
+    let mut verdicts = Vec::with_capacity(wire.verdicts.len());
+    for mut w in wire.verdicts {
+        if let Some(h) = w.human.take().and_then(WireHuman::read) {
+            humans.insert(w.eval_path.clone(), h);
+        }
+        verdicts.push(from_wire(w)?);
+    }
     Ok(OwnBlock {
         run_id: wire.run_id,
         model: wire.model,
@@ -171,6 +260,7 @@ fn decode_line(line: &str) -> Result<OwnBlock, BlockProblem> {
         passed: wire.passed,
         total: wire.total,
         verdicts,
+        humans,
     })
 }
 
@@ -196,6 +286,7 @@ fn to_wire(v: &Verdict, repeat: bool) -> WireVerdict {
         tokens: WireTokens { prompt: v.tokens.prompt, completion: v.tokens.completion },
         repeat,
         missing_evidence: v.missing_evidence.clone(),
+        human: None,
     }
 }
 
@@ -275,6 +366,7 @@ mod tests {
                 },
                 true,
             )],
+            humans: BTreeMap::new(),
         }
     }
 
@@ -301,6 +393,28 @@ mod tests {
         assert_eq!(decode(&encode(&b)), Some(Ok(b)));
         let old = r#"<!-- evaltriage:v1 {"run_id":"jn72t14a","date":"2026-02-06","passed":1,"total":2} -->"#;
         assert_eq!(decode(old).unwrap().unwrap().scope, None);
+    }
+
+    #[test]
+    fn a_human_verdict_round_trips_and_setting_one_changes_only_that_entry() {
+        let b = block("e");
+        let line = encode(&b);
+        assert!(!line.contains("human"), "no human field until a review: {line}");
+        let h = HumanVerdict {
+            label: Classification::KnownGap,
+            note: "<b>documented</b> & known".to_owned(),
+            by: Some("alice".to_owned()),
+            date: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+        };
+        let edited = set_human(&line, "000-fundamentals/003-crons", &h).unwrap();
+        let decoded = decode(&edited).unwrap().unwrap();
+        assert_eq!(decoded.humans.get("000-fundamentals/003-crons"), Some(&h));
+        assert_eq!(decoded.verdicts, b.verdicts);
+        let mut with = b.clone();
+        with.humans.insert("000-fundamentals/003-crons".to_owned(), h.clone());
+        assert_eq!(encode(&with), edited, "the edit is what encode writes");
+        assert!(!edited[4..edited.len() - 3].contains(['<', '>']), "{edited}");
+        assert_eq!(set_human(&line, "x/y", &h), Err(ReviewProblem::NotInBlock));
     }
 
     #[test]

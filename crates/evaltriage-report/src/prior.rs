@@ -16,6 +16,7 @@ use crate::legacy;
 use crate::lines::actions_taken_range;
 use crate::machine_block::{self, BlockProblem};
 use crate::path_scheme::{ReportFileName, ReportScope, model_dir, parse_report_file_name};
+use crate::review::{HumanVerdict, heading_names, visible_reviews};
 use evaltriage_core::fsread::read_regular;
 
 /// One prior report, reduced to what history needs.
@@ -76,6 +77,8 @@ pub struct PriorEntry {
     pub qualifier: Option<String>,
     /// The report marked it `(repeat)`.
     pub repeat: bool,
+    /// A reviewer's verdict recorded in the report (`reports review`): authoritative.
+    pub human: Option<HumanVerdict>,
 }
 
 impl PriorEntry {
@@ -96,6 +99,15 @@ impl PriorEntry {
     /// The label as one of the four, when it is one.
     pub fn classification(&self) -> Option<Classification> {
         self.label.parse().ok()
+    }
+
+    /// The label later analyses start from: a reviewer's, when there is one (`LABEL (human
+    /// review)`), else the report's [`Self::label_text`].
+    pub fn authoritative_label(&self) -> String {
+        match &self.human {
+            Some(h) => format!("{} (human review)", h.label.as_str()),
+            None => self.label_text(),
+        }
     }
 }
 
@@ -261,7 +273,15 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
                 None => (block.run_id.chars().take(8).collect(), block.date, None),
             };
             let actions_taken = actions_taken_range(text).map_or_else(Vec::new, |r| legacy::parse_actions(&text[r]));
-            let entries = block.verdicts.iter().map(|(v, repeat)| entry_of_verdict(v, *repeat)).collect();
+            let entries = block
+                .verdicts
+                .iter()
+                .map(|(v, repeat)| {
+                    let mut e = entry_of_verdict(v, *repeat);
+                    e.human = block.humans.get(v.eval_path.as_str()).cloned();
+                    e
+                })
+                .collect();
             return Ok(PriorReport {
                 path: shown_path,
                 date,
@@ -286,7 +306,13 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
         }
         None => {}
     }
-    let legacy = legacy::parse(text);
+    let mut legacy = legacy::parse(text);
+    // Reviewers' verdicts in a hand-written report: the visible line in the eval's section.
+    for (heading, human) in visible_reviews(text) {
+        if let Some(entry) = legacy.entries.iter_mut().find(|e| heading_names(&heading, &e.eval)) {
+            entry.human = Some(human);
+        }
+    }
     if legacy.entries.is_empty() && legacy.pass_rate.is_none() {
         return Err(not_understood("found no eval labels and no pass rate".to_owned()));
     }
@@ -328,7 +354,7 @@ fn entry_of_verdict(v: &Verdict, repeat: bool) -> PriorEntry {
         (_, None, VerdictStatus::Skipped) => (UNCLASSIFIED.to_owned(), Some("skipped".to_owned())),
         (_, None, VerdictStatus::Done) => (UNCLASSIFIED.to_owned(), None),
     };
-    PriorEntry { eval: v.eval_path.as_str().to_owned(), label, qualifier, repeat }
+    PriorEntry { eval: v.eval_path.as_str().to_owned(), label, qualifier, repeat, human: None }
 }
 
 /// The label shown for a failure that has no classification.

@@ -19,6 +19,8 @@ pub struct WriteOutcome {
     pub replaced: Vec<PathBuf>,
     /// The replaced report's **Actions taken** section was kept.
     pub kept_actions_taken: bool,
+    /// Reviewers' verdicts of the replaced report carried into this one (`reports review`).
+    pub kept_reviews: usize,
 }
 
 /// Writes `markdown` to `path` (`<dir>/<runIdPrefix>_<YYYY-MM-DD>[.<category>[.<eval>]].md`),
@@ -51,6 +53,7 @@ pub(crate) fn write_report_with(
     // The redaction layer: no configured secret and no URL userinfo is ever written to a report.
     let mut text = evaltriage_core::redact::redact(markdown).into_owned();
     let mut kept_actions_taken = false;
+    let mut kept_reviews = 0;
     if let Some(newest) = existing.first() {
         if !force {
             return Err(ReportError::Exists { path: newest.clone() });
@@ -64,6 +67,7 @@ pub(crate) fn write_report_with(
                 text = kept;
                 kept_actions_taken = true;
             }
+            (text, kept_reviews) = carry_reviews(&old, newest, text);
         }
     }
     write_atomic(dir, path, text.as_bytes(), before_rename)?;
@@ -72,7 +76,23 @@ pub(crate) fn write_report_with(
             std::fs::remove_file(old).map_err(io_error("remove the replaced report", old))?;
         }
     }
-    Ok(WriteOutcome { path: path.to_owned(), replaced: existing, kept_actions_taken })
+    Ok(WriteOutcome { path: path.to_owned(), replaced: existing, kept_actions_taken, kept_reviews })
+}
+
+/// Replaces an existing report's text atomically (temp file in the same folder, fsync, rename), as
+/// `reports review` does after adding a reviewer's verdict. The path must be a regular file: a link
+/// is never written through. The text passes through the redaction layer like every report.
+pub fn rewrite_report(path: &Path, markdown: &str) -> Result<(), ReportError> {
+    let meta = std::fs::symlink_metadata(path).map_err(io_error("read", path))?;
+    if !meta.file_type().is_file() {
+        return Err(ReportError::InvalidPath {
+            path: path.to_owned(),
+            reason: "not a regular file (a link is never written through)",
+        });
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let text = evaltriage_core::redact::redact(markdown);
+    write_atomic(dir, path, text.as_bytes(), |_| Ok(()))
 }
 
 /// The newest existing report of the same run and scope as `path` (same folder, same run id
@@ -122,6 +142,22 @@ fn carry_actions_taken(old: &str, new: &str) -> Option<String> {
         Some(r) => format!("{}{}{}", &new[..r.start], body, &new[r.end..]),
         None => format!("{}\n## Actions taken\n{body}", new.trim_end_matches('\n')),
     })
+}
+
+/// The new report with the old report's reviewers' verdicts recorded again, for the evals the new
+/// report still has a section for: a re-analysis never loses a person's review.
+fn carry_reviews(old: &str, old_path: &Path, mut new: String) -> (String, usize) {
+    let Ok(report) = crate::prior::parse_report(old, Some(old_path)) else { return (new, 0) };
+    let mut kept = 0;
+    for entry in &report.entries {
+        if let Some(human) = &entry.human
+            && let Ok(edited) = crate::review::add_review(&new, &entry.eval, human)
+        {
+            new = edited;
+            kept += 1;
+        }
+    }
+    (new, kept)
 }
 
 /// Reports in `dir` whose file name has this run id prefix and scope, newest date first.
@@ -183,6 +219,25 @@ mod tests {
             std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn a_rewrite_replaces_a_file_and_never_writes_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("abcdefgh_2026-02-06.md");
+        std::fs::write(&path, "old").unwrap();
+        rewrite_report(&path, NEW).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), NEW);
+        assert_eq!(files(dir.path()), ["abcdefgh_2026-02-06.md"]);
+        #[cfg(unix)]
+        {
+            let target = dir.path().join("target.txt");
+            std::fs::write(&target, "keep").unwrap();
+            let link = dir.path().join("bbbbbbbb_2026-02-06.md");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            assert!(matches!(rewrite_report(&link, NEW), Err(ReportError::InvalidPath { .. })));
+            assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+        }
     }
 
     #[test]

@@ -314,6 +314,7 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
         label: label.to_owned(),
         qualifier: None,
         repeat: false,
+        human: None,
     };
     vec![
         PriorReport {

@@ -17,6 +17,9 @@ Examples:
   evaltriage snapshot <runId> --into my-store
   evaltriage runs list --model 'anthropic/*' --since 24h
   evaltriage nightly --budget-tokens 2000000 --notify-webhook https://hooks.example/...
+  evaltriage reports list --model 'anthropic/*'
+  evaltriage reports trend --json
+  evaltriage site --out site
 
 Configuration: flags > environment > evaltriage.toml (current folder, or --config) > defaults.
 Exit codes: 0 ok, 1 completed with errors, 2 usage or input error, 3 another nightly holds the lock.
@@ -108,6 +111,196 @@ Example:
         into: PathBuf,
         #[command(flatten)]
         convex: ConvexArgs,
+    },
+    /// Review the reports: list, show, trends, export, human verdicts and their agreement
+    #[command(subcommand)]
+    Reports(ReportsCommand),
+    /// Per eval, what changed between two runs: fixed, new failures, still failing (old → new label)
+    #[command(after_help = "\
+Examples:
+  evaltriage diff jn72t14a jn77xx97              # two runs with reports (run ids or prefixes)
+  evaltriage diff reports/a/b/jn72t14a_2026-02-06.md <runId> --store my-store --json
+
+A run with a report is read from its report (labels included, a reviewer's where there is one); a
+run without one is read from its run data (through --store or Convex), without labels.")]
+    Diff {
+        /// The older run: a report path, run id or prefix with a report, or a target (URL, run id)
+        run_a: String,
+        /// The newer run, likewise
+        run_b: String,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Write a static, self-contained HTML site of the reports: models, trends, heat maps, every
+    /// report, the nightly digests (works from file://, no network resources)
+    #[command(after_help = "\
+Example:
+  evaltriage site --out site && xdg-open site/index.html")]
+    Site {
+        /// The folder to write the site into (created; files of an earlier site are overwritten)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Runs per model in the charts and heat map [default: 20]
+        #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=500))]
+        runs: u16,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
+    },
+}
+
+/// The reports folder a review command reads.
+#[derive(Debug, Args, Default)]
+pub struct ReportsDirArgs {
+    /// Where reports are read [default: reports]
+    #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+}
+
+/// A `YYYY-MM-DD` date.
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+/// What `reports export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One JSON array
+    Json,
+    /// One JSON object per line
+    Jsonl,
+    /// Comma-separated values with a header row
+    Csv,
+}
+
+/// A label a reviewer gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LabelArg {
+    ModelFault,
+    OverlyStrict,
+    AmbiguousTask,
+    KnownGap,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportsCommand {
+    /// Every report, own and hand-written, newest first: model, date, run, experiment, pass rate,
+    /// labels, whether a reviewer has given verdicts
+    #[command(
+        after_help = "Examples:\n  evaltriage reports list\n  evaltriage reports list --model '*sonnet*' --since 2026-02-01 --json"
+    )]
+    List {
+        /// Only models matching this glob (`*`, `?`; case and dots-versus-dashes ignored)
+        #[arg(long, value_name = "GLOB")]
+        model: Option<String>,
+        /// Only reports dated on or after this day
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        since: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
+    },
+    /// One report: rendered for the terminal, or raw markdown when piped or with --raw
+    #[command(
+        after_help = "Examples:\n  evaltriage reports show anthropic/claude-sonnet-4.6     # its latest report\n  evaltriage reports show jn72t14a --raw\n  evaltriage reports show reports/anthropic/claude-opus-4-6/jn72t14a_2026-02-06.md"
+    )]
+    Show {
+        /// A report path, a run id or prefix, or a model (its latest report)
+        report: String,
+        /// Print the markdown as it is
+        #[arg(long)]
+        raw: bool,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
+    },
+    /// Per model, pass rate and labels over time; persistent and flaky evals; evals failing for
+    /// every model
+    #[command(
+        after_help = "Examples:\n  evaltriage reports trend\n  evaltriage reports trend --model 'anthropic/*' --runs 5 --min-failed 2 --svg trend.svg"
+    )]
+    Trend {
+        /// Only models matching this glob
+        #[arg(long, value_name = "GLOB")]
+        model: Option<String>,
+        /// Only reports dated on or after this day
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        since: Option<chrono::NaiveDate>,
+        /// The last N runs of each model
+        #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=500))]
+        runs: u16,
+        /// A persistent failure failed in at least K of those runs
+        #[arg(long, value_name = "K", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=500))]
+        min_failed: u16,
+        /// Also write the pass-rate chart as an SVG file
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
+    },
+    /// One record per verdict across reports, as JSON, JSON lines or CSV
+    #[command(
+        after_help = "Examples:\n  evaltriage reports export --format csv > verdicts.csv\n  evaltriage reports export --format jsonl --classification KNOWN_GAP --since 2026-02-01"
+    )]
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+        /// Only models matching this glob
+        #[arg(long, value_name = "GLOB")]
+        model: Option<String>,
+        /// Only verdicts with this status (done, error, skipped)
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// Only verdicts with this label (the tool's or a reviewer's)
+        #[arg(long, value_name = "LABEL")]
+        classification: Option<String>,
+        /// Only failures at this step (`none` for failures without one)
+        #[arg(long, value_name = "STEP")]
+        step: Option<String>,
+        /// Only reports dated on or after this day
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        since: Option<chrono::NaiveDate>,
+        /// Only reports dated on or before this day
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        until: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
+    },
+    /// Record a reviewer's verdict on one failure in its report (authoritative for later analyses)
+    #[command(after_help = "\
+Example:
+  evaltriage reports review jn72t14a 000-fundamentals/003-crons --label KNOWN_GAP --note 'GAPS.txt lists it' --by alice
+
+Adds a line to the failure's section and, in evaltriage's own reports, to the machine-readable
+block; nothing else in the report changes. A second review of the same failure replaces the first.")]
+    Review {
+        /// A report path, or a run id or prefix with one report
+        report: String,
+        /// The eval (`category/name`)
+        eval: String,
+        #[arg(long, value_enum)]
+        label: LabelArg,
+        /// Why
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+        /// Who reviewed it
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
+    },
+    /// How often the tool's labels matched reviewers': per label and per classifier, with a
+    /// confusion matrix
+    #[command(after_help = "Example:\n  evaltriage reports agreement --json")]
+    Agreement {
+        /// Only models matching this glob
+        #[arg(long, value_name = "GLOB")]
+        model: Option<String>,
+        /// Only reports dated on or after this day
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+        since: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
     },
 }
 

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use cli::Cli;
-use cli::{Command, EvalsCommand, RunsCommand, SourceArgs};
+use cli::{Command, EvalsCommand, ReportsCommand, RunsCommand, SourceArgs};
 use config::{FileConfig, Settings};
 use exit::CliError;
 
@@ -147,6 +147,70 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
                 let settings = settings_for(&source, None);
                 commands::snapshot::snapshot(target, into, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
             }
+            Command::Reports(command) => run_reports(command, &settings_for, &mut stdout).map(|()| ExitCode::SUCCESS),
+            Command::Diff { run_a, run_b, reports, source } => {
+                let settings = settings_for(source, reports.reports_dir.as_deref());
+                commands::diff::diff(run_a, run_b, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Site { out, runs, reports } => {
+                let settings = settings_for(&SourceArgs::default(), reports.reports_dir.as_deref());
+                commands::site::site(out, usize::from(*runs), &settings, &mut stdout).map(|()| ExitCode::SUCCESS)
+            }
         }
     })
+}
+
+/// The `reports` subcommands: they read the reports folder only, never a run.
+fn run_reports(
+    command: &ReportsCommand,
+    settings_for: &dyn Fn(&SourceArgs, Option<&std::path::Path>) -> Settings,
+    out: &mut dyn std::io::Write,
+) -> Result<(), CliError> {
+    use commands::reports;
+    let no_source = SourceArgs::default();
+    match command {
+        ReportsCommand::List { model, since, reports: dir } => {
+            reports::list(model.as_deref(), *since, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+        }
+        ReportsCommand::Show { report, raw, reports: dir } => {
+            reports::show(report, *raw, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+        }
+        ReportsCommand::Trend { model, since, runs, min_failed, svg, reports: dir } => {
+            let args = reports::TrendArgs {
+                model: model.as_deref(),
+                since: *since,
+                options: evaltriage_report::TrendOptions {
+                    window: usize::from(*runs),
+                    persistent_min: usize::from(*min_failed),
+                },
+                svg: svg.as_deref(),
+            };
+            reports::trend(&args, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+        }
+        ReportsCommand::Export { format, model, status, classification, step, since, until, reports: dir } => {
+            let filter = evaltriage_report::ExportFilter {
+                model: model.as_deref(),
+                status: status.as_deref(),
+                classification: classification.as_deref(),
+                step: step.as_deref(),
+                since: *since,
+                until: *until,
+            };
+            reports::export(*format, &filter, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+        }
+        ReportsCommand::Review { report, eval, label, note, by, reports: dir } => {
+            let args = reports::ReviewArgs {
+                report,
+                eval,
+                label: *label,
+                note,
+                by: by.as_deref(),
+                today: chrono::Utc::now().date_naive(),
+            };
+            reports::review(&args, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+        }
+        ReportsCommand::Agreement { model, since, reports: dir } => {
+            reports::agreement(model.as_deref(), *since, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+        }
+    }
 }

@@ -30,6 +30,7 @@ impl Analysis<'_> {
                 .iter()
                 .map(|v| ((*v).clone(), self.input.history.for_eval(&v.eval_path).is_repeat()))
                 .collect(),
+            humans: std::collections::BTreeMap::new(),
         };
         w!(out, "{}", machine_block::encode(&block));
     }

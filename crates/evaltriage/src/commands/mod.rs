@@ -1,10 +1,14 @@
 //! One module per command; each reads through a source and writes to the given output.
 
 pub mod analyze;
+pub mod diff;
 pub mod evals;
+pub mod markdown_terminal;
 pub mod nightly;
 pub mod nightly_state;
+pub mod reports;
 pub mod runs;
+pub mod site;
 pub mod snapshot;
 
 use std::io::Write;

@@ -1,0 +1,362 @@
+//! The static review site (`evaltriage site`): pure functions from the catalog, its trends and the
+//! nightly digests to HTML pages — an index of models (latest pass rate, sparkline), a page per
+//! model (pass-rate chart, label bars, an eval × run heat map marking persistent and flaky
+//! failures), every report rendered, a filterable list of reports, and the digests. Pages are
+//! self-contained (inline style, a few lines of inline script, inline SVG) and load nothing.
+
+mod chart;
+mod html;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use chart::{esc, label_abbrev, label_colour};
+pub use chart::{label_bars, pass_rate_chart, sparkline};
+pub use html::{markdown_to_html, page};
+
+use crate::catalog::CatalogReport;
+use crate::trend::{ModelTrend, Trend, TrendOptions, counted_label, trend};
+
+/// One file of the site: its path below the site's folder (`/`-separated) and its contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SitePage {
+    pub path: String,
+    pub html: String,
+}
+
+/// A nightly digest (`<reports-dir>/nightly/<YYYY-MM-DD>.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NightlyDigest {
+    /// The file's stem, normally its date.
+    pub name: String,
+    pub markdown: String,
+}
+
+/// A file-name-safe form: letters, digits, `.`, `-` and `_` kept, `/` as `__`, the rest `_`.
+fn slug(s: &str) -> String {
+    let out: String = s
+        .chars()
+        .map(|c| match c {
+            c if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') => c.to_string(),
+            '.' => ".".to_owned(),
+            '/' => "__".to_owned(),
+            _ => "_".to_owned(),
+        })
+        .collect();
+    let out = out.trim_start_matches('.').to_owned();
+    if out.is_empty() { "_".to_owned() } else { out }
+}
+
+/// Where a report's page is: `r/<its path below the reports folder>.html`, each part made safe.
+pub fn report_page_path(r: &CatalogReport) -> String {
+    let parts: Vec<String> = r.relative.split('/').map(slug).collect();
+    let joined = parts.join("/");
+    format!("r/{}.html", joined.strip_suffix(".md").unwrap_or(&joined))
+}
+
+fn model_page_path(m: &ModelTrend) -> String {
+    format!("models/{}.html", slug(&crate::find::normalise(&m.model)))
+}
+
+fn depth(path: &str) -> usize {
+    path.matches('/').count()
+}
+
+fn rate_text(p: Option<(u32, u32)>) -> String {
+    match p {
+        Some((a, t)) if t > 0 => format!("{a}/{t} ({:.1}%)", f64::from(a) * 100.0 / f64::from(t)),
+        Some((a, t)) => format!("{a}/{t}"),
+        None => "—".to_owned(),
+    }
+}
+
+/// The page of one report: the markdown rendered, raw HTML shown as text.
+pub fn report_page(r: &CatalogReport, markdown: &str) -> SitePage {
+    let path = report_page_path(r);
+    let up = "../".repeat(depth(&path));
+    let origin = if r.report.ours { "written by evaltriage" } else { "hand-written" };
+    let body = format!(
+        "<p class=\"muted\">{} · {} · {origin} · <code>{}</code> · <a href=\"{up}reports.html\">all reports</a></p><article class=\"report\">{}</article>",
+        esc(&r.model),
+        r.report.date.format("%Y-%m-%d"),
+        esc(&r.relative),
+        markdown_to_html(markdown)
+    );
+    let title = format!("{} {} — {}", r.report.run_id_prefix, r.report.date.format("%Y-%m-%d"), r.model);
+    SitePage { html: page(&title, &body, depth(&path), None), path }
+}
+
+/// A fingerprint of how report pages are rendered (the page frame, the markdown renderer, the
+/// report header): a hash of a sample report's page. A site folder written with another
+/// fingerprint has its report pages rendered again, whatever their dates.
+pub fn template_fingerprint() -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let sample = CatalogReport {
+        report: crate::prior::PriorReport {
+            path: "ab12cd34_2026-01-02.md".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap_or_default(),
+            run_id_prefix: "ab12cd34".to_owned(),
+            run_id: None,
+            pass_rate: Some((1, 2)),
+            experiment: Some("default".to_owned()),
+            scope: None,
+            entries: Vec::new(),
+            actions_taken: Vec::new(),
+            ours: true,
+            verdicts: Vec::new(),
+            notes: Vec::new(),
+        },
+        model: "p/m".to_owned(),
+        relative: "p/m/ab12cd34_2026-01-02.md".to_owned(),
+    };
+    let md = "# T\n\n- **a**: `b`\n\n| x | y |\n| - | - |\n| 1 | 2 |\n\n```\nc\n```\n\n<i>h</i> [l](javascript:x) ![i](p.png)\n";
+    let mut hasher = std::hash::DefaultHasher::new();
+    report_page(&sample, md).html.hash(&mut hasher);
+    format!("{}-{:016x}", env!("CARGO_PKG_VERSION"), hasher.finish())
+}
+
+/// How much of each model's history the site shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SiteOptions {
+    pub runs: usize,
+}
+
+/// Every page but the reports' own: the index, one page per model, the list of reports, the
+/// nightly digests and their index.
+pub fn site_pages(reports: &[CatalogReport], digests: &[NightlyDigest], options: SiteOptions) -> Vec<SitePage> {
+    let trend = trend(reports, TrendOptions { window: options.runs.max(1), persistent_min: 3 });
+    let mut pages = vec![index_page(&trend), reports_page(reports)];
+    for m in &trend.models {
+        pages.push(model_page(m, reports, &trend));
+    }
+    pages.push(nightly_index(digests));
+    for d in digests {
+        let path = format!("nightly/{}.html", slug(&d.name));
+        let body = format!(
+            "<h1>Nightly digest {}</h1><article class=\"report\">{}</article>",
+            esc(&d.name),
+            markdown_to_html(&d.markdown)
+        );
+        pages.push(SitePage { html: page(&format!("Nightly {}", d.name), &body, 1, None), path });
+    }
+    pages
+}
+
+/// Filters the rows of a page's table by model (a substring) and label; `#model=...&label=...` in
+/// the address sets both, so a filtered view can be linked to.
+const FILTER_SCRIPT: &str = "\
+(function(){var m=document.getElementById('model-filter'),l=document.getElementById('label-filter');\
+function apply(){var q=(m&&m.value||'').toLowerCase(),lab=l?l.value:'';\
+document.querySelectorAll('tr.filterable').forEach(function(r){\
+var ok=(!q||r.dataset.model.toLowerCase().indexOf(q)>=0)&&(!lab||(' '+r.dataset.labels+' ').indexOf(' '+lab+' ')>=0);\
+r.style.display=ok?'':'none';});}\
+if(m)m.addEventListener('input',apply);if(l)l.addEventListener('change',apply);\
+var h=new URLSearchParams(location.hash.slice(1));if(m&&h.get('model'))m.value=h.get('model');\
+if(l&&h.get('label'))l.value=h.get('label');apply();})();";
+
+fn index_page(trend: &Trend) -> SitePage {
+    let mut body = String::from(
+        "<h1>Models</h1><div class=\"filters\"><label>Model <input id=\"model-filter\" type=\"search\" placeholder=\"filter\"></label></div>",
+    );
+    body.push_str("<table id=\"models\"><thead><tr><th>Model</th><th>Latest run</th><th>Pass rate</th><th>Trend</th><th>Runs</th><th>Latest labels</th><th>Persistent</th><th>Flaky</th></tr></thead><tbody>");
+    for m in &trend.models {
+        let Some(latest) = m.latest() else { continue };
+        let labels: Vec<String> = latest.labels.iter().map(|(l, n)| format!("{} {n}", esc(l))).collect();
+        let _ = write!(
+            body,
+            "<tr class=\"filterable model-row\" data-model=\"{}\" data-labels=\"{}\"><td><a href=\"{}\">{}</a></td><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&m.model),
+            esc(&latest.labels.keys().cloned().collect::<Vec<_>>().join(" ")),
+            model_page_path(m),
+            esc(&m.model),
+            latest.date.format("%Y-%m-%d"),
+            esc(&latest.run_id_prefix),
+            rate_text(latest.pass_rate),
+            sparkline(&m.points),
+            m.points.len(),
+            labels.join(", "),
+            m.persistent().count(),
+            m.flaky().count(),
+        );
+    }
+    body.push_str("</tbody></table>");
+    if trend.models.len() > 1 {
+        body.push_str("<h2>Failing in the latest run of every model</h2>");
+        if trend.failing_everywhere.is_empty() {
+            body.push_str("<p>None.</p>");
+        } else {
+            body.push_str(
+                "<p class=\"muted\">Likely a problem of the eval, not of the models.</p><ul id=\"failing-everywhere\">",
+            );
+            for e in &trend.failing_everywhere {
+                let _ = write!(body, "<li><code>{}</code></li>", esc(e));
+            }
+            body.push_str("</ul>");
+        }
+    }
+    if trend.models.is_empty() {
+        body.push_str("<p>No full reports yet.</p>");
+    }
+    SitePage { path: "index.html".to_owned(), html: page("evaltriage — models", &body, 0, Some(FILTER_SCRIPT)) }
+}
+
+fn report_labels(r: &CatalogReport) -> BTreeSet<String> {
+    r.report.entries.iter().map(counted_label).collect()
+}
+
+fn reports_page(reports: &[CatalogReport]) -> SitePage {
+    let all_labels: BTreeSet<String> = reports.iter().flat_map(report_labels).collect();
+    let mut body = String::from(
+        "<h1>Reports</h1><div class=\"filters\"><label>Model <input id=\"model-filter\" type=\"search\" placeholder=\"filter\"></label><label>Label <select id=\"label-filter\"><option value=\"\">any</option>",
+    );
+    for l in &all_labels {
+        let _ = write!(body, "<option value=\"{}\">{}</option>", esc(l), esc(l));
+    }
+    body.push_str("</select></label></div><table id=\"reports\"><thead><tr><th>Date</th><th>Model</th><th>Run</th><th>Experiment</th><th>Pass rate</th><th>Labels</th><th></th></tr></thead><tbody>");
+    for r in reports {
+        let labels = report_labels(r);
+        let mut counts = std::collections::BTreeMap::new();
+        for e in &r.report.entries {
+            *counts.entry(counted_label(e)).or_insert(0usize) += 1;
+        }
+        let shown: Vec<String> = counts.iter().map(|(l, n)| format!("{} {n}", esc(l))).collect();
+        let mut notes = Vec::new();
+        if r.has_human_verdicts() {
+            notes.push("reviewed");
+        }
+        if !r.report.ours {
+            notes.push("hand-written");
+        }
+        if r.report.scope.is_some() {
+            notes.push("scoped");
+        }
+        let _ = write!(
+            body,
+            "<tr class=\"filterable\" data-model=\"{}\" data-labels=\"{}\"><td>{}</td><td>{}</td><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
+            esc(&r.model),
+            esc(&labels.into_iter().collect::<Vec<_>>().join(" ")),
+            r.report.date.format("%Y-%m-%d"),
+            esc(&r.model),
+            report_page_path(r),
+            esc(&r.report.run_id_prefix),
+            esc(r.report.experiment.as_deref().unwrap_or("—")),
+            rate_text(r.report.pass_rate),
+            shown.join(", "),
+            notes.join(", ")
+        );
+    }
+    body.push_str("</tbody></table>");
+    SitePage { path: "reports.html".to_owned(), html: page("evaltriage — reports", &body, 0, Some(FILTER_SCRIPT)) }
+}
+
+fn model_page(m: &ModelTrend, reports: &[CatalogReport], trend: &Trend) -> SitePage {
+    let path = model_page_path(m);
+    let mut body = format!("<h1>{}</h1>", esc(&m.model));
+    let _ = write!(
+        body,
+        "<h2>Pass rate</h2>{}<h2>Failures by label</h2>{}",
+        pass_rate_chart(std::slice::from_ref(m)),
+        label_bars(&m.points)
+    );
+    // The heat map: one row per eval that failed in the window, one column per run.
+    let by_report = |rel: &str| reports.iter().find(|r| r.relative == rel);
+    body.push_str("<h2>Evals × runs</h2><p class=\"muted\">Each cell: ✓ passed, or the failure's label (MF model fault, OS overly strict, AT ambiguous task, KG known gap, INF infrastructure; hover for the full label).</p><table class=\"heatmap\"><thead><tr><th>Eval</th>");
+    for p in &m.points {
+        let link = by_report(&p.report).map(|r| format!("../{}", report_page_path(r))).unwrap_or_default();
+        let _ = write!(
+            body,
+            "<th><a href=\"{}\">{}<br><code>{}</code></a></th>",
+            esc(&link),
+            p.date.format("%m-%d"),
+            esc(&p.run_id_prefix)
+        );
+    }
+    body.push_str("</tr></thead><tbody>");
+    for row in &m.evals {
+        let mut classes = vec!["heat-row"];
+        let mut tags = String::new();
+        if row.persistent {
+            classes.push("persistent");
+            tags.push_str("<span class=\"tag persistent-tag\">persistent</span>");
+        }
+        if row.flaky {
+            classes.push("flaky");
+            tags.push_str("<span class=\"tag flaky-tag\">flaky</span>");
+        }
+        let _ = write!(
+            body,
+            "<tr class=\"{}\"><td class=\"eval\"><code>{}</code>{tags}</td>",
+            classes.join(" "),
+            esc(&row.eval)
+        );
+        for (cell, p) in row.cells.iter().zip(&m.points) {
+            match cell {
+                None => {
+                    let _ =
+                        write!(body, "<td class=\"cell pass\" title=\"passed in {}\">✓</td>", esc(&p.run_id_prefix));
+                }
+                Some(label) => {
+                    let _ = write!(
+                        body,
+                        "<td class=\"cell fail\" style=\"background:{}\" title=\"{} in {}\">{}</td>",
+                        label_colour(label),
+                        esc(label),
+                        esc(&p.run_id_prefix),
+                        esc(&label_abbrev(label))
+                    );
+                }
+            }
+        }
+        body.push_str("</tr>");
+    }
+    body.push_str("</tbody></table>");
+    if m.evals.is_empty() {
+        body.push_str("<p>No failures named in these runs.</p>");
+    }
+    let _ = write!(
+        body,
+        "<p class=\"muted\">Persistent: failed in at least {} of the runs shown. Flaky: passed and failed in turn.</p>",
+        trend.options.persistent_min
+    );
+    body.push_str("<h2>Reports</h2><ul>");
+    let key = crate::find::normalise(&m.model);
+    for r in reports.iter().filter(|r| r.model_key() == key) {
+        let scope = r.report.scope.as_ref().map(|s| format!(" ({})", esc(&s.describe()))).unwrap_or_default();
+        let _ = write!(
+            body,
+            "<li><a href=\"../{}\">{} {}</a>{scope} — {}</li>",
+            report_page_path(r),
+            r.report.date.format("%Y-%m-%d"),
+            esc(&r.report.run_id_prefix),
+            rate_text(r.report.pass_rate)
+        );
+    }
+    body.push_str("</ul>");
+    SitePage { html: page(&m.model, &body, depth(&path), None), path }
+}
+
+fn nightly_index(digests: &[NightlyDigest]) -> SitePage {
+    let mut body = String::from("<h1>Nightly digests</h1>");
+    if digests.is_empty() {
+        body.push_str("<p>No nightly digests yet (<code>evaltriage nightly</code> writes them to <code>&lt;reports-dir&gt;/nightly/</code>).</p>");
+    } else {
+        body.push_str("<ul id=\"digests\">");
+        for d in digests {
+            let _ = write!(body, "<li><a href=\"nightly/{}.html\">{}</a></li>", slug(&d.name), esc(&d.name));
+        }
+        body.push_str("</ul>");
+    }
+    SitePage { path: "nightly.html".to_owned(), html: page("evaltriage — nightly", &body, 0, None) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_stay_inside_the_site() {
+        assert_eq!(slug("anthropic/claude-4.6"), "anthropic__claude-4.6");
+        assert_eq!(slug(".."), "_");
+        assert_eq!(slug("a b<c>"), "a_b_c_");
+    }
+}

@@ -2,10 +2,12 @@
 //! per-eval history, what changed since the last report, rendering the report as markdown, the
 //! path scheme (scoped reports included), the nightly digest, and atomic writes.
 //!
-//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`existing_report_for`],
-//! [`write_report`] and [`write_file_atomically`] touch the file system; everything else is pure. Nothing here does network I/O
+//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`list_report_files`],
+//! [`read_report_file`], [`existing_report_for`], [`write_report`] and [`write_file_atomically`]
+//! touch the file system; everything else is pure. Nothing here does network I/O
 //! or prints.
 
+mod catalog;
 mod changes;
 mod digest;
 mod error;
@@ -21,6 +23,7 @@ mod prior;
 mod render;
 mod write;
 
+pub use catalog::{ReportFile, list_report_files, read_report_file};
 pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
 pub use digest::{AnalysedRun, DigestRun, Flagged, NightDigest, RunOutcome, digest_title};
 pub use error::ReportError;

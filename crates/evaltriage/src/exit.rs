@@ -75,6 +75,7 @@ impl From<evaltriage_report::ReportError> for CliError {
             }
             ReportError::InvalidPath { .. } => Self::usage(format!("{e}; no report was written")),
             ReportError::NotUnderstood { .. } => Self::failed(format!("{e}; no report was written")),
+            ReportError::Unreadable { .. } => Self::usage(e),
         }
     }
 }

@@ -168,24 +168,33 @@ async fn fetch_evidence(
     (limit, deadline): (Duration, Instant),
 ) -> Vec<Evidence> {
     progress.bar(failures.len() as u64, "fetching evidence");
-    // `buffered` keeps the failures' order while up to EVIDENCE_CONCURRENCY downloads run.
-    futures::stream::iter(failures)
-        .map(|failure| async move {
-            let evidence = if failure.kind.is_infrastructure() {
-                Evidence::default()
-            } else {
-                match tokio::time::timeout_at(deadline, source.evidence(run, &failure.eval_id)).await {
-                    Ok(Ok(e)) => e,
-                    Ok(Err(e)) => Evidence::unavailable(&e.to_string()),
-                    Err(_) => Evidence::unavailable(&format!("not fetched: {}", deadline_reason(limit))),
-                }
-            };
-            progress.inc();
-            evidence
-        })
-        .buffered(EVIDENCE_CONCURRENCY)
-        .collect()
-        .await
+    // `buffered` keeps the failures' order while up to EVIDENCE_CONCURRENCY downloads run. The
+    // futures are made first (no closure held across an await), so the whole analysis is `Send`
+    // and can run as a spawned task (the MCP server's tool calls).
+    let fetches: Vec<_> =
+        failures.iter().map(|failure| evidence_of(source, run, failure, progress, (limit, deadline))).collect();
+    futures::stream::iter(fetches).buffered(EVIDENCE_CONCURRENCY).collect().await
+}
+
+/// The evidence of one failure (none for an infrastructure failure), within the deadline.
+async fn evidence_of(
+    source: &sources::AnySource,
+    run: &Run,
+    failure: &Failure,
+    progress: &Progress,
+    (limit, deadline): (Duration, Instant),
+) -> Evidence {
+    let evidence = if failure.kind.is_infrastructure() {
+        Evidence::default()
+    } else {
+        match tokio::time::timeout_at(deadline, source.evidence(run, &failure.eval_id)).await {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => Evidence::unavailable(&e.to_string()),
+            Err(_) => Evidence::unavailable(&format!("not fetched: {}", deadline_reason(limit))),
+        }
+    };
+    progress.inc();
+    evidence
 }
 
 pub async fn analyze_run(

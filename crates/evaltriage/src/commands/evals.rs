@@ -327,7 +327,7 @@ fn step_duration(status: &StepStatus) -> Option<f64> {
     }
 }
 
-fn eval_text(run: &Run, eval: &Eval, full: bool, address: &RunAddress) -> String {
+pub fn eval_text(run: &Run, eval: &Eval, full: bool, address: &RunAddress) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "eval    {} ({})", eval.path, eval.id);
     let _ = writeln!(s, "run     {} · {} · {}", run.id, run.model, run.experiment);

@@ -217,11 +217,16 @@ async fn an_mcp_client_drives_the_main_job() {
 
     let params = CallToolRequestParams::new("analyze_run").with_arguments(map_of(json!({"target": RUN})));
     let handle = session
-        .send_cancellable_request(ClientRequest::CallToolRequest(Request::new(params)), PeerRequestOptions::no_options())
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(Request::new(params)),
+            PeerRequestOptions::no_options(),
+        )
         .await
         .unwrap();
     let token = handle.progress_token.clone();
-    let ServerResult::CallToolResult(analysed) = handle.await_response().await.unwrap() else { panic!("a tool result") };
+    let ServerResult::CallToolResult(analysed) = handle.await_response().await.unwrap() else {
+        panic!("a tool result")
+    };
     seen.push_str(&text_of(&analysed));
     let analysed = structured(&tools, "analyze_run", &analysed);
     assert!(llm.requests() > 0, "the LLM stand-in classified");
@@ -271,7 +276,10 @@ async fn a_cancelled_analysis_stops_and_writes_nothing() {
     .await;
     let params = CallToolRequestParams::new("analyze_run").with_arguments(map_of(json!({"target": RUN})));
     let handle = session
-        .send_cancellable_request(ClientRequest::CallToolRequest(Request::new(params)), PeerRequestOptions::no_options())
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(Request::new(params)),
+            PeerRequestOptions::no_options(),
+        )
         .await
         .unwrap();
     // Wait until the analysis is inside its (slow) LLM calls.

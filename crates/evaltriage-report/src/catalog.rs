@@ -86,8 +86,12 @@ pub fn list_report_files(reports_dir: &Path) -> (Vec<ReportFile>, Vec<PriorWarni
 
 /// The three components of a path below the reports folder, as UTF-8.
 fn components(root: &Path, path: &Path) -> Option<[String; 3]> {
-    let parts: Vec<String> =
-        path.strip_prefix(root).ok()?.components().map(|c| c.as_os_str().to_str().map(str::to_owned)).collect::<Option<_>>()?;
+    let parts: Vec<String> = path
+        .strip_prefix(root)
+        .ok()?
+        .components()
+        .map(|c| c.as_os_str().to_str().map(str::to_owned))
+        .collect::<Option<_>>()?;
     parts.try_into().ok()
 }
 

@@ -207,7 +207,11 @@ pub async fn analyze_run(
     match analyse(args, file, settings, &source, &run_ref).await? {
         Analysed::NothingInScope(message) => emit(out, &message).map(|()| ExitCode::SUCCESS),
         Analysed::Estimate(est, config) => {
-            let shown = if settings.json { emit_json(out, &estimate_json(&est, &config)) } else { emit(out, &estimate_text(&est, &config)) };
+            let shown = if settings.json {
+                emit_json(out, &estimate_json(&est, &config))
+            } else {
+                emit(out, &estimate_text(&est, &config))
+            };
             shown.map(|()| ExitCode::SUCCESS)
         }
         Analysed::Stopped(e) => Err(e),

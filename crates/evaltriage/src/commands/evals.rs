@@ -261,12 +261,7 @@ pub fn eval_json(run: &Run, eval: &Eval) -> Value {
 
 /// One text file of the eval's output zip (or, failing that, its source zip), whole. A binary or
 /// missing file is the caller's input error, naming the files there are.
-pub async fn eval_file(
-    source: &sources::AnySource,
-    run: &Run,
-    eval: &Eval,
-    wanted: &str,
-) -> Result<String, CliError> {
+pub async fn eval_file(source: &sources::AnySource, run: &Run, eval: &Eval, wanted: &str) -> Result<String, CliError> {
     let evidence = source.evidence(run, &eval.id).await?;
     let wanted = wanted.trim_start_matches("./");
     let found = evidence.output_files.get(wanted).or_else(|| evidence.source_files.get(wanted));

@@ -256,7 +256,11 @@ impl RunsListed {
 /// `runs list`: runs across models, newest first.
 pub async fn list(args: &RunsListArgs, settings: &Settings, out: &mut dyn Write) -> Result<ExitCode, CliError> {
     let listed = list_runs(args, settings).await?;
-    if settings.json { emit_json(out, &listed.json())? } else { emit(out, &listed.text())? }
+    if settings.json {
+        emit_json(out, &listed.json())?
+    } else {
+        emit(out, &listed.text())?
+    }
     Ok(if listed.complete() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 

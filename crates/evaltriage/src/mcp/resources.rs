@@ -63,8 +63,9 @@ pub fn template() -> ResourceTemplate {
 
 /// Reads the report a URI names.
 pub fn read(reports_dir: &Path, uri: &str) -> Result<ReadResourceResult, ErrorData> {
-    let relative = relative_of(uri)
-        .ok_or_else(|| ErrorData::invalid_params(format!("not a report URI: {uri:?} (report://<provider>/<model>/<file>)"), None))?;
+    let relative = relative_of(uri).ok_or_else(|| {
+        ErrorData::invalid_params(format!("not a report URI: {uri:?} (report://<provider>/<model>/<file>)"), None)
+    })?;
     match read_report_file(reports_dir, &relative) {
         Ok(text) => {
             let text = evaltriage_core::redact::redact(&text).into_owned();

@@ -208,7 +208,8 @@ async fn runs_list(shared: &Shared, input: RunsListInput) -> Result<ToolOutput, 
 }
 
 /// A run, as the CLI takes it.
-const TARGET: &str = "A run id, a visualizer URL (run-, category- or eval-level), or a path to a local store or run file";
+const TARGET: &str =
+    "A run id, a visualizer URL (run-, category- or eval-level), or a path to a local store or run file";
 
 /// Arguments of `runs_show`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -234,8 +235,7 @@ struct EvalsListInput {
 }
 
 async fn evals_list(shared: &Shared, input: EvalsListInput) -> Result<ToolOutput, CliError> {
-    let listed =
-        evals::list_evals(&input.target, input.status.unwrap_or(StatusFilter::All), &shared.settings).await?;
+    let listed = evals::list_evals(&input.target, input.status.unwrap_or(StatusFilter::All), &shared.settings).await?;
     Ok(ToolOutput { json: listed.json(), text: listed.text() })
 }
 
@@ -264,8 +264,7 @@ async fn evals_show(shared: &Shared, input: EvalsShowInput) -> Result<ToolOutput
     let mut text = String::new();
     if let Some(wanted) = input.file.as_deref() {
         let content = evals::eval_file(&source, &run, eval, wanted).await?;
-        let (content, cut) =
-            if input.full { (content, 0) } else { evaltriage_core::text::condense(&content, SHOWN) };
+        let (content, cut) = if input.full { (content, 0) } else { evaltriage_core::text::condense(&content, SHOWN) };
         json["file"] = json!({
             "path": wanted.trim_start_matches("./"),
             "content": content,
@@ -349,10 +348,9 @@ async fn analyze_run(shared: &Shared, input: AnalyzeRunInput, call: &Call) -> Re
         analyze::Analysed::NothingInScope(message) => {
             Ok(ToolOutput { json: json!({ "report_path": null, "message": message.trim() }), text: message })
         }
-        analyze::Analysed::Estimate(est, config) => Ok(ToolOutput {
-            json: analyze::estimate_json(&est, &config),
-            text: analyze::estimate_text(&est, &config),
-        }),
+        analyze::Analysed::Estimate(est, config) => {
+            Ok(ToolOutput { json: analyze::estimate_json(&est, &config), text: analyze::estimate_text(&est, &config) })
+        }
         analyze::Analysed::Stopped(e) => Err(e),
         analyze::Analysed::Written(written) => {
             let mut json = written.json(&args.target, &shared.settings);
@@ -362,7 +360,6 @@ async fn analyze_run(shared: &Shared, input: AnalyzeRunInput, call: &Call) -> Re
         }
     }
 }
-
 
 /// The analysis's bars (evidence, then classification) as one progress value that only grows, as
 /// MCP requires: a new bar starts after the ones before it. An update that would not move it
@@ -414,10 +411,7 @@ mod tests {
         .iter()
         .filter_map(|u| counter.next(u))
         .collect();
-        assert_eq!(
-            sent,
-            [(0.0, None), (1.0, Some(2.0)), (2.0, Some(2.0)), (3.0, Some(5.0)), (5.0, Some(5.0))],
-        );
+        assert_eq!(sent, [(0.0, None), (1.0, Some(2.0)), (2.0, Some(2.0)), (3.0, Some(5.0)), (5.0, Some(5.0))],);
     }
 
     #[test]

@@ -378,3 +378,42 @@ fn stdout_carries_only_protocol_messages_and_the_server_ends_with_its_input() {
     assert!(stderr.contains("DEBUG"), "logs go to stderr: {stderr}");
     assert_eq!(status.code(), Some(0), "the server ends when its input closes: {stderr}");
 }
+
+/// The server takes its configuration from `evaltriage.toml` like the CLI, registers the file's
+/// secrets, and a secret a run document echoes back reaches the client masked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_file_is_the_only_setup_and_its_secrets_never_reach_the_client() {
+    const FILE_SECRET: &str = "sk-mcp-config-file-key-0123456789";
+    let (dir, _) = scratch();
+    let store = evaltriage_tests::example_store_copy(&dir.path().join("store"), |doc| {
+        let eval = evaltriage_tests::eval_mut(doc, "002-queries/009-channel_summary");
+        let step = evaltriage_tests::failed_step_mut(eval);
+        step["status"]["failureReason"] = json!(format!("tsc failed; OPENAI_API_KEY={FILE_SECRET}"));
+    });
+    std::fs::write(
+        dir.path().join("evaltriage.toml"),
+        format!(
+            "store = {:?}\nreports_dir = \"reports\"\nopenai_api_key = {FILE_SECRET:?}\n",
+            store.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (session, _client) = start(dir.path(), &[]).await;
+    let tools = session.list_all_tools().await.unwrap();
+    let mut seen = String::new();
+    for (tool, arguments) in [
+        ("runs_list", json!({})),
+        ("runs_show", json!({"target": RUN})),
+        ("evals_list", json!({"target": RUN})),
+        ("evals_show", json!({"target": RUN, "eval": "002-queries/009-channel_summary"})),
+    ] {
+        let result = call(&session, tool, arguments).await;
+        let value = structured(&tools, tool, &result);
+        seen.push_str(&text_of(&result));
+        seen.push_str(&value.to_string());
+    }
+    assert!(seen.contains("OPENAI_API_KEY=***"), "the echoed key is there, masked: {seen}");
+    assert!(!seen.contains(FILE_SECRET), "{seen}");
+    assert!(session.list_all_resources().await.unwrap().iter().any(|r| r.uri == PRIOR_REPORT));
+    session.cancel().await.unwrap();
+}

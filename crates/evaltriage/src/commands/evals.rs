@@ -171,8 +171,8 @@ pub struct ShowOptions<'a> {
     pub full: bool,
 }
 
-/// How much of an error or file `evals show` prints without `--full`.
-const SHOWN: Condense = Condense { max_lines: 200, max_repeats: 3 };
+/// How much of an error or file `evals show` prints without `--full` (the MCP tool too).
+pub const SHOWN: Condense = Condense { max_lines: 200, max_repeats: 3 };
 
 pub(crate) async fn show(
     target: &str,

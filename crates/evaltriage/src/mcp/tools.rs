@@ -254,9 +254,6 @@ struct EvalsShowInput {
     full: bool,
 }
 
-/// How much of an error or file `evals_show` returns unless `full`.
-const SHOWN: evaltriage_core::text::Condense = evaltriage_core::text::Condense { max_lines: 200, max_repeats: 3 };
-
 async fn evals_show(shared: &Shared, input: EvalsShowInput) -> Result<ToolOutput, CliError> {
     let (source, run, index) = evals::find_eval(&input.target, input.eval.as_deref(), &shared.settings).await?;
     let eval = &run.evals[index];
@@ -264,7 +261,8 @@ async fn evals_show(shared: &Shared, input: EvalsShowInput) -> Result<ToolOutput
     let mut text = String::new();
     if let Some(wanted) = input.file.as_deref() {
         let content = evals::eval_file(&source, &run, eval, wanted).await?;
-        let (content, cut) = if input.full { (content, 0) } else { evaltriage_core::text::condense(&content, SHOWN) };
+        let (content, cut) =
+            if input.full { (content, 0) } else { evaltriage_core::text::condense(&content, evals::SHOWN) };
         json["file"] = json!({
             "path": wanted.trim_start_matches("./"),
             "content": content,

@@ -5,6 +5,7 @@ mod analyze;
 mod common;
 mod hardening;
 mod llm_robustness;
+mod mcp;
 mod nightly;
 mod readme;
 mod real_llm;

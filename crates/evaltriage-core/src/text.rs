@@ -198,6 +198,23 @@ pub fn condense(text: &str, how: Condense) -> (String, usize) {
     (lines.join("\n"), cut)
 }
 
+/// Fences untrusted text with a backtick fence longer than any backtick run inside it.
+pub fn fence(text: &str, info: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let ticks = "`".repeat((longest + 1).max(3));
+    let body = if text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") };
+    format!("{ticks}{info}\n{body}{ticks}\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,9 +127,13 @@ fn header(text: &str) -> &str {
 /// A report's text, read like a prior report (a regular file only, through the size limit): for
 /// `reports show` and `reports review`, which name one file.
 pub fn read_report_text(path: &Path) -> Result<String, ReportError> {
-    read_regular(path, MAX_REPORT_BYTES)
-        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-        .map_err(|problem| ReportError::Unreadable { path: path.to_owned(), reason: problem.kind.to_string() })
+    read_regular(path, MAX_REPORT_BYTES).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).map_err(|problem| {
+        ReportError::Unreadable {
+            path: path.to_owned(),
+            not_found: problem.is_not_found(),
+            reason: problem.kind.to_string(),
+        }
+    })
 }
 
 /// One report named by its path, anywhere (inside the reports folder or not), as the catalog would

@@ -17,9 +17,10 @@ pub enum ReportError {
     /// The report path has no folder or file name, or its file name is not `<prefix>_<date>.md`.
     #[error("invalid report path {}: {reason}", path.display())]
     InvalidPath { path: PathBuf, reason: &'static str },
-    /// A report a user named that cannot be read (missing, not a regular file, too large).
+    /// A report asked for by name that cannot be read: missing, not a regular file, too large, or
+    /// reached through a link that leads out of the reports folder.
     #[error("cannot read the report {}: {reason}", path.display())]
-    Unreadable { path: PathBuf, reason: String },
+    Unreadable { path: PathBuf, reason: String, not_found: bool },
     /// A file system operation failed.
     #[error("cannot {action} {}", path.display())]
     Io {

@@ -5,9 +5,9 @@
 //! agreement and the static site.
 //!
 //! Only [`read_prior_reports`], [`prior_reports_for_run`], [`all_reports`], [`read_one`],
-//! [`read_report_text`], [`existing_report_for`], [`write_report`], [`rewrite_report`],
-//! [`write_file_atomically`] and the locks touch the file system; everything else is pure. Nothing
-//! here does network I/O or prints.
+//! [`read_report_text`], [`list_report_files`], [`read_report_file`], [`existing_report_for`],
+//! [`write_report`], [`rewrite_report`], [`write_file_atomically`] and the locks touch the file
+//! system; everything else is pure. Nothing here does network I/O or prints.
 
 mod agreement;
 mod catalog;
@@ -25,6 +25,7 @@ mod machine_block;
 mod path_scheme;
 mod prior;
 mod render;
+mod report_files;
 mod review;
 mod run_diff;
 pub mod site;
@@ -47,6 +48,7 @@ pub use prior::{
     ActionTaken, PriorEntry, PriorReport, PriorWarning, parse_report, prior_reports_for_run, read_prior_reports,
 };
 pub use render::{ReportInput, Synthesis, render};
+pub use report_files::{ReportFile, list_report_files, read_report_file};
 pub use review::{HumanVerdict, ReviewProblem, add_review};
 pub use run_diff::{EvalDiff, RunSide, diff_json, diff_text, run_diff};
 pub use trend::{EvalRow, ModelTrend, Trend, TrendOptions, TrendPoint, trend};

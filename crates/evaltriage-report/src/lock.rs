@@ -86,6 +86,8 @@ pub fn lock_path(reports_dir: &Path, report: &Path) -> Result<PathBuf, ReportErr
 /// Takes the lock of a report path, or says who holds it ([`ReportError::Busy`]).
 pub fn lock_report(reports_dir: &Path, report: &Path) -> Result<HeldLock, ReportError> {
     let path = lock_path(reports_dir, report)?;
+    // The folder first, so that a reports folder that cannot hold one (a file in its place) is
+    // said as such, like the report folder, not as a failed lock.
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
             action: "create the lock folder",

@@ -159,7 +159,7 @@ impl fmt::Display for PriorWarning {
 
 /// Files larger than this are not reports (a report for 1,000 failures is about 3 MB); a larger
 /// one, or one that never ends (a link to `/dev/zero`), is read no further than this.
-const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
+pub(crate) const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Reads every report in a model's folder (that folder only), newest first by the date in the file
 /// name (ties by file name, descending). Files that are not named `<prefix>_<YYYY-MM-DD>.md` are

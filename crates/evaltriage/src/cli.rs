@@ -20,6 +20,7 @@ Examples:
   evaltriage reports list --model 'anthropic/*'
   evaltriage reports trend --json
   evaltriage site --out site
+  evaltriage mcp --store my-store                   # for an MCP client (Claude Code, Cursor, ...)
 
 Configuration: flags > environment > evaltriage.toml (current folder, or --config) > defaults.
 Exit codes: 0 ok, 1 completed with errors, 2 usage or input error, 3 another nightly holds the lock.
@@ -47,7 +48,7 @@ pub struct GlobalArgs {
 }
 
 /// Where a run is read from: a local store, or a Convex deployment.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub struct SourceArgs {
     /// Convex deployment to read runs from [default: the convex-evals production deployment]
     #[arg(long, env = "CONVEX_URL", value_name = "URL")]
@@ -98,6 +99,9 @@ analysis writes <runIdPrefix>_<date>.<category>[.<eval>].md beside it and never 
     /// Inspect the evals of a run
     #[command(subcommand)]
     Evals(EvalsCommand),
+    /// Serve the operations as tools over the Model Context Protocol on stdio, for coding agents
+    #[command(after_help = MCP_HELP)]
+    Mcp(Box<McpArgs>),
     /// Copy a run (its document and its failed evals' blobs) from Convex into a local store
     #[command(after_help = "\
 Example:
@@ -328,7 +332,8 @@ Cost: one request per 100 models plus one per matching model, whatever the histo
 }
 
 /// Which evals `evals list` shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum StatusFilter {
     Failed,
     Passed,
@@ -373,7 +378,8 @@ Examples:
 }
 
 /// Which classifier analyses verification failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum ClassifierKind {
     /// An OpenAI-compatible chat endpoint
     Llm,
@@ -447,7 +453,8 @@ pub struct AnalyzeArgs {
 }
 
 /// Which runs `runs list` shows, by status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum RunStatusFilter {
     Pending,
     Running,
@@ -476,6 +483,31 @@ pub struct RunsListArgs {
     /// Show at most this many runs
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+}
+
+const MCP_HELP: &str = "\
+Examples:
+  evaltriage mcp                                      # Convex, rules or the LLM OPENAI_API_KEY names
+  evaltriage mcp --store my-store --reports-dir reports
+  claude mcp add evaltriage -- evaltriage mcp --reports-dir /path/to/reports
+
+Tools: runs_list, runs_show, evals_list, evals_show, analyze_run. Resources: every report, as
+report://<provider>/<model>/<file>. The options below are the defaults of every call; a tool's
+arguments override some of them per call. stdout is the protocol; logs go to stderr (RUST_LOG).";
+
+/// `evaltriage mcp`: where runs are read from and reports go, and the analysis defaults.
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Where reports are read and written (the only folder any tool writes to) [default: reports]
+    #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub analysis: AnalysisOptions,
+    /// A hard cap on LLM tokens for each analysis (a call's `budget_tokens` may lower it) [default: no limit]
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
 }
 
 const NIGHTLY_HELP: &str = "\

@@ -16,7 +16,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "evaltriage.toml";
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// `evaltriage.toml`. Every key is optional.
-#[derive(Default, Deserialize)]
+#[derive(Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct FileConfig {
     /// The file it was read from (`None`: no file).

@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod exit;
 mod hints;
+mod mcp;
 mod progress;
 mod since;
 mod sources;
@@ -108,6 +109,11 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::failed(format!("cannot start the async runtime: {e}")))?;
+    if let Command::Mcp(args) = &cli.command {
+        // stdout is the protocol channel: nothing here may lock or write it but the transport.
+        let settings = settings_for(&args.source, args.reports_dir.as_deref());
+        return runtime.block_on(mcp::serve(args, &file, settings));
+    }
     let mut stdout = std::io::stdout().lock();
     runtime.block_on(async {
         match &cli.command {
@@ -138,6 +144,7 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
                     .await
                     .map(|()| ExitCode::SUCCESS)
             }
+            Command::Mcp(_) => Err(CliError::failed("mcp is served without the stdout lock")),
             Command::Snapshot { target, into, convex } => {
                 let source = SourceArgs {
                     convex_url: convex.convex_url.clone(),

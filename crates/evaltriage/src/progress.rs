@@ -1,16 +1,29 @@
 //! Progress on stderr: a spinner while fetching and a bar over the fan-out, drawn from the
-//! fan-out's progress events. Hidden when stderr is not a terminal.
+//! fan-out's progress events. Hidden when stderr is not a terminal, and always under `mcp`, where
+//! each change goes to a [`ProgressUpdate`] channel instead (the MCP layer sends them as progress
+//! notifications).
 
 use std::time::Duration;
 
 use evaltriage_fanout::ProgressEvent;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+/// One change of a hidden progress bar: items done of the total (when a bar runs), and what is
+/// happening, already redacted and sanitized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressUpdate {
+    pub done: u64,
+    pub total: Option<u64>,
+    pub message: String,
+}
 
 /// Draws progress for one command.
 #[derive(Debug, Clone)]
 pub struct Progress {
     bar: ProgressBar,
+    /// Where each change goes when nothing is drawn (`mcp`).
+    updates: Option<UnboundedSender<ProgressUpdate>>,
 }
 
 impl Progress {
@@ -21,7 +34,12 @@ impl Progress {
             ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
-        Self { bar }
+        Self { bar, updates: None }
+    }
+
+    /// Progress that draws nothing anywhere and sends each change to `updates` instead.
+    pub fn to_channel(updates: UnboundedSender<ProgressUpdate>) -> Self {
+        Self { bar: ProgressBar::hidden(), updates: Some(updates) }
     }
 
     pub fn step(&self, message: impl Into<String>) {
@@ -32,6 +50,17 @@ impl Progress {
     /// eval paths and server text are foreign.
     fn message(&self, message: &str) {
         self.bar.set_message(evaltriage_core::redact::for_terminal(message));
+        self.send();
+    }
+
+    fn send(&self) {
+        if let Some(updates) = &self.updates {
+            let _ = updates.send(ProgressUpdate {
+                done: self.bar.position(),
+                total: self.bar.length().filter(|&n| n > 0),
+                message: self.bar.message(),
+            });
+        }
     }
 
     /// Starts a bar over `total` items.
@@ -48,6 +77,7 @@ impl Progress {
 
     pub fn inc(&self) {
         self.bar.inc(1);
+        self.send();
     }
 
     pub fn finish(&self) {

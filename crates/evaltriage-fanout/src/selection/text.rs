@@ -143,22 +143,8 @@ pub(crate) fn clip_chars(line: &str, max: usize) -> String {
     }
 }
 
-/// Fences untrusted text with a backtick fence longer than any backtick run inside it.
-pub fn fence(text: &str, info: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        if c == '`' {
-            run += 1;
-            longest = longest.max(run);
-        } else {
-            run = 0;
-        }
-    }
-    let ticks = "`".repeat((longest + 1).max(3));
-    let body = if text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") };
-    format!("{ticks}{info}\n{body}{ticks}\n")
-}
+/// Fences untrusted text (the one copy is in core, which the MCP server shares).
+pub use evaltriage_core::text::fence;
 
 /// An inline code span for one line of untrusted text, with a backtick run longer than any inside.
 pub(crate) fn inline_code(text: &str) -> String {

@@ -168,24 +168,33 @@ async fn fetch_evidence(
     (limit, deadline): (Duration, Instant),
 ) -> Vec<Evidence> {
     progress.bar(failures.len() as u64, "fetching evidence");
-    // `buffered` keeps the failures' order while up to EVIDENCE_CONCURRENCY downloads run.
-    futures::stream::iter(failures)
-        .map(|failure| async move {
-            let evidence = if failure.kind.is_infrastructure() {
-                Evidence::default()
-            } else {
-                match tokio::time::timeout_at(deadline, source.evidence(run, &failure.eval_id)).await {
-                    Ok(Ok(e)) => e,
-                    Ok(Err(e)) => Evidence::unavailable(&e.to_string()),
-                    Err(_) => Evidence::unavailable(&format!("not fetched: {}", deadline_reason(limit))),
-                }
-            };
-            progress.inc();
-            evidence
-        })
-        .buffered(EVIDENCE_CONCURRENCY)
-        .collect()
-        .await
+    // `buffered` keeps the failures' order while up to EVIDENCE_CONCURRENCY downloads run. The
+    // futures are made first (no closure held across an await), so the whole analysis is `Send`
+    // and can run as a spawned task (the MCP server's tool calls).
+    let fetches: Vec<_> =
+        failures.iter().map(|failure| evidence_of(source, run, failure, progress, (limit, deadline))).collect();
+    futures::stream::iter(fetches).buffered(EVIDENCE_CONCURRENCY).collect().await
+}
+
+/// The evidence of one failure (none for an infrastructure failure), within the deadline.
+async fn evidence_of(
+    source: &sources::AnySource,
+    run: &Run,
+    failure: &Failure,
+    progress: &Progress,
+    (limit, deadline): (Duration, Instant),
+) -> Evidence {
+    let evidence = if failure.kind.is_infrastructure() {
+        Evidence::default()
+    } else {
+        match tokio::time::timeout_at(deadline, source.evidence(run, &failure.eval_id)).await {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => Evidence::unavailable(&e.to_string()),
+            Err(_) => Evidence::unavailable(&format!("not fetched: {}", deadline_reason(limit))),
+        }
+    };
+    progress.inc();
+    evidence
 }
 
 pub async fn analyze_run(
@@ -198,10 +207,22 @@ pub async fn analyze_run(
     match analyse(args, file, settings, &source, &run_ref).await? {
         Analysed::NothingInScope(message) => emit(out, &message).map(|()| ExitCode::SUCCESS),
         Analysed::Estimate(est, config) => {
-            present_estimate(&est, &config, settings.json, out).map(|()| ExitCode::SUCCESS)
+            let shown = if settings.json {
+                emit_json(out, &estimate_json(&est, &config))
+            } else {
+                emit(out, &estimate_text(&est, &config))
+            };
+            shown.map(|()| ExitCode::SUCCESS)
         }
         Analysed::Stopped(e) => Err(e),
-        Analysed::Written(written) => written.present(args, settings, out),
+        Analysed::Written(written) => {
+            if settings.json {
+                emit_json(out, &written.json(&args.target, settings))?;
+            } else {
+                emit(out, &written.text(&args.target, settings))?;
+            }
+            Ok(if written.incomplete() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
     }
 }
 
@@ -244,12 +265,24 @@ impl Written {
         self.spend.total().total()
     }
 
-    fn present(&self, args: &AnalyzeArgs, settings: &Settings, out: &mut dyn Write) -> Result<ExitCode, CliError> {
-        // Exit 1 when the analysis completed with errors: a verdict that is not done, or evidence
-        // that could not be fetched (the summary and the report say which).
-        let incomplete =
-            self.verdicts.iter().filter(|v| v.status != VerdictStatus::Done || !v.missing_evidence.is_empty()).count();
-        let summary = Summary {
+    /// Whether the analysis completed with errors: a verdict that is not done, or evidence that
+    /// could not be fetched (the summary and the report say which). `analyze-run` exits 1.
+    pub fn incomplete(&self) -> bool {
+        self.verdicts.iter().any(|v| v.status != VerdictStatus::Done || !v.missing_evidence.is_empty())
+    }
+
+    /// What `analyze-run --json` prints; `target` is the target as the user gave it.
+    pub fn json(&self, target: &str, settings: &Settings) -> serde_json::Value {
+        self.summary(target, settings).json(&self.config)
+    }
+
+    /// What `analyze-run` prints.
+    pub fn text(&self, target: &str, settings: &Settings) -> String {
+        self.summary(target, settings).text(&classifier_description(&self.config.backend), self.kept_actions_taken)
+    }
+
+    fn summary(&self, target: &str, settings: &Settings) -> Summary<'_> {
+        Summary {
             run: &self.run,
             shape: &self.shape,
             scope: self.scope.as_ref(),
@@ -258,18 +291,12 @@ impl Written {
             prior_reports: self.prior_reports,
             prior_folder: self.prior_folder.clone(),
             path: &self.path,
-            address: RunAddress::new(&args.target, &self.run.id, settings),
+            address: RunAddress::new(target, &self.run.id, settings),
             with_run_log: &self.with_run_log,
             spend: self.spend,
             synthesis_cached: self.synthesis_cached,
             changes: &self.changes,
-        };
-        if settings.json {
-            emit_json(out, &summary.json(&self.config))?;
-        } else {
-            emit(out, &summary.text(&classifier_description(&self.config.backend), self.kept_actions_taken))?;
         }
-        Ok(if incomplete > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
     }
 }
 
@@ -282,9 +309,22 @@ pub async fn analyse(
     source: &sources::AnySource,
     run_ref: &RunRef,
 ) -> Result<Analysed, CliError> {
+    analyse_with(args, file, settings, source, run_ref, Progress::new()).await
+}
+
+/// [`analyse`], with its progress going where `progress` sends it. Dropping the future stops the
+/// analysis at its next await; the report is written atomically after the last one, so a dropped
+/// analysis leaves no report and no lock behind.
+pub async fn analyse_with(
+    args: &AnalyzeArgs,
+    file: &FileConfig,
+    settings: &Settings,
+    source: &sources::AnySource,
+    run_ref: &RunRef,
+    progress: Progress,
+) -> Result<Analysed, CliError> {
     let mut config = fanout_config(args, file, settings)?;
     let (limit, deadline) = command_deadline(args, file)?;
-    let progress = Progress::new();
     progress.step(format!("reading run {} from {}", run_ref.run_id, source.describe()));
     let run = tokio::time::timeout_at(deadline, source.run(run_ref)).await;
     let run = match run {
@@ -494,29 +534,24 @@ impl Spend {
     }
 }
 
-fn present_estimate(
-    est: &evaltriage_fanout::Estimate,
-    config: &FanoutConfig,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<(), CliError> {
-    if json {
-        return emit_json(
-            out,
-            &json!({
-                "classifier": classifier_description(&config.backend),
-                "failures": est.cases,
-                "infrastructure": est.infrastructure,
-                "cache_hits": est.cache_hits,
-                "calls": est.calls,
-                "max_calls": est.max_calls,
-                "synthesis_call": est.synthesis_call,
-                "prompt_tokens": est.prompt_tokens,
-                "completion_tokens": est.completion_tokens,
-                "total_tokens": est.total_tokens(),
-            }),
-        );
-    }
+/// What `analyze-run --estimate --json` prints.
+pub fn estimate_json(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> serde_json::Value {
+    json!({
+        "classifier": classifier_description(&config.backend),
+        "failures": est.cases,
+        "infrastructure": est.infrastructure,
+        "cache_hits": est.cache_hits,
+        "calls": est.calls,
+        "max_calls": est.max_calls,
+        "synthesis_call": est.synthesis_call,
+        "prompt_tokens": est.prompt_tokens,
+        "completion_tokens": est.completion_tokens,
+        "total_tokens": est.total_tokens(),
+    })
+}
+
+/// What `analyze-run --estimate` prints.
+pub fn estimate_text(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "classifier  {}", classifier_description(&config.backend));
     let _ = writeln!(
@@ -540,7 +575,7 @@ fn present_estimate(
     if let Backend::Rules(_) = config.backend {
         s.push_str("The rules classifier makes no LLM calls; set OPENAI_API_KEY or --llm-base-url to use one.\n");
     }
-    emit(out, &s)
+    s
 }
 
 /// What the terminal shows at the end.

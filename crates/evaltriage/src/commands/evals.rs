@@ -21,42 +21,69 @@ pub async fn list(
     settings: &Settings,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let listed = list_evals(target, status, settings).await?;
+    if settings.json { emit_json(out, &listed.json()) } else { emit(out, &listed.text()) }
+}
+
+/// The evals of a run `evals list` shows: what `--json` prints and the MCP tool returns.
+#[derive(Debug)]
+pub struct EvalsListed {
+    run: Run,
+    status: StatusFilter,
+}
+
+/// `evals list`'s query: the run a target names, to list its evals with a status.
+pub async fn list_evals(target: &str, status: StatusFilter, settings: &Settings) -> Result<EvalsListed, CliError> {
     let (source, run_ref) = sources::open(target, settings)?;
     let run = source.run(&run_ref).await?;
-    let mut evals: Vec<&Eval> = run
-        .evals
-        .iter()
-        .filter(|e| match status {
-            StatusFilter::Failed => e.status.is_failed(),
-            StatusFilter::Passed => e.status.is_passed(),
-            StatusFilter::All => true,
-        })
-        .collect();
-    evals.sort_by(|a, b| a.path.cmp(&b.path));
-    if settings.json {
-        let items: Vec<Value> = evals.iter().map(|e| eval_summary_json(e)).collect();
-        return emit_json(out, &json!({ "run_id": run.id.as_str(), "evals": items }));
+    Ok(EvalsListed { run, status })
+}
+
+impl EvalsListed {
+    /// The evals with the status asked for, by path.
+    fn evals(&self) -> Vec<&Eval> {
+        let mut evals: Vec<&Eval> = self
+            .run
+            .evals
+            .iter()
+            .filter(|e| match self.status {
+                StatusFilter::Failed => e.status.is_failed(),
+                StatusFilter::Passed => e.status.is_passed(),
+                StatusFilter::All => true,
+            })
+            .collect();
+        evals.sort_by(|a, b| a.path.cmp(&b.path));
+        evals
     }
-    if evals.is_empty() {
-        return emit(out, &format!("no evals match --status {}\n", status_name(status)));
+
+    pub fn json(&self) -> Value {
+        let items: Vec<Value> = self.evals().into_iter().map(eval_summary_json).collect();
+        json!({ "run_id": self.run.id.as_str(), "evals": items })
     }
-    let rows: Vec<[String; 5]> = evals
-        .iter()
-        .map(|e| {
-            let failure = e.failure();
-            [
-                e.id.as_str().to_owned(),
-                e.path.as_str().to_owned(),
-                e.status.kind().to_owned(),
-                failure.as_ref().map_or("-", |f| f.step_label()).to_owned(),
-                failure
-                    .as_ref()
-                    .map(|f| one_line(&evaltriage_core::text::decisive_error(f.error_text()), 90))
-                    .unwrap_or_default(),
-            ]
-        })
-        .collect();
-    emit(out, &table(&["EVAL ID", "PATH", "STATUS", "STEP", "REASON"], &rows))
+
+    pub fn text(&self) -> String {
+        let evals = self.evals();
+        if evals.is_empty() {
+            return format!("no evals match --status {}\n", status_name(self.status));
+        }
+        let rows: Vec<[String; 5]> = evals
+            .iter()
+            .map(|e| {
+                let failure = e.failure();
+                [
+                    e.id.as_str().to_owned(),
+                    e.path.as_str().to_owned(),
+                    e.status.kind().to_owned(),
+                    failure.as_ref().map_or("-", |f| f.step_label()).to_owned(),
+                    failure
+                        .as_ref()
+                        .map(|f| one_line(&evaltriage_core::text::decisive_error(f.error_text()), 90))
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect();
+        table(&["EVAL ID", "PATH", "STATUS", "STEP", "REASON"], &rows)
+    }
 }
 
 fn status_name(status: StatusFilter) -> &'static str {
@@ -144,8 +171,8 @@ pub struct ShowOptions<'a> {
     pub full: bool,
 }
 
-/// How much of an error or file `evals show` prints without `--full`.
-const SHOWN: Condense = Condense { max_lines: 200, max_repeats: 3 };
+/// How much of an error or file `evals show` prints without `--full` (the MCP tool too).
+pub const SHOWN: Condense = Condense { max_lines: 200, max_repeats: 3 };
 
 pub(crate) async fn show(
     target: &str,
@@ -154,57 +181,19 @@ pub(crate) async fn show(
     settings: &Settings,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (source, run_ref) = sources::open(target, settings)?;
-    let run = source.run(&run_ref).await?;
-    let eval = pick_eval(&run, &run_ref, eval_arg)?;
+    let (source, run, index) = find_eval(target, eval_arg, settings).await?;
+    let eval = &run.evals[index];
     let address = RunAddress::new(target, &run.id, settings);
     if let Some(wanted) = how.file {
-        let evidence = source.evidence(&run, &eval.id).await?;
-        let wanted = wanted.trim_start_matches("./");
-        let found = evidence.output_files.get(wanted).or_else(|| evidence.source_files.get(wanted));
-        return match found {
-            Some(FileContent::Text(text)) => {
-                let mut text = shown(text, how.full, &address, eval, Some(wanted));
-                if !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                emit(out, &text)
-            }
-            Some(FileContent::Binary { len }) => {
-                Err(CliError::usage(format!("{wanted} is a binary file ({len} bytes)")))
-            }
-            None => {
-                let names = file_names(&evidence);
-                let problems = if evidence.problems.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", evidence.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
-                };
-                Err(CliError::usage(format!(
-                    "no file {wanted:?} in eval {}'s output or source{problems}; files: {}",
-                    eval.path,
-                    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
-                )))
-            }
-        };
+        let text = eval_file(&source, &run, eval, wanted).await?;
+        let mut text = shown(&text, how.full, &address, eval, Some(wanted.trim_start_matches("./")));
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        return emit(out, &text);
     }
     if settings.json {
-        let mut v = eval_summary_json(eval);
-        v["run_id"] = json!(run.id.as_str());
-        v["task"] = json!(eval.task);
-        v["steps"] = eval
-            .steps
-            .iter()
-            .map(|s| {
-                json!({
-                    "name": s.name.as_str(),
-                    "status": s.status.kind(),
-                    "duration_ms": step_duration(&s.status),
-                    "failure_reason": match &s.status { StepStatus::Failed { failure_reason, .. } => Some(failure_reason), _ => None },
-                })
-            })
-            .collect();
-        return emit_json(out, &v);
+        return emit_json(out, &eval_json(&run, eval));
     }
     let mut text = eval_text(&run, eval, how.full, &address);
     // Name only files that exist: the zips are read for a failed eval (one download each).
@@ -236,9 +225,68 @@ pub(crate) async fn show(
     emit(out, &text)
 }
 
+/// `evals show`'s query: the run a target names, its source (for the eval's files) and the index
+/// of the eval in `run.evals`.
+pub async fn find_eval(
+    target: &str,
+    eval_arg: Option<&str>,
+    settings: &Settings,
+) -> Result<(sources::AnySource, Run, usize), CliError> {
+    let (source, run_ref) = sources::open(target, settings)?;
+    let run = source.run(&run_ref).await?;
+    let picked = pick_eval(&run, &run_ref, eval_arg)?;
+    let index = run.evals.iter().position(|e| std::ptr::eq(e, picked)).unwrap_or_default();
+    Ok((source, run, index))
+}
+
+/// One eval as `evals show --json` prints it: its summary, task and steps.
+pub fn eval_json(run: &Run, eval: &Eval) -> Value {
+    let mut v = eval_summary_json(eval);
+    v["run_id"] = json!(run.id.as_str());
+    v["task"] = json!(eval.task);
+    v["steps"] = eval
+        .steps
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.name.as_str(),
+                "status": s.status.kind(),
+                "duration_ms": step_duration(&s.status),
+                "failure_reason": match &s.status { StepStatus::Failed { failure_reason, .. } => Some(failure_reason), _ => None },
+            })
+        })
+        .collect();
+    v
+}
+
+/// One text file of the eval's output zip (or, failing that, its source zip), whole. A binary or
+/// missing file is the caller's input error, naming the files there are.
+pub async fn eval_file(source: &sources::AnySource, run: &Run, eval: &Eval, wanted: &str) -> Result<String, CliError> {
+    let evidence = source.evidence(run, &eval.id).await?;
+    let wanted = wanted.trim_start_matches("./");
+    let found = evidence.output_files.get(wanted).or_else(|| evidence.source_files.get(wanted));
+    match found {
+        Some(FileContent::Text(text)) => Ok(text.clone()),
+        Some(FileContent::Binary { len }) => Err(CliError::usage(format!("{wanted} is a binary file ({len} bytes)"))),
+        None => {
+            let names = file_names(&evidence);
+            let problems = if evidence.problems.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", evidence.problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+            };
+            Err(CliError::usage(format!(
+                "no file {wanted:?} in eval {}'s output or source{problems}; files: {}",
+                eval.path,
+                if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+            )))
+        }
+    }
+}
+
 /// The names of the text and binary files of an eval's output and source zips, sorted, without
 /// repeats.
-fn file_names(evidence: &evaltriage_core::Evidence) -> Vec<&str> {
+pub fn file_names(evidence: &evaltriage_core::Evidence) -> Vec<&str> {
     let mut names: Vec<&str> =
         evidence.output_files.keys().chain(evidence.source_files.keys()).map(String::as_str).collect();
     names.sort_unstable();
@@ -274,7 +322,7 @@ fn step_duration(status: &StepStatus) -> Option<f64> {
     }
 }
 
-fn eval_text(run: &Run, eval: &Eval, full: bool, address: &RunAddress) -> String {
+pub fn eval_text(run: &Run, eval: &Eval, full: bool, address: &RunAddress) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "eval    {} ({})", eval.path, eval.id);
     let _ = writeln!(s, "run     {} · {} · {}", run.id, run.model, run.experiment);

@@ -15,10 +15,16 @@ use crate::exit::CliError;
 use crate::sources;
 
 pub async fn show(target: &str, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
+    let (run, shape) = run_shape(target, settings).await?;
+    if settings.json { emit_json(out, &shape_json(&run, &shape)) } else { emit(out, &shape_text(&run, &shape)) }
+}
+
+/// `runs show`'s query: the run a target names, and its shape.
+pub async fn run_shape(target: &str, settings: &Settings) -> Result<(Run, Shape), CliError> {
     let (source, run_ref) = sources::open(target, settings)?;
     let run = source.run(&run_ref).await?;
     let shape = Shape::of(&run);
-    if settings.json { emit_json(out, &shape_json(&run, &shape)) } else { emit(out, &shape_text(&run, &shape)) }
+    Ok((run, shape))
 }
 
 /// The shape as JSON (DESIGN §9: `run_id, model, experiment, total, passed, failed, failed_by_step,
@@ -136,8 +142,16 @@ pub async fn listing(settings: &Settings, query: &ListQuery) -> Result<Listing, 
     })
 }
 
-/// `runs list`: runs across models, newest first.
-pub async fn list(args: &RunsListArgs, settings: &Settings, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+/// The runs `runs list` found, after its filters: what `--json` prints and the MCP tool returns.
+#[derive(Debug)]
+pub struct RunsListed {
+    listing: Listing,
+    /// Models whose answer was full and whose older runs could fall in the window asked for.
+    hidden: Vec<String>,
+}
+
+/// `runs list`'s query: runs across models, newest first, filtered and cut to `--limit`.
+pub async fn list_runs(args: &RunsListArgs, settings: &Settings) -> Result<RunsListed, CliError> {
     let now = crate::since::now_ms();
     let query = ListQuery {
         models: args.models.clone(),
@@ -157,32 +171,46 @@ pub async fn list(args: &RunsListArgs, settings: &Settings, out: &mut dyn Write)
         listing.runs.truncate(limit);
     }
     // A full answer hides older runs only when they could fall in the window asked for.
-    let hidden: Vec<&(String, f64)> =
-        listing.full.iter().filter(|(_, oldest)| query.since_ms.is_none_or(|since| *oldest > since)).collect();
-    if settings.json {
-        emit_json(
-            out,
-            &json!({
-                "runs": listing.runs.iter().map(|r| json!({
-                    "run_id": r.run_id.as_str(),
-                    "model": r.model,
-                    "model_id": r.model_id,
-                    "provider": r.provider,
-                    "experiment": r.experiment,
-                    "status": r.status,
-                    "created_at": timestamp(r.created_at_ms),
-                    "created_at_ms": r.created_at_ms,
-                    "evals": r.eval_counts.map(|c| json!({
-                        "total": c.total, "passed": c.passed, "failed": c.failed, "pending": c.pending,
-                    })),
-                })).collect::<Vec<_>>(),
-                "models": listing.models,
-                "requests": listing.requests,
-                "models_with_older_runs_unseen": hidden.iter().map(|(m, _)| m).collect::<Vec<_>>(),
-                "models_not_listed": listing.failed.iter().map(|(m, e)| json!({"model": m, "error": e})).collect::<Vec<_>>(),
-            }),
-        )?;
-    } else {
+    let hidden = listing
+        .full
+        .iter()
+        .filter(|(_, oldest)| query.since_ms.is_none_or(|since| *oldest > since))
+        .map(|(m, _)| m.clone())
+        .collect();
+    Ok(RunsListed { listing, hidden })
+}
+
+impl RunsListed {
+    /// Whether every matching model's runs were listed.
+    pub fn complete(&self) -> bool {
+        self.listing.failed.is_empty()
+    }
+
+    pub fn json(&self) -> Value {
+        let listing = &self.listing;
+        json!({
+            "runs": listing.runs.iter().map(|r| json!({
+                "run_id": r.run_id.as_str(),
+                "model": r.model,
+                "model_id": r.model_id,
+                "provider": r.provider,
+                "experiment": r.experiment,
+                "status": r.status,
+                "created_at": timestamp(r.created_at_ms),
+                "created_at_ms": r.created_at_ms,
+                "evals": r.eval_counts.map(|c| json!({
+                    "total": c.total, "passed": c.passed, "failed": c.failed, "pending": c.pending,
+                })),
+            })).collect::<Vec<_>>(),
+            "models": listing.models,
+            "requests": listing.requests,
+            "models_with_older_runs_unseen": self.hidden,
+            "models_not_listed": listing.failed.iter().map(|(m, e)| json!({"model": m, "error": e})).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn text(&self) -> String {
+        let listing = &self.listing;
         let mut s = String::new();
         for r in &listing.runs {
             let evals =
@@ -212,7 +240,7 @@ pub async fn list(args: &RunsListArgs, settings: &Settings, out: &mut dyn Write)
             count(listing.runs.len(), "run", "runs"),
             count(listing.models, "model", "models"),
         );
-        for (model, _) in &hidden {
+        for model in &self.hidden {
             let _ = writeln!(
                 s,
                 "note: {model} has more runs than runs:listRuns returns ({LIST_RUNS_MAX}); older ones are not listed"
@@ -221,9 +249,19 @@ pub async fn list(args: &RunsListArgs, settings: &Settings, out: &mut dyn Write)
         for (model, error) in &listing.failed {
             let _ = writeln!(s, "error: the runs of {model} could not be listed: {error}");
         }
-        emit(out, &s)?;
+        s
     }
-    Ok(if listing.failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `runs list`: runs across models, newest first.
+pub async fn list(args: &RunsListArgs, settings: &Settings, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let listed = list_runs(args, settings).await?;
+    if settings.json {
+        emit_json(out, &listed.json())?
+    } else {
+        emit(out, &listed.text())?
+    }
+    Ok(if listed.complete() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// `2026-11-30 02:00:03Z` for a time in milliseconds.

@@ -149,7 +149,23 @@ async fn an_mcp_client_drives_the_main_job() {
     let tools = session.list_all_tools().await.unwrap();
     let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["analyze_run", "evals_list", "evals_show", "runs_list", "runs_show"]);
+    assert_eq!(
+        names,
+        [
+            "analyze_run",
+            "diff",
+            "evals_list",
+            "evals_show",
+            "reports_agreement",
+            "reports_export",
+            "reports_list",
+            "reports_review",
+            "reports_show",
+            "reports_trend",
+            "runs_list",
+            "runs_show"
+        ]
+    );
     for tool in &tools {
         assert_eq!(tool.input_schema["type"], "object", "{}", tool.name);
         assert!(tool.description.as_deref().is_some_and(|d| d.len() > 40), "{}", tool.name);
@@ -415,5 +431,68 @@ async fn the_config_file_is_the_only_setup_and_its_secrets_never_reach_the_clien
     assert!(seen.contains("OPENAI_API_KEY=***"), "the echoed key is there, masked: {seen}");
     assert!(!seen.contains(FILE_SECRET), "{seen}");
     assert!(session.list_all_resources().await.unwrap().iter().any(|r| r.uri == PRIOR_REPORT));
+    session.cancel().await.unwrap();
+}
+
+/// The review operations are tools too, each returning what its CLI command prints with `--json`:
+/// list, show, trend, diff, export, a review written into the report (inside the reports folder
+/// only) and counted by agreement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_operations_are_tools_that_answer_like_the_cli() {
+    let (dir, reports) = scratch();
+    let store = example_store();
+    let (session, _client) =
+        start(dir.path(), &["--store", store.to_str().unwrap(), "--reports-dir", reports.to_str().unwrap()]).await;
+    let tools = session.list_all_tools().await.unwrap();
+
+    // A report of the example run to review, written by the analyze_run tool.
+    let analysed =
+        call(&session, "analyze_run", json!({"target": store.to_str().unwrap(), "classifier": "rules"})).await;
+    structured(&tools, "analyze_run", &analysed);
+
+    let listed = structured(&tools, "reports_list", &call(&session, "reports_list", json!({})).await);
+    assert_eq!(listed["reports"].as_array().unwrap().len(), 2, "{listed}");
+    let shown = structured(&tools, "reports_show", &call(&session, "reports_show", json!({"report": RUN})).await);
+    assert!(shown["markdown"].as_str().unwrap().starts_with("# Run analysis"), "{shown}");
+    structured(&tools, "reports_trend", &call(&session, "reports_trend", json!({"runs": 5})).await);
+    let diff = structured(&tools, "diff", &call(&session, "diff", json!({"a": "jn75q2w8", "b": RUN})).await);
+    assert!(diff.to_string().contains("fixed"), "{diff}");
+    let exported = structured(
+        &tools,
+        "reports_export",
+        &call(&session, "reports_export", json!({"classification": "KNOWN_GAP"})).await,
+    );
+    assert!(!exported["records"].as_array().unwrap().is_empty(), "{exported}");
+
+    let reviewed = call(
+        &session,
+        "reports_review",
+        json!({"report": RUN, "eval": "002-queries/009-channel_summary", "label": "KNOWN_GAP",
+               "note": "The grader checks an order the task never asked for.", "by": "mcp-test"}),
+    )
+    .await;
+    structured(&tools, "reports_review", &reviewed);
+    let ours = reports_in(&reports).into_iter().find(|p| p.to_string_lossy().contains("jn7ak4x9_")).unwrap();
+    assert!(std::fs::read_to_string(&ours).unwrap().contains("mcp-test"), "the review is in the report");
+    let agreement = structured(&tools, "reports_agreement", &call(&session, "reports_agreement", json!({})).await);
+    assert!(agreement.to_string().contains("KNOWN_GAP"), "{agreement}");
+
+    // Bad input and a report outside the reports folder: isError, and the session goes on.
+    let outside = dir.path().join("elsewhere_2026-01-01.md");
+    std::fs::copy(&ours, &outside).unwrap();
+    for (tool, args) in [
+        (
+            "reports_review",
+            json!({"report": outside.to_str().unwrap(), "eval": "x", "label": "KNOWN_GAP", "note": "n"}),
+        ),
+        ("reports_review", json!({"report": RUN, "eval": "x", "label": "NOT_A_LABEL", "note": "n"})),
+        ("reports_list", json!({"since": "yesterday"})),
+        ("reports_show", json!({"report": "no-such-model/at-all"})),
+    ] {
+        let failed = call(&session, tool, args).await;
+        assert_eq!(failed.is_error, Some(true), "{tool}: {}", text_of(&failed));
+    }
+    assert!(!std::fs::read_to_string(&outside).unwrap().contains("NOT_A_LABEL"));
+    structured(&tools, "reports_list", &call(&session, "reports_list", json!({})).await);
     session.cancel().await.unwrap();
 }

@@ -15,14 +15,34 @@ use crate::exit::CliError;
 use crate::sources;
 
 pub async fn diff(a: &str, b: &str, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
+    let compared = compare(a, b, settings).await?;
+    if settings.json { emit_json(out, &compared.json()) } else { emit(out, &compared.text()) }
+}
+
+/// Two runs and what changed between them: what `diff` prints, and the MCP tool returns.
+#[derive(Debug)]
+pub struct Compared {
+    a: RunSide,
+    b: RunSide,
+    changes: Vec<evaltriage_report::EvalDiff>,
+}
+
+impl Compared {
+    pub fn json(&self) -> serde_json::Value {
+        evaltriage_report::diff_json(&self.a, &self.b, &self.changes)
+    }
+
+    pub fn text(&self) -> String {
+        evaltriage_report::diff_text(&self.a, &self.b, &self.changes)
+    }
+}
+
+/// Reads both sides and compares them.
+pub async fn compare(a: &str, b: &str, settings: &Settings) -> Result<Compared, CliError> {
     let side_a = side(a, settings).await?;
     let side_b = side(b, settings).await?;
     let changes = evaltriage_report::run_diff(&side_a, &side_b);
-    if settings.json {
-        emit_json(out, &evaltriage_report::diff_json(&side_a, &side_b, &changes))
-    } else {
-        emit(out, &evaltriage_report::diff_text(&side_a, &side_b, &changes))
-    }
+    Ok(Compared { a: side_a, b: side_b, changes })
 }
 
 /// A run from its report (a path, or a run id or prefix that has one), else from its data.

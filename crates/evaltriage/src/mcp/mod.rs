@@ -9,6 +9,7 @@
 
 mod output;
 mod resources;
+mod review_tools;
 mod tools;
 
 use std::process::ExitCode;

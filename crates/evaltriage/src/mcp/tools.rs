@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::output::ToolOutput;
-use super::resources;
+use super::{resources, review_tools};
 use crate::cli::{AnalyzeArgs, ClassifierKind, RunStatusFilter, RunsListArgs, SourceArgs, StatusFilter};
 use crate::commands::{analyze, evals, runs};
 use crate::exit::CliError;
@@ -156,6 +156,57 @@ pub fn registry() -> &'static [ToolDef] {
                 |shared, args, call| Box::pin(analyze_run(shared, args, call)),
             )
             .writes(),
+            ToolDef::new(
+                "reports_list",
+                "Every triage report in the reports folder (ours and hand-written), newest first: model, date, run, \
+                 experiment, pass rate, label counts, whether a reviewer gave verdicts. Filter by model glob and day.",
+                object_schema(&[("reports", "array")]),
+                |shared, args, _| Box::pin(review_tools::reports_list(shared, args)),
+            ),
+            ToolDef::new(
+                "reports_show",
+                "One report's markdown, named by its path, a run id or prefix, or a model (its latest report).",
+                object_schema(&[("path", "string"), ("markdown", "string")]),
+                |shared, args, _| Box::pin(review_tools::reports_show(shared, args)),
+            ),
+            ToolDef::new(
+                "reports_trend",
+                "Per model, pass rate and label counts over time; persistent failures (failing in k of the last n \
+                 runs), flaky evals (alternating pass and fail), and evals failing for every model (likely the \
+                 eval's problem, not the model's).",
+                object_schema(&[]),
+                |shared, args, _| Box::pin(review_tools::reports_trend(shared, args)),
+            ),
+            ToolDef::new(
+                "diff",
+                "Per eval, what changed between two runs: fixed, new failures, still failing with old -> new label, \
+                 a changed failing step. Each side is read from its report when it has one, else from run data.",
+                object_schema(&[]),
+                |shared, args, _| Box::pin(review_tools::run_diff(shared, args)),
+            ),
+            ToolDef::new(
+                "reports_export",
+                "One record per verdict across reports (run, model, experiment, date, eval, step, label, \
+                 confidence, classifier, repeat, human label, reasoning), filtered; the text is CSV.",
+                object_schema(&[("records", "array")]),
+                |shared, args, _| Box::pin(review_tools::reports_export(shared, args)),
+            ),
+            ToolDef::new(
+                "reports_review",
+                "Record a human reviewer's verdict for one eval in a report (a visible line and an entry in its \
+                 machine-readable block, written atomically under the report's lock). Later analyses start from \
+                 it as the authoritative prior label. Only reports inside the reports folder.",
+                object_schema(&[]),
+                |shared, args, _| Box::pin(review_tools::reports_review(shared, args)),
+            )
+            .writes(),
+            ToolDef::new(
+                "reports_agreement",
+                "How often the tool's labels matched reviewers' verdicts, per label and per classifier (a \
+                 confusion matrix).",
+                object_schema(&[]),
+                |shared, args, _| Box::pin(review_tools::reports_agreement(shared, args)),
+            ),
         ]
     })
 }

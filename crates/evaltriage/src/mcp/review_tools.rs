@@ -1,0 +1,230 @@
+//! The review operations as tools: `reports_list`, `reports_show`, `reports_trend`, `diff`,
+//! `reports_export`, `reports_review`, `reports_agreement`. Each calls the very function its CLI
+//! command calls, once with `--json` for the structured result and (for those that only read)
+//! once more for the readable text, so the tool and the command cannot drift apart.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use clap::ValueEnum as _;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Shared;
+use super::output::ToolOutput;
+use crate::cli::{ExportFormat, LabelArg};
+use crate::commands::{diff, reports};
+use crate::config::Settings;
+use crate::exit::CliError;
+
+/// Runs a command function with `--json` and parses what it printed.
+fn json_of(
+    settings: &Settings,
+    run: &dyn Fn(&Settings, &mut dyn Write) -> Result<(), CliError>,
+) -> Result<Value, CliError> {
+    let mut settings = settings.clone();
+    settings.json = true;
+    let mut out = Vec::new();
+    run(&settings, &mut out)?;
+    serde_json::from_slice(&out).map_err(|e| CliError::failed(format!("the command's JSON did not parse: {e}")))
+}
+
+/// Runs a command function for its text.
+fn text_of(
+    settings: &Settings,
+    run: &dyn Fn(&Settings, &mut dyn Write) -> Result<(), CliError>,
+) -> Result<String, CliError> {
+    let mut settings = settings.clone();
+    settings.json = false;
+    let mut out = Vec::new();
+    run(&settings, &mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A read-only command as a tool: its JSON (an object; a list is wrapped under `key`) and its text.
+fn read_only(
+    settings: &Settings,
+    key: &str,
+    run: &dyn Fn(&Settings, &mut dyn Write) -> Result<(), CliError>,
+) -> Result<ToolOutput, CliError> {
+    let json = match json_of(settings, run)? {
+        object @ Value::Object(_) => object,
+        other => json!({ key: other }),
+    };
+    Ok(ToolOutput { json, text: text_of(settings, run)? })
+}
+
+fn day(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, CliError> {
+    text.map(|t| {
+        NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
+            .map_err(|_| CliError::usage(format!("{field}: {t:?} is not a date (YYYY-MM-DD)")))
+    })
+    .transpose()
+}
+
+/// Arguments of `reports_list` and `reports_agreement`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsListInput {
+    /// Only models matching this glob (`*`, `?`), e.g. `anthropic/*`
+    model: Option<String>,
+    /// Only reports dated on or after this day (YYYY-MM-DD)
+    since: Option<String>,
+}
+
+pub async fn reports_list(shared: &Shared, input: ReportsListInput) -> Result<ToolOutput, CliError> {
+    let since = day("since", input.since.as_deref())?;
+    read_only(&shared.settings, "reports", &|s, out| reports::list(input.model.as_deref(), since, s, out))
+}
+
+pub async fn reports_agreement(shared: &Shared, input: ReportsListInput) -> Result<ToolOutput, CliError> {
+    let since = day("since", input.since.as_deref())?;
+    read_only(&shared.settings, "agreement", &|s, out| reports::agreement(input.model.as_deref(), since, s, out))
+}
+
+/// Arguments of `reports_show`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsShowInput {
+    /// A report: its path in the reports folder, a run id or prefix, or a model (its latest report)
+    report: String,
+}
+
+pub async fn reports_show(shared: &Shared, input: ReportsShowInput) -> Result<ToolOutput, CliError> {
+    let path = inside_reports(&shared.settings, &reports::resolve(&input.report, &shared.settings)?)?;
+    let key = path.display().to_string();
+    read_only(&shared.settings, "report", &|s, out| reports::show(&key, true, s, out))
+}
+
+/// Arguments of `reports_trend`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsTrendInput {
+    /// Only models matching this glob
+    model: Option<String>,
+    /// Only reports dated on or after this day (YYYY-MM-DD)
+    since: Option<String>,
+    /// How many of each model's latest runs the persistent and flaky evals are judged on [default: 10]
+    runs: Option<u16>,
+    /// An eval failing in at least this many of those runs is persistent [default: 3]
+    min_failed: Option<u16>,
+}
+
+pub async fn reports_trend(shared: &Shared, input: ReportsTrendInput) -> Result<ToolOutput, CliError> {
+    let args = reports::TrendArgs {
+        model: input.model.as_deref(),
+        since: day("since", input.since.as_deref())?,
+        options: evaltriage_report::TrendOptions {
+            window: usize::from(input.runs.unwrap_or(10).clamp(1, 500)),
+            persistent_min: usize::from(input.min_failed.unwrap_or(3).clamp(1, 500)),
+        },
+        svg: None,
+    };
+    read_only(&shared.settings, "trend", &|s, out| reports::trend(&args, s, out))
+}
+
+/// Arguments of `reports_export`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsExportInput {
+    /// Only models matching this glob
+    model: Option<String>,
+    /// Only verdicts with this status (`done`, `error`, `skipped`)
+    status: Option<String>,
+    /// Only verdicts with this label (the tool's or a reviewer's), e.g. `KNOWN_GAP`
+    classification: Option<String>,
+    /// Only failures at this step (`tsc`, `eslint`, `tests`, ...)
+    step: Option<String>,
+    /// Only reports dated on or after this day (YYYY-MM-DD)
+    since: Option<String>,
+    /// Only reports dated on or before this day (YYYY-MM-DD)
+    until: Option<String>,
+}
+
+pub async fn reports_export(shared: &Shared, input: ReportsExportInput) -> Result<ToolOutput, CliError> {
+    let filter = evaltriage_report::ExportFilter {
+        model: input.model.as_deref(),
+        status: input.status.as_deref(),
+        classification: input.classification.as_deref(),
+        step: input.step.as_deref(),
+        since: day("since", input.since.as_deref())?,
+        until: day("until", input.until.as_deref())?,
+    };
+    let records = json_of(&shared.settings, &|s, out| reports::export(ExportFormat::Json, &filter, s, out))?;
+    let csv = text_of(&shared.settings, &|s, out| reports::export(ExportFormat::Csv, &filter, s, out))?;
+    Ok(ToolOutput { json: json!({ "records": records }), text: csv })
+}
+
+/// Arguments of `diff`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiffInput {
+    /// The earlier run: a run id or prefix with a report, a report path, or a run id, URL or store
+    /// path read from the run's data
+    a: String,
+    /// The later run, the same way
+    b: String,
+}
+
+pub async fn run_diff(shared: &Shared, input: DiffInput) -> Result<ToolOutput, CliError> {
+    let compared = diff::compare(&input.a, &input.b, &shared.settings).await?;
+    Ok(ToolOutput { json: compared.json(), text: compared.text() })
+}
+
+/// Arguments of `reports_review`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsReviewInput {
+    /// The report: its path in the reports folder, a run id or prefix, or a model (its latest report)
+    report: String,
+    /// The eval, by path (`category/name`) or name
+    eval: String,
+    /// The reviewer's label: MODEL_FAULT, OVERLY_STRICT, AMBIGUOUS_TASK or KNOWN_GAP
+    label: String,
+    /// Why, in a sentence
+    note: String,
+    /// Who reviewed (a name or handle)
+    by: Option<String>,
+}
+
+pub async fn reports_review(shared: &Shared, input: ReportsReviewInput) -> Result<ToolOutput, CliError> {
+    let label = LabelArg::from_str(input.label.trim(), true).map_err(|_| {
+        CliError::usage(format!(
+            "label: {:?} is not MODEL_FAULT, OVERLY_STRICT, AMBIGUOUS_TASK or KNOWN_GAP",
+            input.label
+        ))
+    })?;
+    // A tool writes inside the reports folder only.
+    let path = inside_reports(&shared.settings, &reports::resolve(&input.report, &shared.settings)?)?;
+    let report = path.display().to_string();
+    let args = reports::ReviewArgs {
+        report: &report,
+        eval: &input.eval,
+        label,
+        note: &input.note,
+        by: input.by.as_deref(),
+        today: chrono::Utc::now().date_naive(),
+    };
+    // Written once: the JSON says what was recorded, and the text is made from it.
+    let json = json_of(&shared.settings, &|s, out| reports::review(&args, s, out))?;
+    let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    Ok(ToolOutput { json, text })
+}
+
+/// The report path, if it is inside the reports folder (links resolved); else bad input.
+fn inside_reports(settings: &Settings, path: &Path) -> Result<std::path::PathBuf, CliError> {
+    let outside = || {
+        CliError::usage(format!(
+            "{} is not a report inside the reports folder {}",
+            path.display(),
+            settings.reports_dir.display()
+        ))
+    };
+    let root = std::fs::canonicalize(&settings.reports_dir).map_err(|_| outside())?;
+    let real = std::fs::canonicalize(path).map_err(|_| outside())?;
+    // The path as resolved (not its canonical form), so the review takes the report's lock as an
+    // analysis would.
+    if real.starts_with(&root) { Ok(path.to_owned()) } else { Err(outside()) }
+}

@@ -526,3 +526,29 @@ pub fn failed_step_mut(eval: &mut Value) -> &mut Value {
         .find(|s| s["status"]["kind"] == "failed")
         .expect("a failed step")
 }
+
+/// Runs a prepared command to its end with stdout and stderr discarded, sampling its peak resident
+/// memory (`VmHWM` in `/proc/<pid>/status`) while it runs: (exit code, wall time, peak KiB). For
+/// the benchmarks, which print figures and assert nothing about time.
+pub fn run_measured(mut cmd: std::process::Command) -> (i32, std::time::Duration, Option<u64>) {
+    let start = std::time::Instant::now();
+    let mut child =
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn the command");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak = None;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            if let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = Some(peak.map_or(kb, |p: u64| p.max(kb)));
+            }
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            return (status.code().unwrap_or(-1), start.elapsed(), peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}

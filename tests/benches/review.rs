@@ -7,42 +7,19 @@
 //! Run with `cargo bench -p evaltriage-tests --bench review`.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use evaltriage_tests::{EXAMPLE_RUN, example_store};
+use evaltriage_tests::{EXAMPLE_RUN, example_store, run_measured};
 
 const MODELS: usize = 20;
 const RUNS_PER_MODEL: usize = 500;
 
 /// Runs the CLI, returning (exit code, wall time, peak resident memory in KiB from /proc).
 fn timed(cwd: &Path, args: &[&str]) -> (i32, Duration, Option<u64>) {
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_evaltriage-e2e"))
-        .args(args)
-        .current_dir(cwd)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the CLI");
-    let status_file = format!("/proc/{}/status", child.id());
-    let mut peak = None;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status_file) {
-            if let Some(kb) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            {
-                peak = Some(peak.map_or(kb, |p: u64| p.max(kb)));
-            }
-        }
-        if let Some(status) = child.try_wait().expect("wait") {
-            return (status.code().unwrap_or(-1), start.elapsed(), peak);
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_evaltriage-e2e"));
+    cmd.args(args).current_dir(cwd).env("RUST_LOG", "error");
+    run_measured(cmd)
 }
 
 /// A 32-character run id whose first 8 characters are unique to `n`.

@@ -1,20 +1,16 @@
 //! Every report in the reports folder, as `<provider>/<model>/<file>`, and one of them read by that
 //! name: the MCP server's report resources. Read-only, and nothing outside the reports folder: the
-//! walk follows no link and skips hidden entries, a name is three plain components (no separator,
+//! walk (find.rs's, shared with the prior-report search) follows no link out and skips hidden entries, a name is three plain components (no separator,
 //! no `..`, nothing hidden) whose file is named like a report, and the read goes through core's
 //! `fsread` (regular files only, resolved inside the reports folder, through a size limit).
 
 use std::path::{Path, PathBuf};
 
 use evaltriage_core::fsread::read_regular_under;
-use walkdir::WalkDir;
 
 use crate::error::ReportError;
 use crate::path_scheme::{ReportFileName, parse_report_file_name};
 use crate::prior::{MAX_REPORT_BYTES, PriorWarning};
-
-/// The most entries (files and folders) looked at in one listing.
-const MAX_ENTRIES: usize = 200_000;
 
 /// A report file where we write reports: `<reports_dir>/<provider>/<model>/<file>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,38 +39,20 @@ impl ReportFile {
 pub fn list_report_files(reports_dir: &Path) -> (Vec<ReportFile>, Vec<PriorWarning>) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
-    if !reports_dir.exists() {
-        return (files, warnings);
-    }
-    let walker = WalkDir::new(reports_dir)
-        .follow_links(false)
-        .max_depth(3)
-        .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    for (seen, entry) in walker.enumerate() {
-        if seen >= MAX_ENTRIES {
-            warnings.push(PriorWarning {
-                path: reports_dir.to_owned(),
-                reason: format!("more than {MAX_ENTRIES} entries; the rest of the folder was not listed"),
-            });
-            break;
-        }
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                let path = e.path().unwrap_or(reports_dir).to_owned();
-                warnings.push(PriorWarning { path, reason: format!("cannot list: {e}") });
-                continue;
-            }
-        };
-        if entry.depth() != 3 || !entry.file_type().is_file() {
-            continue;
-        }
-        let Some([provider, model, file_name]) = components(reports_dir, entry.path()) else { continue };
-        let Some(name) = parse_report_file_name(&file_name) else { continue };
-        let size = entry.metadata().map(|m| m.len()).unwrap_or_default();
-        files.push(ReportFile { provider, model, file_name, name, path: entry.into_path(), size });
-    }
+    // The one safe walk of the reports tree (no link out, hidden entries skipped, bounded).
+    crate::find::walk_markdown(reports_dir, &mut warnings, |path, folders, file_name| {
+        let [provider, model] = folders else { return };
+        let Some(name) = parse_report_file_name(&file_name) else { return };
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
+        files.push(ReportFile {
+            provider: provider.clone(),
+            model: model.clone(),
+            file_name,
+            name,
+            path: path.to_owned(),
+            size,
+        });
+    });
     files.sort_by(|a, b| {
         (&a.provider, &a.model)
             .cmp(&(&b.provider, &b.model))
@@ -82,17 +60,6 @@ pub fn list_report_files(reports_dir: &Path) -> (Vec<ReportFile>, Vec<PriorWarni
             .then_with(|| b.file_name.cmp(&a.file_name))
     });
     (files, warnings)
-}
-
-/// The three components of a path below the reports folder, as UTF-8.
-fn components(root: &Path, path: &Path) -> Option<[String; 3]> {
-    let parts: Vec<String> = path
-        .strip_prefix(root)
-        .ok()?
-        .components()
-        .map(|c| c.as_os_str().to_str().map(str::to_owned))
-        .collect::<Option<_>>()?;
-    parts.try_into().ok()
 }
 
 /// Reads the report `<provider>/<model>/<file>` of the reports folder, as text. A name that is not

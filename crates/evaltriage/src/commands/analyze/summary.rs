@@ -1,0 +1,269 @@
+//! What `analyze-run` prints: the summary of a written report (text and `--json`) and the
+//! `--estimate` figures. Pure presentation of what the pipeline in `mod.rs` produced.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use evaltriage_core::{Classification, EvalPath, Run, Shape, Verdict, VerdictOrigin, VerdictStatus};
+use evaltriage_fanout::{Backend, FanoutConfig};
+use evaltriage_report::ReportScope;
+use serde_json::json;
+
+use super::{Spend, classifier_description};
+use crate::commands::count;
+use crate::hints::RunAddress;
+
+/// What `analyze-run --estimate --json` prints.
+pub fn estimate_json(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> serde_json::Value {
+    json!({
+        "classifier": classifier_description(&config.backend),
+        "failures": est.cases,
+        "infrastructure": est.infrastructure,
+        "cache_hits": est.cache_hits,
+        "calls": est.calls,
+        "max_calls": est.max_calls,
+        "synthesis_call": est.synthesis_call,
+        "prompt_tokens": est.prompt_tokens,
+        "completion_tokens": est.completion_tokens,
+        "total_tokens": est.total_tokens(),
+    })
+}
+
+/// What `analyze-run --estimate` prints.
+pub fn estimate_text(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "classifier  {}", classifier_description(&config.backend));
+    let _ = writeln!(
+        s,
+        "failures    {} ({} infrastructure, classified by rule and never sent; {} cached)",
+        est.cases, est.infrastructure, est.cache_hits
+    );
+    let synthesis = if est.synthesis_call { ", the cross-cutting synthesis included" } else { "" };
+    let _ = writeln!(
+        s,
+        "calls       {}{synthesis} (up to {} if every answer needs all its retries)",
+        est.calls, est.max_calls
+    );
+    let _ = writeln!(
+        s,
+        "tokens      ~{} ({} prompt + {} completion), estimated at 4 characters a token",
+        est.total_tokens(),
+        est.prompt_tokens,
+        est.completion_tokens
+    );
+    if let Backend::Rules(_) = config.backend {
+        s.push_str("The rules classifier makes no LLM calls; set OPENAI_API_KEY or --llm-base-url to use one.\n");
+    }
+    s
+}
+
+/// What the terminal shows at the end.
+pub(super) struct Summary<'a> {
+    pub(super) run: &'a Run,
+    pub(super) shape: &'a Shape,
+    pub(super) scope: Option<&'a ReportScope>,
+    pub(super) changes: &'a evaltriage_report::ChangesSince,
+    pub(super) verdicts: &'a [Verdict],
+    pub(super) history: &'a evaltriage_report::History,
+    /// How many prior reports were read, and the reports folder they were looked for under.
+    pub(super) prior_reports: usize,
+    pub(super) prior_folder: PathBuf,
+    pub(super) path: &'a PathBuf,
+    pub(super) address: RunAddress,
+    /// The failures whose output has a `run.log`, the only ones a hint may name it for.
+    pub(super) with_run_log: &'a BTreeSet<EvalPath>,
+    pub(super) spend: Spend,
+    pub(super) synthesis_cached: bool,
+}
+
+/// A confidence rounded to two decimals (f32 values such as 0.3 would otherwise print as
+/// 0.30000001192092896).
+fn confidence_json(c: Option<f32>) -> serde_json::Value {
+    c.filter(|c| c.is_finite()).map_or(serde_json::Value::Null, |c| json!((f64::from(c) * 100.0).round() / 100.0))
+}
+
+impl Summary<'_> {
+    pub(super) fn json(&self, config: &FanoutConfig) -> serde_json::Value {
+        json!({
+            "report_path": self.path,
+            "run_id": self.run.id.as_str(),
+            "model": self.run.model,
+            "provider": self.run.provider,
+            "experiment": self.run.experiment,
+            "scope": self.scope.map(ReportScope::describe),
+            "changes": self.changes.to_json(),
+            "total": self.shape.total,
+            "passed": self.shape.passed,
+            "failed": self.shape.failed,
+            "infrastructure": self.shape.infrastructure,
+            "classifier": classifier_description(&config.backend),
+            "tokens": self.spend.json(),
+            "synthesis_cached": self.synthesis_cached,
+            "prior_reports": self.prior_reports,
+            "prior_reports_folder": self.prior_folder,
+            "next": self.next_step(),
+            "verdicts": self.verdicts.iter().map(|v| {
+                let h = self.history.for_eval(&v.eval_path);
+                json!({
+                    "eval_id": v.eval_id.as_str(),
+                    "eval_path": v.eval_path.as_str(),
+                    "failed_step": v.failed_step.as_ref().map(|s| s.as_str()),
+                    "classification": v.classification.map(Classification::as_str),
+                    "status": v.status.as_str(),
+                    "infrastructure": matches!(v.origin, VerdictOrigin::Infrastructure(_)),
+                    "retry_count": v.retry_count,
+                    "repeat": h.is_repeat(),
+                    "history": h.summary(),
+                    "confidence": confidence_json(v.confidence),
+                    "reasoning": v.reasoning,
+                    "missing_evidence": v.missing_evidence,
+                    "tokens": {"prompt": v.tokens.prompt, "completion": v.tokens.completion},
+                })
+            }).collect::<Vec<_>>(),
+        })
+    }
+
+    pub(super) fn text(&self, classifier: &str, kept_actions: bool) -> String {
+        let (run, shape) = (self.run, self.shape);
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} · run {} · {} · {}/{} passed ({:.1}%)",
+            run.model,
+            run.id,
+            run.experiment,
+            shape.passed,
+            shape.total,
+            shape.pass_rate_percent()
+        );
+        if let Some(scope) = self.scope {
+            let _ = writeln!(
+                s,
+                "scope: the {} only (a report of its own; the run's full report is untouched)",
+                scope.describe()
+            );
+        }
+        let infra = self.verdicts.iter().filter(|v| matches!(v.origin, VerdictOrigin::Infrastructure(_))).count();
+        let verification = self.verdicts.len() - infra;
+        let _ = writeln!(
+            s,
+            "{} analysed: {} infrastructure, {} verification by {classifier}",
+            count(self.verdicts.len(), "failure", "failures"),
+            infra,
+            verification
+        );
+        let mut counts: Vec<String> = Vec::new();
+        for class in Classification::ALL {
+            let n = self.verdicts.iter().filter(|v| v.classification == Some(class)).count();
+            if n > 0 {
+                counts.push(format!("{class} {n}"));
+            }
+        }
+        let errors = self.verdicts.iter().filter(|v| v.status == VerdictStatus::Error).count();
+        let skipped = self.verdicts.iter().filter(|v| v.status == VerdictStatus::Skipped).count();
+        if errors > 0 {
+            counts.push(format!("not classified (error) {errors}"));
+        }
+        if skipped > 0 {
+            counts.push(format!("skipped {skipped}"));
+        }
+        if !counts.is_empty() {
+            let _ = writeln!(s, "  {}", counts.join(" · "));
+        }
+        let missing: Vec<&Verdict> = self.verdicts.iter().filter(|v| !v.missing_evidence.is_empty()).collect();
+        if let Some(first) = missing.first() {
+            let _ = writeln!(
+                s,
+                "  evidence missing for {} (named in the report; exit code 1): {}: {}",
+                count(missing.len(), "failure", "failures"),
+                first.eval_path,
+                crate::commands::one_line(&first.missing_evidence.join("; "), 160)
+            );
+        }
+        let guesses = self.verdicts.iter().filter(|v| v.is_unverified_guess()).count();
+        if guesses > 0 {
+            let _ = writeln!(
+                s,
+                "  {} only the rules' default guess (unverified): an LLM analysis or a person decides",
+                count(guesses, "label is", "labels are")
+            );
+        }
+        match self.changes {
+            evaltriage_report::ChangesSince::NoPriorReport { .. } if self.prior_reports == 0 => {
+                let _ = writeln!(
+                    s,
+                    "  no prior report for this model anywhere under {} (any folder naming it, or a Model: line): every failure is new",
+                    self.prior_folder.display()
+                );
+            }
+            changes => {
+                let _ = writeln!(s, "  {}", changes.one_line());
+            }
+        }
+        for v in self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).claimed_fix.is_some()) {
+            let _ = writeln!(s, "  a prior Actions taken entry claimed to fix {}, and it failed again", v.eval_path);
+        }
+        let total = self.spend.total();
+        if total.total() > 0 || self.synthesis_cached {
+            let mut line = format!(
+                "  tokens: {} ({} prompt + {} completion; verdicts {}, synthesis {})",
+                total.total(),
+                total.prompt,
+                total.completion,
+                self.spend.verdicts.total(),
+                self.spend.synthesis.total()
+            );
+            if self.synthesis_cached {
+                line.push_str("; synthesis from the cache");
+            }
+            let _ = writeln!(s, "{line}");
+        }
+        let _ = writeln!(
+            s,
+            "report: {}{}",
+            self.path.display(),
+            if kept_actions { " (replaced; Actions taken kept)" } else { "" }
+        );
+        let _ = writeln!(s, "next: {}", self.next_step());
+        s
+    }
+
+    /// `evaltriage evals show <run> <eval>`, with `--file run.log` only when that file exists.
+    fn show_command(&self, v: &Verdict, with_log: bool) -> String {
+        let mut args = vec![v.eval_path.as_str()];
+        if with_log && self.with_run_log.contains(&v.eval_path) {
+            args.extend(["--file", "run.log"]);
+        }
+        self.address.command(&["evals", "show"], &args)
+    }
+
+    /// The one thing to do next.
+    fn next_step(&self) -> String {
+        if self.shape.mostly_infrastructure() {
+            return format!(
+                "fix the environment first: {} of {} failures are infrastructure (see the report's infrastructure section)",
+                self.shape.infrastructure, self.shape.failed
+            );
+        }
+        let actionable = self
+            .verdicts
+            .iter()
+            .find(|v| matches!(v.classification, Some(Classification::OverlyStrict | Classification::AmbiguousTask)));
+        if let Some(v) = actionable {
+            return format!(
+                "{} looks like the eval's problem ({}): see the report's recommendations, or `{}`",
+                v.eval_path,
+                v.classification.map_or("", Classification::as_str),
+                self.show_command(v, false)
+            );
+        }
+        if let Some(v) = self.verdicts.iter().find(|v| v.status == VerdictStatus::Error) {
+            return format!("{} could not be classified: `{}`", v.eval_path, self.show_command(v, false));
+        }
+        if let Some(v) = self.verdicts.iter().find(|v| v.classification == Some(Classification::ModelFault)) {
+            return format!("look at one model fault first: `{}`", self.show_command(v, true));
+        }
+        "nothing to act on".to_owned()
+    }
+}

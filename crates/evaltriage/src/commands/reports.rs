@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use evaltriage_core::Classification;
 use evaltriage_report::{
-    CatalogReport, ExportFilter, HumanVerdict, TrendOptions, all_reports, model_matches, read_report_text,
+    CatalogReport, ExportFilter, ExportRecord, HumanVerdict, TrendOptions, all_reports, model_matches, read_report_text,
 };
 use serde_json::{Value, json};
 
@@ -61,14 +61,33 @@ fn pass_rate_text(rate: Option<(u32, u32)>) -> String {
     }
 }
 
+/// What a command shows, in both forms, from one pass over the reports: the JSON `--json` prints
+/// and the text. The MCP tools return both; the CLI prints one.
+#[derive(Debug)]
+pub struct Shown {
+    pub json: Value,
+    pub text: String,
+}
+
+impl Shown {
+    fn emit(&self, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
+        if settings.json { emit_json(out, &self.json) } else { emit(out, &self.text) }
+    }
+}
+
 pub fn list(
     model: Option<&str>,
     since: Option<NaiveDate>,
     settings: &Settings,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    listing(model, since, settings)?.emit(settings, out)
+}
+
+/// `reports list`, both forms.
+pub fn listing(model: Option<&str>, since: Option<NaiveDate>, settings: &Settings) -> Result<Shown, CliError> {
     let reports = filtered(catalog(settings)?, model, since);
-    if settings.json {
+    let json = {
         let items: Vec<Value> = reports
             .iter()
             .map(|r| {
@@ -89,10 +108,10 @@ pub fn list(
                 })
             })
             .collect();
-        return emit_json(out, &json!({ "reports": items }));
-    }
+        json!({ "reports": items })
+    };
     if reports.is_empty() {
-        return emit(out, &format!("No reports in {}.\n", settings.reports_dir.display()));
+        return Ok(Shown { json, text: format!("No reports in {}.\n", settings.reports_dir.display()) });
     }
     let mut text = String::new();
     for r in &reports {
@@ -113,7 +132,7 @@ pub fn list(
         ));
     }
     text.push_str(&format!("\n{}\n", count(reports.len(), "report", "reports")));
-    emit(out, &text)
+    Ok(Shown { json, text })
 }
 
 /// A report named by path, run id or prefix, or model (its latest full report).
@@ -150,13 +169,20 @@ pub fn resolve(key: &str, settings: &Settings) -> Result<PathBuf, CliError> {
 }
 
 pub fn show(key: &str, raw: bool, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
+    let shown = showing(key, settings)?;
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    if settings.json || raw || !terminal {
+        shown.emit(settings, out)
+    } else {
+        emit(out, &markdown_terminal::render(&shown.text))
+    }
+}
+
+/// `reports show`, both forms (the text is the raw markdown).
+pub fn showing(key: &str, settings: &Settings) -> Result<Shown, CliError> {
     let path = resolve(key, settings)?;
     let text = read_report_text(&path)?;
-    if settings.json {
-        return emit_json(out, &json!({ "path": path.display().to_string(), "markdown": text }));
-    }
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    if raw || !terminal { emit(out, &text) } else { emit(out, &markdown_terminal::render(&text)) }
+    Ok(Shown { json: json!({ "path": path.display().to_string(), "markdown": text }), text })
 }
 
 /// The options of `reports trend`.
@@ -175,11 +201,19 @@ pub fn trend(args: &TrendArgs<'_>, settings: &Settings, out: &mut dyn Write) -> 
         let svg = evaltriage_report::site::pass_rate_chart(&trend.models);
         std::fs::write(file, svg).map_err(|e| CliError::usage(format!("cannot write {}: {e}", file.display())))?;
     }
-    if settings.json {
-        return emit_json(out, &trend.to_json());
-    }
+    trend_shown(&trend, settings).emit(settings, out)
+}
+
+/// `reports trend` without `--svg`, both forms.
+pub fn trending(args: &TrendArgs<'_>, settings: &Settings) -> Result<Shown, CliError> {
+    let reports = filtered(catalog(settings)?, args.model, args.since);
+    Ok(trend_shown(&evaltriage_report::trend(&reports, args.options), settings))
+}
+
+fn trend_shown(trend: &evaltriage_report::Trend, settings: &Settings) -> Shown {
+    let json = trend.to_json();
     if trend.models.is_empty() {
-        return emit(out, &format!("No full reports in {}.\n", settings.reports_dir.display()));
+        return Shown { json, text: format!("No full reports in {}.\n", settings.reports_dir.display()) };
     }
     let mut text = String::new();
     for m in &trend.models {
@@ -225,7 +259,7 @@ pub fn trend(args: &TrendArgs<'_>, settings: &Settings, out: &mut dyn Write) -> 
             ));
         }
     }
-    emit(out, &text)
+    Shown { json, text }
 }
 
 pub fn export(
@@ -234,7 +268,7 @@ pub fn export(
     settings: &Settings,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let records = evaltriage_report::export_records(&catalog(settings)?, filter);
+    let records = export_records(filter, settings)?;
     match format {
         ExportFormat::Json => emit_json(out, &Value::Array(records.iter().map(|r| r.to_json()).collect())),
         ExportFormat::Jsonl => {
@@ -247,6 +281,11 @@ pub fn export(
         }
         ExportFormat::Csv => emit(out, &evaltriage_report::to_csv(&records)),
     }
+}
+
+/// The records `reports export` writes.
+pub fn export_records(filter: &ExportFilter<'_>, settings: &Settings) -> Result<Vec<ExportRecord>, CliError> {
+    Ok(evaltriage_report::export_records(&catalog(settings)?, filter))
 }
 
 /// The options of `reports review`.
@@ -319,8 +358,13 @@ pub fn agreement(
     settings: &Settings,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    agreeing(model, since, settings)?.emit(settings, out)
+}
+
+/// `reports agreement`, both forms.
+pub fn agreeing(model: Option<&str>, since: Option<NaiveDate>, settings: &Settings) -> Result<Shown, CliError> {
     let reports = filtered(catalog(settings)?, model, since);
     let records = evaltriage_report::export_records(&reports, &ExportFilter::default());
     let agreement = evaltriage_report::agreement(&records);
-    if settings.json { emit_json(out, &agreement.to_json()) } else { emit(out, &agreement.to_text()) }
+    Ok(Shown { json: agreement.to_json(), text: agreement.to_text() })
 }

@@ -1,7 +1,8 @@
 //! The review operations as tools: `reports_list`, `reports_show`, `reports_trend`, `diff`,
-//! `reports_export`, `reports_review`, `reports_agreement`. Each calls the very function its CLI
-//! command calls, once with `--json` for the structured result and (for those that only read)
-//! once more for the readable text, so the tool and the command cannot drift apart.
+//! `reports_export`, `reports_review`, `reports_agreement`. Each calls the function its CLI
+//! command prints from (`reports::listing`, `showing`, `trending`, `export_records`, `agreeing`,
+//! `diff::compare`), one pass giving both the JSON and the text, so the tool and the command cannot
+//! drift apart; `reports_review`, which writes, runs the command once with `--json`.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::Shared;
 use super::output::ToolOutput;
-use crate::cli::{ExportFormat, LabelArg};
+use crate::cli::LabelArg;
 use crate::commands::{diff, reports};
 use crate::config::Settings;
 use crate::exit::CliError;
@@ -29,31 +30,6 @@ fn json_of(
     let mut out = Vec::new();
     run(&settings, &mut out)?;
     serde_json::from_slice(&out).map_err(|e| CliError::failed(format!("the command's JSON did not parse: {e}")))
-}
-
-/// Runs a command function for its text.
-fn text_of(
-    settings: &Settings,
-    run: &dyn Fn(&Settings, &mut dyn Write) -> Result<(), CliError>,
-) -> Result<String, CliError> {
-    let mut settings = settings.clone();
-    settings.json = false;
-    let mut out = Vec::new();
-    run(&settings, &mut out)?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// A read-only command as a tool: its JSON (an object; a list is wrapped under `key`) and its text.
-fn read_only(
-    settings: &Settings,
-    key: &str,
-    run: &dyn Fn(&Settings, &mut dyn Write) -> Result<(), CliError>,
-) -> Result<ToolOutput, CliError> {
-    let json = match json_of(settings, run)? {
-        object @ Value::Object(_) => object,
-        other => json!({ key: other }),
-    };
-    Ok(ToolOutput { json, text: text_of(settings, run)? })
 }
 
 fn day(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, CliError> {
@@ -76,12 +52,14 @@ pub struct ReportsListInput {
 
 pub async fn reports_list(shared: &Shared, input: ReportsListInput) -> Result<ToolOutput, CliError> {
     let since = day("since", input.since.as_deref())?;
-    read_only(&shared.settings, "reports", &|s, out| reports::list(input.model.as_deref(), since, s, out))
+    let shown = reports::listing(input.model.as_deref(), since, &shared.settings)?;
+    Ok(ToolOutput { json: shown.json, text: shown.text })
 }
 
 pub async fn reports_agreement(shared: &Shared, input: ReportsListInput) -> Result<ToolOutput, CliError> {
     let since = day("since", input.since.as_deref())?;
-    read_only(&shared.settings, "agreement", &|s, out| reports::agreement(input.model.as_deref(), since, s, out))
+    let shown = reports::agreeing(input.model.as_deref(), since, &shared.settings)?;
+    Ok(ToolOutput { json: shown.json, text: shown.text })
 }
 
 /// Arguments of `reports_show`.
@@ -94,8 +72,8 @@ pub struct ReportsShowInput {
 
 pub async fn reports_show(shared: &Shared, input: ReportsShowInput) -> Result<ToolOutput, CliError> {
     let path = inside_reports(&shared.settings, &reports::resolve(&input.report, &shared.settings)?)?;
-    let key = path.display().to_string();
-    read_only(&shared.settings, "report", &|s, out| reports::show(&key, true, s, out))
+    let shown = reports::showing(&path.display().to_string(), &shared.settings)?;
+    Ok(ToolOutput { json: shown.json, text: shown.text })
 }
 
 /// Arguments of `reports_trend`.
@@ -122,7 +100,8 @@ pub async fn reports_trend(shared: &Shared, input: ReportsTrendInput) -> Result<
         },
         svg: None,
     };
-    read_only(&shared.settings, "trend", &|s, out| reports::trend(&args, s, out))
+    let shown = reports::trending(&args, &shared.settings)?;
+    Ok(ToolOutput { json: shown.json, text: shown.text })
 }
 
 /// Arguments of `reports_export`.
@@ -152,9 +131,9 @@ pub async fn reports_export(shared: &Shared, input: ReportsExportInput) -> Resul
         since: day("since", input.since.as_deref())?,
         until: day("until", input.until.as_deref())?,
     };
-    let records = json_of(&shared.settings, &|s, out| reports::export(ExportFormat::Json, &filter, s, out))?;
-    let csv = text_of(&shared.settings, &|s, out| reports::export(ExportFormat::Csv, &filter, s, out))?;
-    Ok(ToolOutput { json: json!({ "records": records }), text: csv })
+    let records = reports::export_records(&filter, &shared.settings)?;
+    let json = json!({ "records": records.iter().map(evaltriage_report::ExportRecord::to_json).collect::<Vec<_>>() });
+    Ok(ToolOutput { json, text: evaltriage_report::to_csv(&records) })
 }
 
 /// Arguments of `diff`.

@@ -239,24 +239,8 @@ pub(crate) fn walk_markdown(
 
 #[cfg(test)]
 mod tests {
-    use evaltriage_core::{RunId, RunStatus};
-
     use super::*;
-
-    fn run(model: &str, provider: Option<&str>) -> Run {
-        Run {
-            id: RunId::new("jn72t14a0tmje3jrj9wwng78gh80mdfw").unwrap(),
-            model_id: None,
-            model: model.to_owned(),
-            formatted_name: None,
-            provider: provider.map(str::to_owned),
-            experiment: "default".to_owned(),
-            status: RunStatus::Completed { duration_ms: None },
-            created_at_ms: 0.0,
-            planned_evals: Vec::new(),
-            evals: Vec::new(),
-        }
-    }
+    use crate::test_support::run;
 
     fn folder(id: &ModelIdentity, f: &str) -> bool {
         id.folder_matches(&f.split('/').map(str::to_owned).collect::<Vec<_>>())

@@ -53,3 +53,25 @@ pub use review::{HumanVerdict, ReviewProblem, add_review};
 pub use run_diff::{EvalDiff, RunSide, diff_json, diff_text, run_diff};
 pub use trend::{EvalRow, ModelTrend, Trend, TrendOptions, TrendPoint, trend};
 pub use write::{WriteOutcome, existing_report_for, rewrite_report, write_file_atomically, write_report};
+
+/// What the crate's unit tests share.
+#[cfg(test)]
+mod test_support {
+    use evaltriage_core::{Run, RunId, RunStatus};
+
+    /// A run with no evals, of `model` served by `provider`.
+    pub(crate) fn run(model: &str, provider: Option<&str>) -> Run {
+        Run {
+            id: RunId::new("jn72t14a0tmje3jrj9wwng78gh80mdfw").unwrap(),
+            model_id: None,
+            model: model.to_owned(),
+            formatted_name: None,
+            provider: provider.map(str::to_owned),
+            experiment: "default".to_owned(),
+            status: RunStatus::Completed { duration_ms: None },
+            created_at_ms: 0.0,
+            planned_evals: Vec::new(),
+            evals: Vec::new(),
+        }
+    }
+}

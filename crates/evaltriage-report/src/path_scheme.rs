@@ -169,24 +169,8 @@ pub fn sanitise_component(raw: &str, fallback: &str) -> String {
 mod tests {
     use std::path::Component;
 
-    use evaltriage_core::{RunId, RunStatus};
-
     use super::*;
-
-    fn run(model: &str, provider: Option<&str>) -> Run {
-        Run {
-            id: RunId::new("jn72t14a0tmje3jrj9wwng78gh80mdfw").unwrap(),
-            model_id: None,
-            model: model.to_owned(),
-            formatted_name: None,
-            provider: provider.map(str::to_owned),
-            experiment: "default".to_owned(),
-            status: RunStatus::Completed { duration_ms: None },
-            created_at_ms: 0.0,
-            planned_evals: Vec::new(),
-            evals: Vec::new(),
-        }
-    }
+    use crate::test_support::run;
 
     fn date() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 2, 6).unwrap()

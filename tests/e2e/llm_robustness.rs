@@ -171,7 +171,7 @@ async fn the_summary_counts_each_eval_once_and_debug_logs_name_the_response_form
     );
     assert_eq!(code, 1, "one eval ended error: {err}");
     // 7 failures: 2 infrastructure + 5 verification, of which 4 classified and 1 not; each once.
-    assert!(out.contains("7 failures analysed: 2 infrastructure, 5 verification by LLM"), "{out}");
+    assert!(out.contains("7 failures analyzed: 2 infrastructure, 5 verification by LLM"), "{out}");
     assert!(out.contains(" · not classified (error) 1\n"), "{out}");
     assert!(!out.contains("skipped"), "{out}");
     let requests: Vec<&str> = err.lines().filter(|l| l.contains("LLM request") && !l.contains("sent")).collect();

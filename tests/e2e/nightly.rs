@@ -257,6 +257,87 @@ async fn the_budget_covers_the_night_and_the_rest_waits() {
     assert_eq!(outcomes, ["analysed", "analysed"], "the runs left wait in the window: {v}");
 }
 
+/// What a dry run's action and a night's outcome each mean, in one vocabulary.
+fn planned_as(action: &str) -> &'static str {
+    match action.split(':').next().unwrap_or_default() {
+        "analyze" => "analyze",
+        "skip" => "reported",
+        "shape only" => "sampled",
+        "wait" => "wait",
+        _ => "other",
+    }
+}
+
+fn done_as(outcome: &str) -> &'static str {
+    match outcome {
+        "analysed" => "analyze",
+        "already_reported" => "reported",
+        "sampled_out" => "sampled",
+        "left" => "wait",
+        _ => "other",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dry_run_and_the_night_agree_with_sampling_max_runs_and_a_budget() {
+    let (convex, template) = deployment().await;
+    let llm = FakeLlm::start().await;
+    let base = now_ms() - 3_600_000.0;
+    for n in 0..7 {
+        convex.add_run(run_doc(&template, 1, n, base + n as f64, "completed"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (url, reports_arg, llm_url) = (convex.url(), reports.to_str().unwrap().to_owned(), llm.base_url());
+    // The oldest run has a report: the dry run counts it for sampling as the night does.
+    let first = run_id(1, 0);
+    let (code, _, err) = run(dir.path(), &["analyze-run", &first, "--convex-url", &url, "--reports-dir", &reports_arg]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) =
+        run(dir.path(), &nightly_args(&url, &reports_arg, &["--llm-base-url", &llm_url, "--dry-run", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let each = json(&out)["runs"][1]["estimated_tokens"].as_u64().expect("an estimate");
+    let budget = (each + each / 2).to_string();
+    // Without the verdict cache: the runs are copies of one run, and the night's later estimates
+    // would count the earlier analyses' cached verdicts, which no dry run can foresee.
+    let limits = [
+        "--llm-base-url",
+        &llm_url,
+        "--sample-every",
+        "2",
+        "--max-runs",
+        "2",
+        "--budget-tokens",
+        &budget,
+        "--no-cache",
+    ];
+
+    let (code, out, err) =
+        run(dir.path(), &nightly_args(&url, &reports_arg, &[&limits[..], &["--dry-run", "--json"]].concat()));
+    assert_eq!(code, 0, "{err}");
+    let plan = json(&out);
+    let planned: Vec<(String, &str)> = plan["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["run_id"].as_str().unwrap().to_owned(), planned_as(r["action"].as_str().unwrap())))
+        .collect();
+    assert_eq!(llm.requests(), 0, "a dry run calls no LLM");
+
+    let (code, out, err) = run(dir.path(), &nightly_args(&url, &reports_arg, &[&limits[..], &["--json"]].concat()));
+    assert_eq!(code, 0, "{err}");
+    let night = json(&out);
+    let done: Vec<(String, &str)> = night["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["run_id"].as_str().unwrap().to_owned(), done_as(r["outcome"].as_str().unwrap())))
+        .collect();
+    assert_eq!(planned, done, "the dry run names what the night does: {plan} {night}");
+    let actions: Vec<&str> = done.iter().map(|(_, a)| *a).collect();
+    assert_eq!(actions, ["reported", "sampled", "analyze", "sampled", "wait", "wait", "wait"], "{night}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sampling_flags_and_the_webhook() {
     let (convex, template) = deployment().await;

@@ -370,7 +370,7 @@ fn the_summary_counts_right_and_says_when_no_prior_report_was_found() {
     let (code, out, err) =
         run(scratch.path(), &["analyze-run", store.to_str().unwrap(), "--reports-dir", reports.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("7 failures analysed"), "{out}");
+    assert!(out.contains("7 failures analyzed"), "{out}");
     assert!(out.contains(&format!("no prior report for this model anywhere under {}", reports.display())), "{out}");
 
     // One failure: singular.
@@ -400,7 +400,7 @@ fn the_summary_counts_right_and_says_when_no_prior_report_was_found() {
         ],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("1 failure analysed"), "{out}");
+    assert!(out.contains("1 failure analyzed"), "{out}");
 }
 
 #[test]
@@ -446,7 +446,7 @@ fn scoped_analyses_get_their_own_report_and_never_replace_the_full_one() {
     let (code, out, err) =
         run(scratch.path(), &["analyze-run", &url, "--store", store, "--reports-dir", reports_arg, "--force"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("1 failure analysed"), "{out}");
+    assert!(out.contains("1 failure analyzed"), "{out}");
     assert!(out.contains("scope: the eval 002-queries/009-channel_summary only"), "{out}");
     assert_eq!(std::fs::read(&full_path).unwrap(), full, "the full report is untouched");
     assert_eq!(std::fs::read(&category_path).unwrap(), category, "the category's report is untouched");

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A report for the same run is already there, and `force` was not given.
-    #[error("a report for this run already exists at {}; pass --force to replace it (its Actions taken section is kept)", path.display())]
+    #[error("a report for this run already exists at {}", path.display())]
     Exists { path: PathBuf },
     /// Another process is producing this report right now (it holds the report's lock).
     #[error("another evaltriage ({holder}) is analysing this run into {}; nothing was spent or written by this one", path.display())]

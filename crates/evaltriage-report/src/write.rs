@@ -252,7 +252,7 @@ mod tests {
         let err = write_report(&later, "other", false).unwrap_err();
         assert!(matches!(&err, ReportError::Exists { path: p } if p == &path), "{err}");
         let message = err.to_string();
-        assert!(message.contains("abcdefgh_2026-02-06.md") && message.contains("--force"), "{message}");
+        assert!(message.contains("abcdefgh_2026-02-06.md") && !message.contains("--force"), "{message}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), NEW);
         assert_eq!(files(path.parent().unwrap()), ["abcdefgh_2026-02-06.md"]);
     }

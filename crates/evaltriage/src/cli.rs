@@ -389,7 +389,7 @@ pub enum ClassifierKind {
 
 /// The options of one run's analysis, shared by `analyze-run` and `nightly`.
 #[derive(Debug, Clone, Default, Args)]
-pub struct AnalysisOptions {
+pub struct AnalysisArgs {
     /// OpenAI-compatible endpoint, including /v1 (the key comes from OPENAI_API_KEY)
     /// [default: https://api.openai.com/v1 when OPENAI_API_KEY is set]
     #[arg(long, env = "OPENAI_BASE_URL", value_name = "URL")]
@@ -437,7 +437,7 @@ pub struct AnalyzeArgs {
     #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
     pub reports_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub analysis: AnalysisOptions,
+    pub analysis: AnalysisArgs,
     /// A hard cap on LLM tokens for the whole analysis, synthesis included: a call starts only if
     /// its worst case fits what is left; the rest are skipped and named in the report [default: no
     /// limit]
@@ -478,8 +478,8 @@ pub struct RunsListArgs {
     #[arg(long, value_enum)]
     pub status: Option<RunStatusFilter>,
     /// Only runs created after a date (2026-11-30, 2026-11-30T02:00:00Z) or within a duration (24h, 7d, 90m)
-    #[arg(long, value_name = "DATE|DURATION", value_parser = crate::since::parse_since)]
-    pub since: Option<crate::since::Since>,
+    #[arg(long, value_name = "DATE|DURATION", value_parser = evaltriage_pipeline::since::parse_since)]
+    pub since: Option<evaltriage_pipeline::since::Since>,
     /// Show at most this many runs
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -504,7 +504,7 @@ pub struct McpArgs {
     #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
     pub reports_dir: Option<PathBuf>,
     #[command(flatten)]
-    pub analysis: AnalysisOptions,
+    pub analysis: AnalysisArgs,
     /// A hard cap on LLM tokens for each analysis (a call's `budget_tokens` may lower it) [default: no limit]
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
@@ -541,8 +541,8 @@ pub struct NightlyArgs {
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
     /// The window starts here instead of at the high-water mark: a date (2026-11-30) or a duration (24h, 7d)
-    #[arg(long, value_name = "DATE|DURATION", value_parser = crate::since::parse_since)]
-    pub since: Option<crate::since::Since>,
+    #[arg(long, value_name = "DATE|DURATION", value_parser = evaltriage_pipeline::since::parse_since)]
+    pub since: Option<evaltriage_pipeline::since::Since>,
     /// Analyse at most this many runs tonight; the rest wait for the next night
     #[arg(long, value_name = "N")]
     pub max_runs: Option<usize>,
@@ -563,27 +563,54 @@ pub struct NightlyArgs {
     #[arg(long, env = "EVALTRIAGE_NOTIFY_WEBHOOK", hide_env_values = true, value_name = "URL")]
     pub notify_webhook: Option<String>,
     #[command(flatten)]
-    pub analysis: AnalysisOptions,
-}
-
-impl NightlyArgs {
-    /// The `analyze-run` options of one run of the night.
-    pub fn analyze_args(&self, run_id: &str, budget_tokens: Option<u64>, estimate: bool) -> AnalyzeArgs {
-        AnalyzeArgs {
-            target: run_id.to_owned(),
-            source: SourceArgs::default(),
-            reports_dir: self.reports_dir.clone(),
-            analysis: self.analysis.clone(),
-            budget_tokens,
-            estimate,
-            force: false,
-        }
-    }
+    pub analysis: AnalysisArgs,
 }
 
 fn parse_confidence(text: &str) -> Result<f32, String> {
     match text.trim().parse::<f32>() {
         Ok(c) if (0.0..=1.0).contains(&c) => Ok(c),
         _ => Err(format!("{text:?} is not a confidence from 0 to 1")),
+    }
+}
+
+impl From<ClassifierKind> for evaltriage_pipeline::ClassifierKind {
+    fn from(kind: ClassifierKind) -> Self {
+        match kind {
+            ClassifierKind::Llm => Self::Llm,
+            ClassifierKind::Rules => Self::Rules,
+        }
+    }
+}
+
+impl From<StatusFilter> for evaltriage_pipeline::evals::StatusFilter {
+    fn from(status: StatusFilter) -> Self {
+        match status {
+            StatusFilter::Failed => Self::Failed,
+            StatusFilter::Passed => Self::Passed,
+            StatusFilter::All => Self::All,
+        }
+    }
+}
+
+impl From<RunStatusFilter> for evaltriage_pipeline::runs::RunStatusFilter {
+    fn from(status: RunStatusFilter) -> Self {
+        match status {
+            RunStatusFilter::Pending => Self::Pending,
+            RunStatusFilter::Running => Self::Running,
+            RunStatusFilter::Completed => Self::Completed,
+            RunStatusFilter::Failed => Self::Failed,
+            RunStatusFilter::Finished => Self::Finished,
+        }
+    }
+}
+
+impl From<LabelArg> for evaltriage_core::Classification {
+    fn from(label: LabelArg) -> Self {
+        match label {
+            LabelArg::ModelFault => Self::ModelFault,
+            LabelArg::OverlyStrict => Self::OverlyStrict,
+            LabelArg::AmbiguousTask => Self::AmbiguousTask,
+            LabelArg::KnownGap => Self::KnownGap,
+        }
     }
 }

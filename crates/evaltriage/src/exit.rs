@@ -1,16 +1,22 @@
-//! Errors as the user sees them: one line on stderr, and an exit code by one rule.
+//! Errors as the user sees them: one line on stderr, and an exit code by one rule — the only
+//! place a pipeline error's kind becomes an exit code.
 //!
 //! - **2**: the user's input is wrong — a target, an option, a config file, a file or folder they
-//!   named (a store, the reports folder) that is unusable, a report that already exists.
+//!   named (a store, the reports folder) that is unusable, a report that already exists, a key the
+//!   LLM endpoint refused.
 //! - **1**: anything else went wrong — a server, the network, the disk, another evaltriage holding
 //!   the run — whether or not a report was written; the message says which. An analysis that
 //!   finished with per-eval problems (a verdict in error, evidence that could not be fetched)
 //!   also exits 1, after writing its report.
+//! - **3**: a nightly found another nightly holding its lock.
 
 use std::fmt;
 use std::process::ExitCode;
 
-use evaltriage_core::source::SourceError;
+use evaltriage_pipeline::{Error, ErrorKind};
+
+/// The exit code of a nightly that found another one holding the lock.
+pub const LOCK_HELD_EXIT_CODE: u8 = 3;
 
 /// An error that ends a command.
 #[derive(Debug)]
@@ -35,53 +41,28 @@ impl CliError {
     }
 }
 
-impl From<SourceError> for CliError {
-    fn from(e: SourceError) -> Self {
-        match &e {
-            SourceError::RunNotFound(_)
-            | SourceError::NotACodingRun(_)
-            | SourceError::NoSuchEval(_)
-            | SourceError::BadRunFile { .. }
-            | SourceError::Store(_)
-            | SourceError::WrongRun { local: true, .. } => Self::usage(e),
-            // A store file the user named that is a device, a pipe, too large or outside the store.
-            SourceError::File(read) if read.is_unusable_input() => Self::usage(e),
-            SourceError::Function { message, .. } if message.contains("ArgumentValidationError") => Self::usage(e),
-            SourceError::Http { status, .. } if (400..500).contains(status) && *status != 429 => Self::usage(e),
-            SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Self::usage(e),
-            _ => Self::failed(e),
-        }
+/// The exit code of each kind of pipeline error.
+pub fn code_of(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Exists | ErrorKind::Refused => 2,
+        ErrorKind::Locked => LOCK_HELD_EXIT_CODE,
+        ErrorKind::Busy | ErrorKind::Unavailable | ErrorKind::Failed => 1,
     }
 }
 
-/// File-system errors that mean a folder the user named cannot be used as it is (a file where a
-/// folder should be, no permission, a read-only file system): their input, not a failure.
-fn is_unusable_path(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{
-        AlreadyExists, IsADirectory, NotADirectory, NotFound, PermissionDenied, ReadOnlyFilesystem,
-    };
-    matches!(e.kind(), PermissionDenied | ReadOnlyFilesystem | NotADirectory | IsADirectory | AlreadyExists | NotFound)
-}
-
-impl From<evaltriage_report::ReportError> for CliError {
-    fn from(e: evaltriage_report::ReportError) -> Self {
-        use evaltriage_report::ReportError;
-        match &e {
-            ReportError::Exists { .. } => Self::usage(e),
-            ReportError::Busy { .. } => Self::failed(e),
-            ReportError::Io { source, .. } => {
-                let message = format!("{e}: {source}; no report was written");
-                if is_unusable_path(source) { Self::usage(message) } else { Self::failed(message) }
-            }
-            ReportError::InvalidPath { .. } => Self::usage(format!("{e}; no report was written")),
-            ReportError::NotUnderstood { .. } => Self::failed(format!("{e}; no report was written")),
-            ReportError::Unreadable { .. } => Self::usage(e),
-        }
+impl From<Error> for CliError {
+    /// The pipeline's message with the CLI's own hint for what the user can do next.
+    fn from(e: Error) -> Self {
+        let hint = match e.kind {
+            ErrorKind::Exists => "; pass --force to replace it (its Actions taken section is kept)",
+            _ => "",
+        };
+        Self { code: code_of(e.kind), message: format!("{}{hint}", e.message) }
     }
 }
 
-impl From<evaltriage_core::TargetError> for CliError {
-    fn from(e: evaltriage_core::TargetError) -> Self {
-        Self::usage(e)
+impl From<evaltriage_core::source::SourceError> for CliError {
+    fn from(e: evaltriage_core::source::SourceError) -> Self {
+        Error::from(e).into()
     }
 }

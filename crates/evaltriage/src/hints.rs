@@ -4,7 +4,7 @@
 
 use evaltriage_core::{RunId, Target, parse_target};
 
-use crate::config::Settings;
+use evaltriage_pipeline::Settings;
 
 /// Quotes one argument for a POSIX shell: left as it is when it holds only characters no shell
 /// treats specially, else single-quoted (a `'` inside becomes `'\''`).

@@ -8,9 +8,9 @@ mod config;
 mod exit;
 mod hints;
 mod mcp;
+mod output;
+mod present;
 mod progress;
-mod since;
-mod sources;
 
 use std::process::ExitCode;
 
@@ -18,7 +18,8 @@ use clap::Parser;
 
 pub use cli::Cli;
 use cli::{Command, EvalsCommand, ReportsCommand, RunsCommand, SourceArgs};
-use config::{FileConfig, Settings};
+use evaltriage_pipeline::review::ReportFilter;
+use evaltriage_pipeline::{FileConfig, Settings};
 use exit::CliError;
 
 /// Runs the command line of this process.
@@ -63,7 +64,7 @@ fn report_error(e: &CliError) {
 /// With `--json`, an error is also a JSON object on stdout, so a script reading stdout sees it.
 fn print_json_error(e: &CliError) {
     let value = serde_json::json!({ "error": e.message, "exit_code": e.code });
-    let _ = commands::emit_json(&mut std::io::stdout().lock(), &value);
+    let _ = output::emit_json(&mut std::io::stdout().lock(), &value);
 }
 
 /// Logs go to stderr through [`SafeStderr`]: redacted and sanitized like every other output, so
@@ -95,15 +96,29 @@ impl std::io::Write for SafeStderr {
     }
 }
 
+/// The settings of a command: its source and reports-folder options over the config file. A
+/// `--convex-key` flag is registered with the redaction layer here.
+fn settings_for(
+    source: &SourceArgs,
+    reports_dir: Option<&std::path::Path>,
+    file: &FileConfig,
+    config_file: Option<&std::path::Path>,
+) -> Settings {
+    if let Some(key) = &source.convex_key {
+        evaltriage_core::redact::register_secret(key);
+    }
+    let settings = Settings::resolve(&config::source_options(source), reports_dir, file, config_file);
+    tracing::debug!(?settings, "settings");
+    settings
+}
+
 fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
-    let file = FileConfig::load(cli.global.config.as_deref())?;
+    let file = config::load(cli.global.config.as_deref())?;
     config::register_file_secrets(&file);
     let config_file = cli.global.config.as_deref();
     let json = cli.global.json;
     let settings_for = |source: &SourceArgs, reports_dir: Option<&std::path::Path>| {
-        let settings = Settings::resolve(source, reports_dir, &file, config_file, json);
-        tracing::debug!(?settings, "settings");
-        settings
+        settings_for(source, reports_dir, &file, config_file)
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -115,34 +130,31 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
         return runtime.block_on(mcp::serve(args, &file, settings));
     }
     let mut stdout = std::io::stdout().lock();
+    let out = &mut stdout;
+    let done = |r: Result<(), CliError>| r.map(|()| ExitCode::SUCCESS);
     runtime.block_on(async {
         match &cli.command {
             Command::AnalyzeRun(args) => {
                 let settings = settings_for(&args.source, args.reports_dir.as_deref());
-                commands::analyze::analyze_run(args, &file, &settings, &mut stdout).await
+                commands::analyze::analyze_run(args, &file, &settings, json, out).await
             }
             Command::Runs(RunsCommand::Show { target, source }) => {
-                let settings = settings_for(source, None);
-                commands::runs::show(target, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
+                done(commands::runs::show(target, &settings_for(source, None), json, out).await)
             }
             Command::Runs(RunsCommand::List(args)) => {
-                let settings = settings_for(&args.source, None);
-                commands::runs::list(args, &settings, &mut stdout).await
+                commands::runs::list(args, &settings_for(&args.source, None), json, out).await
             }
             Command::Nightly(args) => {
                 let settings = settings_for(&args.source, args.reports_dir.as_deref());
-                commands::nightly::nightly(args, &file, &settings, &mut stdout).await
+                commands::nightly::nightly(args, &file, &settings, json, out).await
             }
             Command::Evals(EvalsCommand::List { target, status, source }) => {
-                let settings = settings_for(source, None);
-                commands::evals::list(target, *status, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
+                done(commands::evals::list(target, (*status).into(), &settings_for(source, None), json, out).await)
             }
             Command::Evals(EvalsCommand::Show { target, eval, file: wanted, full, source }) => {
-                let settings = settings_for(source, None);
                 let how = commands::evals::ShowOptions { file: wanted.as_deref(), full: *full };
-                commands::evals::show(target, eval.as_deref(), how, &settings, &mut stdout)
-                    .await
-                    .map(|()| ExitCode::SUCCESS)
+                let settings = settings_for(source, None);
+                done(commands::evals::show(target, eval.as_deref(), how, &settings, json, out).await)
             }
             Command::Mcp(_) => Err(CliError::failed("mcp is served without the stdout lock")),
             Command::Snapshot { target, into, convex } => {
@@ -151,17 +163,18 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
                     convex_key: convex.convex_key.clone(),
                     store: None,
                 };
-                let settings = settings_for(&source, None);
-                commands::snapshot::snapshot(target, into, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
+                done(commands::snapshot::snapshot(target, into, &settings_for(&source, None), json, out).await)
             }
-            Command::Reports(command) => run_reports(command, &settings_for, &mut stdout).map(|()| ExitCode::SUCCESS),
+            Command::Reports(command) => {
+                done(run_reports(command, &|dir| settings_for(&SourceArgs::default(), dir).reports_dir, json, out))
+            }
             Command::Diff { run_a, run_b, reports, source } => {
                 let settings = settings_for(source, reports.reports_dir.as_deref());
-                commands::diff::diff(run_a, run_b, &settings, &mut stdout).await.map(|()| ExitCode::SUCCESS)
+                done(commands::diff::diff(run_a, run_b, &settings, json, out).await)
             }
-            Command::Site { out, runs, reports } => {
+            Command::Site { out: out_dir, runs, reports } => {
                 let settings = settings_for(&SourceArgs::default(), reports.reports_dir.as_deref());
-                commands::site::site(out, usize::from(*runs), &settings, &mut stdout).map(|()| ExitCode::SUCCESS)
+                done(commands::site::site(&settings.reports_dir, out_dir, usize::from(*runs), json, out))
             }
         }
     })
@@ -170,29 +183,26 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
 /// The `reports` subcommands: they read the reports folder only, never a run.
 fn run_reports(
     command: &ReportsCommand,
-    settings_for: &dyn Fn(&SourceArgs, Option<&std::path::Path>) -> Settings,
+    reports_dir: &dyn Fn(Option<&std::path::Path>) -> std::path::PathBuf,
+    json: bool,
     out: &mut dyn std::io::Write,
 ) -> Result<(), CliError> {
     use commands::reports;
-    let no_source = SourceArgs::default();
     match command {
         ReportsCommand::List { model, since, reports: dir } => {
-            reports::list(model.as_deref(), *since, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+            let filter = ReportFilter { model: model.as_deref(), since: *since };
+            reports::list(&reports_dir(dir.reports_dir.as_deref()), filter, json, out)
         }
         ReportsCommand::Show { report, raw, reports: dir } => {
-            reports::show(report, *raw, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+            reports::show(report, *raw, &reports_dir(dir.reports_dir.as_deref()), json, out)
         }
         ReportsCommand::Trend { model, since, runs, min_failed, svg, reports: dir } => {
-            let args = reports::TrendArgs {
-                model: model.as_deref(),
-                since: *since,
-                options: evaltriage_report::TrendOptions {
-                    window: usize::from(*runs),
-                    persistent_min: usize::from(*min_failed),
-                },
-                svg: svg.as_deref(),
+            let filter = ReportFilter { model: model.as_deref(), since: *since };
+            let options = evaltriage_report::TrendOptions {
+                window: usize::from(*runs),
+                persistent_min: usize::from(*min_failed),
             };
-            reports::trend(&args, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+            reports::trend(&reports_dir(dir.reports_dir.as_deref()), filter, options, svg.as_deref(), json, out)
         }
         ReportsCommand::Export { format, model, status, classification, step, since, until, reports: dir } => {
             let filter = evaltriage_report::ExportFilter {
@@ -203,21 +213,15 @@ fn run_reports(
                 since: *since,
                 until: *until,
             };
-            reports::export(*format, &filter, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+            reports::export(*format, &filter, &reports_dir(dir.reports_dir.as_deref()), out)
         }
         ReportsCommand::Review { report, eval, label, note, by, reports: dir } => {
-            let args = reports::ReviewArgs {
-                report,
-                eval,
-                label: *label,
-                note,
-                by: by.as_deref(),
-                today: chrono::Utc::now().date_naive(),
-            };
-            reports::review(&args, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+            let args = reports::ReviewArgs { report, eval, label: *label, note, by: by.as_deref() };
+            reports::review(&args, &reports_dir(dir.reports_dir.as_deref()), json, out)
         }
         ReportsCommand::Agreement { model, since, reports: dir } => {
-            reports::agreement(model.as_deref(), *since, &settings_for(&no_source, dir.reports_dir.as_deref()), out)
+            let filter = ReportFilter { model: model.as_deref(), since: *since };
+            reports::agreement(&reports_dir(dir.reports_dir.as_deref()), filter, json, out)
         }
     }
 }

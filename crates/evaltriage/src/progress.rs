@@ -1,13 +1,14 @@
 //! Progress on stderr: a spinner while fetching and a bar over the fan-out, drawn from the
-//! fan-out's progress events. Hidden when stderr is not a terminal, and always under `mcp`, where
+//! pipeline's events. Hidden when stderr is not a terminal, and always under `mcp`, where
 //! each change goes to a [`ProgressUpdate`] channel instead (the MCP layer sends them as progress
 //! notifications).
 
 use std::time::Duration;
 
 use evaltriage_fanout::ProgressEvent;
+use evaltriage_pipeline::{Event, Events};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::UnboundedSender;
 
 /// One change of a hidden progress bar: items done of the total (when a bar runs), and what is
 /// happening, already redacted and sanitized.
@@ -84,23 +85,49 @@ impl Progress {
         self.bar.finish_and_clear();
     }
 
-    /// Draws the fan-out's events until the sender is dropped.
-    pub async fn follow(self, mut events: UnboundedReceiver<ProgressEvent>) {
-        while let Some(event) = events.recv().await {
-            match event {
-                ProgressEvent::Planned { total } => self.bar(total as u64, "classifying"),
-                ProgressEvent::Started { eval_path } => self.message(&format!("classifying {eval_path}")),
-                ProgressEvent::Retried { eval_path, attempt, reason } => {
-                    tracing::info!(%eval_path, attempt, %reason, "answer rejected, asking again");
-                }
-                ProgressEvent::CacheHit { eval_path } => self.message(&format!("cached {eval_path}")),
-                ProgressEvent::Done { .. } => self.inc(),
-                ProgressEvent::Failed { eval_path, reason } => {
-                    tracing::warn!(%eval_path, %reason, "analysis failed");
-                    self.inc();
-                }
-                ProgressEvent::Skipped { .. } => self.inc(),
+    /// Draws one of the fan-out's events.
+    fn fanout(&self, event: ProgressEvent) {
+        match event {
+            ProgressEvent::Planned { total } => self.bar(total as u64, "classifying"),
+            ProgressEvent::Started { eval_path } => self.message(&format!("classifying {eval_path}")),
+            ProgressEvent::Retried { eval_path, attempt, reason } => {
+                tracing::info!(%eval_path, attempt, %reason, "answer rejected, asking again");
             }
+            ProgressEvent::CacheHit { eval_path } => self.message(&format!("cached {eval_path}")),
+            ProgressEvent::Done { .. } => self.inc(),
+            ProgressEvent::Failed { eval_path, reason } => {
+                tracing::warn!(%eval_path, %reason, "analysis failed");
+                self.inc();
+            }
+            ProgressEvent::Skipped { .. } => self.inc(),
+        }
+    }
+}
+
+impl Events for Progress {
+    fn send(&self, event: Event) {
+        match event {
+            Event::Step(message) => self.step(message),
+            Event::Bar { total, message } => self.bar(total, &message),
+            Event::Inc => self.inc(),
+            Event::Fanout(event) => self.fanout(event),
+            Event::Finish => self.finish(),
+            Event::Night(line) => NightLog.send(Event::Night(line)),
+        }
+    }
+}
+
+/// The nightly's log: one line per step of the night on stderr, through the redaction layer and
+/// the terminal sanitizer like every other output.
+#[derive(Debug, Clone, Copy)]
+pub struct NightLog;
+
+impl Events for NightLog {
+    fn send(&self, event: Event) {
+        use std::io::Write;
+        if let Event::Night(line) = event {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "{}", evaltriage_core::redact::for_terminal(&line));
         }
     }
 }

@@ -3,42 +3,29 @@
 use std::io::Write;
 use std::path::Path;
 
-use evaltriage_core::{Target, parse_target};
-use serde_json::json;
+use evaltriage_pipeline::Settings;
+use evaltriage_pipeline::snapshot::{snapshot as copy_run, summary_json};
 
-use crate::commands::{emit, emit_json};
-use crate::config::Settings;
 use crate::exit::CliError;
 use crate::hints::shell_quote;
-use crate::sources;
+use crate::output::{emit, emit_json};
 
-pub async fn snapshot(target: &str, into: &Path, settings: &Settings, out: &mut dyn Write) -> Result<(), CliError> {
-    let run_ref = match parse_target(target)? {
-        Target::Run(r) => r,
-        Target::Path(p) => {
-            return Err(CliError::usage(format!(
-                "{} is already local; snapshot copies a run from Convex (give a visualizer URL or run id)",
-                p.display()
-            )));
+pub async fn snapshot(
+    target: &str,
+    into: &Path,
+    settings: &Settings,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let summary = copy_run(target, into, settings).await.map_err(|e| {
+        let mut e = CliError::from(e);
+        if e.message.ends_with("exists and is not a directory") {
+            e.message.insert_str(0, "--into ");
         }
-    };
-    if into.exists() && !into.is_dir() {
-        return Err(CliError::usage(format!("--into {} exists and is not a directory", into.display())));
-    }
-    let convex = sources::convex(settings)?;
-    let summary = evaltriage_core::source::snapshot(&convex, &run_ref, into).await?;
-    if settings.json {
-        emit_json(
-            out,
-            &json!({
-                "run_id": summary.run_id.as_str(),
-                "run_file": summary.run_file,
-                "evals": summary.evals,
-                "blobs_written": summary.blobs_written,
-                "blobs_already_there": summary.blobs_already_there,
-                "blobs_missing": summary.blobs_missing,
-            }),
-        )?;
+        e
+    })?;
+    if json {
+        emit_json(out, &summary_json(&summary))?;
         return if summary.blobs_missing.is_empty() {
             Ok(())
         } else {

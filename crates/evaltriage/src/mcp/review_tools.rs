@@ -1,36 +1,24 @@
 //! The review operations as tools: `reports_list`, `reports_show`, `reports_trend`, `diff`,
-//! `reports_export`, `reports_review`, `reports_agreement`. Each calls the function its CLI
-//! command prints from (`reports::listing`, `showing`, `trending`, `export_records`, `agreeing`,
-//! `diff::compare`), one pass giving both the JSON and the text, so the tool and the command cannot
-//! drift apart; `reports_review`, which writes, runs the command once with `--json`.
+//! `reports_export`, `reports_review`, `reports_agreement`. Each calls the pipeline's review
+//! operation the CLI command calls, and returns its JSON with the text the command prints (from
+//! `present`), so the tool and the command cannot drift apart.
 
-use std::io::Write;
 use std::path::Path;
 
 use chrono::NaiveDate;
 use clap::ValueEnum as _;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+
+use evaltriage_pipeline::Settings;
+use evaltriage_pipeline::review::{self, ReportFilter, ReviewRequest};
 
 use super::Shared;
 use super::output::ToolOutput;
 use crate::cli::LabelArg;
-use crate::commands::{diff, reports};
-use crate::config::Settings;
 use crate::exit::CliError;
-
-/// Runs a command function with `--json` and parses what it printed.
-fn json_of(
-    settings: &Settings,
-    run: &dyn Fn(&Settings, &mut dyn Write) -> Result<(), CliError>,
-) -> Result<Value, CliError> {
-    let mut settings = settings.clone();
-    settings.json = true;
-    let mut out = Vec::new();
-    run(&settings, &mut out)?;
-    serde_json::from_slice(&out).map_err(|e| CliError::failed(format!("the command's JSON did not parse: {e}")))
-}
+use crate::present::reports::{list_text, trend_text};
 
 fn day(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, CliError> {
     text.map(|t| {
@@ -52,14 +40,16 @@ pub struct ReportsListInput {
 
 pub async fn reports_list(shared: &Shared, input: ReportsListInput) -> Result<ToolOutput, CliError> {
     let since = day("since", input.since.as_deref())?;
-    let shown = reports::listing(input.model.as_deref(), since, &shared.settings)?;
-    Ok(ToolOutput { json: shown.json, text: shown.text })
+    let dir = &shared.settings.reports_dir;
+    let reports = review::reports(dir, ReportFilter { model: input.model.as_deref(), since })?;
+    Ok(ToolOutput { json: review::list_json(dir, &reports), text: list_text(dir, &reports) })
 }
 
 pub async fn reports_agreement(shared: &Shared, input: ReportsListInput) -> Result<ToolOutput, CliError> {
     let since = day("since", input.since.as_deref())?;
-    let shown = reports::agreeing(input.model.as_deref(), since, &shared.settings)?;
-    Ok(ToolOutput { json: shown.json, text: shown.text })
+    let filter = ReportFilter { model: input.model.as_deref(), since };
+    let agreement = review::agreement(&shared.settings.reports_dir, filter)?;
+    Ok(ToolOutput { json: agreement.to_json(), text: agreement.to_text() })
 }
 
 /// Arguments of `reports_show`.
@@ -71,9 +61,10 @@ pub struct ReportsShowInput {
 }
 
 pub async fn reports_show(shared: &Shared, input: ReportsShowInput) -> Result<ToolOutput, CliError> {
-    let path = inside_reports(&shared.settings, &reports::resolve(&input.report, &shared.settings)?)?;
-    let shown = reports::showing(&path.display().to_string(), &shared.settings)?;
-    Ok(ToolOutput { json: shown.json, text: shown.text })
+    let dir = &shared.settings.reports_dir;
+    let path = inside_reports(&shared.settings, &review::resolve(&input.report, dir)?)?;
+    let shown = review::show(&path.display().to_string(), dir)?;
+    Ok(ToolOutput { json: shown.json(), text: shown.markdown })
 }
 
 /// Arguments of `reports_trend`.
@@ -91,17 +82,14 @@ pub struct ReportsTrendInput {
 }
 
 pub async fn reports_trend(shared: &Shared, input: ReportsTrendInput) -> Result<ToolOutput, CliError> {
-    let args = reports::TrendArgs {
-        model: input.model.as_deref(),
-        since: day("since", input.since.as_deref())?,
-        options: evaltriage_report::TrendOptions {
-            window: usize::from(input.runs.unwrap_or(10).clamp(1, 500)),
-            persistent_min: usize::from(input.min_failed.unwrap_or(3).clamp(1, 500)),
-        },
-        svg: None,
+    let filter = ReportFilter { model: input.model.as_deref(), since: day("since", input.since.as_deref())? };
+    let options = evaltriage_report::TrendOptions {
+        window: usize::from(input.runs.unwrap_or(10).clamp(1, 500)),
+        persistent_min: usize::from(input.min_failed.unwrap_or(3).clamp(1, 500)),
     };
-    let shown = reports::trending(&args, &shared.settings)?;
-    Ok(ToolOutput { json: shown.json, text: shown.text })
+    let dir = &shared.settings.reports_dir;
+    let trend = review::trend(dir, filter, options)?;
+    Ok(ToolOutput { json: trend.to_json(), text: trend_text(&trend, dir) })
 }
 
 /// Arguments of `reports_export`.
@@ -131,7 +119,7 @@ pub async fn reports_export(shared: &Shared, input: ReportsExportInput) -> Resul
         since: day("since", input.since.as_deref())?,
         until: day("until", input.until.as_deref())?,
     };
-    let records = reports::export_records(&filter, &shared.settings)?;
+    let records = review::export_records(&shared.settings.reports_dir, &filter)?;
     let json = json!({ "records": records.iter().map(evaltriage_report::ExportRecord::to_json).collect::<Vec<_>>() });
     Ok(ToolOutput { json, text: evaltriage_report::to_csv(&records) })
 }
@@ -148,7 +136,7 @@ pub struct DiffInput {
 }
 
 pub async fn run_diff(shared: &Shared, input: DiffInput) -> Result<ToolOutput, CliError> {
-    let compared = diff::compare(&input.a, &input.b, &shared.settings).await?;
+    let compared = review::diff::compare(&input.a, &input.b, &shared.settings).await?;
     Ok(ToolOutput { json: compared.json(), text: compared.text() })
 }
 
@@ -176,18 +164,18 @@ pub async fn reports_review(shared: &Shared, input: ReportsReviewInput) -> Resul
         ))
     })?;
     // A tool writes inside the reports folder only.
-    let path = inside_reports(&shared.settings, &reports::resolve(&input.report, &shared.settings)?)?;
+    let dir = &shared.settings.reports_dir;
+    let path = inside_reports(&shared.settings, &review::resolve(&input.report, dir)?)?;
     let report = path.display().to_string();
-    let args = reports::ReviewArgs {
+    let request = ReviewRequest {
         report: &report,
         eval: &input.eval,
-        label,
+        label: label.into(),
         note: &input.note,
         by: input.by.as_deref(),
         today: chrono::Utc::now().date_naive(),
     };
-    // Written once: the JSON says what was recorded, and the text is made from it.
-    let json = json_of(&shared.settings, &|s, out| reports::review(&args, s, out))?;
+    let json = review::review(dir, &request)?.json();
     let text = serde_json::to_string_pretty(&json).unwrap_or_default();
     Ok(ToolOutput { json, text })
 }

@@ -1,6 +1,6 @@
 //! The tool registry: one entry per operation, with its input schema (from the argument struct,
 //! by schemars), its output schema, a description an agent can act on, and a handler that maps
-//! the arguments to the CLI's options and calls the function the CLI command calls. A new tool is
+//! the arguments to the pipeline's options and calls the pipeline, as the CLI command does. A new tool is
 //! an argument struct, a handler and one entry in [`registry`].
 
 use std::fmt::Write as _;
@@ -18,11 +18,13 @@ use serde_json::{Value, json};
 use super::Shared;
 use super::output::ToolOutput;
 use super::{resources, review_tools};
-use crate::cli::{AnalyzeArgs, ClassifierKind, RunStatusFilter, RunsListArgs, SourceArgs, StatusFilter};
-use crate::commands::{analyze, evals, runs};
+use evaltriage_pipeline::analyze::{AnalyzeRequest, Analyzed};
+use evaltriage_pipeline::{AnalysisSettings, evals, runs};
+
+use crate::cli::{ClassifierKind, RunStatusFilter, StatusFilter};
 use crate::exit::CliError;
+use crate::present::analyze::{estimate_json, estimate_text, written_json, written_text};
 use crate::progress::{Progress, ProgressUpdate};
-use crate::sources;
 
 /// What a handler returns.
 pub type ToolFuture<'a> = Pin<Box<dyn Future<Output = Result<ToolOutput, CliError>> + Send + 'a>>;
@@ -243,19 +245,20 @@ struct RunsListInput {
 
 async fn runs_list(shared: &Shared, input: RunsListInput) -> Result<ToolOutput, CliError> {
     let since = match input.since.as_deref() {
-        Some(text) => Some(crate::since::parse_since(text).map_err(|e| CliError::usage(format!("since: {e}")))?),
+        Some(text) => {
+            Some(evaltriage_pipeline::since::parse_since(text).map_err(|e| CliError::usage(format!("since: {e}")))?)
+        }
         None => None,
     };
-    let args = RunsListArgs {
-        source: SourceArgs::default(),
+    let query = runs::RunsQuery {
         models: input.models,
         experiment: input.experiment,
-        status: input.status,
+        status: input.status.map(Into::into),
         since,
         limit: input.limit,
     };
-    let listed = runs::list_runs(&args, &shared.settings).await?;
-    Ok(ToolOutput { json: listed.json(), text: listed.text() })
+    let listed = runs::list_runs(&query, &shared.settings).await?;
+    Ok(ToolOutput { json: listed.json(), text: crate::present::runs::runs_listed_text(&listed) })
 }
 
 /// A run, as the CLI takes it.
@@ -272,7 +275,7 @@ struct RunsShowInput {
 
 async fn runs_show(shared: &Shared, input: RunsShowInput) -> Result<ToolOutput, CliError> {
     let (run, shape) = runs::run_shape(&input.target, &shared.settings).await?;
-    Ok(ToolOutput { json: runs::shape_json(&run, &shape), text: runs::shape_text(&run, &shape) })
+    Ok(ToolOutput { json: runs::shape_json(&run, &shape), text: crate::present::runs::shape_text(&run, &shape) })
 }
 
 /// Arguments of `evals_list`.
@@ -286,8 +289,9 @@ struct EvalsListInput {
 }
 
 async fn evals_list(shared: &Shared, input: EvalsListInput) -> Result<ToolOutput, CliError> {
-    let listed = evals::list_evals(&input.target, input.status.unwrap_or(StatusFilter::All), &shared.settings).await?;
-    Ok(ToolOutput { json: listed.json(), text: listed.text() })
+    let status = input.status.unwrap_or(StatusFilter::All).into();
+    let listed = evals::list_evals(&input.target, status, &shared.settings).await?;
+    Ok(ToolOutput { json: listed.json(), text: crate::present::evals::evals_listed_text(&listed) })
 }
 
 /// Arguments of `evals_show`.
@@ -325,7 +329,7 @@ async fn evals_show(shared: &Shared, input: EvalsShowInput) -> Result<ToolOutput
         }
     } else {
         let address = crate::hints::RunAddress::new(&input.target, &run.id, &shared.settings);
-        text = evals::eval_text(&run, eval, input.full, &address);
+        text = crate::present::evals::eval_text(&run, eval, input.full, &address);
     }
     Ok(ToolOutput { json, text })
 }
@@ -351,24 +355,16 @@ struct AnalyzeRunInput {
 }
 
 async fn analyze_run(shared: &Shared, input: AnalyzeRunInput, call: &Call) -> Result<ToolOutput, CliError> {
-    let mut analysis = shared.args.analysis.clone();
-    if input.classifier.is_some() {
-        analysis.classifier = input.classifier;
+    let mut options = shared.analysis.clone();
+    if let Some(kind) = input.classifier {
+        options.classifier = Some(kind.into());
     }
-    let budget_tokens = match (input.budget_tokens, shared.args.budget_tokens) {
+    options.budget_tokens = match (input.budget_tokens, shared.analysis.budget_tokens) {
         (Some(asked), Some(cap)) => Some(asked.min(cap)),
         (asked, cap) => asked.or(cap),
     };
-    let args = AnalyzeArgs {
-        target: input.target,
-        source: SourceArgs::default(),
-        reports_dir: Some(shared.settings.reports_dir.clone()),
-        analysis,
-        budget_tokens,
-        estimate: input.estimate,
-        force: input.force,
-    };
-    let (source, run_ref) = sources::open(&args.target, &shared.settings)?;
+    let analysis = AnalysisSettings::resolve(&options, &shared.file, &shared.settings)?;
+    let (source, run_ref) = evaltriage_pipeline::source::open(&input.target, &shared.settings)?;
     let (updates, mut received) = tokio::sync::mpsc::unbounded_channel::<ProgressUpdate>();
     let notifier = call.progress_token.clone().map(|token| {
         let peer = call.peer.clone();
@@ -387,25 +383,33 @@ async fn analyze_run(shared: &Shared, input: AnalyzeRunInput, call: &Call) -> Re
             }
         })
     });
-    let analysed =
-        analyze::analyse_with(&args, &shared.file, &shared.settings, &source, &run_ref, Progress::to_channel(updates))
-            .await;
+    let request = AnalyzeRequest { estimate: input.estimate, force: input.force };
+    let progress = Arc::new(Progress::to_channel(updates));
+    let analyzed =
+        evaltriage_pipeline::analyze::analyze(&shared.settings, &analysis, request, &source, &run_ref, progress).await;
     if let Some(notifier) = notifier {
         let _ = notifier.await;
     }
-    match analysed? {
-        analyze::Analysed::NothingInScope(message) => {
+    let analyzed = analyzed.map_err(|e| {
+        let mut e = CliError::from(e);
+        // The MCP argument, not the CLI flag.
+        e.message = e.message.replace("pass --force", "set force");
+        e
+    })?;
+    match analyzed {
+        Analyzed::NothingInScope(message) => {
             Ok(ToolOutput { json: json!({ "report_path": null, "message": message.trim() }), text: message })
         }
-        analyze::Analysed::Estimate(est, config) => {
-            Ok(ToolOutput { json: analyze::estimate_json(&est, &config), text: analyze::estimate_text(&est, &config) })
+        Analyzed::Estimate(est, config) => {
+            Ok(ToolOutput { json: estimate_json(&est, &config), text: estimate_text(&est, &config) })
         }
-        analyze::Analysed::Stopped(e) => Err(e),
-        analyze::Analysed::Written(written) => {
-            let mut json = written.json(&args.target, &shared.settings);
+        Analyzed::Stopped(e) => Err(e.into()),
+        Analyzed::Written(written) => {
+            let address = || crate::hints::RunAddress::new(&input.target, &written.run.id, &shared.settings);
+            let mut json = written_json(&written, address());
             json["report_uri"] = json!(resources::uri_of_path(&shared.settings.reports_dir, &written.path));
             json["complete"] = json!(!written.incomplete());
-            Ok(ToolOutput { json, text: written.text(&args.target, &shared.settings) })
+            Ok(ToolOutput { json, text: written_text(&written, address()) })
         }
     }
 }

@@ -1,10 +1,11 @@
-//! Picking the source a target is read from: a local path, `--store`, or the Convex deployment.
+//! Picking the source a target is read from: a local path, the configured store, or the Convex
+//! deployment.
 
 use evaltriage_core::source::{ConvexConfig, ConvexSource, RunFilter, RunHeader, Source, SourceError, StoreSource};
 use evaltriage_core::{EvalId, Evidence, Run, RunRef, Target, parse_target};
 
-use crate::config::Settings;
-use crate::exit::CliError;
+use crate::error::Error;
+use crate::settings::Settings;
 
 /// The source a command reads from.
 #[derive(Debug)]
@@ -47,32 +48,42 @@ impl Source for AnySource {
 }
 
 /// Builds the Convex source from the settings.
-pub fn convex(settings: &Settings) -> Result<ConvexSource, CliError> {
+pub fn convex(settings: &Settings) -> Result<ConvexSource, Error> {
     let url = settings.convex_url.trim();
-    let parsed = url::Url::parse(url).map_err(|_| CliError::usage(format!("--convex-url {url:?} is not a URL")))?;
+    let parsed = url::Url::parse(url).map_err(|_| {
+        Error::bad_input(format!("the Convex URL {:?} is not a URL", evaltriage_core::redact::redact(url)))
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(CliError::usage(format!("--convex-url {url:?} is not an http(s) URL")));
+        return Err(Error::bad_input(format!(
+            "the Convex URL {:?} is not an http(s) URL",
+            evaltriage_core::redact::redact(url)
+        )));
     }
     let mut config = ConvexConfig::new(url);
     config.deploy_key = settings.convex_key.clone();
     match settings.max_blob_mb {
         Some(mb) if (1..=4096).contains(&mb) => config.max_blob_bytes = mb << 20,
-        Some(mb) => return Err(CliError::usage(format!("config key max_blob_mb must be from 1 to 4096, got {mb}"))),
+        Some(mb) => return Err(Error::bad_input(format!("config key max_blob_mb must be from 1 to 4096, got {mb}"))),
         None => {}
     }
     Ok(ConvexSource::new(config)?)
 }
 
 /// Parses a target and opens the source it is read from.
-pub fn open(target: &str, settings: &Settings) -> Result<(AnySource, RunRef), CliError> {
+pub fn open(target: &str, settings: &Settings) -> Result<(AnySource, RunRef), Error> {
     match parse_target(target)? {
         Target::Path(path) => {
             let (store, run) = StoreSource::open_target(&path)?;
             Ok((AnySource::Store(store), run))
         }
-        Target::Run(run) => match &settings.store {
-            Some(dir) => Ok((AnySource::Store(StoreSource::open(dir)?), run)),
-            None => Ok((AnySource::Convex(convex(settings)?), run)),
-        },
+        Target::Run(run) => Ok((configured(settings)?, run)),
     }
+}
+
+/// The source the settings name for runs given by id: the store, else the Convex deployment.
+pub fn configured(settings: &Settings) -> Result<AnySource, Error> {
+    Ok(match &settings.store {
+        Some(dir) => AnySource::Store(StoreSource::open(dir)?),
+        None => AnySource::Convex(convex(settings)?),
+    })
 }

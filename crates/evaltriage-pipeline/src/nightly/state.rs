@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::exit::CliError;
-
-/// The exit code of a nightly that found another one holding the lock.
-pub const LOCK_HELD_EXIT_CODE: u8 = 3;
+use crate::error::{Error, ErrorKind};
 
 /// The folder of the nightly's own files.
 pub fn state_dir(reports_dir: &Path) -> PathBuf {
@@ -80,11 +77,11 @@ impl NightlyState {
     }
 
     /// Writes the state atomically.
-    pub fn save(&mut self, reports_dir: &Path) -> Result<(), CliError> {
+    pub fn save(&mut self, reports_dir: &Path) -> Result<(), Error> {
         self.version = 1;
-        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| CliError::failed(e.to_string()))?;
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(Error::failed)?;
         bytes.push(b'\n');
-        evaltriage_report::write_file_atomically(&Self::path(reports_dir), &bytes).map_err(CliError::failed)
+        evaltriage_report::write_file_atomically(&Self::path(reports_dir), &bytes).map_err(Error::failed)
     }
 }
 
@@ -95,16 +92,16 @@ pub struct NightLock {
 }
 
 impl NightLock {
-    /// Takes the lock, or says who holds it (exit code [`LOCK_HELD_EXIT_CODE`]).
-    pub fn acquire(reports_dir: &Path, started_at: &str) -> Result<Self, CliError> {
+    /// Takes the lock, or says who holds it ([`ErrorKind::Locked`]).
+    pub fn acquire(reports_dir: &Path, started_at: &str) -> Result<Self, Error> {
         let path = state_dir(reports_dir).join("nightly.lock");
         match evaltriage_report::try_lock_file(&path, started_at) {
             Ok(evaltriage_report::LockAttempt::Held(lock)) => Ok(Self { _lock: lock }),
-            Ok(evaltriage_report::LockAttempt::Busy { holder }) => Err(CliError {
-                code: LOCK_HELD_EXIT_CODE,
-                message: format!("another nightly holds the lock {} ({holder}); nothing was done", path.display()),
-            }),
-            Err(e) => Err(CliError::failed(format!("cannot lock {}: {e}", path.display()))),
+            Ok(evaltriage_report::LockAttempt::Busy { holder }) => Err(Error::new(
+                ErrorKind::Locked,
+                format!("another nightly holds the lock {} ({holder}); nothing was done", path.display()),
+            )),
+            Err(e) => Err(Error::failed(format!("cannot lock {}: {e}", path.display()))),
         }
     }
 }
@@ -118,7 +115,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = NightLock::acquire(dir.path(), "2026-11-30T02:00:00Z").unwrap();
         let second = NightLock::acquire(dir.path(), "2026-11-30T02:05:00Z").unwrap_err();
-        assert_eq!(second.code, LOCK_HELD_EXIT_CODE);
+        assert_eq!(second.kind, ErrorKind::Locked);
         assert!(
             second.message.contains(&format!("pid {}, started 2026-11-30T02:00:00Z", std::process::id())),
             "{}",

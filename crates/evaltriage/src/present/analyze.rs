@@ -1,5 +1,5 @@
-//! What `analyze-run` prints: the summary of a written report (text and `--json`) and the
-//! `--estimate` figures. Pure presentation of what the pipeline in `mod.rs` produced.
+//! What `analyze-run` (and the MCP `analyze_run` tool) shows: the summary of a written report
+//! (text and JSON) and the estimate's figures. Pure presentation of what the pipeline produced.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -10,9 +10,11 @@ use evaltriage_fanout::{Backend, FanoutConfig};
 use evaltriage_report::ReportScope;
 use serde_json::json;
 
-use super::{Spend, classifier_description};
-use crate::commands::count;
+use evaltriage_pipeline::analyze::{Spend, Written};
+use evaltriage_pipeline::settings::classifier_description;
+
 use crate::hints::RunAddress;
+use crate::output::count;
 
 /// What `analyze-run --estimate --json` prints.
 pub fn estimate_json(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> serde_json::Value {
@@ -58,23 +60,33 @@ pub fn estimate_text(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -
     s
 }
 
+/// What a written analysis shows: JSON and text.
+pub fn written_json(written: &Written, address: RunAddress) -> serde_json::Value {
+    Summary::of(written, address).json(&written.config)
+}
+
+/// What `analyze-run` prints when the report is written.
+pub fn written_text(written: &Written, address: RunAddress) -> String {
+    Summary::of(written, address).text(&classifier_description(&written.config.backend), written.kept_actions_taken)
+}
+
 /// What the terminal shows at the end.
-pub(super) struct Summary<'a> {
-    pub(super) run: &'a Run,
-    pub(super) shape: &'a Shape,
-    pub(super) scope: Option<&'a ReportScope>,
-    pub(super) changes: &'a evaltriage_report::ChangesSince,
-    pub(super) verdicts: &'a [Verdict],
-    pub(super) history: &'a evaltriage_report::History,
+struct Summary<'a> {
+    run: &'a Run,
+    shape: &'a Shape,
+    scope: Option<&'a ReportScope>,
+    changes: &'a evaltriage_report::ChangesSince,
+    verdicts: &'a [Verdict],
+    history: &'a evaltriage_report::History,
     /// How many prior reports were read, and the reports folder they were looked for under.
-    pub(super) prior_reports: usize,
-    pub(super) prior_folder: PathBuf,
-    pub(super) path: &'a PathBuf,
-    pub(super) address: RunAddress,
+    prior_reports: usize,
+    prior_folder: &'a PathBuf,
+    path: &'a PathBuf,
+    address: RunAddress,
     /// The failures whose output has a `run.log`, the only ones a hint may name it for.
-    pub(super) with_run_log: &'a BTreeSet<EvalPath>,
-    pub(super) spend: Spend,
-    pub(super) synthesis_cached: bool,
+    with_run_log: &'a BTreeSet<EvalPath>,
+    spend: Spend,
+    synthesis_cached: bool,
 }
 
 /// A confidence rounded to two decimals (f32 values such as 0.3 would otherwise print as
@@ -83,8 +95,26 @@ fn confidence_json(c: Option<f32>) -> serde_json::Value {
     c.filter(|c| c.is_finite()).map_or(serde_json::Value::Null, |c| json!((f64::from(c) * 100.0).round() / 100.0))
 }
 
-impl Summary<'_> {
-    pub(super) fn json(&self, config: &FanoutConfig) -> serde_json::Value {
+impl<'a> Summary<'a> {
+    fn of(w: &'a Written, address: RunAddress) -> Self {
+        Self {
+            run: &w.run,
+            shape: &w.shape,
+            scope: w.scope.as_ref(),
+            changes: &w.changes,
+            verdicts: &w.verdicts,
+            history: &w.history,
+            prior_reports: w.prior_reports,
+            prior_folder: &w.prior_folder,
+            path: &w.path,
+            address,
+            with_run_log: &w.with_run_log,
+            spend: w.spend,
+            synthesis_cached: w.synthesis_cached,
+        }
+    }
+
+    fn json(&self, config: &FanoutConfig) -> serde_json::Value {
         json!({
             "report_path": self.path,
             "run_id": self.run.id.as_str(),
@@ -124,7 +154,7 @@ impl Summary<'_> {
         })
     }
 
-    pub(super) fn text(&self, classifier: &str, kept_actions: bool) -> String {
+    fn text(&self, classifier: &str, kept_actions: bool) -> String {
         let (run, shape) = (self.run, self.shape);
         let mut s = String::new();
         let _ = writeln!(
@@ -148,7 +178,7 @@ impl Summary<'_> {
         let verification = self.verdicts.len() - infra;
         let _ = writeln!(
             s,
-            "{} analysed: {} infrastructure, {} verification by {classifier}",
+            "{} analyzed: {} infrastructure, {} verification by {classifier}",
             count(self.verdicts.len(), "failure", "failures"),
             infra,
             verification
@@ -178,7 +208,7 @@ impl Summary<'_> {
                 "  evidence missing for {} (named in the report; exit code 1): {}: {}",
                 count(missing.len(), "failure", "failures"),
                 first.eval_path,
-                crate::commands::one_line(&first.missing_evidence.join("; "), 160)
+                evaltriage_pipeline::one_line(&first.missing_evidence.join("; "), 160)
             );
         }
         let guesses = self.verdicts.iter().filter(|v| v.is_unverified_guess()).count();

@@ -1,0 +1,386 @@
+//! The analysis of one run: resolve, fetch, shape, history, evidence, classify, collate, write
+//! (DESIGN §2). Per-eval problems are data in the report, never an abort; what the analysis made
+//! comes back as [`Analyzed`], for a face to present.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use evaltriage_core::source::Source;
+use evaltriage_core::{EvalPath, Evidence, Failure, Run, RunRef, Shape, TokenUsage, Verdict, VerdictStatus};
+use evaltriage_fanout::{Backend, Case, FanoutConfig};
+use evaltriage_report::ReportScope;
+use futures::StreamExt;
+use serde_json::json;
+
+use crate::error::{Error, ErrorKind};
+use crate::events::{Event, Events};
+use crate::settings::{AnalysisSettings, Settings};
+use crate::source::AnySource;
+
+/// Evidence downloads in flight at once.
+const EVIDENCE_CONCURRENCY: usize = 4;
+
+/// Why unfinished work ended: said the same way wherever it is recorded.
+fn deadline_reason(limit: Duration) -> String {
+    format!("the command's deadline ({} s) passed", limit.as_secs())
+}
+
+/// What is asked of one analysis besides the settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnalyzeRequest {
+    /// Only count the calls and tokens it would take: call nothing, write nothing.
+    pub estimate: bool,
+    /// Replace an existing report of the same run and scope.
+    pub force: bool,
+}
+
+/// The part of the run a category- or eval-level target names, checked against the run: `None` for
+/// a run-level target.
+fn scope_of(run: &Run, run_ref: &RunRef) -> Result<Option<ReportScope>, Error> {
+    if run_ref.eval.is_some() {
+        let eval = crate::evals::pick_eval(run, run_ref, None)?;
+        return Ok(Some(ReportScope {
+            category: eval.path.category().to_owned(),
+            eval: Some(eval.path.name().to_owned()),
+        }));
+    }
+    let Some(category) = &run_ref.category else { return Ok(None) };
+    if !run.evals.iter().any(|e| e.path.category() == category) {
+        return Err(Error::new(ErrorKind::NotFound, format!("no category {category:?} in run {}", run.id)));
+    }
+    Ok(Some(ReportScope { category: category.clone(), eval: None }))
+}
+
+/// The failures this analysis covers: all of them, or those of the scope a target names.
+fn failures_in_scope(shape: &Shape, scope: Option<&ReportScope>) -> Vec<Failure> {
+    shape.failures.iter().filter(|f| scope.is_none_or(|s| s.covers(&f.eval_path))).cloned().collect()
+}
+
+/// The command's deadline: how long it may take, and when that is.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    limit: Duration,
+    at: Instant,
+}
+
+/// Fetches the evidence of every verification failure, a few downloads at a time.
+async fn fetch_evidence(
+    source: &AnySource,
+    run: &Run,
+    failures: &[Failure],
+    events: &dyn Events,
+    deadline: Deadline,
+) -> Vec<Evidence> {
+    events.send(Event::Bar { total: failures.len() as u64, message: "fetching evidence".to_owned() });
+    // `buffered` keeps the failures' order while up to EVIDENCE_CONCURRENCY downloads run. The
+    // futures are made first (no closure held across an await), so the whole analysis is `Send`
+    // and can run as a spawned task (the MCP server's tool calls).
+    let fetches: Vec<_> = failures.iter().map(|failure| evidence_of(source, run, failure, events, deadline)).collect();
+    futures::stream::iter(fetches).buffered(EVIDENCE_CONCURRENCY).collect().await
+}
+
+/// The evidence of one failure (none for an infrastructure failure), within the deadline.
+async fn evidence_of(
+    source: &AnySource,
+    run: &Run,
+    failure: &Failure,
+    events: &dyn Events,
+    deadline: Deadline,
+) -> Evidence {
+    let evidence = if failure.kind.is_infrastructure() {
+        Evidence::default()
+    } else {
+        match tokio::time::timeout_at(deadline.at, source.evidence(run, &failure.eval_id)).await {
+            Ok(Ok(e)) => e,
+            Ok(Err(e)) => Evidence::unavailable(&e.to_string()),
+            Err(_) => Evidence::unavailable(&format!("not fetched: {}", deadline_reason(deadline.limit))),
+        }
+    };
+    events.send(Event::Inc);
+    evidence
+}
+
+/// What one analysis produced, before anything is printed: a face presents it, the nightly
+/// collects it into the digest.
+#[derive(Debug)]
+pub enum Analyzed {
+    /// A scoped target whose scope has no failure: the message says so.
+    NothingInScope(String),
+    /// An estimate: what the analysis would take.
+    Estimate(evaltriage_fanout::Estimate, Box<FanoutConfig>),
+    /// The LLM endpoint refused the key: no further call may be sent, by this run or any other.
+    Stopped(Error),
+    /// The report was written.
+    Written(Box<Written>),
+}
+
+impl Analyzed {
+    /// What kind of outcome this is, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NothingInScope(_) => "nothing in scope",
+            Self::Estimate(..) => "an estimate",
+            Self::Stopped(_) => "stopped",
+            Self::Written(_) => "written",
+        }
+    }
+}
+
+/// A written report and what a face says about it.
+#[derive(Debug)]
+pub struct Written {
+    pub run: Run,
+    pub shape: Shape,
+    pub scope: Option<ReportScope>,
+    pub changes: evaltriage_report::ChangesSince,
+    pub verdicts: Vec<Verdict>,
+    pub history: evaltriage_report::History,
+    /// How many prior reports were read, and the reports folder they were looked for under.
+    pub prior_reports: usize,
+    pub prior_folder: PathBuf,
+    pub path: PathBuf,
+    /// The failures whose output has a `run.log`, the only ones a hint may name it for.
+    pub with_run_log: BTreeSet<EvalPath>,
+    pub spend: Spend,
+    pub synthesis_cached: bool,
+    pub kept_actions_taken: bool,
+    pub config: FanoutConfig,
+}
+
+impl Written {
+    /// Tokens the analysis spent, verdicts and synthesis.
+    pub fn tokens_spent(&self) -> u64 {
+        self.spend.total().total()
+    }
+
+    /// Whether the analysis completed with errors: a verdict that is not done, or evidence that
+    /// could not be fetched (the summary and the report say which).
+    pub fn incomplete(&self) -> bool {
+        self.verdicts.iter().any(|v| v.status != VerdictStatus::Done || !v.missing_evidence.is_empty())
+    }
+}
+
+/// Ends the face's progress however the analysis ends.
+struct FinishOnDrop<'a>(&'a dyn Events);
+
+impl Drop for FinishOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.send(Event::Finish);
+    }
+}
+
+/// The analysis of one run from `source`, up to the written report. Progress goes to `events`.
+/// Dropping the future stops the analysis at its next await; the report is written atomically
+/// after the last one, so a dropped analysis leaves no report and no lock behind.
+pub async fn analyze(
+    settings: &Settings,
+    analysis: &AnalysisSettings,
+    request: AnalyzeRequest,
+    source: &AnySource,
+    run_ref: &RunRef,
+    events: Arc<dyn Events>,
+) -> Result<Analyzed, Error> {
+    let _finish = FinishOnDrop(events.as_ref());
+    let mut config = analysis.fanout.clone();
+    let deadline = Deadline { limit: analysis.deadline, at: Instant::now() + analysis.deadline };
+    events.send(Event::Step(format!("reading run {} from {}", run_ref.run_id, source.describe())));
+    let run = match tokio::time::timeout_at(deadline.at, source.run(run_ref)).await {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(Error::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "{} while reading run {}; no report was written",
+                    deadline_reason(deadline.limit),
+                    run_ref.run_id
+                ),
+            ));
+        }
+    };
+    let shape = Shape::of(&run);
+    let scope = scope_of(&run, run_ref)?;
+    let failures = failures_in_scope(&shape, scope.as_ref());
+    if let Some(scope) = scope.as_ref().filter(|_| failures.is_empty()) {
+        return Ok(Analyzed::NothingInScope(format!(
+            "no failure in the {} of run {}: nothing to analyze\n",
+            scope.describe(),
+            run.id
+        )));
+    }
+
+    // Refuse before spending anything: an existing report for this run is never replaced silently,
+    // and a second analysis of the same run while one runs stops here, not after its LLM calls.
+    let date = chrono::Utc::now().date_naive();
+    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date, scope.as_ref());
+    let _lock = match request.estimate {
+        true => None,
+        false => Some(evaltriage_report::lock_report(&settings.reports_dir, &path)?),
+    };
+    // A report folder that cannot be made (a file in its place) is found now, not after the calls.
+    if let Some(folder) = path.parent().filter(|_| !request.estimate) {
+        std::fs::create_dir_all(folder).map_err(|source| {
+            Error::from(evaltriage_report::ReportError::Io {
+                action: "create the report folder",
+                path: folder.to_owned(),
+                source,
+            })
+        })?;
+    }
+    if !request.force && !request.estimate {
+        if let Some(existing) = evaltriage_report::existing_report_for(&path)? {
+            return Err(Error::from(evaltriage_report::ReportError::Exists { path: existing }));
+        }
+    }
+
+    let (prior, warnings) = evaltriage_report::prior_reports_for_run(&settings.reports_dir, &run);
+    for w in &warnings {
+        tracing::warn!("skipped prior report {}: {}", w.path.display(), w.reason);
+    }
+    let paths: Vec<EvalPath> = failures.iter().map(|f| f.eval_path.clone()).collect();
+    let history = evaltriage_report::history(&prior, &paths);
+
+    let evidence = fetch_evidence(source, &run, &failures, events.as_ref(), deadline).await;
+    let with_run_log: BTreeSet<EvalPath> = failures
+        .iter()
+        .zip(&evidence)
+        .filter(|(_, e)| e.output_files.contains_key("run.log"))
+        .map(|(f, _)| f.eval_path.clone())
+        .collect();
+    let cases: Vec<Case> = failures
+        .iter()
+        .zip(evidence)
+        .map(|(failure, evidence)| {
+            let h = history.for_eval(&failure.eval_path);
+            Case { failure: failure.clone(), evidence, prior_label: h.prior_failures.first().map(|p| p.label.clone()) }
+        })
+        .collect();
+    let run_summary = format!("{} on {}: {}/{} passed", run.model, run.experiment, shape.passed, shape.total);
+
+    if request.estimate {
+        let est = evaltriage_fanout::estimate(&cases, &config, &run_summary);
+        return Ok(Analyzed::Estimate(est, Box::new(config)));
+    }
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    config.progress = Some(tx);
+    config.overall_timeout = Some(deadline.at.saturating_duration_since(Instant::now()));
+    config.overall_timeout_reason = Some(deadline_reason(deadline.limit));
+    let forwarded = Arc::clone(&events);
+    let forwarder = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            forwarded.send(Event::Fanout(event));
+        }
+    });
+    let fanned = evaltriage_fanout::analyze(cases, &config).await;
+    config.progress = None;
+    let _ = forwarder.await;
+    let fanned = match fanned {
+        Ok(fanned) => fanned,
+        Err(e) => return Ok(Analyzed::Stopped(Error::new(ErrorKind::Refused, e))),
+    };
+
+    let mut synthesis = None;
+    if let Backend::Llm(_) = &config.backend {
+        if fanned.verdicts.iter().any(|v| v.classification.is_some()) {
+            events.send(Event::Step("looking for cross-cutting patterns".to_owned()));
+            let budget_left = config.token_budget.map(|b| b.saturating_sub(fanned.tokens.total()));
+            let call = evaltriage_fanout::synthesize(&fanned.verdicts, &run_summary, &config, budget_left);
+            synthesis = Some(match tokio::time::timeout_at(deadline.at, call).await {
+                Ok(result) => result,
+                Err(_) => Err(evaltriage_fanout::FanoutError::SynthesisSkipped(deadline_reason(deadline.limit))),
+            });
+            if let Some(Err(e @ evaltriage_fanout::FanoutError::AuthRefused(_))) = &synthesis {
+                return Ok(Analyzed::Stopped(Error::new(ErrorKind::Refused, e)));
+            }
+        }
+    }
+    events.send(Event::Finish);
+
+    // One accounting of tokens, used by the terminal, the report and the JSON alike.
+    let spend = Spend {
+        verdicts: fanned.tokens,
+        synthesis: synthesis.as_ref().and_then(|s| s.as_ref().ok()).map(|s| s.tokens).unwrap_or_default(),
+    };
+    let synthesis_text = synthesis.as_ref().map(|r| match r {
+        Ok(s) => s.text.clone(),
+        Err(evaltriage_fanout::FanoutError::SynthesisSkipped(why)) => format!(
+            "_The LLM synthesis of cross-cutting patterns was skipped: {why}. The deterministic patterns above stand._"
+        ),
+        Err(e) => format!(
+            "_The LLM synthesis of cross-cutting patterns failed: {e}. The deterministic patterns above stand._"
+        ),
+    });
+    let llm_model = match &config.backend {
+        Backend::Llm(llm) => llm.model.clone(),
+        Backend::Rules(_) => String::new(),
+    };
+    let changes = evaltriage_report::changes_since(&run, &shape, &fanned.verdicts, &prior, scope.as_ref());
+    let markdown = evaltriage_report::render(&evaltriage_report::ReportInput {
+        run: &run,
+        shape: &shape,
+        verdicts: &fanned.verdicts,
+        history: &history,
+        changes: &changes,
+        prior_reports: &prior,
+        prior_warnings: &warnings,
+        date,
+        synthesis: synthesis_text.as_deref().map(|text| evaltriage_report::Synthesis {
+            text,
+            model: &llm_model,
+            tokens: spend.synthesis,
+        }),
+        actions_taken: None,
+        relaxed_lint_rules: &analysis.relaxed_lint_rules,
+        scope: scope.as_ref(),
+    });
+    let outcome = evaltriage_report::write_report(&path, &markdown, request.force)?;
+
+    Ok(Analyzed::Written(Box::new(Written {
+        prior_reports: prior.len(),
+        prior_folder: settings.reports_dir.clone(),
+        run,
+        shape,
+        scope,
+        changes,
+        verdicts: fanned.verdicts,
+        history,
+        path: outcome.path,
+        with_run_log,
+        spend,
+        synthesis_cached: synthesis.as_ref().is_some_and(|s| s.as_ref().is_ok_and(|s| s.cached)),
+        kept_actions_taken: outcome.kept_actions_taken,
+        config,
+    })))
+}
+
+/// Tokens spent by one analysis, exactly as the server's `usage` reported them: the verdicts'
+/// calls and the synthesis. Cached answers spend none.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Spend {
+    pub verdicts: TokenUsage,
+    pub synthesis: TokenUsage,
+}
+
+impl Spend {
+    pub fn total(self) -> TokenUsage {
+        let mut total = self.verdicts;
+        total += self.synthesis;
+        total
+    }
+
+    pub fn json(self) -> serde_json::Value {
+        let usage = |u: TokenUsage| json!({"prompt": u.prompt, "completion": u.completion, "total": u.total()});
+        let total = self.total();
+        json!({
+            "prompt": total.prompt,
+            "completion": total.completion,
+            "total": total.total(),
+            "verdicts": usage(self.verdicts),
+            "synthesis": usage(self.synthesis),
+        })
+    }
+}

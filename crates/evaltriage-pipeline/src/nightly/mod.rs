@@ -1,0 +1,582 @@
+//! The nightly: every new finished run analyzed exactly once, unattended. Lists the window's runs
+//! (per model, from the high-water mark or a `since`), steps through them with the night's
+//! [`plan`] (the same one `dry_run` shows), analyzes through [`crate::analyze`] (one failure never
+//! stops the others), and writes the day's digest and the marks after every run, so a night killed
+//! half-way loses nothing.
+
+pub mod plan;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use evaltriage_core::source::{ListQuery, RunHeader, Source, SourceError};
+use evaltriage_core::{Classification, RunRef, RunStatus, Shape, VerdictStatus};
+use evaltriage_report::{AnalysedRun, ChangesSince, DigestRun, Flagged, NightDigest, RunOutcome};
+use serde_json::{Value, json};
+
+use crate::analyze::{AnalyzeRequest, Analyzed, Written, analyze};
+use crate::error::Error;
+use crate::events::{Event, Events};
+use crate::settings::{AnalysisSettings, Settings};
+use crate::since::Since;
+use plan::{Decision, PlanLimits, Planner, WindowRun};
+use state::{LastNight, Mark, NightLock, NightlyState};
+
+/// The window of a model that has no mark yet, when no `since` is given.
+const FIRST_NIGHT_WINDOW_MS: f64 = 24.0 * 3_600_000.0;
+
+/// What a night is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct NightOptions {
+    /// Model globs (`*`, `?`); none: every model.
+    pub models: Vec<String>,
+    /// Only this experiment's runs (its marks are kept apart from the other schedules').
+    pub experiment: Option<String>,
+    /// The window starts here instead of at the marks.
+    pub since: Option<Since>,
+    pub limits: PlanLimits,
+    /// Say what the night would do, with its estimated cost; call no LLM, write nothing.
+    pub dry_run: bool,
+    /// Flag verdicts below this confidence for human review.
+    pub review_below: f32,
+    /// Post the night's summary here (`{"text": ...}`).
+    pub notify_webhook: Option<String>,
+}
+
+/// What a night did.
+#[derive(Debug)]
+pub enum NightOutcome {
+    DryRun(DryRun),
+    Night(Night),
+}
+
+/// A night that ran.
+#[derive(Debug)]
+pub struct Night {
+    pub digest: NightDigest,
+    pub digest_path: PathBuf,
+    /// Whether a run failed, a model could not be listed, or the endpoint refused the key.
+    pub failed_any: bool,
+}
+
+impl Night {
+    pub fn json(&self) -> Value {
+        let mut value = self.digest.to_json();
+        if let Some(o) = value.as_object_mut() {
+            o.insert("digest_path".into(), json!(self.digest_path));
+        }
+        value
+    }
+}
+
+/// One row of a dry run: a run, what the night would do with it, and its estimated tokens.
+#[derive(Debug)]
+pub struct DryRunRow {
+    pub header: RunHeader,
+    pub action: String,
+    pub tokens: Option<u64>,
+}
+
+/// What a night would do.
+#[derive(Debug)]
+pub struct DryRun {
+    pub rows: Vec<DryRunRow>,
+    pub analyses: usize,
+    pub total_tokens: u64,
+}
+
+impl DryRun {
+    pub fn json(&self) -> Value {
+        json!({
+            "dry_run": true,
+            "estimated_tokens": self.total_tokens,
+            "runs": self.rows.iter().map(|r| json!({
+                "run_id": r.header.run_id.as_str(),
+                "model": r.header.model,
+                "experiment": r.header.experiment,
+                "status": r.header.status,
+                "action": r.action,
+                "estimated_tokens": r.tokens,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The night's window: its runs, oldest first, and per schedule whether its mark may move.
+struct Window {
+    runs: Vec<WindowRun>,
+    movable: BTreeMap<String, bool>,
+}
+
+/// Runs one night (or, with `dry_run`, says what it would do). `analysis` holds the settings of
+/// each run's analysis; the night's token budget is in `options.limits`.
+pub async fn nightly(
+    settings: &Settings,
+    analysis: &AnalysisSettings,
+    options: &NightOptions,
+    events: Arc<dyn Events>,
+) -> Result<NightOutcome, Error> {
+    let webhook = options.notify_webhook.as_deref().map(str::trim).filter(|u| !u.is_empty());
+    if let Some(url) = webhook {
+        let parsed = url::Url::parse(url).map_err(|_| Error::bad_input("the webhook is not a URL"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::bad_input("the webhook is not an http(s) URL"));
+        }
+    }
+    let say = |line: String| events.send(Event::Night(line));
+    let started = Utc::now();
+    let started_at = started.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let _lock = if options.dry_run { None } else { Some(NightLock::acquire(&settings.reports_dir, &started_at)?) };
+
+    let (mut state, state_warning) = NightlyState::load(&settings.reports_dir);
+    let now = crate::since::now_ms();
+    let since_ms = options.since.map(|s| s.ms(now));
+    say(format!("nightly: listing runs from {}", settings.describe_source()));
+    let query = ListQuery { models: options.models.clone(), experiment: options.experiment.clone(), since_ms: None };
+    let listing = crate::runs::listing(settings, &query).await?;
+
+    let mut digest = NightDigest {
+        date: started.date_naive(),
+        started_at: started_at.clone(),
+        finished: false,
+        source: settings.describe_source(),
+        runs: Vec::new(),
+        notes: state_warning.into_iter().collect(),
+        tokens_spent: 0,
+        budget_tokens: options.limits.budget_tokens,
+    };
+    let mut failed_any = !listing.failed.is_empty();
+    for (model, error) in &listing.failed {
+        digest.notes.push(format!("the runs of {model} could not be listed: {error}; its mark did not move"));
+    }
+
+    // The window: per mark key, runs newer than the window start, oldest first.
+    let key_of = |model: &str| match &options.experiment {
+        Some(e) => format!("{model} @ {e}"),
+        None => model.to_owned(),
+    };
+    let window_start = |key: &str| -> f64 {
+        since_ms.or_else(|| state.marks.get(key).and_then(Mark::at)).unwrap_or(now - FIRST_NIGHT_WINDOW_MS)
+    };
+    let mut runs: Vec<WindowRun> = listing
+        .runs
+        .iter()
+        .map(|h| WindowRun { header: h.clone(), key: key_of(&h.model), handled: false })
+        .filter(|w| w.header.created_at_ms > window_start(&w.key))
+        .collect();
+    runs.sort_by(|a, b| {
+        a.header.created_at_ms.total_cmp(&b.header.created_at_ms).then_with(|| a.header.run_id.cmp(&b.header.run_id))
+    });
+    for (model, oldest) in &listing.full {
+        if *oldest > window_start(&key_of(model)) {
+            digest.notes.push(format!(
+                "{model} made more runs in the window than runs:listRuns returns ({}); runs before {} were not seen: analyze them with analyze-run",
+                evaltriage_core::source::LIST_RUNS_MAX,
+                crate::runs::timestamp(*oldest)
+            ));
+        }
+    }
+    // A key's mark may move only when this night's window covers everything since the old mark.
+    let movable: BTreeMap<String, bool> = runs
+        .iter()
+        .map(|w| {
+            let old = state.marks.get(&w.key).and_then(Mark::at);
+            (w.key.clone(), since_ms.is_none_or(|s| old.is_none_or(|m| s <= m)))
+        })
+        .collect();
+    let finished = runs.iter().filter(|w| w.header.is_finished()).count();
+    say(format!("nightly: {} in the window ({finished} finished) across {} models", runs.len(), listing.models));
+    let mut window = Window { runs, movable };
+    let mut planner = Planner::new(options.limits, &state);
+
+    if options.dry_run {
+        return dry_run(settings, analysis, &window, &state, &mut planner).await.map(NightOutcome::DryRun);
+    }
+
+    let digest_path = settings.reports_dir.join("nightly").join(format!("{}.md", digest.date.format("%Y-%m-%d")));
+    let digest_before = match std::fs::read_to_string(&digest_path) {
+        Ok(text) => text,
+        Err(_) => evaltriage_report::digest_title(digest.date),
+    };
+    let mut night = NightRuns { settings, analysis, options, stopped: None };
+    // The section shows from the start, marked in progress until the night ends.
+    write_digest(&digest_path, &digest_before, &digest)?;
+    let total = window.runs.len();
+    for i in 0..total {
+        let header = window.runs[i].header.clone();
+        let key = window.runs[i].key.clone();
+        say(format!("nightly: [{}/{total}] run {} · {} · {}", i + 1, header.run_id, header.model, header.experiment));
+        let below_mark = state.marks.get(&key).and_then(Mark::at).is_some_and(|at| header.created_at_ms <= at);
+        let outcome = night.handle(&window.runs[i], below_mark, &mut planner).await;
+        let handled = matches!(
+            outcome,
+            RunOutcome::Analysed(_)
+                | RunOutcome::AlreadyReported { .. }
+                | RunOutcome::Sampled { .. }
+                | RunOutcome::Skipped { .. }
+        );
+        if let RunOutcome::Analysed(a) = &outcome {
+            digest.tokens_spent += a.tokens;
+        }
+        // What a skip or a wait decided is decided again for free; what took work is kept at once,
+        // so a night killed half-way loses none of it (two fsyncs after every run cost ~1 s a night
+        // of 40 skips).
+        let worth_keeping = !matches!(outcome, RunOutcome::AlreadyReported { .. } | RunOutcome::Left { .. });
+        failed_any |= matches!(outcome, RunOutcome::Failed { .. });
+        window.runs[i].handled = handled;
+        if handled && header.is_finished() {
+            state.marks.entry(key.clone()).or_default().finished_seen = planner.seen(&key);
+        }
+        digest.runs.push(DigestRun {
+            run_id: header.run_id.to_string(),
+            model: header.model.clone(),
+            experiment: header.experiment.clone(),
+            outcome,
+        });
+        move_marks(&mut state, &window.runs, &window.movable);
+        if worth_keeping {
+            state.last_night = Some(LastNight { started_at: started_at.clone(), finished: false });
+            write_digest(&digest_path, &digest_before, &digest)?;
+            state.save(&settings.reports_dir)?;
+        }
+    }
+    failed_any |= night.stopped.is_some();
+    digest.finished = true;
+    write_digest(&digest_path, &digest_before, &digest)?;
+    state.last_night = Some(LastNight { started_at, finished: true });
+    state.save(&settings.reports_dir)?;
+    say(format!("nightly: {}", digest.summary()));
+
+    if let Some(url) = webhook {
+        let text = format!("{}\nDigest: {}", digest.summary(), digest_path.display());
+        if let Some(line) = notify(url, &text).await {
+            say(line);
+        }
+    }
+    Ok(NightOutcome::Night(Night { digest, digest_path, failed_any }))
+}
+
+/// Moves each key's mark to the newest run of the longest handled stretch at the start of its
+/// window.
+fn move_marks(state: &mut NightlyState, window: &[WindowRun], movable: &BTreeMap<String, bool>) {
+    let mut blocked: BTreeMap<&str, bool> = BTreeMap::new();
+    for w in window {
+        let stop = blocked.entry(w.key.as_str()).or_insert(false);
+        if *stop || !w.handled {
+            *stop = true;
+            continue;
+        }
+        if !movable.get(&w.key).copied().unwrap_or(false) {
+            continue;
+        }
+        let mark = state.marks.entry(w.key.clone()).or_default();
+        if mark.at().is_none_or(|at| w.header.created_at_ms > at) {
+            mark.high_water_ms = w.header.created_at_ms;
+            mark.run_id = Some(w.header.run_id.to_string());
+        }
+    }
+}
+
+/// The day's digest: what it held when the night started, and this night's section.
+fn write_digest(path: &Path, before: &str, digest: &NightDigest) -> Result<(), Error> {
+    let text = format!("{}{}", before, digest.render());
+    evaltriage_report::write_file_atomically(path, text.as_bytes()).map_err(Error::failed)
+}
+
+/// The night's settings, and why no further LLM call may be sent tonight (the endpoint refused
+/// the key).
+struct NightRuns<'a> {
+    settings: &'a Settings,
+    analysis: &'a AnalysisSettings,
+    options: &'a NightOptions,
+    stopped: Option<String>,
+}
+
+impl NightRuns<'_> {
+    async fn handle(&mut self, run: &WindowRun, below_mark: bool, planner: &mut Planner) -> RunOutcome {
+        let header = &run.header;
+        let report = match existing_report(&self.settings.reports_dir, header) {
+            Ok(report) => report,
+            Err(e) => return RunOutcome::Failed { error: e.message },
+        };
+        let decision = planner.decide(run, report, below_mark);
+        if let Decision::AlreadyReported(report) = &decision {
+            return RunOutcome::AlreadyReported { report: relative_to_digest(&self.settings.reports_dir, report) };
+        }
+        if let Decision::Wait(why) = decision {
+            return RunOutcome::Left { why };
+        }
+        if let Some(why) = &self.stopped {
+            return RunOutcome::Left { why: why.clone() };
+        }
+        // A fresh source per run: blobs are shared between a run's estimate and its analysis, and
+        // dropped after it.
+        let source = match crate::source::configured(self.settings) {
+            Ok(s) => s,
+            Err(e) => return RunOutcome::Failed { error: e.message },
+        };
+        let run_ref = RunRef::run(header.run_id.clone());
+        let fetched = match source.run(&run_ref).await {
+            Ok(fetched) => fetched,
+            Err(e @ SourceError::NotACodingRun(_)) => return RunOutcome::Skipped { why: e.to_string() },
+            Err(e) => return RunOutcome::Failed { error: e.to_string() },
+        };
+        if decision == Decision::Sampled {
+            let shape = Shape::of(&fetched);
+            return RunOutcome::Sampled {
+                passed: shape.passed,
+                total: shape.total,
+                failed: shape.failed,
+                infrastructure: shape.infrastructure,
+            };
+        }
+        let budget = planner.budget_left();
+        let need = match estimate_tokens(self.settings, self.analysis, budget, &source, &run_ref).await {
+            Ok(need) => need,
+            Err(e) => return RunOutcome::Failed { error: e.message },
+        };
+        if let Err(why) = planner.admit(run, need, below_mark) {
+            return RunOutcome::Left { why };
+        }
+        let mut analysis = self.analysis.clone();
+        analysis.fanout.token_budget = budget;
+        let request = AnalyzeRequest { estimate: false, force: false };
+        match analyze(self.settings, &analysis, request, &source, &run_ref, Arc::new(crate::events::NoEvents)).await {
+            Ok(Analyzed::Written(written)) => {
+                planner.settle(need.unwrap_or(0), written.tokens_spent());
+                RunOutcome::Analysed(self.analyzed_run(&written))
+            }
+            Ok(Analyzed::Stopped(e)) => {
+                let why = format!("the LLM endpoint refused the key tonight ({})", e.message);
+                self.stopped = Some(why);
+                RunOutcome::Failed { error: e.message }
+            }
+            Ok(other) => RunOutcome::Failed { error: format!("unexpected analysis outcome: {}", other.kind()) },
+            Err(e) => RunOutcome::Failed { error: e.message },
+        }
+    }
+
+    /// A written report, as the digest shows it.
+    fn analyzed_run(&self, w: &Written) -> AnalysedRun {
+        let (fixed, new_failures) = match &w.changes {
+            ChangesSince::Since(c) => (
+                c.fixed.iter().map(|e| e.eval.clone()).collect(),
+                c.new_failures.iter().map(|e| e.eval.clone()).collect::<Vec<String>>(),
+            ),
+            ChangesSince::NoPriorReport { .. } => (Vec::new(), Vec::new()),
+        };
+        let mut labels = Vec::new();
+        for class in Classification::ALL {
+            let n = w.verdicts.iter().filter(|v| v.classification == Some(class)).count();
+            if n > 0 {
+                labels.push((class.as_str().to_owned(), n));
+            }
+        }
+        let errors = w.verdicts.iter().filter(|v| v.status == VerdictStatus::Error).count();
+        if errors > 0 {
+            labels.push(("not classified (error)".to_owned(), errors));
+        }
+        let review_below = self.options.review_below;
+        let flagged = w
+            .verdicts
+            .iter()
+            .filter_map(|v| {
+                let mut reasons = Vec::new();
+                if v.status == VerdictStatus::Error {
+                    reasons.push("error".to_owned());
+                }
+                if v.classification.is_some() && v.confidence.is_some_and(|c| c.is_finite() && c < review_below) {
+                    reasons.push(format!("low confidence (below {review_below})"));
+                }
+                if new_failures.iter().any(|p| p == v.eval_path.as_str()) {
+                    reasons.push("regression".to_owned());
+                }
+                (!reasons.is_empty()).then(|| Flagged {
+                    eval_path: v.eval_path.to_string(),
+                    classification: v.classification.map(|c| c.as_str().to_owned()),
+                    confidence: v.confidence,
+                    reasons,
+                })
+            })
+            .collect();
+        AnalysedRun {
+            passed: w.shape.passed,
+            total: w.shape.total,
+            changes: w.changes.one_line(),
+            fixed,
+            new_failures,
+            labels,
+            report: relative_to_digest(&self.settings.reports_dir, &w.path),
+            flagged,
+            tokens: w.tokens_spent(),
+        }
+    }
+}
+
+/// The tokens a run's analysis would take when the night has a budget and an LLM classifies
+/// (`None` otherwise: nothing to reserve).
+async fn estimate_tokens(
+    settings: &Settings,
+    analysis: &AnalysisSettings,
+    budget: Option<u64>,
+    source: &crate::source::AnySource,
+    run_ref: &RunRef,
+) -> Result<Option<u64>, Error> {
+    if budget.is_none() || !analysis.uses_llm() {
+        return Ok(None);
+    }
+    let request = AnalyzeRequest { estimate: true, force: false };
+    match analyze(settings, analysis, request, source, run_ref, Arc::new(crate::events::NoEvents)).await? {
+        Analyzed::Estimate(est, _) => Ok(Some(est.total_tokens())),
+        other => Err(Error::failed(format!("cannot estimate: {}", other.kind()))),
+    }
+}
+
+/// The report a run already has, found from its listed header alone (no fetch): the same folder
+/// and file-name prefix an analysis would write.
+fn existing_report(reports_dir: &Path, header: &RunHeader) -> Result<Option<PathBuf>, Error> {
+    let run = evaltriage_core::Run {
+        id: header.run_id.clone(),
+        model_id: header.model_id.clone(),
+        model: header.model.clone(),
+        formatted_name: None,
+        provider: header.provider.clone(),
+        experiment: header.experiment.clone(),
+        status: RunStatus::Pending,
+        created_at_ms: header.created_at_ms,
+        planned_evals: Vec::new(),
+        evals: Vec::new(),
+    };
+    let path = evaltriage_report::report_path(reports_dir, &run, Utc::now().date_naive(), None);
+    evaltriage_report::existing_report_for(&path).map_err(Error::failed)
+}
+
+/// A report's path relative to `<reports-dir>/nightly/`, for the digest's links.
+fn relative_to_digest(reports_dir: &Path, report: &Path) -> String {
+    match report.strip_prefix(reports_dir) {
+        Ok(rel) => format!("../{}", rel.to_string_lossy().replace('\\', "/")),
+        Err(_) => report.to_string_lossy().into_owned(),
+    }
+}
+
+/// Posts `{"text": ...}` to an incoming webhook. A failure never fails the night: it is returned
+/// as a line for the night's log (naming the host only: the URL often carries a secret token).
+async fn notify(url: &str, text: &str) -> Option<String> {
+    let client = match reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build() {
+        Ok(c) => c,
+        Err(e) => return Some(format!("warning: the webhook was not notified: {e}")),
+    };
+    let body = serde_json::to_vec(&json!({ "text": text })).unwrap_or_default();
+    let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    Some(match client.post(url).header("content-type", "application/json").body(body).send().await {
+        Ok(r) if r.status().is_success() => format!("nightly: notified the webhook at {host}"),
+        Ok(r) => {
+            format!("warning: the webhook at {host} answered HTTP {}; the night is not affected", r.status().as_u16())
+        }
+        Err(e) => format!(
+            "warning: the webhook at {host} could not be reached ({}); the night is not affected",
+            if e.is_timeout() { "timed out" } else { "request failed" }
+        ),
+    })
+}
+
+/// What the night would do, with the estimated cost, stepping through the same plan as the night;
+/// nothing is written and no LLM is called.
+async fn dry_run(
+    settings: &Settings,
+    analysis: &AnalysisSettings,
+    window: &Window,
+    state: &NightlyState,
+    planner: &mut Planner,
+) -> Result<DryRun, Error> {
+    let mut dry = DryRun { rows: Vec::new(), analyses: 0, total_tokens: 0 };
+    for w in &window.runs {
+        let h = &w.header;
+        let below_mark = state.marks.get(&w.key).and_then(Mark::at).is_some_and(|at| h.created_at_ms <= at);
+        let report = existing_report(&settings.reports_dir, h)?;
+        let (action, tokens) = match planner.decide(w, report, below_mark) {
+            Decision::Wait(why) => (format!("wait: {why}"), None),
+            Decision::AlreadyReported(report) => (format!("skip: already reported ({})", report.display()), None),
+            Decision::Sampled => ("shape only: not sampled".to_owned(), None),
+            Decision::Analyze => {
+                let source = crate::source::configured(settings)?;
+                let mut estimating = analysis.clone();
+                estimating.fanout.token_budget = planner.budget_left();
+                let request = AnalyzeRequest { estimate: true, force: false };
+                let run_ref = RunRef::run(h.run_id.clone());
+                let events = Arc::new(crate::events::NoEvents);
+                match analyze(settings, &estimating, request, &source, &run_ref, events).await {
+                    Ok(Analyzed::Estimate(est, _)) => {
+                        let need = est.total_tokens();
+                        let reserve = (planner.budget_left().is_some() && analysis.uses_llm()).then_some(need);
+                        match planner.admit(w, reserve, below_mark) {
+                            Ok(()) => {
+                                dry.analyses += 1;
+                                dry.total_tokens += need;
+                                (format!("analyze: {} LLM calls", est.calls), Some(need))
+                            }
+                            Err(why) => (format!("wait: {why}"), Some(need)),
+                        }
+                    }
+                    Ok(other) => (format!("cannot estimate: {}", other.kind()), None),
+                    Err(e) => (format!("cannot estimate: {}", e.message), None),
+                }
+            }
+        };
+        dry.rows.push(DryRunRow { header: h.clone(), action, tokens });
+    }
+    Ok(dry)
+}
+
+#[cfg(test)]
+mod tests {
+    use evaltriage_core::RunId;
+
+    use super::*;
+
+    fn window_run(key: &str, n: usize, created: f64, handled: bool) -> WindowRun {
+        let header = RunHeader {
+            run_id: RunId::new(&format!("r{n:07}xxxxxxxx")).unwrap(),
+            model: key.to_owned(),
+            experiment: "default".into(),
+            status: "completed".into(),
+            created_at_ms: created,
+            model_id: None,
+            provider: None,
+            eval_counts: None,
+        };
+        WindowRun { header, key: key.to_owned(), handled }
+    }
+
+    #[test]
+    fn a_mark_stops_before_the_first_run_not_handled_and_only_moves_forward() {
+        let mut state = NightlyState::default();
+        state.marks.insert("c".into(), Mark { high_water_ms: 50.0, run_id: Some("r".into()), finished_seen: 0 });
+        // Counted runs but no mark yet (its first run is still waiting).
+        state.marks.insert("d".into(), Mark { high_water_ms: 0.0, run_id: None, finished_seen: 2 });
+        let window = vec![
+            window_run("a", 1, 10.0, true),
+            window_run("b", 2, 11.0, false),
+            window_run("a", 3, 12.0, true),
+            window_run("b", 4, 13.0, true),
+            window_run("a", 5, 14.0, false),
+            window_run("a", 6, 15.0, true),
+            window_run("c", 7, 16.0, true),
+        ];
+        let movable: BTreeMap<String, bool> =
+            [("a".to_owned(), true), ("b".to_owned(), true), ("c".to_owned(), true)].into();
+        move_marks(&mut state, &window, &movable);
+        assert_eq!(state.marks["a"].high_water_ms, 12.0, "stops before run 5");
+        assert!(!state.marks.contains_key("b"), "b's first run was not handled");
+        assert_eq!(state.marks["c"].high_water_ms, 50.0, "a mark never moves back");
+        assert_eq!(state.marks["d"].at(), None);
+
+        let frozen: BTreeMap<String, bool> = [("a".to_owned(), false)].into();
+        let mut fresh = NightlyState::default();
+        move_marks(&mut fresh, &window, &frozen);
+        assert!(fresh.marks.is_empty(), "a --since window that skips past the mark moves nothing");
+    }
+}

@@ -1,0 +1,195 @@
+//! The pipeline driven as a library, without the binary: one run analyzed from a store into a
+//! temporary reports folder, and a night planned and run over a store of several runs, the dry run
+//! naming exactly what the night then does.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use evaltriage_pipeline::analyze::{AnalyzeRequest, Analyzed, analyze};
+use evaltriage_pipeline::nightly::plan::PlanLimits;
+use evaltriage_pipeline::nightly::{NightOptions, NightOutcome, nightly};
+use evaltriage_pipeline::{
+    AnalysisOptions, AnalysisSettings, ErrorKind, Event, Events, FileConfig, Settings, SourceOptions,
+};
+use evaltriage_report::RunOutcome;
+use serde_json::Value;
+
+fn example_store() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/store")
+}
+
+/// The only run of the example store, and its document.
+fn example_run() -> (String, Value) {
+    let runs = example_store().join("runs");
+    let entry = std::fs::read_dir(&runs).unwrap().flatten().find(|e| e.path().extension().is_some_and(|x| x == "json"));
+    let path = entry.expect("a run in the example store").path();
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    (path.file_stem().unwrap().to_string_lossy().into_owned(), doc)
+}
+
+fn settings(store: Option<&Path>, reports: &Path) -> Settings {
+    let source = SourceOptions { store: store.map(Path::to_path_buf), ..SourceOptions::default() };
+    Settings::resolve(&source, Some(reports), &FileConfig::default(), None)
+}
+
+/// Events kept for the test to look at.
+#[derive(Debug, Default)]
+struct Recorded(Mutex<Vec<String>>);
+
+impl Events for Recorded {
+    fn send(&self, event: Event) {
+        let line = match event {
+            Event::Step(m) | Event::Night(m) => m,
+            Event::Bar { message, .. } => message,
+            Event::Inc => "inc".to_owned(),
+            Event::Fanout(_) => "fanout".to_owned(),
+            Event::Finish => "finish".to_owned(),
+        };
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_is_analyzed_into_a_report_and_never_replaced_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let settings = settings(None, &reports);
+    let analysis = AnalysisSettings::resolve(&AnalysisOptions::default(), &FileConfig::default(), &settings).unwrap();
+    assert!(!analysis.uses_llm(), "no key and no endpoint: the rules classify");
+    let target = example_store().display().to_string();
+    let (source, run_ref) = evaltriage_pipeline::source::open(&target, &settings).unwrap();
+
+    let events = Arc::new(Recorded::default());
+    let estimate = analyze(
+        &settings,
+        &analysis,
+        AnalyzeRequest { estimate: true, force: false },
+        &source,
+        &run_ref,
+        events.clone(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(estimate, Analyzed::Estimate(..)), "{}", estimate.kind());
+    assert!(!reports.exists(), "an estimate writes nothing");
+
+    let written =
+        match analyze(&settings, &analysis, AnalyzeRequest::default(), &source, &run_ref, events.clone()).await {
+            Ok(Analyzed::Written(w)) => w,
+            other => panic!("{other:?}"),
+        };
+    assert_eq!(written.verdicts.len(), written.shape.failed, "one verdict per failure");
+    assert!(written.path.starts_with(&reports) && written.path.is_file(), "{}", written.path.display());
+    assert_eq!(written.tokens_spent(), 0, "the rules spend no tokens");
+    let seen = events.0.lock().unwrap().clone();
+    assert!(seen.iter().any(|e| e.starts_with("reading run")), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("finish"), "the face's progress is cleared: {seen:?}");
+
+    let again = analyze(&settings, &analysis, AnalyzeRequest::default(), &source, &run_ref, events.clone()).await;
+    let e = again.expect_err("a second analysis without force");
+    assert_eq!(e.kind, ErrorKind::Exists, "{e}");
+    assert!(!e.message.contains("--force"), "the library carries no CLI hint: {e}");
+    let forced =
+        analyze(&settings, &analysis, AnalyzeRequest { estimate: false, force: true }, &source, &run_ref, events)
+            .await
+            .unwrap();
+    assert!(matches!(forced, Analyzed::Written(_)));
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A store of `n` runs of the example's model, an hour apart and finished, the newest a minute ago.
+fn store_of_runs(root: &Path, n: usize) -> Vec<String> {
+    let (id, doc) = example_run();
+    std::fs::create_dir_all(root.join("runs")).unwrap();
+    copy_tree(&example_store().join("blobs"), &root.join("blobs"));
+    let now = chrono::Utc::now().timestamp_millis() as f64;
+    (0..n)
+        .map(|i| {
+            let run_id = format!("{}{i:02}{}", &id[..4], &id[6..]);
+            let mut run = doc.clone();
+            run["_id"] = Value::from(run_id.clone());
+            run["_creationTime"] = Value::from(now - 60_000.0 - ((n - i) as f64) * 3_600_000.0);
+            for eval in run["evals"].as_array_mut().unwrap() {
+                eval["runId"] = Value::from(run_id.clone());
+            }
+            std::fs::write(root.join("runs").join(format!("{run_id}.json")), run.to_string()).unwrap();
+            run_id
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dry_run_names_what_the_night_then_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let reports = dir.path().join("reports");
+    let runs = store_of_runs(&store, 8);
+    let settings = settings(Some(&store), &reports);
+    let analysis = AnalysisSettings::resolve(&AnalysisOptions::default(), &FileConfig::default(), &settings).unwrap();
+
+    // The oldest run has a report already: sampling counts it like any other finished run.
+    let (source, run_ref) = evaltriage_pipeline::source::open(&runs[0], &settings).unwrap();
+    let first = analyze(
+        &settings,
+        &analysis,
+        AnalyzeRequest::default(),
+        &source,
+        &run_ref,
+        Arc::new(evaltriage_pipeline::NoEvents),
+    );
+    assert!(matches!(first.await.unwrap(), Analyzed::Written(_)));
+
+    let options = |dry_run| NightOptions {
+        since: Some(evaltriage_pipeline::since::parse_since("7d").unwrap()),
+        limits: PlanLimits { sample_every: Some(2), max_runs: Some(2), budget_tokens: Some(1_000_000) },
+        dry_run,
+        review_below: 0.6,
+        ..NightOptions::default()
+    };
+    let NightOutcome::DryRun(plan) =
+        nightly(&settings, &analysis, &options(true), Arc::new(Recorded::default())).await.unwrap()
+    else {
+        panic!("a dry run")
+    };
+    let planned: Vec<(String, String)> = plan
+        .rows
+        .iter()
+        .map(|r| (r.header.run_id.to_string(), r.action.split(':').next().unwrap_or_default().to_owned()))
+        .collect();
+    assert!(!reports.join("nightly").exists(), "a dry run writes nothing");
+
+    let NightOutcome::Night(night) =
+        nightly(&settings, &analysis, &options(false), Arc::new(Recorded::default())).await.unwrap()
+    else {
+        panic!("a night")
+    };
+    let done: Vec<(String, String)> = night
+        .digest
+        .runs
+        .iter()
+        .map(|r| {
+            let what = match &r.outcome {
+                RunOutcome::Analysed(_) => "analyze",
+                RunOutcome::AlreadyReported { .. } => "skip",
+                RunOutcome::Sampled { .. } => "shape only",
+                RunOutcome::Left { .. } => "wait",
+                RunOutcome::Skipped { .. } | RunOutcome::Failed { .. } => "failed",
+            };
+            (r.run_id.clone(), what.to_owned())
+        })
+        .collect();
+    assert_eq!(planned, done, "the dry run and the night agree");
+    let actions: Vec<&str> = done.iter().map(|(_, a)| a.as_str()).collect();
+    assert_eq!(actions, ["skip", "shape only", "analyze", "shape only", "analyze", "shape only", "wait", "wait"]);
+}

@@ -1,0 +1,148 @@
+//! What `evals list` and `evals show` print (the MCP `evals_list` and `evals_show` tools too).
+
+use std::fmt::Write as _;
+
+use evaltriage_core::text::condense;
+use evaltriage_core::{Eval, Evidence, Run};
+use evaltriage_pipeline::evals::{EvalsListed, SHOWN, file_names, step_duration};
+use evaltriage_pipeline::one_line;
+use evaltriage_pipeline::runs::kind_label;
+
+use crate::hints::RunAddress;
+use crate::output::{count, format_duration};
+
+/// What `evals list` prints.
+pub fn evals_listed_text(listed: &EvalsListed) -> String {
+    let evals = listed.evals();
+    if evals.is_empty() {
+        return format!("no evals match --status {}\n", listed.status.name());
+    }
+    let rows: Vec<[String; 5]> = evals
+        .iter()
+        .map(|e| {
+            let failure = e.failure();
+            [
+                e.id.as_str().to_owned(),
+                e.path.as_str().to_owned(),
+                e.status.kind().to_owned(),
+                failure.as_ref().map_or("-", |f| f.step_label()).to_owned(),
+                failure
+                    .as_ref()
+                    .map(|f| one_line(&evaltriage_core::text::decisive_error(f.error_text()), 90))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(&["EVAL ID", "PATH", "STATUS", "STEP", "REASON"], &rows)
+}
+
+/// A plain text table: a header, then one line per row, every column but the last padded to its
+/// widest cell (counted in characters, after the terminal sanitizer).
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let clean = |c: &str| evaltriage_core::text::strip_controls(c).replace(['\n', '\t'], " ");
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(|c| clean(c)).collect()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut s = String::new();
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let pad = widths[i] - cell.chars().count();
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        s.push_str(line.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+/// Long or repetitive text cut as the report cuts it, with a line saying how to see it all.
+pub fn shown(text: &str, full: bool, address: &RunAddress, eval: &Eval, file: Option<&str>) -> String {
+    if full {
+        return text.to_owned();
+    }
+    let (cut_text, cut) = condense(text, SHOWN);
+    if cut == 0 {
+        return text.to_owned();
+    }
+    let mut args = vec![eval.path.as_str()];
+    if let Some(f) = file {
+        args.extend(["--file", f]);
+    }
+    args.push("--full");
+    format!(
+        "{cut_text}\n({} cut; all of it: {})\n",
+        count(cut, "line", "lines"),
+        address.command(&["evals", "show"], &args)
+    )
+}
+
+/// The files of a failed eval and how to print one, or why they could not be read.
+pub fn files_text(evidence: Result<&Evidence, String>, eval: &Eval, address: &RunAddress) -> String {
+    let mut text = String::new();
+    match evidence {
+        Ok(evidence) => {
+            let names = file_names(evidence);
+            if names.is_empty() {
+                text.push_str("\nfiles: none (the eval left no output or source zip)\n");
+            } else {
+                let _ = writeln!(text, "\nfiles: {}", names.join(", "));
+                let pick =
+                    ["run.log", "TASK.txt"].into_iter().find(|n| names.iter().any(|m| m == n)).unwrap_or(names[0]);
+                let _ = writeln!(
+                    text,
+                    "print one: {}",
+                    address.command(&["evals", "show"], &[eval.path.as_str(), "--file", pick])
+                );
+            }
+            for problem in &evidence.problems {
+                let _ = writeln!(text, "could not read: {problem}");
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(text, "\nfiles: could not be read: {e}");
+        }
+    }
+    text
+}
+
+pub fn eval_text(run: &Run, eval: &Eval, full: bool, address: &RunAddress) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "eval    {} ({})", eval.path, eval.id);
+    let _ = writeln!(s, "run     {} · {} · {}", run.id, run.model, run.experiment);
+    let _ = writeln!(s, "status  {}", eval.status.kind());
+    s.push_str("\nsteps\n");
+    if eval.steps.is_empty() {
+        s.push_str("  (none: the eval stopped before its first step)\n");
+    }
+    for step in &eval.steps {
+        let d = step_duration(&step.status).map(format_duration).unwrap_or_default();
+        let _ = writeln!(s, "  {:<10} {:<8} {d}", step.name.as_str(), step.status.kind());
+    }
+    if let Some(f) = eval.failure() {
+        let _ = writeln!(s, "\nfailure ({}, step {})", kind_label(f.kind), f.step_label());
+        for line in shown(f.error_text(), full, address, eval, None).lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+        if f.step_error.as_deref().is_some_and(|e| e.trim() != f.reason.trim()) {
+            let _ = writeln!(s, "eval reason: {}", one_line(&f.reason, 200));
+        }
+    }
+    if let Some(task) = &eval.task {
+        s.push_str("\ntask\n");
+        for line in task.lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
+    s
+}

@@ -1,0 +1,117 @@
+//! What `runs show` and `runs list` print (the MCP `runs_show` and `runs_list` tools too).
+
+use std::fmt::Write as _;
+
+use evaltriage_core::source::LIST_RUNS_MAX;
+use evaltriage_core::{FailureKind, Run, Shape};
+use evaltriage_pipeline::one_line;
+use evaltriage_pipeline::runs::{RunsListed, timestamp};
+
+use crate::output::{count, format_duration};
+
+/// What stopped the failures that have no failed step: ` (generation 1, rate limit 1)`.
+fn no_step_causes(shape: &Shape) -> String {
+    let mut causes: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for f in shape.failures.iter().filter(|f| f.failed_step.is_none()) {
+        let cause = match f.kind {
+            FailureKind::Infrastructure(cause) => cause.as_str(),
+            FailureKind::Verification => "no step recorded",
+        };
+        *causes.entry(cause).or_default() += 1;
+    }
+    let parts: Vec<String> = causes.iter().map(|(c, n)| format!("{} {n}", c.replace('_', " "))).collect();
+    if parts.is_empty() { String::new() } else { format!(" ({})", parts.join(", ")) }
+}
+
+pub fn shape_text(run: &Run, shape: &Shape) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "run         {} (prefix {})", run.id, run.id.prefix());
+    let provider = run.provider.as_deref().map(|p| format!(" via {p}")).unwrap_or_default();
+    let _ = writeln!(s, "model       {}{provider}", run.model);
+    let _ = writeln!(s, "experiment  {}", run.experiment);
+    let duration = run.status.duration_ms().map(|d| format!(" in {}", format_duration(d))).unwrap_or_default();
+    let _ = writeln!(s, "status      {}{duration}", run.status.kind());
+    let _ = writeln!(
+        s,
+        "evals       {} total, {} passed ({:.1}%), {} failed{}",
+        shape.total,
+        shape.passed,
+        shape.pass_rate_percent(),
+        shape.failed,
+        if shape.other > 0 { format!(", {} not finished", shape.other) } else { String::new() }
+    );
+    if shape.failed == 0 {
+        s.push_str("\nNo failures.\n");
+        return s;
+    }
+    s.push_str("\nfailed by step\n");
+    let width = shape.failed_by_step.keys().map(String::len).max().unwrap_or(4);
+    for (step, n) in &shape.failed_by_step {
+        let causes = if step == evaltriage_core::shape::NO_STEP { no_step_causes(shape) } else { String::new() };
+        let _ = writeln!(s, "  {step:<width$}  {n}{causes}");
+    }
+    let causes: Vec<String> = shape.infrastructure_by_cause.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    let _ = writeln!(
+        s,
+        "\ninfrastructure  {}{}  (excluded from scoring by the benchmark)",
+        shape.infrastructure,
+        if causes.is_empty() { String::new() } else { format!(" ({})", causes.join(", ")) }
+    );
+    let _ = writeln!(s, "verification    {}", shape.verification);
+    if shape.mostly_infrastructure() {
+        s.push_str("\nMost failures are infrastructure: fix the environment before blaming the model.\n");
+    }
+    if !shape.clusters.is_empty() {
+        s.push_str("\nclusters (same normalised error)\n");
+        for c in &shape.clusters {
+            let _ = writeln!(s, "  {}× {}: {}", c.evals.len(), c.step, one_line(&c.signature, 100));
+            for e in &c.evals {
+                let _ = writeln!(s, "      {e}");
+            }
+        }
+    }
+    s
+}
+
+/// What `runs list` prints.
+pub fn runs_listed_text(listed: &RunsListed) -> String {
+    let listing = &listed.listing;
+    let mut s = String::new();
+    for r in &listing.runs {
+        let evals = r.eval_counts.map(|c| format!("{}/{} passed", c.passed, c.total)).unwrap_or_else(|| "-".to_owned());
+        let _ = writeln!(
+            s,
+            "{}  {}  {:<9}  {:<15}  {}  {}",
+            timestamp(r.created_at_ms),
+            r.run_id,
+            r.status,
+            evals,
+            r.experiment,
+            r.model
+        );
+    }
+    if listing.runs.is_empty() {
+        s.push_str("no runs\n");
+    }
+    let requests = match listing.requests {
+        0 => String::new(),
+        1 => " (1 request)".to_owned(),
+        n => format!(" ({n} requests)"),
+    };
+    let _ = writeln!(
+        s,
+        "{} from {}{requests}",
+        count(listing.runs.len(), "run", "runs"),
+        count(listing.models, "model", "models"),
+    );
+    for model in &listed.hidden {
+        let _ = writeln!(
+            s,
+            "note: {model} has more runs than runs:listRuns returns ({LIST_RUNS_MAX}); older ones are not listed"
+        );
+    }
+    for (model, error) in &listing.failed {
+        let _ = writeln!(s, "error: the runs of {model} could not be listed: {error}");
+    }
+    s
+}

@@ -3,6 +3,7 @@
 
 mod analyze;
 mod common;
+mod faces_hardening;
 mod hardening;
 mod llm_robustness;
 mod mcp;

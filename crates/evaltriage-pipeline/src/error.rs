@@ -78,6 +78,8 @@ impl From<SourceError> for Error {
             SourceError::Function { message, .. } if message.contains("ArgumentValidationError") => ErrorKind::BadInput,
             SourceError::Http { status, .. } if (400..500).contains(status) && *status != 429 => ErrorKind::BadInput,
             SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            // A store folder that is a file, a pipe, a link loop, or unreadable: the user's to fix.
+            SourceError::Io { source, .. } if is_unusable_path(source) => ErrorKind::BadInput,
             _ => ErrorKind::Unavailable,
         };
         Self::new(kind, e)
@@ -86,11 +88,23 @@ impl From<SourceError> for Error {
 
 /// File-system errors that mean a folder the user named cannot be used as it is (a file where a
 /// folder should be, no permission, a read-only file system): their input, not a failure.
-pub(crate) fn is_unusable_path(e: &std::io::Error) -> bool {
+pub fn is_unusable_path(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::{
-        AlreadyExists, IsADirectory, NotADirectory, NotFound, PermissionDenied, ReadOnlyFilesystem,
+        AlreadyExists, InvalidInput, IsADirectory, NotADirectory, NotFound, PermissionDenied, ReadOnlyFilesystem,
     };
-    matches!(e.kind(), PermissionDenied | ReadOnlyFilesystem | NotADirectory | IsADirectory | AlreadyExists | NotFound)
+    // A loop of symbolic links (ELOOP; its ErrorKind is not stable yet).
+    const ELOOP: i32 = if cfg!(target_os = "macos") { 62 } else { 40 };
+    e.raw_os_error() == Some(ELOOP)
+        || matches!(
+            e.kind(),
+            PermissionDenied
+                | ReadOnlyFilesystem
+                | NotADirectory
+                | IsADirectory
+                | AlreadyExists
+                | NotFound
+                | InvalidInput
+        )
 }
 
 impl From<ReportError> for Error {

@@ -140,11 +140,11 @@ impl Settings {
         }
     }
 
-    /// Where runs are read from, for messages.
+    /// Where runs are read from, for messages and the digest: a URL's userinfo is never part of it.
     pub fn describe_source(&self) -> String {
         match &self.store {
             Some(dir) => format!("store {}", dir.display()),
-            None => self.convex_url.clone(),
+            None => evaltriage_core::redact::redact(&self.convex_url).into_owned(),
         }
     }
 }
@@ -221,10 +221,11 @@ impl AnalysisSettings {
                     ));
                 }
                 let base_url = base_url.unwrap_or_else(|| DEFAULT_LLM_BASE_URL.to_owned());
-                let parsed = url::Url::parse(base_url.trim())
-                    .map_err(|_| Error::bad_input(format!("the LLM base URL {base_url:?} is not a URL")))?;
+                // The value is never echoed: it may carry a password.
+                let not_http = || Error::bad_input("the LLM base URL is not an http(s) URL (include /v1)");
+                let parsed = url::Url::parse(base_url.trim()).map_err(|_| not_http())?;
                 if !matches!(parsed.scheme(), "http" | "https") {
-                    return Err(Error::bad_input(format!("the LLM base URL {base_url:?} is not an http(s) URL")));
+                    return Err(not_http());
                 }
                 let model = options
                     .llm_model

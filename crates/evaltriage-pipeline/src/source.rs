@@ -50,14 +50,12 @@ impl Source for AnySource {
 /// Builds the Convex source from the settings.
 pub fn convex(settings: &Settings) -> Result<ConvexSource, Error> {
     let url = settings.convex_url.trim();
-    let parsed = url::Url::parse(url).map_err(|_| {
-        Error::bad_input(format!("the Convex URL {:?} is not a URL", evaltriage_core::redact::redact(url)))
-    })?;
+    // The value is never echoed: it may carry a password (`user:PASS@host`, with or without a
+    // scheme) that no parser recognised as one.
+    let not_http = || Error::bad_input("the Convex URL is not an http(s) URL (https://<deployment>.convex.cloud)");
+    let parsed = url::Url::parse(url).map_err(|_| not_http())?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(Error::bad_input(format!(
-            "the Convex URL {:?} is not an http(s) URL",
-            evaltriage_core::redact::redact(url)
-        )));
+        return Err(not_http());
     }
     let mut config = ConvexConfig::new(url);
     config.deploy_key = settings.convex_key.clone();

@@ -51,7 +51,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Clone, Args, Default)]
 pub struct SourceArgs {
     /// Convex deployment to read runs from [default: the convex-evals production deployment]
-    #[arg(long, env = "CONVEX_URL", value_name = "URL")]
+    #[arg(long, env = "CONVEX_URL", hide_env_values = true, value_name = "URL")]
     pub convex_url: Option<String>,
     /// Optional admin/deploy key for the deployment's internal queries (never printed)
     #[arg(long, env = "CONVEX_DEPLOY_KEY", hide_env_values = true, value_name = "KEY")]
@@ -65,7 +65,7 @@ pub struct SourceArgs {
 #[derive(Debug, Args)]
 pub struct ConvexArgs {
     /// Convex deployment to copy the run from [default: the convex-evals production deployment]
-    #[arg(long, env = "CONVEX_URL", value_name = "URL")]
+    #[arg(long, env = "CONVEX_URL", hide_env_values = true, value_name = "URL")]
     pub convex_url: Option<String>,
     /// Optional admin/deploy key for the deployment's internal queries (never printed)
     #[arg(long, env = "CONVEX_DEPLOY_KEY", hide_env_values = true, value_name = "KEY")]
@@ -392,7 +392,7 @@ pub enum ClassifierKind {
 pub struct AnalysisArgs {
     /// OpenAI-compatible endpoint, including /v1 (the key comes from OPENAI_API_KEY)
     /// [default: https://api.openai.com/v1 when OPENAI_API_KEY is set]
-    #[arg(long, env = "OPENAI_BASE_URL", value_name = "URL")]
+    #[arg(long, env = "OPENAI_BASE_URL", hide_env_values = true, value_name = "URL")]
     pub llm_base_url: Option<String>,
     /// Model used for the analysis [default: gpt-4.1-mini]
     #[arg(long, env = "EVALTRIAGE_LLM_MODEL", value_name = "NAME")]

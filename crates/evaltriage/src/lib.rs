@@ -28,11 +28,16 @@ pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
-            let _ = e.print();
+            // clap writes help/version to stdout (exit 0) and usage errors to stderr (exit 2); both
+            // echo argv and the environment, so both pass through the redaction layer and the
+            // terminal sanitizer like every other output.
+            use std::io::Write;
+            let text = evaltriage_core::redact::for_terminal(&e.render().to_string());
             if !e.use_stderr() {
+                let _ = std::io::stdout().lock().write_all(text.as_bytes());
                 return ExitCode::SUCCESS;
             }
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
             if std::env::args_os().any(|a| a == "--json") {
                 let first =
                     e.to_string().lines().next().unwrap_or("invalid usage").trim_start_matches("error: ").to_owned();

@@ -101,7 +101,12 @@ impl NightLock {
                 ErrorKind::Locked,
                 format!("another nightly holds the lock {} ({holder}); nothing was done", path.display()),
             )),
-            Err(e) => Err(Error::failed(format!("cannot lock {}: {e}", path.display()))),
+            Err(e) => {
+                // A reports folder that is a file, sits under one, or cannot be written is the
+                // user's to fix, as it is for analyze-run.
+                let kind = if crate::error::is_unusable_path(&e) { ErrorKind::BadInput } else { ErrorKind::Failed };
+                Err(Error::new(kind, format!("cannot lock {}: {e}", path.display())))
+            }
         }
     }
 }

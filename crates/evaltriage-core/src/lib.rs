@@ -14,6 +14,7 @@ pub mod shape;
 pub mod source;
 pub mod target;
 pub mod text;
+pub mod threads;
 pub mod verdict;
 
 pub use evidence::{Evidence, EvidencePart, EvidenceProblem, FileContent, FileSet};

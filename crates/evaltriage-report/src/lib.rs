@@ -27,15 +27,15 @@ pub use path_scheme::{
     report_folders, report_path, sanitise_component,
 };
 pub use read::catalog::{CatalogReport, all_reports, read_one, read_report_text};
-pub use read::prior::{
-    ActionTaken, PriorEntry, PriorReport, PriorWarning, parse_report, prior_reports_for_run, read_prior_reports,
-};
+pub use read::human_verdict::{HumanVerdict, ReviewProblem};
+pub use read::prior::{parse_report, prior_reports_for_run, read_prior_reports};
+pub use read::prior_report::{ActionTaken, PriorEntry, PriorReport, PriorWarning};
 pub use read::report_files::{ReportFile, list_report_files, read_report_file};
 pub use render::digest::{AnalysedRun, DigestRun, Flagged, NightDigest, RunOutcome, digest_title};
 pub use render::{ReportInput, Synthesis, render};
 pub use review::agreement::{Agreement, Confusion, agreement};
 pub use review::export::{ExportFilter, ExportRecord, export_records, model_matches, to_csv};
-pub use review::human::{HumanVerdict, ReviewProblem, add_review};
+pub use review::human::add_review;
 pub use review::run_diff::{EvalDiff, RunSide, diff_json, diff_text, run_diff};
 pub use review::trend::{EvalRow, ModelTrend, Trend, TrendOptions, TrendPoint, trend};
 pub use write::lock::{HeldLock, LockAttempt, lock_path, lock_report, try_lock_file};

@@ -15,7 +15,7 @@ use walkdir::WalkDir;
 use crate::lines::{BLOCK_MARKER, lines};
 use crate::path_scheme::{ReportFileName, parse_report_file_name, report_folders};
 use crate::read::machine_block;
-use crate::read::prior::PriorWarning;
+use crate::read::prior_report::{HEADER_BYTES, PriorWarning};
 use evaltriage_core::fsread::read_prefix;
 
 /// How deep a report may sit below the reports folder: `<endpoint>/<provider>/<model>/<file>` is
@@ -23,8 +23,6 @@ use evaltriage_core::fsread::read_prefix;
 const MAX_DEPTH: usize = 6;
 /// The most entries (files and folders) looked at in one scan.
 const MAX_ENTRIES: usize = 200_000;
-/// How much of a report is read to find its `Model:` line.
-const HEADER_BYTES: u64 = 16 * 1024;
 
 /// Who a run's model is, in the forms reports spell it, each normalised (see [`normalise`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

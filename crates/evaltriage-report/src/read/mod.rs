@@ -3,7 +3,9 @@
 
 pub(crate) mod catalog;
 pub(crate) mod find;
+pub(crate) mod human_verdict;
 pub(crate) mod legacy;
 pub(crate) mod machine_block;
 pub(crate) mod prior;
+pub(crate) mod prior_report;
 pub(crate) mod report_files;

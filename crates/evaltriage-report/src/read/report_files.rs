@@ -10,7 +10,7 @@ use evaltriage_core::fsread::read_regular_under;
 
 use crate::error::ReportError;
 use crate::path_scheme::{ReportFileName, parse_report_file_name};
-use crate::read::prior::{MAX_REPORT_BYTES, PriorWarning};
+use crate::read::prior_report::{MAX_REPORT_BYTES, PriorWarning};
 
 /// A report file where we write reports: `<reports_dir>/<provider>/<model>/<file>`.
 #[derive(Debug, Clone, PartialEq, Eq)]

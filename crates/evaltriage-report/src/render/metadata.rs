@@ -10,7 +10,7 @@ use super::analysis::{Analysis, Row};
 use super::failures::infra_causes;
 use super::format::{percent, plural, thousands};
 use crate::path_scheme::report_folders;
-use crate::read::prior::UNCLASSIFIED;
+use crate::read::prior_report::UNCLASSIFIED;
 use crate::render::escape::{code, inline, one_line, truncate_chars};
 
 impl Analysis<'_> {

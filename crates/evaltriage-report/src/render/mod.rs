@@ -11,7 +11,7 @@ use evaltriage_core::{Run, Shape, TokenUsage, Verdict};
 use crate::history::History;
 use crate::history::changes::ChangesSince;
 use crate::path_scheme::ReportScope;
-use crate::read::prior::{PriorReport, PriorWarning};
+use crate::read::prior_report::{PriorReport, PriorWarning};
 
 /// Appends one formatted line; writing to a `String` cannot fail.
 macro_rules! w {

@@ -92,7 +92,7 @@ pub fn report_page(r: &CatalogReport, markdown: &str) -> SitePage {
 pub fn template_fingerprint() -> String {
     use std::hash::{Hash as _, Hasher as _};
     let sample = CatalogReport {
-        report: crate::read::prior::PriorReport {
+        report: crate::read::prior_report::PriorReport {
             path: "ab12cd34_2026-01-02.md".into(),
             date: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap_or_default(),
             run_id_prefix: "ab12cd34".to_owned(),

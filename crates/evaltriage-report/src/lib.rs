@@ -23,8 +23,8 @@ pub use error::ReportError;
 pub use history::changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
 pub use path_scheme::{
-    ReportFileName, ReportScope, UNKNOWN_MODEL, UNKNOWN_PROVIDER, model_dir, parse_report_file_name, report_file_name,
-    report_folders, report_path, sanitise_component,
+    ReportFileName, ReportKey, ReportScope, UNKNOWN_MODEL, UNKNOWN_PROVIDER, model_dir, parse_report_file_name,
+    report_file_name, report_folders, report_path, sanitise_component,
 };
 pub use read::catalog::{CatalogReport, all_reports, read_one, read_report_text};
 pub use read::human_verdict::{HumanVerdict, ReviewProblem};

@@ -7,8 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::ReportError;
-use crate::path_scheme::parse_report_file_name;
-use crate::read::find::{header_model, normalise, walk_markdown};
+use crate::read::find::{header_model, normalise, walk_reports};
 use crate::read::prior::parse_report;
 use crate::read::prior_report::{HEADER_BYTES, MAX_REPORT_BYTES, PriorReport, PriorWarning};
 use evaltriage_core::fsread::read_regular;
@@ -44,10 +43,8 @@ impl CatalogReport {
 pub fn all_reports(root: &Path) -> (Vec<CatalogReport>, Vec<PriorWarning>) {
     let mut warnings = Vec::new();
     let mut files: Vec<(PathBuf, Vec<String>, String)> = Vec::new();
-    walk_markdown(root, &mut warnings, |path, components, file_name| {
-        if parse_report_file_name(&file_name).is_some() {
-            files.push((path.to_owned(), components.to_vec(), file_name));
-        }
+    walk_reports(root, &mut warnings, |path, components, file_name, _| {
+        files.push((path.to_owned(), components.to_vec(), file_name));
     });
     // Reading and parsing is most of the time and each file is independent: a few threads, results
     // in walk order (so warnings come out the same).

@@ -155,6 +155,22 @@ pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mu
     found
 }
 
+/// Every report of the reports tree, by the one rule both the catalog and the report files follow:
+/// a markdown file the walk reaches (see [`walk_markdown`]) whose name is a report file name
+/// (`<prefix>_<YYYY-MM-DD>[.<scope>].md`), at any depth the walk allows. `visit` gets its path, its
+/// folders below the reports folder, its file name and that name taken apart.
+pub(crate) fn walk_reports(
+    root: &Path,
+    warnings: &mut Vec<PriorWarning>,
+    mut visit: impl FnMut(&Path, &[String], String, ReportFileName),
+) {
+    walk_markdown(root, warnings, |path, folders, file_name| {
+        if let Some(name) = parse_report_file_name(&file_name) {
+            visit(path, folders, file_name, name);
+        }
+    });
+}
+
 /// Every markdown file of the reports tree, walked once in file-name order: `visit` gets its path,
 /// its folder's components below the reports folder and its file name. Hidden entries are skipped,
 /// links are never followed out of the tree (a link to a folder inside it is skipped, since its

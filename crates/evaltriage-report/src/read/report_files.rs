@@ -1,8 +1,10 @@
-//! Every report in the reports folder, as `<provider>/<model>/<file>`, and one of them read by that
-//! name: the MCP server's report resources. Read-only, and nothing outside the reports folder: the
-//! walk (find.rs's, shared with the prior-report search) follows no link out and skips hidden entries, a name is three plain components (no separator,
-//! no `..`, nothing hidden) whose file is named like a report, and the read goes through core's
-//! `fsread` (regular files only, resolved inside the reports folder, through a size limit).
+//! Every report in the reports folder by its path below it (`<provider>/<model>/<file>` where we
+//! write), and one of them read by that name: the MCP server's report resources. The reports are
+//! the catalog's, by the same rule (`find::walk_reports`). Read-only, and nothing outside the
+//! reports folder: the walk follows no link out and skips hidden entries, a name is plain
+//! components (no separator, no `..`, nothing hidden) ending in a report file name, and the read
+//! goes through core's `fsread` (regular files only, resolved inside the reports folder, through a
+//! size limit).
 
 use std::path::{Path, PathBuf};
 
@@ -10,13 +12,14 @@ use evaltriage_core::fsread::read_regular_under;
 
 use crate::error::ReportError;
 use crate::path_scheme::{ReportFileName, parse_report_file_name};
+use crate::read::find::walk_reports;
 use crate::read::prior_report::{MAX_REPORT_BYTES, PriorWarning};
 
-/// A report file where we write reports: `<reports_dir>/<provider>/<model>/<file>`.
+/// A report file of the reports folder, such as `<reports_dir>/<provider>/<model>/<file>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportFile {
-    pub provider: String,
-    pub model: String,
+    /// Its folders below the reports folder (`[provider, model]` where we write).
+    pub folders: Vec<String>,
     pub file_name: String,
     /// What the file name says: run id prefix, date, scope.
     pub name: ReportFileName,
@@ -26,53 +29,42 @@ pub struct ReportFile {
 }
 
 impl ReportFile {
-    /// `<provider>/<model>/<file>`, the name [`read_report_file`] takes.
+    /// Its path below the reports folder, `/`-separated: the name [`read_report_file`] takes.
     pub fn relative(&self) -> String {
-        format!("{}/{}/{}", self.provider, self.model, self.file_name)
+        self.folders.iter().chain([&self.file_name]).map(String::as_str).collect::<Vec<_>>().join("/")
     }
 }
 
-/// The reports two folders below the reports folder, by provider and model, newest first within a
-/// model (by the date in the file name, then the file name). Links are not followed; files not named
-/// like reports are left out; a folder that cannot be listed is a warning. A missing reports folder
-/// is no reports.
+/// Every report below the reports folder (the catalog's rule: named like a report, at any depth the
+/// walk reaches), by folder, newest first within a folder (by the date in the file name, then the
+/// file name). Links are not followed out; a folder that cannot be listed is a warning. A missing
+/// reports folder is no reports.
 pub fn list_report_files(reports_dir: &Path) -> (Vec<ReportFile>, Vec<PriorWarning>) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
-    // The one safe walk of the reports tree (no link out, hidden entries skipped, bounded).
-    crate::read::find::walk_markdown(reports_dir, &mut warnings, |path, folders, file_name| {
-        let [provider, model] = folders else { return };
-        let Some(name) = parse_report_file_name(&file_name) else { return };
+    walk_reports(reports_dir, &mut warnings, |path, folders, file_name, name| {
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();
-        files.push(ReportFile {
-            provider: provider.clone(),
-            model: model.clone(),
-            file_name,
-            name,
-            path: path.to_owned(),
-            size,
-        });
+        files.push(ReportFile { folders: folders.to_vec(), file_name, name, path: path.to_owned(), size });
     });
     files.sort_by(|a, b| {
-        (&a.provider, &a.model)
-            .cmp(&(&b.provider, &b.model))
+        a.folders
+            .cmp(&b.folders)
             .then_with(|| b.name.date.cmp(&a.name.date))
             .then_with(|| b.file_name.cmp(&a.file_name))
     });
     (files, warnings)
 }
 
-/// Reads the report `<provider>/<model>/<file>` of the reports folder, as text. A name that is not
-/// three plain components naming a report file is [`ReportError::InvalidPath`]; a file that is
-/// missing, not regular, too large or reached through a link that leads out of the reports folder
-/// is [`ReportError::Unreadable`].
+/// Reads the report at `relative` (`/`-separated, as [`ReportFile::relative`] gives it, such as
+/// `<provider>/<model>/<file>`) of the reports folder, as text. A name that is not plain components
+/// ending in a report file name is [`ReportError::InvalidPath`]; a file that is missing, not
+/// regular, too large or reached through a link that leads out of the reports folder is
+/// [`ReportError::Unreadable`].
 pub fn read_report_file(reports_dir: &Path, relative: &str) -> Result<String, ReportError> {
     let invalid = |reason| ReportError::InvalidPath { path: PathBuf::from(relative), reason };
     let parts: Vec<&str> = relative.split('/').collect();
-    let [provider, model, file_name] = parts.as_slice() else {
-        return Err(invalid("expected <provider>/<model>/<file>"));
-    };
-    for part in [provider, model, file_name] {
+    let Some(file_name) = parts.last() else { return Err(invalid("expected <provider>/<model>/<file>")) };
+    for part in &parts {
         if part.is_empty() || part.starts_with('.') || part.contains(['\\', '\0']) {
             return Err(invalid("a component is empty, hidden or holds a separator"));
         }
@@ -80,7 +72,7 @@ pub fn read_report_file(reports_dir: &Path, relative: &str) -> Result<String, Re
     if parse_report_file_name(file_name).is_none() {
         return Err(invalid("not a report file name (PREFIX_YYYY-MM-DD.md)"));
     }
-    let path = reports_dir.join(provider).join(model).join(file_name);
+    let path = parts.iter().fold(reports_dir.to_path_buf(), |p, part| p.join(part));
     let bytes = read_regular_under(reports_dir, &path, MAX_REPORT_BYTES).map_err(|e| ReportError::Unreadable {
         path: path.clone(),
         reason: e.kind.to_string(),
@@ -100,7 +92,7 @@ mod tests {
     }
 
     #[test]
-    fn lists_reports_two_folders_down_newest_first() {
+    fn lists_reports_at_any_depth_newest_first_within_a_folder() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         write(root, "openai/gpt-5/abc_2026-11-01.md", "old");
@@ -109,14 +101,49 @@ mod tests {
         write(root, "openai/gpt-5/.abc_2026-11-03.md.tmp", "temp");
         write(root, ".cache/x/abc_2026-11-03.md", "hidden");
         write(root, "nightly/2026-11-02.md", "a digest, one folder down");
-        write(root, "a/b/c/abc_2026-11-03.md", "too deep");
+        write(root, "a/b/c/abc_2026-11-03.md", "deeper");
+        write(root, "abc_2026-11-04.md", "at the top");
         let (files, warnings) = list_report_files(root);
         assert!(warnings.is_empty(), "{warnings:?}");
         let names: Vec<String> = files.iter().map(ReportFile::relative).collect();
-        assert_eq!(names, ["openai/gpt-5/abc_2026-11-02.md", "openai/gpt-5/abc_2026-11-01.md"]);
-        assert_eq!(files[0].size, 3);
+        assert_eq!(
+            names,
+            [
+                "abc_2026-11-04.md",
+                "a/b/c/abc_2026-11-03.md",
+                "openai/gpt-5/abc_2026-11-02.md",
+                "openai/gpt-5/abc_2026-11-01.md"
+            ]
+        );
+        assert_eq!(files[2].size, 3);
+        assert_eq!(read_report_file(root, "a/b/c/abc_2026-11-03.md").unwrap(), "deeper");
+        assert_eq!(read_report_file(root, "abc_2026-11-04.md").unwrap(), "at the top");
         assert_eq!(read_report_file(root, "openai/gpt-5/abc_2026-11-01.md").unwrap(), "old");
         assert!(list_report_files(&root.join("missing")).0.is_empty());
+    }
+
+    #[test]
+    fn the_report_files_are_the_catalogs_reports() {
+        // A report filed under the endpoint provider's folder, three folders down: `reports list`
+        // (the catalog) showed it, the MCP resources (two folders down only) did not.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let report = "# Triage\n\n- **Model**: arcee-ai/trinity-large-preview\n- **Pass rate**: 40/50\n";
+        write(root, "openrouter/arcee-ai/trinity-large-preview/jn72t14a_2026-11-05.md", report);
+        write(root, "anthropic/claude-opus-4-6/jn72t14b_2026-11-06.md", report);
+        let (catalog, warnings) = crate::read::catalog::all_reports(root);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let mut seen_by_catalog: Vec<String> = catalog.iter().map(|r| r.relative.clone()).collect();
+        let (files, _) = list_report_files(root);
+        let mut seen_as_files: Vec<String> = files.iter().map(ReportFile::relative).collect();
+        seen_by_catalog.sort();
+        seen_as_files.sort();
+        assert_eq!(seen_as_files, seen_by_catalog);
+        assert!(seen_as_files.contains(&"openrouter/arcee-ai/trinity-large-preview/jn72t14a_2026-11-05.md".to_owned()));
+        assert_eq!(
+            read_report_file(root, "openrouter/arcee-ai/trinity-large-preview/jn72t14a_2026-11-05.md").unwrap(),
+            report
+        );
     }
 
     #[test]

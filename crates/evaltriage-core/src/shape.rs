@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::ids::EvalPath;
 use crate::model::{Failure, InfraCause, Run};
+use crate::text::collapse_digit_runs;
 
 /// The step label used for failures with no failed step.
 pub const NO_STEP: &str = "none";
@@ -163,25 +164,6 @@ fn normalise_word(word: &str) -> String {
         return "<id>".to_owned();
     }
     collapse_digit_runs(word)
-}
-
-/// Replaces each run of ASCII digits (numbers, `line:col`, percentages) with one `#`, so texts that
-/// differ only in numbers compare equal.
-pub fn collapse_digit_runs(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_digits = false;
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            if !in_digits {
-                out.push('#');
-            }
-            in_digits = true;
-        } else {
-            in_digits = false;
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn has_source_extension(word: &str) -> bool {

@@ -168,7 +168,7 @@ pub fn condense(text: &str, how: Condense) -> (String, usize) {
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut pieces: Vec<Piece<'_>> = Vec::new();
     for line in text.lines() {
-        let count = seen.entry(crate::shape::collapse_digit_runs(line.trim())).or_insert(0);
+        let count = seen.entry(collapse_digit_runs(line.trim())).or_insert(0);
         *count += 1;
         if !line.trim().is_empty() && *count > how.max_repeats {
             match pieces.last_mut() {
@@ -213,6 +213,25 @@ pub fn fence(text: &str, info: &str) -> String {
     let ticks = "`".repeat((longest + 1).max(3));
     let body = if text.ends_with('\n') { text.to_owned() } else { format!("{text}\n") };
     format!("{ticks}{info}\n{body}{ticks}\n")
+}
+
+/// Replaces each run of ASCII digits (numbers, `line:col`, percentages) with one `#`, so texts that
+/// differ only in numbers compare equal.
+pub fn collapse_digit_runs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_digits = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                out.push('#');
+            }
+            in_digits = true;
+        } else {
+            in_digits = false;
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,13 +1,17 @@
-//! A small line diff (longest common subsequence) rendered as a unified diff.
+//! A line diff of a model's file against the reference answer's, rendered as a unified diff whose
+//! hunks also show the lines that matter (focus lines, such as those an error names).
 //!
-//! The files compared are a model's source files and the reference answer's: a few hundred lines
-//! at most, so a quadratic LCS over the lines left after trimming the common prefix and suffix is
-//! plenty. Past [`MAX_CELLS`] the diff degrades to "replace everything" rather than burn memory.
+//! The edit script comes from `similar` (Myers, linear in memory); the hunks are grouped here.
+
+use std::time::{Duration, Instant};
+
+use similar::{Algorithm, DiffOp};
 
 /// Lines of unchanged context around each change.
 const CONTEXT: usize = 3;
-/// The largest LCS table we are willing to build (rows x columns).
-const MAX_CELLS: usize = 4_000_000;
+/// How long the diff may search for the shortest edit script; past it, `similar` settles for a
+/// longer one (still a correct diff). Only huge, very different files come near it.
+const DIFF_TIME: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -24,47 +28,27 @@ struct Edit {
     new: usize,
 }
 
-/// The edit script turning `old` into `new`.
+/// The edit script turning `old` into `new`, from `similar`'s Myers diff; a replacement lists its
+/// removed lines before its added ones.
 fn edits(old: &[&str], new: &[&str]) -> Vec<Edit> {
-    let prefix = old.iter().zip(new).take_while(|(a, b)| a == b).count();
-    let suffix = old[prefix..].iter().rev().zip(new[prefix..].iter().rev()).take_while(|(a, b)| a == b).count();
-    let a = &old[prefix..old.len() - suffix];
-    let b = &new[prefix..new.len() - suffix];
-
-    let mut script: Vec<Edit> = (0..prefix).map(|i| Edit { op: Op::Same, old: i, new: i }).collect();
-    if (a.len() + 1).saturating_mul(b.len() + 1) > MAX_CELLS {
-        script.extend((0..a.len()).map(|i| Edit { op: Op::Removed, old: prefix + i, new: prefix }));
-        script.extend((0..b.len()).map(|j| Edit { op: Op::Added, old: prefix + a.len(), new: prefix + j }));
-    } else {
-        // lcs[i][j] = length of the LCS of a[i..] and b[j..].
-        let width = b.len() + 1;
-        let mut lcs = vec![0u32; (a.len() + 1) * width];
-        for i in (0..a.len()).rev() {
-            for j in (0..b.len()).rev() {
-                lcs[i * width + j] = if a[i] == b[j] {
-                    lcs[(i + 1) * width + j + 1] + 1
-                } else {
-                    lcs[(i + 1) * width + j].max(lcs[i * width + j + 1])
-                };
+    let deadline = Instant::now().checked_add(DIFF_TIME);
+    let mut script = Vec::with_capacity(old.len().max(new.len()));
+    for op in similar::capture_diff_slices_deadline(Algorithm::Myers, old, new, deadline) {
+        let (_, olds, news) = op.as_tag_tuple();
+        match op {
+            DiffOp::Equal { .. } => {
+                script.extend(olds.zip(news).map(|(o, n)| Edit { op: Op::Same, old: o, new: n }));
             }
-        }
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() || j < b.len() {
-            if i < a.len() && j < b.len() && a[i] == b[j] {
-                script.push(Edit { op: Op::Same, old: prefix + i, new: prefix + j });
-                i += 1;
-                j += 1;
-            } else if i < a.len() && (j == b.len() || lcs[(i + 1) * width + j] >= lcs[i * width + j + 1]) {
-                script.push(Edit { op: Op::Removed, old: prefix + i, new: prefix + j });
-                i += 1;
-            } else {
-                script.push(Edit { op: Op::Added, old: prefix + i, new: prefix + j });
-                j += 1;
+            DiffOp::Delete { new_index, .. } | DiffOp::Replace { new_index, .. } => {
+                script.extend(olds.clone().map(|o| Edit { op: Op::Removed, old: o, new: new_index }));
+                let old_end = olds.end;
+                script.extend(news.map(|n| Edit { op: Op::Added, old: old_end, new: n }));
+            }
+            DiffOp::Insert { old_index, .. } => {
+                script.extend(news.map(|n| Edit { op: Op::Added, old: old_index, new: n }));
             }
         }
     }
-    let (old_end, new_end) = (old.len() - suffix, new.len() - suffix);
-    script.extend((0..suffix).map(|k| Edit { op: Op::Same, old: old_end + k, new: new_end + k }));
     script
 }
 
@@ -177,6 +161,19 @@ mod tests {
         let diff = unified_diff_focused("x.ts", &text, "x.ts", &changed, &[18]).unwrap();
         assert_eq!(diff.matches("@@ -").count(), 2, "{diff}");
         assert!(diff.contains(" 18\n"), "{diff}");
+    }
+
+    #[test]
+    fn big_files_that_differ_at_both_ends_still_get_small_hunks() {
+        // 2,500 lines each, differing in the first, a middle and the last line: the hand-written
+        // LCS this replaced needed 6.25M cells here and gave up, removing and adding every line.
+        let old: String = (0..2_500).map(|i| format!("line {i}\n")).collect();
+        let new =
+            old.replace("line 0\n", "first\n").replace("line 1250\n", "middle\n").replace("line 2499\n", "last\n");
+        let diff = unified_diff("x.ts", &old, "x.ts", &new).unwrap();
+        assert_eq!(diff.matches("@@ -").count(), 3, "{diff}");
+        assert!(diff.contains("-line 1250\n+middle\n"), "{diff}");
+        assert_eq!(diff.lines().filter(|l| l.starts_with('-') && !l.starts_with("---")).count(), 3, "{diff}");
     }
 
     #[test]

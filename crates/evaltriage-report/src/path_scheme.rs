@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use evaltriage_core::{EvalPath, Run};
+use evaltriage_core::source::RunHeader;
+use evaltriage_core::{EvalPath, Run, RunId};
 
 /// The folder name used when a slug has no provider and the run does not name one.
 pub const UNKNOWN_PROVIDER: &str = "unknown-provider";
@@ -18,20 +19,83 @@ const MAX_COMPONENT_BYTES: usize = 100;
 /// The `<provider>` and `<model>` folder names for a run: its model slug split at the first `/`; a
 /// slug without `/` uses the run's provider field (or `unknown-provider`). Both are sanitised.
 pub fn report_folders(run: &Run) -> (String, String) {
-    let slug = run.model.trim();
+    folders(&run.model, run.provider.as_deref())
+}
+
+/// [`report_folders`] of a model slug and endpoint provider.
+fn folders(slug: &str, endpoint_provider: Option<&str>) -> (String, String) {
+    let slug = slug.trim();
     let (provider, model) = match slug.split_once('/') {
-        Some((provider, model)) if !provider.trim().is_empty() && !model.trim().is_empty() => {
-            (provider.to_owned(), model.to_owned())
-        }
-        _ => (run.provider.clone().unwrap_or_default(), slug.trim_matches('/').to_owned()),
+        Some((provider, model)) if !provider.trim().is_empty() && !model.trim().is_empty() => (provider, model),
+        _ => (endpoint_provider.unwrap_or_default(), slug.trim_matches('/')),
     };
-    (sanitise_component(&provider, UNKNOWN_PROVIDER), sanitise_component(&model, UNKNOWN_MODEL))
+    (sanitise_component(provider, UNKNOWN_PROVIDER), sanitise_component(model, UNKNOWN_MODEL))
 }
 
 /// The folder holding every report for the run's model: `<reports_dir>/<provider>/<model>`.
 pub fn model_dir(reports_dir: &Path, run: &Run) -> PathBuf {
     let (provider, model) = report_folders(run);
     reports_dir.join(provider).join(model)
+}
+
+/// What names a report: its model's folders, the run, the day of the analysis and the part of the
+/// run it covers. A fetched [`Run`] or a listed [`RunHeader`] gives it, so finding a run's report
+/// needs no fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportKey {
+    /// The `<provider>` folder, sanitised.
+    pub provider: String,
+    /// The `<model>` folder, sanitised.
+    pub model: String,
+    /// The run id's first eight characters.
+    pub run_id_prefix: String,
+    /// The day (UTC) the run was analysed.
+    pub date: NaiveDate,
+    /// The part of the run the report covers; `None` for the whole run.
+    pub scope: Option<ReportScope>,
+}
+
+impl ReportKey {
+    /// The key of a run of `model` (a slug) served by `endpoint_provider`.
+    pub fn new(
+        model: &str,
+        endpoint_provider: Option<&str>,
+        run_id: &RunId,
+        date: NaiveDate,
+        scope: Option<&ReportScope>,
+    ) -> Self {
+        let (provider, model) = folders(model, endpoint_provider);
+        Self { provider, model, run_id_prefix: run_id.prefix().to_owned(), date, scope: scope.cloned() }
+    }
+
+    /// The key of a fetched run's report.
+    pub fn of_run(run: &Run, date: NaiveDate, scope: Option<&ReportScope>) -> Self {
+        Self::new(&run.model, run.provider.as_deref(), &run.id, date, scope)
+    }
+
+    /// The key of a listed run's report (the nightly's question "is it reported?").
+    pub fn of_header(header: &RunHeader, date: NaiveDate, scope: Option<&ReportScope>) -> Self {
+        Self::new(&header.model, header.provider.as_deref(), &header.run_id, date, scope)
+    }
+
+    /// The report's file name: `<runIdPrefix>_<YYYY-MM-DD>.md` for the whole run,
+    /// `<runIdPrefix>_<YYYY-MM-DD>.<category>.md` for a category and
+    /// `<runIdPrefix>_<YYYY-MM-DD>.<category>.<eval>.md` for one eval. The scope's components are
+    /// sanitised (dots too, so the name parses back), so a scoped name never equals the full one.
+    pub fn file_name(&self) -> String {
+        // Run ids are validated `[0-9a-z]`, so the prefix is already a safe file name.
+        let mut name = format!("{}_{}", self.run_id_prefix, self.date.format("%Y-%m-%d"));
+        if let Some(scope) = &self.scope {
+            name.push('.');
+            name.push_str(&scope_component(&scope.category, "category"));
+            if let Some(eval) = &scope.eval {
+                name.push('.');
+                name.push_str(&scope_component(eval, "eval"));
+            }
+        }
+        name.push_str(".md");
+        name
+    }
 }
 
 /// What part of a run a report covers: one category, or one eval of it. `None` (where a scope is
@@ -73,23 +137,9 @@ pub struct ReportFileName {
     pub scope: Option<ReportScope>,
 }
 
-/// The report's file name: `<runIdPrefix>_<YYYY-MM-DD>.md` for the whole run,
-/// `<runIdPrefix>_<YYYY-MM-DD>.<category>.md` for a category and
-/// `<runIdPrefix>_<YYYY-MM-DD>.<category>.<eval>.md` for one eval. The scope's components are
-/// sanitised (dots too, so the name parses back), so a scoped name never equals the full one.
+/// The file name of a run's report (see [`ReportKey::file_name`]).
 pub fn report_file_name(run: &Run, date: NaiveDate, scope: Option<&ReportScope>) -> String {
-    // Run ids are validated `[0-9a-z]`, so the prefix is already a safe file name.
-    let mut name = format!("{}_{}", run.id.prefix(), date.format("%Y-%m-%d"));
-    if let Some(scope) = scope {
-        name.push('.');
-        name.push_str(&scope_component(&scope.category, "category"));
-        if let Some(eval) = &scope.eval {
-            name.push('.');
-            name.push_str(&scope_component(eval, "eval"));
-        }
-    }
-    name.push_str(".md");
-    name
+    ReportKey::of_run(run, date, scope).file_name()
 }
 
 /// One scope part of a file name: sanitised, with dots replaced so the name splits back.
@@ -97,9 +147,9 @@ fn scope_component(raw: &str, fallback: &str) -> String {
     sanitise_component(&raw.replace('.', "-"), fallback)
 }
 
-/// The full path of the report for a run (or part of it) analysed on `date` (UTC).
-pub fn report_path(reports_dir: &Path, run: &Run, date: NaiveDate, scope: Option<&ReportScope>) -> PathBuf {
-    model_dir(reports_dir, run).join(report_file_name(run, date, scope))
+/// The full path of the report a key names: `<reports_dir>/<provider>/<model>/<file name>`.
+pub fn report_path(reports_dir: &Path, key: &ReportKey) -> PathBuf {
+    reports_dir.join(&key.provider).join(&key.model).join(key.file_name())
 }
 
 /// Takes a report file name apart (see [`ReportFileName`]); `None` for anything else.
@@ -178,12 +228,38 @@ mod tests {
 
     fn check(model: &str, provider: Option<&str>, expected: &str) {
         let reports = Path::new("reports");
-        let path = report_path(reports, &run(model, provider), date(), None);
+        let path = report_path(reports, &ReportKey::of_run(&run(model, provider), date(), None));
         assert_eq!(path, Path::new(expected), "slug {model:?}");
         let rest = path.strip_prefix(reports).unwrap();
         let components: Vec<Component<'_>> = rest.components().collect();
         assert_eq!(components.len(), 3, "{path:?}");
         assert!(components.iter().all(|c| matches!(c, Component::Normal(_))), "{path:?}");
+    }
+
+    #[test]
+    fn a_listed_header_names_the_same_report_as_the_fetched_run() {
+        for (model, provider) in
+            [("anthropic/claude-opus-4.6", Some("openrouter")), ("gpt-5", Some("openai")), ("", None)]
+        {
+            let run = run(model, provider);
+            let header = RunHeader {
+                run_id: run.id.clone(),
+                model: model.to_owned(),
+                experiment: "default".to_owned(),
+                status: "completed".to_owned(),
+                created_at_ms: 0.0,
+                model_id: None,
+                provider: provider.map(str::to_owned),
+                eval_counts: None,
+            };
+            let scope = ReportScope { category: "000-fundamentals".to_owned(), eval: None };
+            for scope in [None, Some(&scope)] {
+                let key = ReportKey::of_header(&header, date(), scope);
+                assert_eq!(key, ReportKey::of_run(&run, date(), scope), "{model:?}");
+                assert_eq!(report_path(Path::new("r"), &key).parent(), Some(model_dir(Path::new("r"), &run).as_path()));
+                assert_eq!(key.file_name(), report_file_name(&run, date(), scope));
+            }
+        }
     }
 
     #[test]
@@ -211,7 +287,8 @@ mod tests {
         check(".hidden/.model", None, "reports/hidden/model/jn72t14a_2026-02-06.md");
         check("p/\u{1b}[31mred\n", None, "reports/p/[31mred/jn72t14a_2026-02-06.md");
         let long = "é".repeat(300);
-        let path = report_path(Path::new("reports"), &run(&format!("p/{long}"), None), date(), None);
+        let path =
+            report_path(Path::new("reports"), &ReportKey::of_run(&run(&format!("p/{long}"), None), date(), None));
         let model = path.parent().unwrap().file_name().unwrap().to_str().unwrap();
         assert!(model.len() <= MAX_COMPONENT_BYTES && !model.is_empty());
     }
@@ -265,7 +342,7 @@ mod tests {
         for hostile in [scope("..", Some("../x")), scope("a.b/c", Some("")), scope("", None), scope("a\nb", Some("."))]
         {
             let name = report_file_name(&run, date(), Some(&hostile));
-            let path = report_path(Path::new("reports"), &run, date(), Some(&hostile));
+            let path = report_path(Path::new("reports"), &ReportKey::of_run(&run, date(), Some(&hostile)));
             assert_eq!(path.parent().unwrap(), Path::new("reports/anthropic/claude-opus-4.6"), "{name}");
             assert_ne!(name, names[0]);
             assert!(parse_report_file_name(&name).unwrap().scope.is_some(), "{name}");

@@ -10,9 +10,9 @@ use evaltriage_core::{
     StepStatus, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
 use evaltriage_report::{
-    ActionTaken, ChangesSince, EvalChange, History, PriorEntry, PriorReport, PriorWarning, ReportInput, ReportScope,
-    Synthesis, changes_since, history, parse_report, prior_reports_for_run, read_prior_reports, render, report_path,
-    write_report,
+    ActionTaken, ChangesSince, EvalChange, History, PriorEntry, PriorReport, PriorWarning, ReportInput, ReportKey,
+    ReportScope, Synthesis, changes_since, history, parse_report, prior_reports_for_run, read_prior_reports, render,
+    report_path, write_report,
 };
 
 // ---------------------------------------------------------------- a mixed run, built in code
@@ -593,7 +593,7 @@ fn a_written_report_is_history_for_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixture(Vec::new());
     let md = render_fixture(&f, None);
-    let path = report_path(dir.path(), &f.run, day(2026, 2, 6), None);
+    let path = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 6), None));
     write_report(&path, &md, false).unwrap();
 
     // The run's own report is not its history.
@@ -637,7 +637,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
     let dir = tempfile::tempdir().unwrap();
     let f = fixture(Vec::new());
     // The run's full report, then an eval-level analysis of one eval of the same run.
-    let full = report_path(dir.path(), &f.run, day(2026, 2, 6), None);
+    let full = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 6), None));
     write_report(&full, &render_fixture(&f, None), false).unwrap();
     let scope = ReportScope { category: "004-actions".to_owned(), eval: Some("001-run_mutation".to_owned()) };
     let verdicts: Vec<Verdict> = f.verdicts.iter().filter(|v| scope.covers(&v.eval_path)).cloned().collect();
@@ -667,7 +667,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
         ),
         "{scoped_md}"
     );
-    let scoped = report_path(dir.path(), &f.run, day(2026, 2, 7), Some(&scope));
+    let scoped = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 7), Some(&scope)));
     assert_ne!(scoped, full);
     assert_eq!(evaltriage_report::existing_report_for(&scoped).unwrap(), None, "the full report is not in the way");
     write_report(&scoped, &scoped_md, false).unwrap();

@@ -130,7 +130,7 @@ pub(crate) fn drop_repeats(lines: &[String]) -> (Vec<String>, usize) {
 
 /// A line with digit runs collapsed and whitespace trimmed: the key repeats are counted by.
 pub(crate) fn normalise_line(line: &str) -> String {
-    evaltriage_core::shape::collapse_digit_runs(line.trim())
+    evaltriage_core::text::collapse_digit_runs(line.trim())
 }
 
 pub(crate) fn clip_chars(line: &str, max: usize) -> String {

@@ -7,15 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::ReportError;
-use crate::find::{header_model, normalise, walk_markdown};
-use crate::path_scheme::parse_report_file_name;
-use crate::prior::{PriorReport, PriorWarning, parse_report};
+use crate::read::find::{header_model, normalise, walk_reports};
+use crate::read::prior::parse_report;
+use crate::read::prior_report::{HEADER_BYTES, MAX_REPORT_BYTES, PriorReport, PriorWarning};
 use evaltriage_core::fsread::read_regular;
-
-/// The most bytes of one report that are read (as for prior reports).
-const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
-/// How much of a report is looked at for its `Model:` line.
-const HEADER_BYTES: usize = 16 * 1024;
+use evaltriage_core::threads::{default_threads, map_in_threads};
 
 /// One report of the catalog.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,35 +43,13 @@ impl CatalogReport {
 pub fn all_reports(root: &Path) -> (Vec<CatalogReport>, Vec<PriorWarning>) {
     let mut warnings = Vec::new();
     let mut files: Vec<(PathBuf, Vec<String>, String)> = Vec::new();
-    walk_markdown(root, &mut warnings, |path, components, file_name| {
-        if parse_report_file_name(&file_name).is_some() {
-            files.push((path.to_owned(), components.to_vec(), file_name));
-        }
+    walk_reports(root, &mut warnings, |path, components, file_name, _| {
+        files.push((path.to_owned(), components.to_vec(), file_name));
     });
-    // Reading and parsing is most of the time and each file is independent: a few threads, each
-    // taking every n-th file, results put back in walk order (so warnings come out the same).
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    let threads = if files.len() < 64 { 1 } else { threads };
-    let mut slots: Vec<Option<Result<CatalogReport, Vec<PriorWarning>>>> = Vec::new();
-    slots.resize_with(files.len(), || None);
-    std::thread::scope(|scope| {
-        let files = &files;
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                scope.spawn(move || {
-                    (t..files.len()).step_by(threads).map(|i| (i, read_entry(&files[i]))).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for handle in handles {
-            // A thread that panicked leaves its slots empty; they are reported below.
-            if let Ok(done) = handle.join() {
-                for (i, result) in done {
-                    slots[i] = Some(result);
-                }
-            }
-        }
-    });
+    // Reading and parsing is most of the time and each file is independent: a few threads, results
+    // in walk order (so warnings come out the same).
+    let threads = if files.len() < 64 { 1 } else { default_threads() };
+    let slots = map_in_threads(&files, threads, read_entry);
     let mut out = Vec::with_capacity(files.len());
     for (slot, (path, _, _)) in slots.into_iter().zip(&files) {
         match slot {
@@ -117,7 +91,7 @@ fn read_entry(
 
 /// The first bytes of a report, where its `Model:` line is (as the prior-report search reads).
 fn header(text: &str) -> &str {
-    let mut end = text.len().min(HEADER_BYTES);
+    let mut end = text.len().min(usize::try_from(HEADER_BYTES).unwrap_or(usize::MAX));
     while !text.is_char_boundary(end) {
         end -= 1;
     }

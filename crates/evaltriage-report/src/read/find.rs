@@ -13,9 +13,9 @@ use evaltriage_core::Run;
 use walkdir::WalkDir;
 
 use crate::lines::{BLOCK_MARKER, lines};
-use crate::machine_block;
 use crate::path_scheme::{ReportFileName, parse_report_file_name, report_folders};
-use crate::prior::PriorWarning;
+use crate::read::machine_block;
+use crate::read::prior_report::{HEADER_BYTES, PriorWarning};
 use evaltriage_core::fsread::read_prefix;
 
 /// How deep a report may sit below the reports folder: `<endpoint>/<provider>/<model>/<file>` is
@@ -23,8 +23,6 @@ use evaltriage_core::fsread::read_prefix;
 const MAX_DEPTH: usize = 6;
 /// The most entries (files and folders) looked at in one scan.
 const MAX_ENTRIES: usize = 200_000;
-/// How much of a report is read to find its `Model:` line.
-const HEADER_BYTES: u64 = 16 * 1024;
 
 /// Who a run's model is, in the forms reports spell it, each normalised (see [`normalise`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +153,22 @@ pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mu
     });
     warnings.extend(problems);
     found
+}
+
+/// Every report of the reports tree, by the one rule both the catalog and the report files follow:
+/// a markdown file the walk reaches (see [`walk_markdown`]) whose name is a report file name
+/// (`<prefix>_<YYYY-MM-DD>[.<scope>].md`), at any depth the walk allows. `visit` gets its path, its
+/// folders below the reports folder, its file name and that name taken apart.
+pub(crate) fn walk_reports(
+    root: &Path,
+    warnings: &mut Vec<PriorWarning>,
+    mut visit: impl FnMut(&Path, &[String], String, ReportFileName),
+) {
+    walk_markdown(root, warnings, |path, folders, file_name| {
+        if let Some(name) = parse_report_file_name(&file_name) {
+            visit(path, folders, file_name, name);
+        }
+    });
 }
 
 /// Every markdown file of the reports tree, walked once in file-name order: `visit` gets its path,

@@ -4,162 +4,19 @@
 //! size limit; a file that cannot be read or understood is skipped with a warning, never a crash.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
-use evaltriage_core::{Classification, EvalPath, Run, Verdict, VerdictOrigin, VerdictStatus};
+use evaltriage_core::fsread::read_regular;
+use evaltriage_core::{Run, Verdict, VerdictOrigin, VerdictStatus};
 
 use crate::error::ReportError;
-use crate::find::{self, Found, ModelIdentity};
-use crate::legacy;
 use crate::lines::actions_taken_range;
-use crate::machine_block::{self, BlockProblem};
-use crate::path_scheme::{ReportFileName, ReportScope, model_dir, parse_report_file_name};
-use crate::review::{HumanVerdict, heading_names, visible_reviews};
-use evaltriage_core::fsread::read_regular;
-
-/// One prior report, reduced to what history needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PriorReport {
-    pub path: PathBuf,
-    /// The date in the file name (else the one written in the report).
-    pub date: NaiveDate,
-    pub run_id_prefix: String,
-    /// The full run id, when the report gives it.
-    pub run_id: Option<String>,
-    /// Passed and total evals, when the report gives them.
-    pub pass_rate: Option<(u32, u32)>,
-    /// The experiment the run belonged to (`default`, `no_guidelines`, ...), when the report
-    /// states it.
-    pub experiment: Option<String>,
-    /// The part of the run the report covers (from its block, else its file name); `None` for the
-    /// whole run.
-    pub scope: Option<ReportScope>,
-    /// One per failed eval the report names, in the order it names them.
-    pub entries: Vec<PriorEntry>,
-    /// The report's "Actions taken" entries.
-    pub actions_taken: Vec<ActionTaken>,
-    /// Written by evaltriage (read exactly from the machine-readable block).
-    pub ours: bool,
-    /// Our own reports' verdicts, exactly as written; empty for hand-written reports.
-    pub verdicts: Vec<Verdict>,
-    /// Things worth knowing about how it was read (an unreadable block, a date mismatch).
-    pub notes: Vec<String>,
-}
-
-impl PriorReport {
-    /// The file name, for showing (never the full local path).
-    pub fn file_name(&self) -> String {
-        self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
-    }
-
-    /// Whether this report speaks for an eval: a full report covers every eval, a scoped one only
-    /// those in its scope.
-    pub fn covers(&self, path: &EvalPath) -> bool {
-        self.scope.as_ref().is_none_or(|s| s.covers(path))
-    }
-
-    /// The entry for an eval, if this report names it as failed.
-    pub fn entry_for(&self, path: &EvalPath) -> Option<&PriorEntry> {
-        self.entries.iter().find(|e| e.eval == path.as_str()).or_else(|| self.entries.iter().find(|e| e.matches(path)))
-    }
-}
-
-/// A failed eval as a prior report labelled it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PriorEntry {
-    /// `category/name`, or just `name` when the report did not give the category.
-    pub eval: String,
-    /// The label as written: one of the four, or another (`HARNESS_FAILURE`, `INFRASTRUCTURE`).
-    pub label: String,
-    /// A parenthetical after the label, such as `infrastructure`.
-    pub qualifier: Option<String>,
-    /// The report marked it `(repeat)`.
-    pub repeat: bool,
-    /// A reviewer's verdict recorded in the report (`reports review`): authoritative.
-    pub human: Option<HumanVerdict>,
-}
-
-impl PriorEntry {
-    /// Whether this entry is about `path`: the same path, or the same name when the report gave
-    /// only the name.
-    pub fn matches(&self, path: &EvalPath) -> bool {
-        self.eval == path.as_str() || (!self.eval.contains('/') && self.eval == path.name())
-    }
-
-    /// `LABEL` or `LABEL (qualifier)`.
-    pub fn label_text(&self) -> String {
-        match &self.qualifier {
-            Some(q) => format!("{} ({q})", self.label),
-            None => self.label.clone(),
-        }
-    }
-
-    /// The label as one of the four, when it is one.
-    pub fn classification(&self) -> Option<Classification> {
-        self.label.parse().ok()
-    }
-
-    /// The label later analyses start from: a reviewer's, when there is one (`LABEL (human
-    /// review)`), else the report's [`Self::label_text`].
-    pub fn authoritative_label(&self) -> String {
-        match &self.human {
-            Some(h) => format!("{} (human review)", h.label.as_str()),
-            None => self.label_text(),
-        }
-    }
-}
-
-/// One entry of a report's "Actions taken".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActionTaken {
-    pub text: String,
-    /// The eval whose section the entry was written in, when it was written inside one.
-    pub eval: Option<String>,
-}
-
-impl ActionTaken {
-    /// Whether this action is about `path`: written in its section, or mentioning its path or
-    /// name as a whole word.
-    pub fn concerns(&self, path: &EvalPath) -> bool {
-        if let Some(eval) = &self.eval
-            && (eval == path.as_str() || (!eval.contains('/') && eval == path.name()))
-        {
-            return true;
-        }
-        mentions(&self.text, path.as_str()) || mentions(&self.text, path.name())
-    }
-}
-
-fn mentions(text: &str, word: &str) -> bool {
-    if word.is_empty() {
-        return false;
-    }
-    let is_word_char = |c: char| c.is_alphanumeric() || c == '-' || c == '_';
-    text.match_indices(word).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + word.len()..].chars().next();
-        !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
-    })
-}
-
-/// A prior report file that was skipped or read only in part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PriorWarning {
-    pub path: PathBuf,
-    pub reason: String,
-}
-
-impl fmt::Display for PriorWarning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.reason)
-    }
-}
-
-/// Files larger than this are not reports (a report for 1,000 failures is about 3 MB); a larger
-/// one, or one that never ends (a link to `/dev/zero`), is read no further than this.
-pub(crate) const MAX_REPORT_BYTES: u64 = 32 * 1024 * 1024;
+use crate::path_scheme::{ReportFileName, model_dir, parse_report_file_name};
+use crate::read::find::{self, Found, ModelIdentity};
+use crate::read::human_verdict::{heading_names, visible_reviews};
+use crate::read::legacy;
+use crate::read::machine_block::{self, BlockProblem};
+use crate::read::prior_report::{MAX_REPORT_BYTES, PriorEntry, PriorReport, PriorWarning, UNCLASSIFIED};
 
 /// Reads every report in a model's folder (that folder only), newest first by the date in the file
 /// name (ties by file name, descending). Files that are not named `<prefix>_<YYYY-MM-DD>.md` are
@@ -356,6 +213,3 @@ fn entry_of_verdict(v: &Verdict, repeat: bool) -> PriorEntry {
     };
     PriorEntry { eval: v.eval_path.as_str().to_owned(), label, qualifier, repeat, human: None }
 }
-
-/// The label shown for a failure that has no classification.
-pub(crate) const UNCLASSIFIED: &str = "UNCLASSIFIED";

@@ -215,7 +215,8 @@ pub async fn analyze(
     // Refuse before spending anything: an existing report for this run is never replaced silently,
     // and a second analysis of the same run while one runs stops here, not after its LLM calls.
     let date = chrono::Utc::now().date_naive();
-    let path = evaltriage_report::report_path(&settings.reports_dir, &run, date, scope.as_ref());
+    let key = evaltriage_report::ReportKey::of_run(&run, date, scope.as_ref());
+    let path = evaltriage_report::report_path(&settings.reports_dir, &key);
     let _lock = match request.estimate {
         true => None,
         false => Some(evaltriage_report::lock_report(&settings.reports_dir, &path)?),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use evaltriage_core::source::{ListQuery, RunHeader, Source, SourceError};
-use evaltriage_core::{Classification, RunRef, RunStatus, Shape, VerdictStatus};
+use evaltriage_core::{Classification, RunRef, Shape, VerdictStatus};
 use evaltriage_report::{AnalysedRun, ChangesSince, DigestRun, Flagged, NightDigest, RunOutcome};
 use serde_json::{Value, json};
 
@@ -438,19 +438,8 @@ async fn estimate_tokens(
 /// The report a run already has, found from its listed header alone (no fetch): the same folder
 /// and file-name prefix an analysis would write.
 fn existing_report(reports_dir: &Path, header: &RunHeader) -> Result<Option<PathBuf>, Error> {
-    let run = evaltriage_core::Run {
-        id: header.run_id.clone(),
-        model_id: header.model_id.clone(),
-        model: header.model.clone(),
-        formatted_name: None,
-        provider: header.provider.clone(),
-        experiment: header.experiment.clone(),
-        status: RunStatus::Pending,
-        created_at_ms: header.created_at_ms,
-        planned_evals: Vec::new(),
-        evals: Vec::new(),
-    };
-    let path = evaltriage_report::report_path(reports_dir, &run, Utc::now().date_naive(), None);
+    let key = evaltriage_report::ReportKey::of_header(header, Utc::now().date_naive(), None);
+    let path = evaltriage_report::report_path(reports_dir, &key);
     evaltriage_report::existing_report_for(&path).map_err(Error::failed)
 }
 

@@ -58,7 +58,6 @@ pub fn build(reports_dir: &Path, out_dir: &Path, runs: usize) -> Result<SiteBuil
     if same_templates {
         std::fs::remove_file(&stamp_path).map_err(|e| site_error(&stamp_path, &e))?;
     }
-    let unchanged = std::sync::atomic::AtomicUsize::new(0);
     // Each report's folder is made once, here, rather than checked for every page.
     let folders: std::collections::BTreeSet<std::path::PathBuf> =
         reports.iter().filter_map(|r| out_dir.join(report_page_path(r)).parent().map(Path::to_path_buf)).collect();
@@ -66,48 +65,34 @@ pub fn build(reports_dir: &Path, out_dir: &Path, runs: usize) -> Result<SiteBuil
         std::fs::create_dir_all(folder).map_err(|e| site_error(folder, &e))?;
     }
     // Each report's page is read, rendered and written on its own: a few threads share them.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    let results: Vec<Result<(usize, usize), Error>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let reports = &reports;
-                let unchanged = &unchanged;
-                scope.spawn(move || {
-                    let (mut done, mut skipped) = (0usize, 0usize);
-                    for r in reports.iter().skip(t).step_by(threads) {
-                        let path = reports_dir.join(&r.relative);
-                        if same_templates && is_fresh(&out_dir.join(report_page_path(r)), &path) {
-                            unchanged.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            continue;
-                        }
-                        match read_report_text(&path) {
-                            Ok(text) => {
-                                write_page(out_dir, &report_page(r, &text), true)?;
-                                done += 1;
-                            }
-                            Err(e) => {
-                                tracing::warn!("{e}; its page was not written");
-                                skipped += 1;
-                            }
-                        }
-                    }
-                    Ok((done, skipped))
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::failed("a thread writing report pages failed"))))
-            .collect()
+    #[derive(Clone, Copy)]
+    enum Page {
+        Written,
+        Unchanged,
+        Unreadable,
+    }
+    let pages = evaltriage_core::threads::map_in_threads(&reports, evaltriage_core::threads::default_threads(), |r| {
+        let path = reports_dir.join(&r.relative);
+        if same_templates && is_fresh(&out_dir.join(report_page_path(r)), &path) {
+            return Ok(Page::Unchanged);
+        }
+        match read_report_text(&path) {
+            Ok(text) => write_page(out_dir, &report_page(r, &text), true).map(|()| Page::Written),
+            Err(e) => {
+                tracing::warn!("{e}; its page was not written");
+                Ok(Page::Unreadable)
+            }
+        }
     });
-    let mut skipped = 0usize;
-    for result in results {
-        let (done, missed) = result?;
-        written += done;
-        skipped += missed;
+    let (mut unchanged, mut skipped) = (0usize, 0usize);
+    for page in pages {
+        match page.unwrap_or_else(|| Err(Error::failed("a thread writing report pages failed")))? {
+            Page::Written => written += 1,
+            Page::Unchanged => unchanged += 1,
+            Page::Unreadable => skipped += 1,
+        }
     }
     std::fs::write(&stamp_path, format!("{fingerprint}\n")).map_err(|e| site_error(&stamp_path, &e))?;
-    let unchanged = unchanged.into_inner();
     Ok(SiteBuilt {
         index: out_dir.join("index.html"),
         out_dir: out_dir.to_owned(),

@@ -12,7 +12,7 @@ use evaltriage_core::{Classification, EvalPath, Run, Verdict, VerdictOrigin, Ver
 
 use crate::error::ReportError;
 use crate::lines::actions_taken_range;
-use crate::path_scheme::{ReportFileName, ReportScope, model_dir, parse_report_file_name};
+use crate::path_scheme::{ReportFileName, ReportScope, parse_report_file_name};
 use crate::read::find::{self, Found, ModelIdentity};
 use crate::read::legacy;
 use crate::read::machine_block::{self, BlockProblem};
@@ -28,6 +28,9 @@ pub struct PriorReport {
     pub run_id_prefix: String,
     /// The full run id, when the report gives it.
     pub run_id: Option<String>,
+    /// Every run the report covers, when it lists several (a hand-written "Run IDs" list); it
+    /// counts for each of them. Empty when it names one run or none.
+    pub run_ids: Vec<String>,
     /// Passed and total evals, when the report gives them.
     pub pass_rate: Option<(u32, u32)>,
     /// The experiment the run belonged to (`default`, `no_guidelines`, ...), when the report
@@ -79,6 +82,8 @@ pub struct PriorEntry {
     pub repeat: bool,
     /// A reviewer's verdict recorded in the report (`reports review`): authoritative.
     pub human: Option<HumanVerdict>,
+    /// The step the report says failed (`tsc`, `tests`), when it says.
+    pub failed_step: Option<String>,
 }
 
 impl PriorEntry {
@@ -99,6 +104,24 @@ impl PriorEntry {
     /// The label as one of the four, when it is one.
     pub fn classification(&self) -> Option<Classification> {
         self.label.parse().ok()
+    }
+
+    /// What a label outside the four means, for the labels the benchmark's own reports use:
+    /// `HARNESS_FAILURE` is infrastructure (the harness failed, not the model), `TEST_FAILURE` a
+    /// grader that rejects a right answer. The label itself is always shown as written.
+    pub fn meaning(&self) -> Option<&'static str> {
+        match self.label.to_ascii_uppercase().as_str() {
+            "HARNESS_FAILURE" | "INFRASTRUCTURE" => Some("infrastructure: the harness failed, not the model"),
+            "TEST_FAILURE" => Some("the grader rejects a right answer: an eval defect, not the model's"),
+            _ => None,
+        }
+    }
+
+    /// Whether the label says the benchmark's machinery failed (`INFRASTRUCTURE`,
+    /// `HARNESS_FAILURE`, or an `(infrastructure)` qualifier).
+    pub fn is_infrastructure(&self) -> bool {
+        self.meaning().is_some_and(|m| m.starts_with("infrastructure"))
+            || self.qualifier.as_deref().is_some_and(|q| q.trim().eq_ignore_ascii_case("infrastructure"))
     }
 
     /// The label later analyses start from: a reviewer's, when there is one (`LABEL (human
@@ -238,7 +261,7 @@ pub fn prior_reports_for_run(reports_dir: &Path, run: &Run) -> (Vec<PriorReport>
     let mut files = find::model_reports(reports_dir, &ModelIdentity::of_run(run), &mut warnings);
     // The same file name in two of the model's folders is one report (the same run, day and
     // scope) filed twice: it is read once, from where we write when it is there.
-    let own_folder = model_dir(reports_dir, run);
+    let own_folder = find::model_dir_in_tree(reports_dir, run);
     files.sort_by_key(|f| (f.path.parent() != Some(own_folder.as_path()), f.path.clone()));
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     files.retain(|f| match seen.get(&f.file_name) {
@@ -254,7 +277,11 @@ pub fn prior_reports_for_run(reports_dir: &Path, run: &Run) -> (Vec<PriorReport>
     });
     let mut reports = read_found(files, &mut warnings);
     let own = run.id.prefix();
-    reports.retain(|r| r.run_id_prefix != own && r.run_id.as_deref() != Some(run.id.as_str()));
+    reports.retain(|r| {
+        r.run_id_prefix != own
+            && r.run_id.as_deref() != Some(run.id.as_str())
+            && !r.run_ids.iter().any(|id| id == run.id.as_str())
+    });
     (reports, warnings)
 }
 
@@ -287,6 +314,7 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
                 date,
                 run_id_prefix: prefix,
                 run_id: Some(block.run_id),
+                run_ids: Vec::new(),
                 pass_rate: Some((block.passed, block.total)),
                 experiment: Some(block.experiment).filter(|e| !e.trim().is_empty()),
                 scope: block.scope.or(name_scope),
@@ -332,7 +360,8 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
         path: shown_path,
         date,
         run_id_prefix: prefix,
-        run_id: legacy.run_id,
+        run_id: legacy.run_id.or_else(|| legacy.run_ids.first().cloned()),
+        run_ids: legacy.run_ids,
         pass_rate: legacy.pass_rate,
         experiment: legacy.experiment,
         scope,
@@ -354,7 +383,14 @@ fn entry_of_verdict(v: &Verdict, repeat: bool) -> PriorEntry {
         (_, None, VerdictStatus::Skipped) => (UNCLASSIFIED.to_owned(), Some("skipped".to_owned())),
         (_, None, VerdictStatus::Done) => (UNCLASSIFIED.to_owned(), None),
     };
-    PriorEntry { eval: v.eval_path.as_str().to_owned(), label, qualifier, repeat, human: None }
+    PriorEntry {
+        eval: v.eval_path.as_str().to_owned(),
+        label,
+        qualifier,
+        repeat,
+        human: None,
+        failed_step: v.failed_step.as_ref().map(|s| s.as_str().to_owned()),
+    }
 }
 
 /// The label shown for a failure that has no classification.

@@ -405,7 +405,12 @@ pub async fn analyse_with(
         .zip(evidence)
         .map(|(failure, evidence)| {
             let h = history.for_eval(&failure.eval_path);
-            Case { failure: failure.clone(), evidence, prior_label: h.prior_failures.first().map(|p| p.label.clone()) }
+            Case {
+                failure: failure.clone(),
+                evidence,
+                prior_label: h.prior_failures.first().map(|p| p.label.clone()),
+                known_gaps: Vec::new(),
+            }
         })
         .collect();
     let run_summary = format!("{} on {}: {}/{} passed", run.model, run.experiment, shape.passed, shape.total);

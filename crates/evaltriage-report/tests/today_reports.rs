@@ -185,3 +185,14 @@ fn an_aborted_runs_report_says_so_first_and_shows_its_cost() {
         "{markdown}"
     );
 }
+
+#[test]
+fn the_today_fixture_records_a_known_gap_for_another_model() {
+    let reports = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/stores/today_aborted/reports");
+    let (gaps, warnings) = known_gaps(&reports);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let records = gaps.for_eval("002-queries/015-pagination");
+    assert_eq!(records.len(), 1, "{gaps:?}");
+    assert_eq!(records[0].at_step(Some(&StepName::Tsc)), Some(true));
+    assert_eq!(records[0].report, "anthropic/claude-opus-4-6/jn7op000_2026-08-10.md");
+}

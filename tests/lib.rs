@@ -153,9 +153,16 @@ impl Respond for QueryResponder {
 }
 
 /// `runs:listRuns` as the real deployment answers it: coding runs only, newest first, filtered by
-/// `experiment` or else by `modelId` (never both), at most 40 (100 asked by default), each with
-/// its model's slug and `evalCounts`, without its evals.
+/// `experiment` or else by `modelId` (never both; `"default"` is rejected, as the real validator
+/// does), at most 40 (100 asked by default), each with its model's slug and `evalCounts`, without
+/// its evals.
 fn list_runs(state: &ConvexState, args: &Value) -> ResponseTemplate {
+    // The real validator accepts only the tagged experiment names: default runs have none.
+    if let Some(e) = args.get("experiment").and_then(Value::as_str).filter(|e| *e == "default") {
+        return function_error(&format!(
+            "ArgumentValidationError: Value does not match validator.\nPath: .experiment\nValue: \"{e}\"\nValidator: v.union(v.literal(\"no_guidelines\"), v.literal(\"web_search\"), v.literal(\"web_search_no_guidelines\"), v.literal(\"agents_md\"))"
+        ));
+    }
     let models = state.models.lock().unwrap();
     if let Some(id) = args.get("modelId").and_then(Value::as_str) {
         if !models.iter().any(|(m, _)| m == id) {

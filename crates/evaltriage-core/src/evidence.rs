@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::ids::{EvalId, EvalPath};
+use crate::model::{Step, StepStatus};
+use crate::usage::Usage;
 
 /// One file of a zip: text (by the extension rule of the benchmark) or binary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +70,7 @@ pub fn text_file_named<'a>(files: &'a FileSet, name: &str) -> Option<&'a str> {
 }
 
 /// Everything fetched for one failed eval.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Evidence {
     pub eval_id: Option<EvalId>,
     pub eval_path: Option<EvalPath>,
@@ -81,6 +83,25 @@ pub struct Evidence {
     /// What could not be fetched, and why (a zip that would not download, a missing blob, a file
     /// of an unpacked blob that was refused). Empty means the evidence is complete.
     pub problems: Vec<EvidenceProblem>,
+    /// The steps that ran, in order (a step that did not run is absent; February's `skipped`
+    /// steps are left out too).
+    pub steps: Vec<Step>,
+    /// The generation's usage, when the eval recorded it.
+    pub usage: Option<Usage>,
+    /// The most output tokens the benchmark lets this model generate
+    /// ([`crate::usage::benchmark_max_output_tokens`]), when the model is known.
+    pub max_output_tokens: Option<u64>,
+}
+
+/// The file the runner writes when the model's answer parsed to no files: the raw answer, cut at
+/// 16,000 characters.
+pub const RAW_MODEL_RESPONSE: &str = "raw_model_response.md";
+
+/// A `[setup]` line of `run.log`: an edit the harness made to the model's project before tsc
+/// (`[setup] dropped unresolvable tsconfig types: ...`, `[setup] normalized tsconfig resolution:
+/// ...`).
+pub fn setup_lines(run_log: &str) -> Vec<&str> {
+    run_log.lines().map(str::trim_end).filter(|l| l.trim_start().starts_with("[setup]")).collect()
 }
 
 /// The two blobs an eval's evidence comes from.
@@ -163,6 +184,52 @@ impl Evidence {
     /// The output zip's `run.log`, if any.
     pub fn run_log(&self) -> Option<&str> {
         text_file_named(&self.output_files, "run.log")
+    }
+
+    /// The harness's own edits to the project, from `run.log`'s `[setup]` lines.
+    pub fn setup_lines(&self) -> Vec<&str> {
+        self.run_log().map(setup_lines).unwrap_or_default()
+    }
+
+    /// Whether the eval is graded on the files alone (its source's `eval.json` says
+    /// `"pipeline": "static"`): no install, deploy, tsc or eslint.
+    pub fn is_static_pipeline(&self) -> bool {
+        text_file_named(&self.source_files, "eval.json")
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            .is_some_and(|v| v.get("pipeline").and_then(serde_json::Value::as_str) == Some("static"))
+    }
+
+    /// The raw answer, when the model's answer parsed to no files: the output zip holds only
+    /// `run.log` and `raw_model_response.md`.
+    pub fn raw_answer_without_files(&self) -> Option<&str> {
+        let raw = self.output_files.get(RAW_MODEL_RESPONSE).and_then(FileContent::as_text)?;
+        let only_logs =
+            self.output_files.keys().all(|p| p == RAW_MODEL_RESPONSE || p.rsplit('/').next() == Some("run.log"));
+        only_logs.then_some(raw)
+    }
+
+    /// Whether the step `name` ran (it has a recorded step that is not `skipped`).
+    pub fn step_ran(&self, name: &crate::model::StepName) -> bool {
+        self.steps.iter().any(|s| &s.name == name && !matches!(s.status, StepStatus::Skipped))
+    }
+
+    /// Why the model's answer may have been cut off, when it may: its output reached the model's
+    /// output cap, or the saved raw answer was truncated.
+    pub fn output_cut(&self) -> Option<String> {
+        if let (Some(usage), Some(cap)) = (&self.usage, self.max_output_tokens) {
+            if usage.hit_output_cap(cap) {
+                return Some(format!(
+                    "the generation used {} output tokens, the benchmark's cap for this model ({cap}): the answer \
+                     was probably cut off",
+                    usage.output_tokens.unwrap_or(cap)
+                ));
+            }
+        }
+        let raw = self.output_files.get(RAW_MODEL_RESPONSE).and_then(FileContent::as_text)?;
+        let tail = raw.trim_end().lines().last()?.trim();
+        (tail.starts_with("[truncated ") && tail.ends_with(" chars]")).then(|| {
+            format!("{RAW_MODEL_RESPONSE} was cut by the benchmark at 16,000 characters ({})", &tail[1..tail.len() - 1])
+        })
     }
 }
 

@@ -4,22 +4,31 @@
 //!
 //! Nothing here knows about LLMs, terminals or markdown.
 
+pub mod environment;
 pub mod evidence;
 pub mod fsread;
 pub mod ids;
+pub mod known_gap;
 pub mod model;
 pub mod redact;
 pub mod retry;
+pub mod run_failure;
 pub mod shape;
 pub mod source;
 pub mod target;
 pub mod text;
 pub mod threads;
+pub mod usage;
 pub mod verdict;
 
 pub use evidence::{Evidence, EvidencePart, EvidenceProblem, FileContent, FileSet};
 pub use ids::{EvalId, EvalPath, RunId, StorageId};
-pub use model::{Eval, EvalStatus, Failure, FailureKind, InfraCause, Run, RunStatus, Step, StepName, StepStatus};
+pub use known_gap::{KnownGapRecord, KnownGaps};
+pub use model::{
+    Eval, EvalStatus, Failure, FailureKind, InfraCause, Run, RunStatus, SourceChange, Step, StepName, StepStatus,
+};
+pub use run_failure::{RunFailure, RunFailureKind};
 pub use shape::{Cluster, Shape};
 pub use target::{RunRef, Target, TargetError, parse_target};
+pub use usage::{RunUsage, Usage};
 pub use verdict::{Classification, TokenUsage, Verdict, VerdictOrigin, VerdictStatus};

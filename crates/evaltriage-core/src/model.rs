@@ -5,6 +5,8 @@
 use std::fmt;
 
 use crate::ids::{EvalId, EvalPath, RunId, StorageId};
+use crate::run_failure::RunFailure;
+use crate::usage::{RunUsage, Usage};
 
 /// A benchmark run with all its evals.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +45,83 @@ impl Run {
         let mut failed: Vec<&Eval> = self.evals.iter().filter(|e| e.status.is_failed()).collect();
         failed.sort_by(|a, b| a.path.cmp(&b.path));
         failed
+    }
+
+    /// Why the run failed, read (`None` unless its status is `failed`).
+    pub fn failure(&self) -> Option<RunFailure> {
+        match &self.status {
+            RunStatus::Failed { failure_reason, .. } => Some(RunFailure::parse(failure_reason)),
+            _ => None,
+        }
+    }
+
+    /// Why the benchmark itself does not score this run (`[zero_tokens]`, `[preflight]`,
+    /// `[answer_validation]`, stuck), in one line; `None` when it does. Analysing such a run
+    /// needs an explicit `--force`.
+    pub fn unscored_reason(&self) -> Option<String> {
+        self.failure().and_then(|f| f.unscored_reason())
+    }
+
+    /// Planned evals that never started: in `plannedEvals`, with no eval document.
+    pub fn never_started(&self) -> Vec<&str> {
+        let have: std::collections::BTreeSet<&str> = self.evals.iter().map(|e| e.path.as_str()).collect();
+        let mut missing: Vec<&str> =
+            self.planned_evals.iter().map(|p| p.trim_matches('/')).filter(|p| !have.contains(p)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        missing
+    }
+
+    /// The evals that did not run to an end: planned evals that never started plus evals left
+    /// `pending` or `running`.
+    pub fn not_run(&self) -> usize {
+        self.never_started().len()
+            + self.evals.iter().filter(|e| matches!(e.status, EvalStatus::Pending | EvalStatus::Running)).count()
+    }
+
+    /// The run's usage, summed over its finished evals as the benchmark sums it.
+    pub fn usage(&self) -> RunUsage {
+        RunUsage::sum(
+            self.evals.iter().filter(|e| e.status.is_passed() || e.status.is_failed()).filter_map(|e| e.usage.as_ref()),
+        )
+    }
+
+    /// The eval source's storage id of an eval, by path: the same id as in an earlier run means
+    /// the eval's task, grader and answer have not changed since.
+    pub fn eval_source_id(&self, eval_path: &str) -> Option<&StorageId> {
+        self.evals.iter().find(|e| e.path.as_str() == eval_path).and_then(|e| e.eval_source_storage_id.as_ref())
+    }
+}
+
+/// Whether an eval's source changed between an earlier run and this one: a repeat failure after a
+/// claimed fix of an eval whose source did not change means the fix has not reached the benchmark
+/// yet, not that it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceChange {
+    /// The same eval source id in both runs: nothing about the eval changed.
+    Unchanged,
+    /// Different ids: the task, grader or answer changed.
+    Changed,
+    /// One of the runs does not record the id.
+    Unknown,
+}
+
+impl SourceChange {
+    pub fn between(before: Option<&StorageId>, now: Option<&StorageId>) -> Self {
+        match (before, now) {
+            (Some(a), Some(b)) if a == b => Self::Unchanged,
+            (Some(_), Some(_)) => Self::Changed,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// What a repeat failure after a claimed fix means, in one line.
+    pub fn claimed_fix_note(self) -> &'static str {
+        match self {
+            Self::Unchanged => "the fix has not reached the benchmark yet (the eval's source is unchanged)",
+            Self::Changed => "the eval's source changed since, and it still fails: the fix did not take",
+            Self::Unknown => "whether the fix reached the benchmark is unknown (no eval source id to compare)",
+        }
     }
 }
 
@@ -96,8 +175,11 @@ pub struct Eval {
     /// The zip of the eval's directory (TASK.txt, grader, answer, GAPS.txt).
     pub eval_source_storage_id: Option<StorageId>,
     pub created_at_ms: f64,
-    /// Steps in creation order.
+    /// Steps in creation order. Today's runner records only the steps that ran (a step that did
+    /// not run is absent); February's runs may hold `skipped` steps.
     pub steps: Vec<Step>,
+    /// The generation's usage (`status.usage` of a passed or failed eval), when recorded.
+    pub usage: Option<Usage>,
 }
 
 impl Eval {
@@ -115,7 +197,15 @@ impl Eval {
         }
     }
 
-    /// The failure of this eval, or `None` when it did not fail.
+    /// The steps that ran, in order: a `skipped` step (February's runs) is left out, as today's
+    /// runner leaves it out.
+    pub fn steps_that_ran(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|s| !matches!(s.status, StepStatus::Skipped))
+    }
+
+    /// The failure of this eval, or `None` when it did not fail. Its kind follows the benchmark's
+    /// rules: the reason's tags, and the environment rule on the failed step's error
+    /// ([`crate::environment`]), whatever the reason says.
     pub fn failure(&self) -> Option<Failure> {
         let EvalStatus::Failed { failure_reason, .. } = &self.status else {
             return None;
@@ -129,7 +219,7 @@ impl Eval {
             eval_id: self.id.clone(),
             eval_path: self.path.clone(),
             failed_step: step.map(|s| s.name.clone()),
-            kind: FailureKind::of_reason(failure_reason),
+            kind: FailureKind::of_failure(failure_reason, step.map(|s| &s.name), step_error.as_deref()),
             reason: failure_reason.clone(),
             step_error,
         })
@@ -265,6 +355,9 @@ pub enum InfraCause {
     RateLimit,
     /// The model's API failed while generating (`error: ...`, `AI_APICallError`, no endpoints).
     Generation,
+    /// An install, deploy or tsc step failed on the environment (a timeout, a refused connection,
+    /// throttling): the benchmark's environment rule, [`crate::environment`].
+    Environment,
 }
 
 impl InfraCause {
@@ -273,6 +366,7 @@ impl InfraCause {
             Self::Infrastructure => "infrastructure",
             Self::RateLimit => "rate_limit",
             Self::Generation => "generation",
+            Self::Environment => "environment",
         }
     }
 }
@@ -297,6 +391,21 @@ impl FailureKind {
             Self::Infrastructure(InfraCause::Generation)
         } else {
             Self::Verification
+        }
+    }
+
+    /// Classifies a failure by its reason and, when the reason alone says verification, by the
+    /// environment rule on the failed step's error: an install, deploy or tsc step that timed out
+    /// or lost its connection is infrastructure though the reason only says `install fail`.
+    pub fn of_failure(reason: &str, failed_step: Option<&StepName>, step_error: Option<&str>) -> Self {
+        match Self::of_reason(reason) {
+            Self::Verification => match (failed_step, step_error) {
+                (Some(step), Some(error)) if crate::environment::is_environment_failure(step, error) => {
+                    Self::Infrastructure(InfraCause::Environment)
+                }
+                _ => Self::Verification,
+            },
+            kind => kind,
         }
     }
 
@@ -349,5 +458,29 @@ mod tests {
         check_kind("No endpoints found for x/y", Infrastructure(InfraCause::Generation));
         check_kind("Failed to typecheck code", Verification);
         check_kind("tests failed (40%)", Verification);
+    }
+
+    #[test]
+    fn environment_failures_are_infrastructure_whatever_the_reason_says() {
+        use FailureKind::*;
+        let env = Infrastructure(InfraCause::Environment);
+        let of = |reason: &str, step: StepName, error: &str| FailureKind::of_failure(reason, Some(&step), Some(error));
+        assert_eq!(of("install fail", StepName::Install, "Error: bun install timed out after 120s"), env);
+        assert_eq!(of("convex dev fail", StepName::Deploy, "Error: Failed to deploy:\nconnect ECONNREFUSED"), env);
+        assert_eq!(of("convex dev fail", StepName::Deploy, "Error: convex dev timed out"), env);
+        assert_eq!(of("tsc fail", StepName::Tsc, "npm error status code 429"), env);
+        // The model's own errors, and steps the rule does not judge.
+        assert_eq!(
+            of("tsc fail", StepName::Tsc, "007-components/001-rate_limit/convex/a.ts(1,1): error TS2304: x"),
+            Verification
+        );
+        assert_eq!(of("tests fail (50%)", StepName::Tests, "test child timed out after 5s"), Verification);
+        assert_eq!(of("eslint fail", StepName::Eslint, "ECONNREFUSED"), Verification);
+        // A tagged reason keeps its own cause.
+        assert_eq!(
+            of("[rate_limit] error: 429", StepName::Install, "timed out after 1s"),
+            Infrastructure(InfraCause::RateLimit)
+        );
+        assert_eq!(FailureKind::of_failure("tsc fail", None, None), Verification);
     }
 }

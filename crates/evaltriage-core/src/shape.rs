@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use crate::ids::EvalPath;
 use crate::model::{Failure, InfraCause, Run};
+use crate::run_failure::RunFailure;
 use crate::text::collapse_digit_runs;
+use crate::usage::RunUsage;
 
 /// The step label used for failures with no failed step.
 pub const NO_STEP: &str = "none";
@@ -28,6 +30,17 @@ pub struct Shape {
     pub failed: usize,
     /// Evals neither passed nor failed (pending, running, unknown).
     pub other: usize,
+    /// Evals that did not run to an end: planned evals with no eval document (they never started)
+    /// plus evals left `pending` or `running`. Not failures: an aborted run's pass rate is over
+    /// the evals that finished, with this count beside it.
+    pub not_run: usize,
+    /// Of `not_run`, the planned evals that never started.
+    pub never_started: usize,
+    /// Why the run failed, when it did: an abort (environment, rate limit) or a run the benchmark
+    /// does not score (see [`RunFailure::unscored_reason`]).
+    pub run_failure: Option<RunFailure>,
+    /// Tokens and cost summed over the finished evals, as the benchmark sums them.
+    pub usage: RunUsage,
     /// Failed evals by failed step name (`none` for failures without a step).
     pub failed_by_step: BTreeMap<String, usize>,
     /// Failures the benchmark excludes from scoring.
@@ -68,11 +81,16 @@ impl Shape {
             .collect();
         clusters.sort_by(|a, b| b.evals.len().cmp(&a.evals.len()).then_with(|| a.evals.cmp(&b.evals)));
         let failed = failures.len();
+        let never_started = run.never_started().len();
         Self {
             total: run.evals.len(),
             passed,
             failed,
             other: run.evals.len() - passed - failed,
+            not_run: run.not_run(),
+            never_started,
+            run_failure: run.failure(),
+            usage: run.usage(),
             failed_by_step,
             infrastructure,
             infrastructure_by_cause,
@@ -82,9 +100,40 @@ impl Shape {
         }
     }
 
-    /// Passed over total, in percent (0 when there are no evals).
+    /// The evals that finished (passed or failed): what a pass rate is over.
+    pub fn finished(&self) -> usize {
+        self.passed + self.failed
+    }
+
+    /// Passed over the evals that finished, in percent (0 when none finished). For a run that
+    /// ran to its end this is passed over total; for an aborted run the evals that never ran are
+    /// not counted as failures ([`Shape::not_run`] says how many there are).
     pub fn pass_rate_percent(&self) -> f64 {
-        if self.total == 0 { 0.0 } else { self.passed as f64 * 100.0 / self.total as f64 }
+        let finished = self.finished();
+        if finished == 0 { 0.0 } else { self.passed as f64 * 100.0 / finished as f64 }
+    }
+
+    /// The run's cost in USD, when its evals recorded one.
+    pub fn cost_usd(&self) -> Option<f64> {
+        self.usage.cost_usd
+    }
+
+    /// Why the benchmark itself does not score this run, when it does not (`--force` to analyse).
+    pub fn unscored_reason(&self) -> Option<String> {
+        self.run_failure.as_ref().and_then(RunFailure::unscored_reason)
+    }
+
+    /// The first line of a summary for a run that ended badly: `Run aborted by infrastructure
+    /// (install): Error: bun install timed out after 120s — 31 of 65 planned evals never ran.`
+    /// `None` for a run that completed or is still going.
+    pub fn ended_badly_line(&self) -> Option<String> {
+        let failure = self.run_failure.as_ref()?;
+        let planned = self.total + self.never_started;
+        let not_run = match self.not_run {
+            0 => String::new(),
+            n => format!(" — {n} of {planned} planned evals did not run"),
+        };
+        Some(format!("Run {}{not_run}.", failure.summary()))
     }
 
     /// Whether most failures are infrastructure: the run says more about the environment than
@@ -239,6 +288,7 @@ mod tests {
             task: None,
             eval_source_storage_id: None,
             created_at_ms: f64::from(n),
+            usage: None,
             steps: vec![Step {
                 id: format!("st{n}"),
                 name: StepName::Deploy,

@@ -23,7 +23,7 @@ use std::num::NonZeroU8;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use evaltriage_core::{Evidence, Failure};
+use evaltriage_core::{Evidence, Failure, KnownGapRecord};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use answer::answer_schema;
@@ -44,6 +44,17 @@ pub struct Case {
     /// The label a prior report gave this eval (`KNOWN_GAP`, `MODEL_FAULT (repeat)`, ...), from
     /// the report history, when there is one.
     pub prior_label: Option<String>,
+    /// KNOWN_GAP labels any model's report gave this eval (`evaltriage_report::known_gaps`): since
+    /// the benchmark removed `GAPS.txt`, this is where known gaps live. Shown in the evidence; the
+    /// rules give KNOWN_GAP for a failure at the step a record names.
+    pub known_gaps: Vec<KnownGapRecord>,
+}
+
+impl Case {
+    /// A case with no prior label and no known-gap records.
+    pub fn new(failure: Failure, evidence: Evidence) -> Self {
+        Self { failure, evidence, prior_label: None, known_gaps: Vec::new() }
+    }
 }
 
 /// Errors that stop an analysis before it starts; per-eval failures are verdicts instead.

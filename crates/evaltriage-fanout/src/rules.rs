@@ -69,6 +69,18 @@ pub(crate) fn short_error(text: &str) -> String {
 /// The verdict of an infrastructure failure: done, no label, never sent to an LLM.
 pub fn infrastructure_verdict(failure: &Failure, cause: InfraCause) -> Verdict {
     let mut v = base_verdict(failure, VerdictStatus::Done, VerdictOrigin::Infrastructure(cause));
+    let environment = failure.failed_step.as_ref().and_then(|step| {
+        evaltriage_core::environment::environment_pattern(step, failure.error_text()).map(|p| (step, p))
+    });
+    if let (InfraCause::Environment, Some((step, pattern))) = (cause, environment) {
+        v.reasoning = format!(
+            "Environment failure: the {step} step's error says `{pattern}`, which the benchmark's own rule makes \
+             infrastructure (its reason only says `{}`; the runner aborts the run on it). Classified by rule and not \
+             sent to an LLM. Fix the environment before blaming the model.",
+            evaltriage_core::text::decisive_error(&failure.reason)
+        );
+        return v;
+    }
     v.reasoning = format!(
         "Infrastructure failure ({}): the benchmark excludes it from scoring, so it was classified by rule and not \
          sent to an LLM. Fix the environment before blaming the model.",
@@ -88,10 +100,11 @@ pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
     }
     v.model_snippet = snippet_at_error(failure.error_text(), &case.evidence.output_files);
     let (classification, confidence, rule, why) = decide(case, config);
-    // Only a GAPS.txt match stands on evidence that was there; every other rule (a prior label, a
-    // lint rule, the default guess) would be decided as if the missing files said nothing — the
-    // GAPS.txt or the run.log that is missing could overturn it.
-    if !case.evidence.problems.is_empty() && rule != "gaps-txt" {
+    // Only a GAPS.txt match, a known gap recorded in a report, and an answer that parsed to no
+    // files stand on evidence that was there; every other rule (a prior label, a lint rule, the
+    // default guess) would be decided as if the missing files said nothing — the GAPS.txt or the
+    // run.log that is missing could overturn it.
+    if !case.evidence.problems.is_empty() && !matches!(rule, "gaps-txt" | "reported-known-gap" | "no-files") {
         v.status = VerdictStatus::Error;
         v.reasoning = format!(
             "The rules could not decide: evidence is missing ({}). Without it a documented gap (GAPS.txt) or the \
@@ -200,6 +213,32 @@ fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static s
             );
         }
     }
+    if let Some((record, confidence)) = reported_known_gap(case) {
+        let step = match &record.failed_step {
+            Some(_) => format!(" at the same step ({})", failure.step_label()),
+            None => " (the report names no step)".to_owned(),
+        };
+        return (
+            Classification::KnownGap,
+            confidence,
+            "reported-known-gap",
+            format!(
+                "This eval is {}{step}: a known gap of the eval affects every model (GAPS.txt files were removed \
+                 from the benchmark; known gaps now live in the reports).",
+                record.describe()
+            ),
+        );
+    }
+    if case.evidence.raw_answer_without_files().is_some() {
+        return (
+            Classification::ModelFault,
+            0.8,
+            "no-files",
+            "The model's answer did not follow the file format: it parsed to no files, so the output holds only \
+             run.log and raw_model_response.md (the raw answer)."
+                .to_owned(),
+        );
+    }
     if let Some(label) = case.prior_label.as_deref().filter(|l| l.contains(Classification::KnownGap.as_str())) {
         return (
             Classification::KnownGap,
@@ -259,6 +298,15 @@ fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static s
          guess, to be checked by a person or an LLM analysis."
             .to_owned(),
     )
+}
+
+/// The known-gap record of a report that applies to this failure, with the confidence it gives:
+/// a record at the failure's step, else one that names no step (less sure). A record at another
+/// step is evidence for the reader, not a label.
+fn reported_known_gap(case: &Case) -> Option<(&evaltriage_core::KnownGapRecord, f32)> {
+    let step = case.failure.failed_step.as_ref();
+    let same = case.known_gaps.iter().find(|r| r.at_step(step) == Some(true)).map(|r| (r, 0.7));
+    same.or_else(|| case.known_gaps.iter().find(|r| r.at_step(step).is_none()).map(|r| (r, 0.5)))
 }
 
 /// The unresolved bullets of a GAPS.txt that is about this eval, continuation lines joined. A
@@ -426,6 +474,7 @@ mod tests {
             },
             evidence,
             prior_label: prior.map(str::to_owned),
+            known_gaps: Vec::new(),
         }
     }
 
@@ -455,6 +504,64 @@ mod tests {
             ),
         );
         c
+    }
+
+    #[test]
+    fn a_known_gap_in_another_models_report_is_a_known_gap_at_the_same_step() {
+        let record = |step: Option<&str>| evaltriage_core::KnownGapRecord {
+            model: "openai/gpt-5".into(),
+            report: "openai/gpt-5/jn7ak4x9_2026-08-01.md".into(),
+            failed_step: step.map(str::to_owned),
+            label: "KNOWN_GAP".into(),
+        };
+        let mut c = case(StepName::Tests, "tests failed (50%)", None, None);
+        c.known_gaps = vec![record(Some("tests"))];
+        check(&c, Classification::KnownGap, "reported-known-gap");
+        let v = classify_by_rules(&c, &RulesConfig::default());
+        assert!(
+            v.reasoning.contains("recorded as a known gap for openai/gpt-5 in openai/gpt-5/jn7ak4x9"),
+            "{}",
+            v.reasoning
+        );
+        // Recorded at another step: not this failure's gap.
+        c.known_gaps = vec![record(Some("tsc"))];
+        check(&c, Classification::ModelFault, "default");
+        // Missing evidence does not undo a gap recorded in a report.
+        c.known_gaps = vec![record(None)];
+        c.evidence.problems.push(evaltriage_core::EvidenceProblem::missing(
+            evaltriage_core::EvidencePart::EvalSource,
+            "blob answered HTTP 500",
+        ));
+        check(&c, Classification::KnownGap, "reported-known-gap");
+    }
+
+    #[test]
+    fn an_environment_failure_says_which_pattern_made_it_infrastructure() {
+        let mut c = case(StepName::Install, "Error: bun install timed out after 120s", None, None);
+        c.failure.reason = "install fail".into();
+        c.failure.kind =
+            FailureKind::of_failure(&c.failure.reason, Some(&StepName::Install), c.failure.step_error.as_deref());
+        let FailureKind::Infrastructure(cause) = c.failure.kind else { panic!("{:?}", c.failure.kind) };
+        let v = infrastructure_verdict(&c.failure, cause);
+        assert_eq!(v.origin, VerdictOrigin::Infrastructure(InfraCause::Environment));
+        assert_eq!(v.classification, None);
+        assert!(v.reasoning.contains("`timed out after`") && v.reasoning.contains("`install fail`"), "{}", v.reasoning);
+        assert_eq!(v.error, "Error: bun install timed out after 120s");
+    }
+
+    #[test]
+    fn an_answer_with_no_files_is_the_models_fault() {
+        let mut c = case(StepName::Filesystem, "empty parsed model output", None, None);
+        c.evidence.output_files.insert("run.log".into(), FileContent::Text("=== Eval: a/b ===\n".into()));
+        c.evidence
+            .output_files
+            .insert("raw_model_response.md".into(), FileContent::Text("Here is the code:\nexport const x = 1;".into()));
+        check(&c, Classification::ModelFault, "no-files");
+        let v = classify_by_rules(&c, &RulesConfig::default());
+        assert!(v.reasoning.contains("did not follow the file format"), "{}", v.reasoning);
+        // With a file of the model's beside it, the answer did parse.
+        c.evidence.output_files.insert("convex/index.ts".into(), FileContent::Text("export {};".into()));
+        check(&c, Classification::ModelFault, "default");
     }
 
     #[test]

@@ -243,6 +243,12 @@ pub async fn analyze(
     }
     let paths: Vec<EvalPath> = failures.iter().map(|f| f.eval_path.clone()).collect();
     let history = evaltriage_report::history(&prior, &paths);
+    // A KNOWN_GAP in any model's report is a known gap of the eval for every model (GAPS.txt
+    // files left the benchmark on 2026-02-27; the reports are where gaps live now).
+    let (known_gaps, gap_warnings) = evaltriage_report::known_gaps(&settings.reports_dir, &run.id);
+    for w in gap_warnings.iter().filter(|w| !warnings.iter().any(|p| p.path == w.path)) {
+        tracing::warn!("skipped a report while looking for known gaps {}: {}", w.path.display(), w.reason);
+    }
 
     let evidence = fetch_evidence(source, &run, &failures, events.as_ref(), deadline).await;
     let with_run_log: BTreeSet<EvalPath> = failures
@@ -256,7 +262,12 @@ pub async fn analyze(
         .zip(evidence)
         .map(|(failure, evidence)| {
             let h = history.for_eval(&failure.eval_path);
-            Case { failure: failure.clone(), evidence, prior_label: h.prior_failures.first().map(|p| p.label.clone()) }
+            Case {
+                failure: failure.clone(),
+                evidence,
+                prior_label: h.prior_failures.first().map(|p| p.label.clone()),
+                known_gaps: known_gaps.for_eval(failure.eval_path.as_str()).to_vec(),
+            }
         })
         .collect();
     let run_summary = format!("{} on {}: {}/{} passed", run.model, run.experiment, shape.passed, shape.total);

@@ -102,6 +102,7 @@ fn run_with_failures(n: usize, total: usize, failed: usize) -> (Run, Vec<Verdict
             status,
             task: None,
             eval_source_storage_id: None,
+            usage: None,
             created_at_ms: 0.0,
             steps,
         });

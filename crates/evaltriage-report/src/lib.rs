@@ -4,7 +4,8 @@
 //! them: the catalog of every report, human verdicts, trends, run diffs, export records,
 //! agreement and the static site.
 //!
-//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`all_reports`], [`read_one`],
+//! Only [`read_prior_reports`], [`prior_reports_for_run`], [`all_reports`], [`known_gaps`],
+//! [`model_dir_in_tree`], [`report_path_in_tree`], [`read_one`],
 //! [`read_report_text`], [`list_report_files`], [`read_report_file`], [`existing_report_for`],
 //! [`write_report`], [`rewrite_report`], [`write_file_atomically`] and the locks touch the file
 //! system; everything else is pure. Nothing here does network I/O or prints.
@@ -27,7 +28,9 @@ pub use path_scheme::{
     report_file_name, report_folders, report_path, sanitise_component,
 };
 pub use read::catalog::{CatalogReport, all_reports, read_one, read_report_text};
+pub use read::find::{model_dir_in_tree, report_path_in_tree};
 pub use read::human_verdict::{HumanVerdict, ReviewProblem};
+pub use read::known_gaps::{known_gaps, known_gaps_in};
 pub use read::prior::{parse_report, prior_reports_for_run, read_prior_reports};
 pub use read::prior_report::{ActionTaken, PriorEntry, PriorReport, PriorWarning};
 pub use read::report_files::{ReportFile, list_report_files, read_report_file};

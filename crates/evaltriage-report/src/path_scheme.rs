@@ -251,6 +251,7 @@ mod tests {
                 model_id: None,
                 provider: provider.map(str::to_owned),
                 eval_counts: None,
+                benchmark_version: None,
             };
             let scope = ReportScope { category: "000-fundamentals".to_owned(), eval: None };
             for scope in [None, Some(&scope)] {

@@ -135,6 +135,7 @@ fn run_of(run_id: &str, model: &str, specs: Vec<Spec>) -> Run {
                 status,
                 task: None,
                 eval_source_storage_id: None,
+                usage: None,
                 created_at_ms: 1_770_400_000_000.0 + i as f64,
                 steps,
             }
@@ -315,6 +316,7 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
         qualifier: None,
         repeat: false,
         human: None,
+        failed_step: None,
     };
     vec![
         PriorReport {
@@ -322,6 +324,7 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             date: day(2026, 2, 1),
             run_id_prefix: "jn7922ab".to_owned(),
             run_id: Some("jn7922ab0000000000000000000000aa".to_owned()),
+            run_ids: Vec::new(),
             pass_rate: Some((13, 16)),
             experiment: Some("default".to_owned()),
             scope: None,
@@ -342,6 +345,7 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             date: day(2026, 1, 20),
             run_id_prefix: "jn6abcde".to_owned(),
             run_id: None,
+            run_ids: Vec::new(),
             pass_rate: Some((12, 16)),
             experiment: None,
             scope: None,

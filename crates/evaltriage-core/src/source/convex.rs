@@ -471,12 +471,18 @@ impl Source for ConvexSource {
     }
 
     async fn runs(&self, filter: &RunFilter) -> Result<Vec<RunHeader>, SourceError> {
+        // The deployment accepts only tagged experiment names (it rejects `"default"`), and an
+        // experiment wins over a model: send one of them, and filter on the rest here.
         let mut args = serde_json::Map::new();
-        if let Some(e) = &filter.experiment {
-            args.insert("experiment".into(), json!(e));
-        }
-        if let Some(m) = &filter.model_id {
-            args.insert("modelId".into(), json!(m));
+        let tagged = filter.experiment.as_deref().filter(|e| *e != "default");
+        match (tagged, &filter.model_id) {
+            (Some(e), _) => {
+                args.insert("experiment".into(), json!(e));
+            }
+            (None, Some(m)) => {
+                args.insert("modelId".into(), json!(m));
+            }
+            (None, None) => {}
         }
         if let Some(l) = filter.limit {
             args.insert("limit".into(), json!(l));
@@ -495,6 +501,10 @@ impl Source for ConvexSource {
             .map(wire::header_from_value)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| SourceError::Malformed(format!("runs:listRuns: {e}")))?;
+        headers.retain(|h| {
+            filter.experiment.as_ref().is_none_or(|e| &h.experiment == e)
+                && filter.model_id.as_ref().is_none_or(|m| h.model_id.is_none() || h.model_id.as_ref() == Some(m))
+        });
         headers.sort_by(|a, b| b.created_at_ms.total_cmp(&a.created_at_ms));
         Ok(headers)
     }

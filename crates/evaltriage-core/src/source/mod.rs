@@ -100,6 +100,9 @@ pub struct RunHeader {
     pub provider: Option<String>,
     /// The eval counts `runs:listRuns` adds, when the source gives them.
     pub eval_counts: Option<EvalCounts>,
+    /// The run's benchmark version (a document id), when the listing gives it; run details do
+    /// not.
+    pub benchmark_version: Option<String>,
 }
 
 impl RunHeader {
@@ -162,6 +165,10 @@ fn assemble_evidence(
         eval_id: Some(eval.id.clone()),
         eval_path: Some(eval.path.clone()),
         task: eval.task.clone(),
+        steps: eval.steps_that_ran().cloned().collect(),
+        usage: eval.usage,
+        max_output_tokens: (run.model != "unknown-model")
+            .then(|| crate::usage::benchmark_max_output_tokens(&run.model)),
         ..Evidence::default()
     };
     let mut take = |part: EvidencePart, read: Option<BlobRead>| -> FileSet {

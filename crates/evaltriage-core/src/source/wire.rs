@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::ids::{EvalId, EvalPath, RunId, StorageId};
 use crate::model::{Eval, EvalStatus, Run, RunStatus, Step, StepName, StepStatus};
 use crate::source::{EvalCounts, RunHeader, SourceError};
+use crate::usage::Usage;
 
 /// A number as Convex's JSON format writes it: a float, or an Int64 as a decimal string.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -41,6 +42,74 @@ struct WireStatus {
     duration_ms: Option<Num>,
     output_storage_id: Option<String>,
     generation_duration_ms: Option<Num>,
+    usage: Option<Lenient<WireUsage>>,
+}
+
+/// A value that is read when it has the expected shape and ignored when not: a provider's usage
+/// object is foreign data, and a surprise in it must never make a run unreadable.
+#[derive(Debug)]
+enum Lenient<T> {
+    Read(T),
+    Ignored,
+}
+
+impl<T> Lenient<T> {
+    fn get(self) -> Option<T> {
+        match self {
+            Self::Read(t) => Some(t),
+            Self::Ignored => None,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw<T> {
+            Read(T),
+            Ignored(serde::de::IgnoredAny),
+        }
+        Ok(match Raw::<T>::deserialize(d)? {
+            Raw::Read(t) => Self::Read(t),
+            Raw::Ignored(_) => Self::Ignored,
+        })
+    }
+}
+
+/// `status.usage`: the generation's usage (every field optional) and the provider's `raw` object,
+/// of which only `cost` (USD) is read.
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireUsage {
+    input_tokens: Option<Lenient<Num>>,
+    output_tokens: Option<Lenient<Num>>,
+    reasoning_tokens: Option<Lenient<Num>>,
+    cached_input_tokens: Option<Lenient<Num>>,
+    total_tokens: Option<Lenient<Num>>,
+    raw: Option<Lenient<WireRawUsage>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+struct WireRawUsage {
+    cost: Option<Lenient<Num>>,
+}
+
+fn tokens(n: Option<Lenient<Num>>) -> Option<u64> {
+    n.and_then(Lenient::get).map(|n| n.0).filter(|n| n.is_finite() && *n >= 0.0).map(|n| n.min(u64::MAX as f64) as u64)
+}
+
+fn usage(w: Option<Lenient<WireUsage>>) -> Option<Usage> {
+    let w = w?.get()?;
+    Some(Usage {
+        input_tokens: tokens(w.input_tokens),
+        output_tokens: tokens(w.output_tokens),
+        reasoning_tokens: tokens(w.reasoning_tokens),
+        cached_input_tokens: tokens(w.cached_input_tokens),
+        total_tokens: tokens(w.total_tokens),
+        cost_usd: w.raw.and_then(Lenient::get).and_then(|r| r.cost).and_then(Lenient::get).map(|n| n.0),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,12 +233,15 @@ fn eval(index: usize, w: WireEval) -> Result<Eval, String> {
         .collect();
     // Creation order defines the failed step; the server usually sends them in order already.
     steps.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms));
+    let mut status = w.status;
+    let usage = usage(status.usage.take());
     Ok(Eval {
+        usage,
         category: if w.category.is_empty() { path.category().to_owned() } else { w.category },
         name: if w.name.is_empty() { path.name().to_owned() } else { w.name },
         id,
         path,
-        status: eval_status(w.status, &at)?,
+        status: eval_status(status, &at)?,
         task: w.task,
         eval_source_storage_id: storage_id(&format!("{at}.evalSourceStorageId"), w.eval_source_storage_id)?,
         created_at_ms: w.creation_time.0,
@@ -242,6 +314,8 @@ struct WireRunHeader {
     provider: Option<String>,
     #[serde(default)]
     eval_counts: Option<WireEvalCounts>,
+    #[serde(default)]
+    benchmark_version: Option<String>,
     /// A whole run document (a store's) has its evals instead of `evalCounts`: only their status
     /// kinds are kept, to count them.
     #[serde(default)]
@@ -342,6 +416,7 @@ fn header(w: WireRunHeader) -> Result<(RunHeader, Option<String>), String> {
         created_at_ms: w.creation_time.0,
         model_id: w.model_id.clone().filter(|m| !m.is_empty()),
         provider: w.provider.filter(|p| !p.is_empty()),
+        benchmark_version: w.benchmark_version.filter(|v| !v.is_empty()),
         eval_counts: match (w.eval_counts, &w.evals) {
             (Some(c), _) => Some(EvalCounts {
                 total: count(c.total),

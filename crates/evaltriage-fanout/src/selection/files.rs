@@ -19,6 +19,8 @@ const CODE_EXTENSIONS: &[&str] = &["ts", "tsx", "js", "jsx", "mjs", "cjs"];
 /// One file to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FileDiff {
+    /// The file's path in the project.
+    pub path: String,
     /// A `# ...` line saying what the diff is, or empty.
     pub note: String,
     pub diff: String,
@@ -34,6 +36,8 @@ pub(crate) struct FileEvidence {
     pub identical: Vec<String>,
     /// Files not sent: neither source the task or grader concerns nor named by the error.
     pub left_out: Vec<String>,
+    /// Files of the reference answer, of the kind shown, that the model did not write.
+    pub missing: Vec<String>,
 }
 
 fn is_code(path: &str) -> bool {
@@ -93,11 +97,14 @@ pub(crate) fn compare_files(
         match (a.and_then(FileContent::as_text), m.and_then(FileContent::as_text)) {
             (Some(a), Some(m)) => match unified_diff_focused(path, a, path, m, focus) {
                 Some(diff) if a.lines().eq(m.lines()) => result.diffs.push(FileDiff {
+                    path: path.to_owned(),
                     note: "# identical to the reference answer; the lines the error names".into(),
                     diff,
                     named: true,
                 }),
-                Some(diff) => result.diffs.push(FileDiff { note: String::new(), diff, named: is_named }),
+                Some(diff) => {
+                    result.diffs.push(FileDiff { path: path.to_owned(), note: String::new(), diff, named: is_named });
+                }
                 None => result.identical.push(path.to_owned()),
             },
             (None, Some(m)) => {
@@ -113,12 +120,14 @@ pub(crate) fn compare_files(
                     "# only in the model's output"
                 };
                 if let Some(diff) = diff {
-                    result.diffs.push(FileDiff { note: note.into(), diff, named: is_named });
+                    result.diffs.push(FileDiff { path: path.to_owned(), note: note.into(), diff, named: is_named });
                 }
             }
             (Some(a), None) => {
+                result.missing.push(path.to_owned());
                 if let Some(diff) = unified_diff_focused(path, a, path, "", &[]) {
                     result.diffs.push(FileDiff {
+                        path: path.to_owned(),
                         note: "# only in the reference answer (missing from the model's output)".into(),
                         diff,
                         named: false,

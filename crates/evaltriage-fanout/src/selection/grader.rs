@@ -196,6 +196,65 @@ pub(crate) fn failing_test_source(grader: &str, failing: &[&str], with_imports: 
     Some((out.join("\n") + "\n", cut))
 }
 
+/// The files of the model's project a static grader reads: the file argument of each
+/// `readOutputFile(CATEGORY, EVAL_NAME, "package.json")` call, and the folders it joins onto the
+/// project (`join(projectDir, "convex", ...)` reads as `convex/`). In order, without repeats.
+pub(crate) fn files_read(grader: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut add = |f: String| {
+        if !f.is_empty() && !found.contains(&f) {
+            found.push(f);
+        }
+    };
+    for (at, _) in grader.match_indices("readOutputFile(") {
+        let call = call_text(&grader[at + "readOutputFile(".len()..]);
+        if let Some(last) = string_literals(call).pop() {
+            add(last);
+        }
+    }
+    for (at, _) in grader.match_indices("projectDir,") {
+        let call = call_text(&grader[at + "projectDir,".len()..]);
+        let parts = string_literals(call);
+        if !parts.is_empty() && call.trim_start().starts_with(['"', '\'', '`']) {
+            let path = parts.join("/");
+            add(if path.contains('.') { path } else { format!("{path}/") });
+        }
+    }
+    found
+}
+
+/// The text up to the `)` that closes a call (at most 300 characters).
+fn call_text(rest: &str) -> &str {
+    let mut depth = 0usize;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return &rest[..i],
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if i > 300 {
+            return &rest[..i];
+        }
+    }
+    rest
+}
+
+/// The plain string literals of a piece of code (no `${`), in order.
+fn string_literals(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = code.chars();
+    while let Some(c) = chars.next() {
+        if matches!(c, '"' | '\'' | '`') {
+            let literal: String = chars.by_ref().take_while(|&d| d != c).collect();
+            if !literal.contains("${") && literal.len() < 200 {
+                out.push(literal);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +297,14 @@ test("also passes", async () => {
         assert!(!text.contains("import {"), "{text}");
         assert!(text.contains("lines cut ...]") && cut > 0, "{text}");
         assert!(failing_test_source(GRADER, &["no such test"], true).is_none());
+    }
+
+    #[test]
+    fn a_static_grader_names_the_files_it_reads() {
+        let grader = "const pkg = JSON.parse(\n  readOutputFile(CATEGORY, EVAL_NAME, \"package.json\"),\n);\n\
+                      entries = readdirSync(join(projectDir, \"convex\", relativeDir), { withFileTypes: true });\n\
+                      const text = readFileSync(join(projectDir, \"convex\", relativePath), \"utf-8\");\n";
+        assert_eq!(files_read(grader), ["package.json", "convex/"]);
+        assert!(files_read("test(\"x\", () => expect(1).toBe(1));").is_empty());
     }
 }

@@ -19,7 +19,7 @@ mod text;
 mod tokens;
 mod vitest;
 
-use evaltriage_core::evidence::text_file_named;
+use evaltriage_core::evidence::{RAW_MODEL_RESPONSE, text_file_named};
 use evaltriage_core::{FileContent, StepName};
 
 use crate::Case;
@@ -38,6 +38,12 @@ use text::{clip_chars, cut_to_tokens, inline_code, water_fill};
 pub const DEFAULT_EVIDENCE_TOKENS: usize = 2_600;
 /// Failing tests (with distinct errors) whose source blocks are taken from the grader.
 const MAX_GRADER_TESTS: usize = 3;
+/// `[setup]` lines of `run.log` shown.
+const MAX_SETUP_LINES: usize = 12;
+/// Known-gap records named in the evidence.
+const MAX_KNOWN_GAPS: usize = 5;
+/// How a static-pipeline eval is described.
+pub const STATIC_PIPELINE: &str = "static — graded on the files: no install, deploy, tsc or eslint";
 /// File names that are lockfiles: long, generated, and never evidence.
 const LOCKFILES: &[&str] =
     &["package-lock.json", "npm-shrinkwrap.json", "bun.lock", "bun.lockb", "pnpm-lock.yaml", "yarn.lock"];
@@ -81,6 +87,8 @@ pub fn first_meaningful_line(text: &str) -> &str {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Error,
+    /// The model's raw answer, when it parsed to no files.
+    RawAnswer,
     Tests,
     Grader,
     Files,
@@ -93,6 +101,7 @@ impl Kind {
     fn share(self) -> usize {
         match self {
             Self::Error => 20,
+            Self::RawAnswer => 22,
             Self::Tests => 24,
             Self::Grader => 16,
             Self::Files => 22,
@@ -152,8 +161,21 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
             "- tests (the runner still runs them after a tsc or eslint failure; from run.log): {outcome}\n"
         ));
     }
+    let grader = text_file_named(&evidence.source_files, "grader.test.ts");
+    header.push_str(&context_lines(case, grader));
+    let setup = evidence.setup_lines();
+    if step == Some(&StepName::Tsc) && !setup.is_empty() {
+        let lines: Vec<String> = setup.iter().take(MAX_SETUP_LINES).map(|l| clip_chars(l, 300)).collect();
+        let more = setup.len().saturating_sub(MAX_SETUP_LINES);
+        let more = if more > 0 { format!("\n[... {more} more [setup] lines cut ...]") } else { String::new() };
+        header.push_str(&format!(
+            "\n### The harness's edits before tsc ([setup] lines from run.log; not the model's)\n{}",
+            fence(&format!("{}{more}", lines.join("\n")), "text")
+        ));
+    }
 
     let mut drafts: Vec<Draft> = Vec::new();
+    let raw_answer = evidence.raw_answer_without_files();
     if !one_line_error {
         let (body, cut) = condense_error(error, eval_path);
         cut_lines += cut;
@@ -162,6 +184,16 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
             title: format!("Error output of the failed step ({})", failure.step_label()),
             info: "text",
             body,
+        });
+    }
+    if let Some(raw) = raw_answer {
+        drafts.push(Draft {
+            kind: Kind::RawAnswer,
+            title: format!(
+                "The model's raw answer ({RAW_MODEL_RESPONSE}): it parsed to no files, so no file was written"
+            ),
+            info: "text",
+            body: raw.to_owned(),
         });
     }
     let show_tests = tests_step || tests_ran_after;
@@ -181,7 +213,6 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
             drafts.push(Draft { kind: Kind::Tests, title: "Failing tests (from run.log)".into(), info: "text", body });
         }
     }
-    let grader = text_file_named(&evidence.source_files, "grader.test.ts");
     if let Some(grader) = grader {
         let excerpt =
             if show_tests && !failing.is_empty() { failing_test_source(grader, &failing, true) } else { None };
@@ -212,6 +243,7 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
         &mentions,
         step == Some(&StepName::Install),
     );
+    let files = note_harness_edits(files, &setup, step == Some(&StepName::Tsc));
     let files_position = drafts.len();
     if let Some(task) = &task {
         drafts.push(Draft { kind: Kind::Task, title: "Task (TASK.txt)".into(), info: "text", body: task.clone() });
@@ -227,6 +259,10 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
         } else {
             notes.push("GAPS.txt documents no gap for this eval.".into());
         }
+    }
+    if !files.missing.is_empty() {
+        let list = clip_chars(&files.missing.join(", "), 400);
+        notes.insert(0, format!("Expected answer files the model did not write: {list}."));
     }
     if !files.identical.is_empty() {
         notes.insert(0, format!("Files identical to the reference answer: {}.", files.identical.join(", ")));
@@ -276,6 +312,7 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
                 _ => cut_to_tokens(&draft.body, share, 0.2),
             },
             Kind::Error => cut_to_tokens(&draft.body, share, 0.15),
+            Kind::RawAnswer => cut_to_tokens(&draft.body, share, 0.3),
             Kind::Task => cut_to_tokens(&draft.body, share, 0.3),
             _ => cut_to_tokens(&draft.body, share, 0.2),
         };
@@ -305,6 +342,58 @@ pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
         }
     }
     SelectedEvidence { text, cut_lines }
+}
+
+/// The header lines that set the failure in context: the steps that ran (a step that did not run
+/// is absent, never "skipped"), a static pipeline and the files its grader reads, the known gaps
+/// reports recorded for this eval, and an answer that may have been cut off.
+fn context_lines(case: &Case, grader: Option<&str>) -> String {
+    let evidence = &case.evidence;
+    let mut out = String::new();
+    let ran: Vec<String> = evidence
+        .steps
+        .iter()
+        .filter(|s| !matches!(s.status, evaltriage_core::StepStatus::Skipped))
+        .map(|s| format!("{} {}", s.name, s.status.kind()))
+        .collect();
+    if !ran.is_empty() {
+        out.push_str(&format!("- steps that ran: {}\n", ran.join(", ")));
+    }
+    if evidence.is_static_pipeline() {
+        out.push_str(&format!("- pipeline: {STATIC_PIPELINE}\n"));
+        let reads = grader.map(grader::files_read).unwrap_or_default();
+        if !reads.is_empty() {
+            out.push_str(&format!("- the grader reads: {}\n", clip_chars(&reads.join(", "), 300)));
+        }
+    }
+    for record in case.known_gaps.iter().take(MAX_KNOWN_GAPS) {
+        out.push_str(&format!("- known gap: this eval is {}\n", clip_chars(&record.describe(), 300)));
+    }
+    if let Some(cut) = evidence.output_cut() {
+        out.push_str(&format!("- answer possibly cut off: {}\n", clip_chars(&cut, 300)));
+    }
+    out
+}
+
+/// Says on each tsconfig diff that the harness may have written it: it seeds
+/// `convex/tsconfig.json` when the model wrote none (without logging it) and, before tsc, drops
+/// unresolvable `types` and normalises module resolution (the `[setup]` lines).
+fn note_harness_edits(mut files: files::FileEvidence, setup: &[&str], before_tsc: bool) -> files::FileEvidence {
+    for d in &mut files.diffs {
+        let name = d.path.rsplit('/').next().unwrap_or(&d.path);
+        if !(name.starts_with("tsconfig") && name.ends_with(".json")) {
+            continue;
+        }
+        let note = if before_tsc && setup.iter().any(|l| l.contains("tsconfig")) {
+            "# the harness edited tsconfig files before tsc (the [setup] lines): those changes are not the model's"
+        } else if d.path == "convex/tsconfig.json" {
+            "# the harness seeds convex/tsconfig.json when the model wrote none (not logged): it may not be the model's"
+        } else {
+            continue;
+        };
+        d.note = if d.note.is_empty() { note.to_owned() } else { format!("{}\n{note}", d.note) };
+    }
+    files
 }
 
 /// The diffs within `budget` tokens: the files the error names weigh three times the others.
@@ -350,6 +439,7 @@ mod tests {
             },
             evidence,
             prior_label: None,
+            known_gaps: Vec::new(),
         };
         let text = select_evidence(&case, 5_000).text;
         assert!(text.contains("### Failing tests (from run.log)"), "{text}");

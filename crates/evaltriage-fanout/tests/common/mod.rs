@@ -81,8 +81,10 @@ pub fn realistic_case(eval_path: &str) -> Case {
             output_files: output,
             source_files: source,
             problems: vec![],
+            ..Evidence::default()
         },
         prior_label: None,
+        known_gaps: Vec::new(),
     }
 }
 
@@ -118,6 +120,7 @@ pub fn small_case(eval_path: &str) -> Case {
         ),
         evidence,
         prior_label: None,
+        known_gaps: Vec::new(),
     }
 }
 

@@ -81,8 +81,10 @@ pub fn real_case(name: &str) -> RealCase {
                 output_files: output,
                 source_files: source,
                 problems: vec![],
+                ..Evidence::default()
             },
             prior_label: None,
+            known_gaps: Vec::new(),
         },
         decisive: strings(&meta["decisive"]),
         rules_label: meta["rules"]["label"].as_str().unwrap().to_owned(),

@@ -141,6 +141,7 @@ mod tests {
             model_id: None,
             provider: None,
             eval_counts: None,
+            benchmark_version: None,
         };
         WindowRun { header, key: key.to_owned(), handled: false }
     }

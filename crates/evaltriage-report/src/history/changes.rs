@@ -359,6 +359,7 @@ mod tests {
                     status,
                     task: None,
                     eval_source_storage_id: None,
+                    usage: None,
                     created_at_ms: 0.0,
                     steps: Vec::new(),
                 }
@@ -407,6 +408,7 @@ mod tests {
             date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
             run_id_prefix: name.split('_').next().unwrap().to_owned(),
             run_id: None,
+            run_ids: Vec::new(),
             pass_rate: Some((3, 5)),
             experiment: experiment.map(str::to_owned),
             scope: crate::path_scheme::parse_report_file_name(name).unwrap().scope,
@@ -418,6 +420,7 @@ mod tests {
                     qualifier: qualifier.map(str::to_owned),
                     repeat: false,
                     human: None,
+                    failed_step: None,
                 })
                 .collect(),
             actions_taken: Vec::new(),

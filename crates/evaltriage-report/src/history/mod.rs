@@ -149,6 +149,7 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2026, 2, day).unwrap(),
             run_id_prefix: name.split('_').next().unwrap().to_owned(),
             run_id: None,
+            run_ids: Vec::new(),
             pass_rate: None,
             experiment: None,
             scope: None,
@@ -160,6 +161,7 @@ mod tests {
                     qualifier: None,
                     repeat: false,
                     human: None,
+                    failed_step: None,
                 })
                 .collect(),
             actions_taken: actions.iter().map(|a| ActionTaken { text: (*a).to_owned(), eval: None }).collect(),

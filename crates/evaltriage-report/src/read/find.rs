@@ -13,7 +13,9 @@ use evaltriage_core::Run;
 use walkdir::WalkDir;
 
 use crate::lines::{BLOCK_MARKER, lines};
-use crate::path_scheme::{ReportFileName, parse_report_file_name, report_folders};
+use crate::path_scheme::{
+    ReportFileName, ReportScope, model_dir, parse_report_file_name, report_file_name, report_folders,
+};
 use crate::read::machine_block;
 use crate::read::prior_report::{HEADER_BYTES, PriorWarning};
 use evaltriage_core::fsread::read_prefix;
@@ -119,6 +121,65 @@ pub(crate) struct Found {
     pub path: PathBuf,
     pub name: ReportFileName,
     pub file_name: String,
+}
+
+/// The folder the run's reports go in: the folder the reports tree already has for this model
+/// under any spelling people use for it (`anthropic/claude-opus-4-6/` for the slug
+/// `anthropic/claude-opus-4.6`, `openrouter/arcee-ai/trinity-large-preview/`), so that a model's
+/// reports stay in one folder; else the folder we name ([`model_dir`]). Our own spelling wins
+/// when both exist; among other spellings, the one holding the most reports, then the first by
+/// name. Only real folders two or three levels down are looked at (no link is followed); a
+/// folder that cannot be listed counts as absent.
+pub fn model_dir_in_tree(reports_dir: &Path, run: &Run) -> PathBuf {
+    let own = model_dir(reports_dir, run);
+    if own.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+        return own;
+    }
+    let identity = ModelIdentity::of_run(run);
+    let mut candidates: Vec<(usize, PathBuf)> = Vec::new();
+    let mut visit = |path: PathBuf, components: Vec<String>| {
+        if identity.folder_matches(&components) {
+            let reports = std::fs::read_dir(&path).map_or(0, |entries| {
+                entries.flatten().filter(|e| parse_report_file_name(&e.file_name().to_string_lossy()).is_some()).count()
+            });
+            candidates.push((reports, path));
+        }
+    };
+    for (first, first_name) in subfolders(reports_dir) {
+        for (second, second_name) in subfolders(&first) {
+            for (third, third_name) in subfolders(&second) {
+                visit(third, vec![first_name.clone(), second_name.clone(), third_name]);
+            }
+            visit(second, vec![first_name.clone(), second_name]);
+        }
+    }
+    candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    candidates.into_iter().next().map_or(own, |(_, path)| path)
+}
+
+/// Where the run's report goes: [`model_dir_in_tree`] and the report's file name
+/// (`<prefix>_<date>[.<scope>].md`).
+pub fn report_path_in_tree(
+    reports_dir: &Path,
+    run: &Run,
+    date: chrono::NaiveDate,
+    scope: Option<&ReportScope>,
+) -> PathBuf {
+    model_dir_in_tree(reports_dir, run).join(report_file_name(run, date, scope))
+}
+
+/// The real (not linked) visible subfolders of a folder, by name.
+fn subfolders(dir: &Path) -> Vec<(PathBuf, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out: Vec<(PathBuf, String)> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| (e.path(), e.file_name().to_string_lossy().into_owned()))
+        .filter(|(_, name)| !name.starts_with('.'))
+        .collect();
+    out.sort();
+    out.truncate(10_000);
+    out
 }
 
 /// Walks the reports tree once and returns the files that are this model's reports: those in one

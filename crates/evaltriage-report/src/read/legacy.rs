@@ -20,6 +20,8 @@ use crate::read::prior_report::{ActionTaken, PriorEntry};
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct LegacyReport {
     pub run_id: Option<String>,
+    /// A "Run IDs" list: every run a report covering several runs names.
+    pub run_ids: Vec<String>,
     pub run_id_prefix: Option<String>,
     pub date: Option<NaiveDate>,
     pub pass_rate: Option<(u32, u32)>,
@@ -125,6 +127,7 @@ pub(crate) fn parse(markdown: &str) -> LegacyReport {
     }
     LegacyReport {
         run_id: scan.run_id,
+        run_ids: scan.run_ids,
         run_id_prefix: scan.run_id_prefix,
         date: scan.date,
         pass_rate: scan.pass_rate,
@@ -152,6 +155,9 @@ const UNLABELLED: &str = "UNLABELLED";
 #[derive(Default)]
 struct Scan {
     run_id: Option<String>,
+    run_ids: Vec<String>,
+    /// Inside a "Run IDs" list item: the nested items are run ids.
+    in_run_ids: bool,
     run_id_prefix: Option<String>,
     date: Option<NaiveDate>,
     pass_rate: Option<(u32, u32)>,
@@ -211,6 +217,9 @@ impl Scan {
             let label =
                 find_label(rest).unwrap_or(Label { label: UNLABELLED.to_owned(), qualifier: None, repeat: false });
             self.add_entry(&eval, label);
+            if let Some(step) = step_name(rest) {
+                self.set_step(&eval, step);
+            }
             self.current_eval = Some((eval, level));
         } else {
             self.plain_heading_level = level;
@@ -218,6 +227,17 @@ impl Scan {
     }
 
     fn text(&mut self, text: &str, item: bool) {
+        if self.in_run_ids {
+            match first_alnum_token(text).filter(|id| item && is_run_id(id)) {
+                Some(id) => {
+                    if !self.run_ids.contains(&id) {
+                        self.run_ids.push(id);
+                    }
+                    return;
+                }
+                None => self.in_run_ids = false,
+            }
+        }
         if self.actions_section.is_some() {
             if !is_none(text) {
                 self.actions.push(ActionTaken { text: text.to_owned(), eval: None });
@@ -225,6 +245,12 @@ impl Scan {
             return;
         }
         if self.metadata(text) {
+            return;
+        }
+        if let Some(step) = strip_key(text, "failed step").or_else(|| strip_key(text, "step")) {
+            if let (Some((eval, _)), Some(step)) = (self.current_eval.clone(), step_name(step)) {
+                self.set_step(&eval, step);
+            }
             return;
         }
         if let Some(rest) = strip_key(text, "classification") {
@@ -273,6 +299,16 @@ impl Scan {
     /// Picks up `Run ID`, `Run ID prefix`, `Date`, `Pass rate` and `Experiment` lines; true when
     /// it was one.
     fn metadata(&mut self, text: &str) -> bool {
+        if let Some(v) = strip_key(text, "run ids") {
+            self.in_run_ids = true;
+            // `Run IDs: a, b, c` on one line.
+            for token in v.split([',', ' ', ';']).map(|t| t.trim_matches(['`', '*'])) {
+                if is_run_id(token) && !self.run_ids.iter().any(|r| r == token) {
+                    self.run_ids.push(token.to_owned());
+                }
+            }
+            return true;
+        }
         if let Some(v) = strip_key(text, "run id prefix") {
             if self.run_id_prefix.is_none() {
                 self.run_id_prefix = first_alnum_token(v);
@@ -314,6 +350,7 @@ impl Scan {
             find(&|h| (h.starts_with("eval") && !h.starts_with("evals")) || h == "name" || h == "test" || h == "task");
         let label_col = find(&|h| h.contains("classif") || h == "label" || h == "verdict");
         let category_col = find(&|h| h.contains("categ"));
+        let step_col = find(&|h| h.contains("step"));
         let (Some(eval_col), Some(label_col)) = (eval_col, label_col) else {
             self.field_table(rows);
             return;
@@ -329,6 +366,9 @@ impl Scan {
                 (_, None) => continue,
             };
             self.add_entry(&eval, label);
+            if let Some(step) = step_col.and_then(|c| row.get(c)).and_then(|c| step_name(c)) {
+                self.set_step(&eval, step);
+            }
         }
     }
 
@@ -336,7 +376,7 @@ impl Scan {
     /// `| **Eval** | 000-fundamentals/003-crons |` (or a category row and a name row). The label
     /// goes to the eval the table names, else to the eval whose section the table is in.
     fn field_table(&mut self, rows: &[Vec<String>]) {
-        let (mut label, mut eval, mut category) = (None, None, None);
+        let (mut label, mut eval, mut category, mut step) = (None, None, None, None);
         for row in rows {
             let [key, value, ..] = &row[..] else { continue };
             let key = key.trim_matches(|c: char| matches!(c, '*' | '_' | ':' | '`') || c.is_whitespace());
@@ -345,6 +385,7 @@ impl Scan {
                 "eval" | "eval path" | "evaluation" | "test" | "task" | "name" | "path" if eval.is_none() => {
                     eval = parse_eval_ref(value).map(|(e, _)| e);
                 }
+                "failed step" | "step" if step.is_none() => step = step_name(value),
                 "category" if category.is_none() => {
                     category = Some(value.trim().trim_matches(['`', '/'])).filter(|c| valid_name(c));
                 }
@@ -372,6 +413,16 @@ impl Scan {
             None => self.current_eval = Some((eval.clone(), self.plain_heading_level)),
         }
         self.add_entry(&eval, label);
+        if let Some(step) = step {
+            self.set_step(&eval, step);
+        }
+    }
+
+    /// Records the step an entry failed at, unless it has one.
+    fn set_step(&mut self, eval: &str, step: String) {
+        if let Some(&i) = self.index.get(eval) {
+            self.entries[i].failed_step.get_or_insert(step);
+        }
     }
 
     /// Gives an entry that has no label yet a fuller path, unless that path has one already.
@@ -407,6 +458,7 @@ impl Scan {
             qualifier: label.qualifier,
             repeat: label.repeat,
             human: None,
+            failed_step: None,
         });
     }
 }
@@ -505,6 +557,28 @@ fn find_label(text: &str) -> Option<Label> {
         }
         search = &word_start[len.max(1)..];
     }
+}
+
+/// A convex id as run ids are written (lowercase letters and digits, 20 or more).
+fn is_run_id(token: &str) -> bool {
+    token.len() >= 20 && token.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// The pipeline step a text names first (`-- deploy`, `tsc`, `tests (0%)`, `typecheck`).
+fn step_name(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric()).find_map(|word| {
+        let step = match word.to_ascii_lowercase().as_str() {
+            "filesystem" => "filesystem",
+            "install" => "install",
+            "deploy" => "deploy",
+            "tsc" | "typecheck" => "tsc",
+            "eslint" | "lint" => "eslint",
+            "tests" | "test" => "tests",
+            "none" | "generation" => "none",
+            _ => return None,
+        };
+        Some(step.to_owned())
+    })
 }
 
 fn first_alnum_token(text: &str) -> Option<String> {

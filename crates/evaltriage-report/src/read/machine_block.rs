@@ -311,6 +311,7 @@ fn from_wire(w: WireVerdict) -> Result<(Verdict, bool), BlockProblem> {
             "infrastructure" => InfraCause::Infrastructure,
             "rate_limit" => InfraCause::RateLimit,
             "generation" => InfraCause::Generation,
+            "environment" => InfraCause::Environment,
             other => return Err(invalid(format!("unknown infrastructure cause {other:?}"))),
         }),
     };

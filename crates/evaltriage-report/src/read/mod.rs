@@ -4,6 +4,7 @@
 pub(crate) mod catalog;
 pub(crate) mod find;
 pub(crate) mod human_verdict;
+pub(crate) mod known_gaps;
 pub(crate) mod legacy;
 pub(crate) mod machine_block;
 pub(crate) mod prior;

@@ -11,7 +11,7 @@ use evaltriage_core::{Run, Verdict, VerdictOrigin, VerdictStatus};
 
 use crate::error::ReportError;
 use crate::lines::actions_taken_range;
-use crate::path_scheme::{ReportFileName, model_dir, parse_report_file_name};
+use crate::path_scheme::{ReportFileName, parse_report_file_name};
 use crate::read::find::{self, Found, ModelIdentity};
 use crate::read::human_verdict::{heading_names, visible_reviews};
 use crate::read::legacy;
@@ -95,7 +95,7 @@ pub fn prior_reports_for_run(reports_dir: &Path, run: &Run) -> (Vec<PriorReport>
     let mut files = find::model_reports(reports_dir, &ModelIdentity::of_run(run), &mut warnings);
     // The same file name in two of the model's folders is one report (the same run, day and
     // scope) filed twice: it is read once, from where we write when it is there.
-    let own_folder = model_dir(reports_dir, run);
+    let own_folder = find::model_dir_in_tree(reports_dir, run);
     files.sort_by_key(|f| (f.path.parent() != Some(own_folder.as_path()), f.path.clone()));
     let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
     files.retain(|f| match seen.get(&f.file_name) {
@@ -111,7 +111,11 @@ pub fn prior_reports_for_run(reports_dir: &Path, run: &Run) -> (Vec<PriorReport>
     });
     let mut reports = read_found(files, &mut warnings);
     let own = run.id.prefix();
-    reports.retain(|r| r.run_id_prefix != own && r.run_id.as_deref() != Some(run.id.as_str()));
+    reports.retain(|r| {
+        r.run_id_prefix != own
+            && r.run_id.as_deref() != Some(run.id.as_str())
+            && !r.run_ids.iter().any(|id| id == run.id.as_str())
+    });
     (reports, warnings)
 }
 
@@ -144,6 +148,7 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
                 date,
                 run_id_prefix: prefix,
                 run_id: Some(block.run_id),
+                run_ids: Vec::new(),
                 pass_rate: Some((block.passed, block.total)),
                 experiment: Some(block.experiment).filter(|e| !e.trim().is_empty()),
                 scope: block.scope.or(name_scope),
@@ -189,7 +194,8 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
         path: shown_path,
         date,
         run_id_prefix: prefix,
-        run_id: legacy.run_id,
+        run_id: legacy.run_id.or_else(|| legacy.run_ids.first().cloned()),
+        run_ids: legacy.run_ids,
         pass_rate: legacy.pass_rate,
         experiment: legacy.experiment,
         scope,
@@ -211,5 +217,12 @@ fn entry_of_verdict(v: &Verdict, repeat: bool) -> PriorEntry {
         (_, None, VerdictStatus::Skipped) => (UNCLASSIFIED.to_owned(), Some("skipped".to_owned())),
         (_, None, VerdictStatus::Done) => (UNCLASSIFIED.to_owned(), None),
     };
-    PriorEntry { eval: v.eval_path.as_str().to_owned(), label, qualifier, repeat, human: None }
+    PriorEntry {
+        eval: v.eval_path.as_str().to_owned(),
+        label,
+        qualifier,
+        repeat,
+        human: None,
+        failed_step: v.failed_step.as_ref().map(|s| s.as_str().to_owned()),
+    }
 }

@@ -19,6 +19,9 @@ pub struct PriorReport {
     pub run_id_prefix: String,
     /// The full run id, when the report gives it.
     pub run_id: Option<String>,
+    /// Every run the report covers, when it lists several (a hand-written "Run IDs" list); it
+    /// counts for each of them. Empty when it names one run or none.
+    pub run_ids: Vec<String>,
     /// Passed and total evals, when the report gives them.
     pub pass_rate: Option<(u32, u32)>,
     /// The experiment the run belonged to (`default`, `no_guidelines`, ...), when the report
@@ -70,6 +73,8 @@ pub struct PriorEntry {
     pub repeat: bool,
     /// A reviewer's verdict recorded in the report (`reports review`): authoritative.
     pub human: Option<HumanVerdict>,
+    /// The step the report says failed (`tsc`, `tests`), when it says.
+    pub failed_step: Option<String>,
 }
 
 impl PriorEntry {
@@ -90,6 +95,24 @@ impl PriorEntry {
     /// The label as one of the four, when it is one.
     pub fn classification(&self) -> Option<Classification> {
         self.label.parse().ok()
+    }
+
+    /// What a label outside the four means, for the labels the benchmark's own reports use:
+    /// `HARNESS_FAILURE` is infrastructure (the harness failed, not the model), `TEST_FAILURE` a
+    /// grader that rejects a right answer. The label itself is always shown as written.
+    pub fn meaning(&self) -> Option<&'static str> {
+        match self.label.to_ascii_uppercase().as_str() {
+            "HARNESS_FAILURE" | "INFRASTRUCTURE" => Some("infrastructure: the harness failed, not the model"),
+            "TEST_FAILURE" => Some("the grader rejects a right answer: an eval defect, not the model's"),
+            _ => None,
+        }
+    }
+
+    /// Whether the label says the benchmark's machinery failed (`INFRASTRUCTURE`,
+    /// `HARNESS_FAILURE`, or an `(infrastructure)` qualifier).
+    pub fn is_infrastructure(&self) -> bool {
+        self.meaning().is_some_and(|m| m.starts_with("infrastructure"))
+            || self.qualifier.as_deref().is_some_and(|q| q.trim().eq_ignore_ascii_case("infrastructure"))
     }
 
     /// The label later analyses start from: a reviewer's, when there is one (`LABEL (human

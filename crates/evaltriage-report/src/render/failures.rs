@@ -43,6 +43,7 @@ impl Analysis<'_> {
                 FailureKind::Infrastructure(InfraCause::Generation) => "generation",
                 FailureKind::Infrastructure(InfraCause::RateLimit) => "rate limit",
                 FailureKind::Infrastructure(InfraCause::Infrastructure) => "infrastructure",
+                FailureKind::Infrastructure(InfraCause::Environment) => "environment",
                 FailureKind::Verification => "no step recorded",
             };
             *causes.entry(cause).or_default() += 1;

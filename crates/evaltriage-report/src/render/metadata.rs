@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::DateTime;
+use evaltriage_core::usage::format_usd;
 use evaltriage_core::{RunStatus, TokenUsage, VerdictOrigin};
 
 use super::analysis::{Analysis, Row};
@@ -24,6 +25,12 @@ impl Analysis<'_> {
             self.input.date.format("%Y-%m-%d")
         );
         w!(out);
+        // A run that ended badly says so before anything else: what aborted it, and how many of
+        // its evals never ran (they are not failures).
+        if let Some(line) = self.shape.ended_badly_line() {
+            w!(out, "> **{}**", inline(&truncate_chars(&one_line(&line), 400)));
+            w!(out);
+        }
         if self.shape.mostly_infrastructure() {
             w!(
                 out,
@@ -84,15 +91,21 @@ impl Analysis<'_> {
         w!(out, "- **Date**: {} (analysis, UTC){started}", self.input.date.format("%Y-%m-%d"));
         match &run.status {
             RunStatus::Failed { failure_reason, .. } => {
-                w!(out, "- **Status**: failed — {}", inline(&truncate_chars(&one_line(failure_reason), 300)));
+                let summary = shape.run_failure.as_ref().map_or_else(|| failure_reason.clone(), |f| f.summary());
+                w!(out, "- **Status**: failed — {}", inline(&truncate_chars(&one_line(&summary), 300)));
+                if let Some(why) = shape.unscored_reason() {
+                    w!(out, "- **Not scored by the benchmark**: {}", inline(&truncate_chars(&one_line(&why), 300)));
+                }
             }
             status => w!(out, "- **Status**: {}", inline(status.kind())),
         }
         let duration = run.status.duration_ms().map_or_else(|| "not recorded".to_owned(), format_duration);
         w!(out, "- **Duration**: {duration}");
-        let mut pass = format!("{}/{} ({})", shape.passed, shape.total, percent(shape.passed, shape.total));
+        // Over the evals that finished: an eval that never ran is not a failure.
+        let finished = shape.finished();
+        let mut pass = format!("{}/{finished} ({})", shape.passed, percent(shape.passed, finished));
         if shape.infrastructure > 0 {
-            let scored = shape.total - shape.infrastructure;
+            let scored = finished - shape.infrastructure;
             let _ = write!(
                 pass,
                 "; {}/{scored} ({}) not counting the {} infrastructure failure{}",
@@ -102,10 +115,19 @@ impl Analysis<'_> {
                 plural(shape.infrastructure)
             );
         }
-        if shape.other > 0 {
-            let _ = write!(pass, "; {} eval{} did not finish", shape.other, plural(shape.other));
+        if shape.not_run > 0 {
+            let never = match shape.never_started {
+                0 => String::new(),
+                n => format!(", {n} of them never started"),
+            };
+            let _ = write!(pass, "; {} eval{} did not run{never}", shape.not_run, plural(shape.not_run));
+        }
+        let unknown = shape.other.saturating_sub(shape.not_run - shape.never_started);
+        if unknown > 0 {
+            let _ = write!(pass, "; {unknown} eval{} in a status this version does not know", plural(unknown));
         }
         w!(out, "- **Pass rate**: {pass}");
+        w!(out, "- **Generation cost**: {}", generation_cost(shape));
         w!(
             out,
             "- **Failures**: {} ({} verification, {} infrastructure)",
@@ -209,6 +231,29 @@ fn format_duration(ms: f64) -> String {
     let total = secs.round() as u64;
     let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
     if h > 0 { format!("{h} h {m:02} min") } else { format!("{m} min {s:02} s") }
+}
+
+/// The run's generation cost as the benchmark sums it (`usage.raw.cost` of its finished evals),
+/// with the tokens beside it: `$1.44 (12 evals with usage; 24,000 input, 9,000 output, 1,200
+/// reasoning tokens)`.
+pub(super) fn generation_cost(shape: &evaltriage_core::Shape) -> String {
+    let usage = &shape.usage;
+    if usage.evals_with_usage == 0 {
+        return "not recorded".to_owned();
+    }
+    let cost = usage.cost_usd.map_or_else(|| "no cost recorded".to_owned(), |c| format!("{} (USD)", format_usd(c)));
+    let reasoning = if usage.reasoning_tokens > 0 {
+        format!(", {} reasoning", thousands(usage.reasoning_tokens))
+    } else {
+        String::new()
+    };
+    format!(
+        "{cost}; {} eval{} with usage: {} input, {} output{reasoning} tokens",
+        usage.evals_with_usage,
+        plural(usage.evals_with_usage),
+        thousands(usage.input_tokens),
+        thousands(usage.output_tokens)
+    )
 }
 
 #[cfg(test)]

@@ -226,6 +226,7 @@ mod tests {
                 date: NaiveDate::from_ymd_opt(2026, 2, day).unwrap(),
                 run_id_prefix: prefix.to_owned(),
                 run_id: None,
+                run_ids: Vec::new(),
                 pass_rate: Some((passed, 10)),
                 experiment: None,
                 scope: None,
@@ -237,6 +238,7 @@ mod tests {
                         qualifier: None,
                         repeat: false,
                         human: None,
+                        failed_step: None,
                     })
                     .collect(),
                 actions_taken: Vec::new(),

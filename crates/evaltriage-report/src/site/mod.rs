@@ -97,6 +97,7 @@ pub fn template_fingerprint() -> String {
             date: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap_or_default(),
             run_id_prefix: "ab12cd34".to_owned(),
             run_id: None,
+            run_ids: Vec::new(),
             pass_rate: Some((1, 2)),
             experiment: Some("default".to_owned()),
             scope: None,

@@ -216,7 +216,8 @@ pub async fn analyze(
     // and a second analysis of the same run while one runs stops here, not after its LLM calls.
     let date = chrono::Utc::now().date_naive();
     let key = evaltriage_report::ReportKey::of_run(&run, date, scope.as_ref());
-    let path = evaltriage_report::report_path(&settings.reports_dir, &key);
+    // The folder the tree already has for the model, under whatever spelling (DESIGN §7).
+    let path = evaltriage_report::report_path_in_tree(&settings.reports_dir, &key);
     let _lock = match request.estimate {
         true => None,
         false => Some(evaltriage_report::lock_report(&settings.reports_dir, &path)?),

@@ -23,7 +23,7 @@ pub fn report_folders(run: &Run) -> (String, String) {
 }
 
 /// [`report_folders`] of a model slug and endpoint provider.
-fn folders(slug: &str, endpoint_provider: Option<&str>) -> (String, String) {
+pub(crate) fn folders(slug: &str, endpoint_provider: Option<&str>) -> (String, String) {
     let slug = slug.trim();
     let (provider, model) = match slug.split_once('/') {
         Some((provider, model)) if !provider.trim().is_empty() && !model.trim().is_empty() => (provider, model),
@@ -34,7 +34,12 @@ fn folders(slug: &str, endpoint_provider: Option<&str>) -> (String, String) {
 
 /// The folder holding every report for the run's model: `<reports_dir>/<provider>/<model>`.
 pub fn model_dir(reports_dir: &Path, run: &Run) -> PathBuf {
-    let (provider, model) = report_folders(run);
+    model_dir_of(reports_dir, &run.model, run.provider.as_deref())
+}
+
+/// [`model_dir`] of a model slug and endpoint provider.
+pub(crate) fn model_dir_of(reports_dir: &Path, slug: &str, endpoint_provider: Option<&str>) -> PathBuf {
+    let (provider, model) = folders(slug, endpoint_provider);
     reports_dir.join(provider).join(model)
 }
 
@@ -43,6 +48,10 @@ pub fn model_dir(reports_dir: &Path, run: &Run) -> PathBuf {
 /// needs no fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportKey {
+    /// The model's slug as the run names it (`anthropic/claude-opus-4.6`), and the endpoint
+    /// provider: what finds the folder the tree already has for the model.
+    pub slug: String,
+    pub endpoint_provider: Option<String>,
     /// The `<provider>` folder, sanitised.
     pub provider: String,
     /// The `<model>` folder, sanitised.
@@ -64,8 +73,17 @@ impl ReportKey {
         date: NaiveDate,
         scope: Option<&ReportScope>,
     ) -> Self {
+        let slug = model.to_owned();
         let (provider, model) = folders(model, endpoint_provider);
-        Self { provider, model, run_id_prefix: run_id.prefix().to_owned(), date, scope: scope.cloned() }
+        Self {
+            slug,
+            endpoint_provider: endpoint_provider.map(str::to_owned),
+            provider,
+            model,
+            run_id_prefix: run_id.prefix().to_owned(),
+            date,
+            scope: scope.cloned(),
+        }
     }
 
     /// The key of a fetched run's report.

@@ -439,7 +439,7 @@ async fn estimate_tokens(
 /// and file-name prefix an analysis would write.
 fn existing_report(reports_dir: &Path, header: &RunHeader) -> Result<Option<PathBuf>, Error> {
     let key = evaltriage_report::ReportKey::of_header(header, Utc::now().date_naive(), None);
-    let path = evaltriage_report::report_path(reports_dir, &key);
+    let path = evaltriage_report::report_path_in_tree(reports_dir, &key);
     evaltriage_report::existing_report_for(&path).map_err(Error::failed)
 }
 

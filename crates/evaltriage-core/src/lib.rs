@@ -1,5 +1,6 @@
 //! evaltriage's domain model: runs, evals, steps and failures; targets; the run's shape; verdicts;
-//! and the sources runs are read from (the Convex HTTP API and a local store).
+//! the sources runs are read from (the Convex HTTP API and a local store); and the HTTP retry rule
+//! every client follows.
 //!
 //! Nothing here knows about LLMs, terminals or markdown.
 
@@ -8,6 +9,7 @@ pub mod fsread;
 pub mod ids;
 pub mod model;
 pub mod redact;
+pub mod retry;
 pub mod shape;
 pub mod source;
 pub mod target;

@@ -142,6 +142,23 @@ async fn retries_stop_when_the_retry_budget_is_spent() {
 }
 
 #[tokio::test]
+async fn an_endless_retry_after_ends_in_a_clear_error_within_the_budget() {
+    for value in ["1e300", "inf", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+        let server = MockServer::start().await;
+        let limited = ResponseTemplate::new(429).insert_header("retry-after", value).set_body_string("slow down");
+        Mock::given(method("POST")).respond_with(limited).mount(&server).await;
+        let mut c = config(&server.uri());
+        c.retry_budget = Duration::from_secs(2);
+        let source = ConvexSource::new(c).unwrap();
+        let started = std::time::Instant::now();
+        let err = source.query("runs:getRunDetails", json!({"runId": RUN})).await.unwrap_err();
+        assert!(matches!(err, SourceError::Http { status: 429, .. }), "Retry-After: {value}: {err:?}");
+        assert!(err.to_string().contains("slow down"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(2), "Retry-After: {value}: {:?}", started.elapsed());
+    }
+}
+
+#[tokio::test]
 async fn a_blob_over_the_cap_is_a_per_eval_problem() {
     let server = MockServer::start().await;
     mount_run(&server).await;

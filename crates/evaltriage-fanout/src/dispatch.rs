@@ -198,15 +198,16 @@ struct Shared {
 /// error is only for a setup that cannot work: the HTTP client could not be built, or the
 /// endpoint refused the key (HTTP 401/403), after which no further call is made.
 pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis, FanoutError> {
+    let deadline = config.overall_timeout.and_then(|t| Instant::now().checked_add(t));
     let client = match &config.backend {
-        Backend::Llm(llm) => Some(LlmClient::new(llm)?),
+        Backend::Llm(llm) => Some(LlmClient::new(llm, deadline)?),
         Backend::Rules(_) => None,
     };
     let shared = Arc::new(Shared {
         cache: if client.is_some() { open_cache(config) } else { None },
         client,
         budget: Budget::new(config.token_budget),
-        deadline: config.overall_timeout.map(|t| Instant::now() + t),
+        deadline,
         reporter: Reporter(config.progress.clone()),
         config: config.clone(),
     });
@@ -348,7 +349,7 @@ pub async fn synthesize(
     if let Some((text, dropped_bullets)) = cache.as_ref().and_then(|c| c.get_synthesis_blocking(&key)) {
         return Ok(Synthesis { text, tokens: TokenUsage::default(), cached: true, dropped_bullets });
     }
-    let client = LlmClient::new(llm)?;
+    let client = LlmClient::new(llm, None)?;
     let messages = vec![
         ChatCompletionRequestSystemMessage::from(system).into(),
         ChatCompletionRequestUserMessage::from(user).into(),

@@ -259,6 +259,46 @@ async fn a_429_honours_retry_after_and_is_not_a_validation_retry() {
 }
 
 #[tokio::test]
+async fn an_endless_retry_after_is_an_error_verdict_within_the_deadline() {
+    for value in ["1e300", "inf", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+        let (server, stand_in) = StandIn::new(move |_, _| {
+            let limited = ResponseTemplate::new(429)
+                .insert_header("retry-after", value)
+                .set_body_json(json!({"error": {"message": "slow down", "type": "rate_limit_error"}}));
+            (limited, Duration::ZERO)
+        })
+        .start()
+        .await;
+        let deadline = FanoutConfig { overall_timeout: Some(Duration::from_secs(3)), ..config(&server) };
+        let started = std::time::Instant::now();
+        let analysis = run(small_cases(1), &deadline).await;
+        assert!(started.elapsed() < Duration::from_secs(3), "Retry-After: {value}: {:?}", started.elapsed());
+        let v = &analysis.verdicts[0];
+        assert_eq!(v.status, VerdictStatus::Error, "Retry-After: {value}: {}", v.reasoning);
+        assert!(v.reasoning.contains("HTTP 429") && v.reasoning.contains("deadline"), "{}", v.reasoning);
+        assert_eq!(stand_in.hits().len(), 1, "no wait begun that would pass the deadline");
+    }
+}
+
+#[tokio::test]
+async fn the_retry_budget_bounds_the_waits_without_an_overall_timeout() {
+    let (server, stand_in) =
+        StandIn::new(|_, _| (ResponseTemplate::new(503).insert_header("retry-after", "1"), Duration::ZERO))
+            .start()
+            .await;
+    let mut llm = llm_config(&server);
+    llm.retry_budget = Duration::from_millis(2_500);
+    let started = std::time::Instant::now();
+    let analysis = run(small_cases(1), &FanoutConfig { backend: Backend::Llm(llm), ..FanoutConfig::default() }).await;
+    assert!(started.elapsed() < Duration::from_millis(2_500), "{:?}", started.elapsed());
+    let v = &analysis.verdicts[0];
+    assert_eq!(v.status, VerdictStatus::Error);
+    assert!(v.reasoning.contains("HTTP 503") && v.reasoning.contains("deadline"), "{}", v.reasoning);
+    // Two waits of 1 s fit in 2.5 s, a third does not: three attempts, not the five of the count.
+    assert_eq!(stand_in.hits().len(), 3);
+}
+
+#[tokio::test]
 async fn server_errors_back_off_then_give_up_as_an_error_verdict() {
     let (server, stand_in) = StandIn::new(|hit, i| {
         let template = if i < 2 || hit.eval_path.ends_with("001-eval") {

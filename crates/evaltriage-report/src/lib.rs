@@ -9,49 +9,36 @@
 //! [`write_report`], [`rewrite_report`], [`write_file_atomically`] and the locks touch the file
 //! system; everything else is pure. Nothing here does network I/O or prints.
 
-mod agreement;
-mod catalog;
-mod changes;
-mod digest;
 mod error;
-mod escape;
-mod export;
-mod find;
 mod history;
-mod legacy;
 mod lines;
-mod lock;
-mod machine_block;
 mod path_scheme;
-mod prior;
+mod read;
 mod render;
-mod report_files;
 mod review;
-mod run_diff;
 pub mod site;
-mod trend;
 mod write;
 
-pub use agreement::{Agreement, Confusion, agreement};
-pub use catalog::{CatalogReport, all_reports, read_one, read_report_text};
-pub use changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
-pub use digest::{AnalysedRun, DigestRun, Flagged, NightDigest, RunOutcome, digest_title};
 pub use error::ReportError;
-pub use export::{ExportFilter, ExportRecord, export_records, model_matches, to_csv};
+pub use history::changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
-pub use lock::{HeldLock, LockAttempt, lock_path, lock_report, try_lock_file};
 pub use path_scheme::{
     ReportFileName, ReportScope, UNKNOWN_MODEL, UNKNOWN_PROVIDER, model_dir, parse_report_file_name, report_file_name,
     report_folders, report_path, sanitise_component,
 };
-pub use prior::{
+pub use read::catalog::{CatalogReport, all_reports, read_one, read_report_text};
+pub use read::prior::{
     ActionTaken, PriorEntry, PriorReport, PriorWarning, parse_report, prior_reports_for_run, read_prior_reports,
 };
+pub use read::report_files::{ReportFile, list_report_files, read_report_file};
+pub use render::digest::{AnalysedRun, DigestRun, Flagged, NightDigest, RunOutcome, digest_title};
 pub use render::{ReportInput, Synthesis, render};
-pub use report_files::{ReportFile, list_report_files, read_report_file};
-pub use review::{HumanVerdict, ReviewProblem, add_review};
-pub use run_diff::{EvalDiff, RunSide, diff_json, diff_text, run_diff};
-pub use trend::{EvalRow, ModelTrend, Trend, TrendOptions, TrendPoint, trend};
+pub use review::agreement::{Agreement, Confusion, agreement};
+pub use review::export::{ExportFilter, ExportRecord, export_records, model_matches, to_csv};
+pub use review::human::{HumanVerdict, ReviewProblem, add_review};
+pub use review::run_diff::{EvalDiff, RunSide, diff_json, diff_text, run_diff};
+pub use review::trend::{EvalRow, ModelTrend, Trend, TrendOptions, TrendPoint, trend};
+pub use write::lock::{HeldLock, LockAttempt, lock_path, lock_report, try_lock_file};
 pub use write::{WriteOutcome, existing_report_for, rewrite_report, write_file_atomically, write_report};
 
 /// What the crate's unit tests share.

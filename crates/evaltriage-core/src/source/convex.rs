@@ -1,7 +1,7 @@
 //! The Convex source: the public HTTP API of a convex-evals deployment (`POST /api/query`).
 //!
 //! Every request sends `"format": "json"`. 5xx answers (other than a function error), 429 and
-//! connection failures are retried a bounded number of times with backoff; blobs shared by several
+//! connection failures are retried by core's retry rule (`retry.rs`); blobs shared by several
 //! evals are downloaded once.
 //!
 //! Nothing here waits or buffers without a bound: every request has a total deadline that covers
@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -23,6 +23,7 @@ use crate::evidence::{Evidence, FileSet};
 use crate::fsread::human_bytes;
 use crate::ids::{EvalId, RunId, StorageId};
 use crate::model::Run;
+use crate::retry::{Retries, RetryPolicy, retry_after};
 use crate::source::zipfiles::{ZipLimits, unzip_files};
 use crate::source::{BlobRead, RunFilter, RunHeader, Source, SourceError, assemble_evidence, wire};
 use crate::target::RunRef;
@@ -107,7 +108,8 @@ pub struct ConvexSource {
     blobs: Mutex<HashMap<StorageId, BlobCell>>,
 }
 
-const BACKOFF_CAP: Duration = Duration::from_secs(10);
+/// The longest single wait between attempts, whatever a server's `Retry-After` asks.
+const MAX_WAIT: Duration = Duration::from_secs(10);
 
 /// One outcome of an HTTP attempt: done, or worth another try after a delay.
 enum Attempt<T> {
@@ -130,14 +132,15 @@ impl ConvexSource {
         &self.config.url
     }
 
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(after) = retry_after {
-            return after.min(BACKOFF_CAP);
-        }
-        let base = self.config.backoff.saturating_mul(1 << attempt.min(16)).min(BACKOFF_CAP);
-        // Up to 25% jitter, so that retries from concurrent requests spread out.
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        base + base.mul_f64(f64::from(nanos % 1000) / 4000.0)
+    /// The retry rule of one query or download: `max_retries`, backoff from `backoff`, no wait
+    /// longer than [`MAX_WAIT`], and all of it within `retry_budget`.
+    fn retries(&self) -> Retries {
+        let policy = RetryPolicy {
+            max_retries: self.config.max_retries,
+            first_backoff: self.config.backoff,
+            max_wait: MAX_WAIT,
+        };
+        Retries::new(policy, tokio::time::Instant::now() + self.config.retry_budget)
     }
 
     /// Runs attempts until one is done, the retries are spent, or the retry budget would be
@@ -148,11 +151,9 @@ impl ConvexSource {
         F: FnMut() -> Fut,
         Fut: Future<Output = Attempt<T>>,
     {
-        let start = Instant::now();
-        let budget = self.config.retry_budget;
-        let mut attempt = 0;
+        let mut retries = self.retries();
         loop {
-            let limit = deadline.min(budget.saturating_sub(start.elapsed()));
+            let limit = deadline.min(retries.remaining());
             let Ok(outcome) = tokio::time::timeout(limit, attempt_fn()).await else {
                 return Err(SourceError::Transport {
                     url: redact_query(url),
@@ -161,19 +162,16 @@ impl ConvexSource {
             };
             match outcome {
                 Attempt::Done(result) => return result,
-                Attempt::Retry { error, after } => {
-                    if attempt >= self.config.max_retries {
+                Attempt::Retry { error, after } => match retries.next_wait(after) {
+                    Ok(wait) => {
+                        tracing::debug!(%error, retry = retries.done(), ?wait, "retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    Err(give_up) => {
+                        tracing::debug!(%error, "{give_up}");
                         return Err(error);
                     }
-                    let delay = self.backoff(attempt, after);
-                    if start.elapsed() + delay >= budget {
-                        tracing::debug!(%error, attempt, "retry budget spent");
-                        return Err(error);
-                    }
-                    tracing::debug!(%error, attempt, ?delay, "retrying");
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
+                },
             }
         }
     }
@@ -206,7 +204,7 @@ impl ConvexSource {
             Err(e) => return failed(url, &e),
         };
         let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
+        let retry_after = retry_after(response.headers(), SystemTime::now());
         let limit = if status < 300 { MAX_QUERY_ANSWER_BYTES } else { MAX_ERROR_BODY_BYTES };
         let bytes = match read_capped(&mut response, limit).await {
             Ok(Capped::Whole(b)) => b,
@@ -317,7 +315,7 @@ impl ConvexSource {
             Err(e) => return failed(url, &e),
         };
         let status = response.status().as_u16();
-        let after = retry_after(response.headers());
+        let after = retry_after(response.headers(), SystemTime::now());
         if status >= 300 {
             let message = match read_capped(&mut response, MAX_ERROR_BODY_BYTES).await {
                 Ok(Capped::Whole(b)) => snippet(&b),
@@ -368,18 +366,6 @@ fn is_bare_server_error(message: &str) -> bool {
     let m = message.trim();
     let m = if m.starts_with("[Request ID:") { m.split_once(']').map_or(m, |(_, rest)| rest.trim()) } else { m };
     m == "Server Error"
-}
-
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get("retry-after")?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
 }
 
 /// The envelope of a Convex answer, its `value` left as JSON text.

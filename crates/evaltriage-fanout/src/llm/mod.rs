@@ -1,5 +1,6 @@
 //! The LLM classifier: chat completions against any OpenAI-compatible endpoint, with the
-//! response-format fallback, transport retries, and the validate-and-ask-again conversation.
+//! response-format fallback, transport retries (core's `retry` rule), and the validate-and-ask-again
+//! conversation.
 //!
 //! Requests are built from async-openai's types. The HTTP exchange itself goes through reqwest
 //! with our own retry loop, because async-openai's client retries 429/5xx on its own and does not
@@ -7,16 +8,17 @@
 //! are read into a lenient private wire struct: local servers differ in the fields they send.
 
 use std::fmt;
-use std::hash::BuildHasher;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_openai::types::chat::{
     ChatCompletionRequestMessage, CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
 };
 use evaltriage_core::TokenUsage;
+use evaltriage_core::retry::{Retries, RetryPolicy, retry_after};
 use serde::Deserialize;
+use tokio::time::Instant;
 
 use crate::FanoutError;
 use crate::answer::{answer_schema, bounded_answer_schema};
@@ -46,6 +48,11 @@ impl fmt::Debug for ApiKey {
 /// The default limit for one HTTP exchange with the LLM.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The default total time of one request over its attempts and waits: more than the default four
+/// retries of [`DEFAULT_CALL_TIMEOUT`] and their backoff take, so by default only the count bounds
+/// them.
+pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(15 * 60);
+
 /// The default `max_completion_tokens` of a request. A full answer (a one-line error, two
 /// snippets of at most 10 lines, 2 to 5 sentences of reasoning, the JSON around them) takes about
 /// 500 tokens; the cap leaves room for that and stops a small model that loops inside a string
@@ -70,6 +77,10 @@ pub struct LlmConfig {
     pub backoff_base: Duration,
     /// Cap on a server's `Retry-After` and on the backoff delay. Default 30 s.
     pub max_retry_after: Duration,
+    /// How long after its first attempt one request may still be retried: no wait is begun that
+    /// would end past it (nor past the fan-out's overall timeout). Default
+    /// [`DEFAULT_RETRY_BUDGET`].
+    pub retry_budget: Duration,
     /// `max_completion_tokens` of each request. Default [`DEFAULT_ANSWER_TOKENS`].
     pub max_completion_tokens: Option<u32>,
 }
@@ -85,6 +96,7 @@ impl LlmConfig {
             transport_retries: 4,
             backoff_base: Duration::from_secs(1),
             max_retry_after: Duration::from_secs(30),
+            retry_budget: DEFAULT_RETRY_BUDGET,
             max_completion_tokens: Some(DEFAULT_ANSWER_TOKENS),
         }
     }
@@ -202,10 +214,12 @@ pub(crate) struct LlmClient {
     max_in_flight: AtomicU64,
     /// Set by the first 401/403: no call is sent after it.
     auth_refused: OnceLock<String>,
+    /// The caller's deadline (the fan-out's overall timeout): no retry waits past it.
+    deadline: Option<Instant>,
 }
 
 impl LlmClient {
-    pub(crate) fn new(config: &LlmConfig) -> Result<Self, FanoutError> {
+    pub(crate) fn new(config: &LlmConfig, deadline: Option<Instant>) -> Result<Self, FanoutError> {
         let http = reqwest::Client::builder().build().map_err(|e| FanoutError::HttpClient(e.to_string()))?;
         Ok(Self {
             http,
@@ -216,6 +230,7 @@ impl LlmClient {
             in_flight: AtomicU64::new(0),
             max_in_flight: AtomicU64::new(0),
             auth_refused: OnceLock::new(),
+            deadline,
         })
     }
 
@@ -270,7 +285,7 @@ impl LlmClient {
         messages: &[ChatCompletionRequestMessage],
         ask: Ask<'_>,
     ) -> Result<Completion, CallError> {
-        let mut retries = 0;
+        let mut retries = self.retries();
         loop {
             if let Some(message) = self.auth_refused() {
                 return Err(CallError::AuthRefused(message.to_owned()));
@@ -298,14 +313,10 @@ impl LlmClient {
                     return Err(CallError::AuthRefused(message.clone()));
                 }
                 Exchange::Retry { reason, retry_after, timed_out } => {
-                    if retries >= self.config.transport_retries {
-                        return Err(CallError::Failed(format!(
-                            "{} (gave up after {retries} transport retries)",
-                            self.redact(&reason)
-                        )));
-                    }
-                    let delay =
-                        retry_after.map_or_else(|| self.backoff(retries), |d| d.min(self.config.max_retry_after));
+                    let delay = match retries.next_wait(retry_after) {
+                        Ok(delay) => delay,
+                        Err(give_up) => return Err(CallError::Failed(format!("{} ({give_up})", self.redact(&reason)))),
+                    };
                     if timed_out {
                         // The server may still be working on the first copy: say so before
                         // sending the identical request again.
@@ -314,23 +325,29 @@ impl LlmClient {
                             "{}; sending the identical request again in {:.1} s (transport retry {} of {}; raise --llm-timeout for a slow server)",
                             self.redact(&reason),
                             delay.as_secs_f32(),
-                            retries + 1,
+                            retries.done(),
                             self.config.transport_retries
                         );
                     } else {
                         tracing::debug!(reason = %self.redact(&reason), ?delay, "retrying an LLM request");
                     }
                     tokio::time::sleep(delay).await;
-                    retries += 1;
                 }
             }
         }
     }
 
-    fn backoff(&self, retry: u32) -> Duration {
-        let exp = self.config.backoff_base.saturating_mul(2u32.saturating_pow(retry)).min(self.config.max_retry_after);
-        let unit = (std::collections::hash_map::RandomState::new().hash_one(retry) >> 11) as f64 / (1u64 << 53) as f64;
-        exp.mul_f64(0.5 + unit / 2.0)
+    /// The retry rule of one request: core's, with this config's counts and caps, ending at the
+    /// retry budget or the caller's deadline, whichever comes first.
+    fn retries(&self) -> Retries {
+        let policy = RetryPolicy {
+            max_retries: self.config.transport_retries,
+            first_backoff: self.config.backoff_base,
+            max_wait: self.config.max_retry_after,
+        };
+        let now = Instant::now();
+        let budget_end = now.checked_add(self.config.retry_budget).unwrap_or(now + DEFAULT_RETRY_BUDGET);
+        Retries::new(policy, self.deadline.map_or(budget_end, |d| d.min(budget_end)))
     }
 
     fn request_body(
@@ -364,6 +381,7 @@ impl LlmClient {
         Ok(evaltriage_core::redact::redact(&body).into_owned().into_bytes())
     }
 
+    /// One HTTP exchange, cut at the call timeout (the caller's deadline cuts the whole analysis).
     async fn exchange(&self, body: Vec<u8>) -> Exchange {
         let mut request = self.http.post(&self.url).header("content-type", "application/json").body(body);
         if let Some(key) = &self.config.api_key {
@@ -377,18 +395,15 @@ impl LlmClient {
         let call = async {
             let response = request.send().await?;
             let status = response.status();
-            let retry_after = retry_after(response.headers());
+            let retry_after = retry_after(response.headers(), SystemTime::now());
             let bytes = response.bytes().await?;
             Ok::<_, reqwest::Error>((status, retry_after, bytes))
         };
-        let (status, retry_after, bytes) = match tokio::time::timeout(self.config.call_timeout, call).await {
+        let limit = self.config.call_timeout;
+        let (status, retry_after, bytes) = match tokio::time::timeout(limit, call).await {
             Err(_) => {
                 return Exchange::Retry {
-                    reason: format!(
-                        "no answer from {} within {} s",
-                        self.config.base_url,
-                        self.config.call_timeout.as_secs_f32()
-                    ),
+                    reason: format!("no answer from {} within {} s", self.config.base_url, limit.as_secs_f32()),
                     retry_after: None,
                     timed_out: true,
                 };
@@ -445,14 +460,6 @@ fn rejects_response_format(body: &str) -> bool {
         || b.contains("json_schema")
         || b.contains("only text or json_object")
         || b.contains("response format")
-}
-
-/// `Retry-After` (seconds) or `retry-after-ms`.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
-    get("retry-after-ms")
-        .map(|ms| Duration::from_secs_f64(ms.max(0.0) / 1000.0))
-        .or_else(|| get("retry-after").map(|s| Duration::from_secs_f64(s.max(0.0))))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -529,7 +536,7 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("sk-secret-123"), "{shown}");
         assert!(shown.contains("<redacted>"));
-        let client = LlmClient::new(&config).unwrap();
+        let client = LlmClient::new(&config, None).unwrap();
         assert!(!format!("{client:?}").contains("sk-secret-123"));
         assert_eq!(client.redact("bad key sk-secret-123"), "bad key <redacted>");
     }
@@ -543,7 +550,7 @@ mod tests {
 
     #[test]
     fn request_bodies_follow_the_mode() {
-        let client = LlmClient::new(&LlmConfig::new("http://x/v1/", None, "m")).unwrap();
+        let client = LlmClient::new(&LlmConfig::new("http://x/v1/", None, "m"), None).unwrap();
         assert_eq!(client.url, "http://x/v1/chat/completions");
         let messages = vec![ChatCompletionRequestUserMessage::from("hi").into()];
         let body = |mode| -> serde_json::Value {
@@ -571,16 +578,19 @@ mod tests {
         assert!(parse_completion(b"<html>bad gateway</html>").unwrap_err().contains("not a chat completion"));
     }
 
-    #[test]
-    fn backoff_grows_and_is_capped() {
+    #[tokio::test]
+    async fn retries_follow_the_config() {
         let mut config = LlmConfig::new("http://x/v1", None, "m");
         config.backoff_base = Duration::from_millis(100);
         config.max_retry_after = Duration::from_secs(1);
-        let client = LlmClient::new(&config).unwrap();
-        let d0 = client.backoff(0);
+        config.transport_retries = 2;
+        let client = LlmClient::new(&config, None).unwrap();
+        let mut retries = client.retries();
+        let d0 = retries.next_wait(None).unwrap();
         assert!(d0 >= Duration::from_millis(50) && d0 <= Duration::from_millis(100), "{d0:?}");
-        let d3 = client.backoff(3);
-        assert!(d3 >= Duration::from_millis(400) && d3 <= Duration::from_millis(800), "{d3:?}");
-        assert!(client.backoff(20) <= Duration::from_secs(1));
+        assert_eq!(retries.next_wait(Some(Duration::MAX)), Ok(Duration::from_secs(1)));
+        assert!(retries.next_wait(None).is_err(), "two retries");
+        let late = LlmClient::new(&config, Some(Instant::now())).unwrap();
+        assert!(late.retries().next_wait(Some(Duration::ZERO)).is_err(), "the caller's deadline passed");
     }
 }

@@ -8,7 +8,7 @@ use evaltriage_core::{Classification, EvalPath, Failure, Run, Shape, Verdict, Ve
 use super::ReportInput;
 use super::format::first_sentence;
 use crate::history::EvalHistory;
-use crate::prior::UNCLASSIFIED;
+use crate::read::prior::UNCLASSIFIED;
 
 /// A verification failure with its verdict.
 pub(super) struct Row<'a> {

@@ -3,8 +3,8 @@
 
 use super::analysis::Analysis;
 use super::format::{percent, plural};
-use crate::changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange};
-use crate::escape::{code, inline};
+use crate::history::changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange};
+use crate::render::escape::{code, inline};
 
 impl Analysis<'_> {
     pub(super) fn changes(&self, out: &mut String) {

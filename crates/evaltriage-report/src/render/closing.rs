@@ -1,8 +1,8 @@
 //! The end of the report: **Actions taken** and the machine-readable block.
 
 use super::analysis::Analysis;
-use crate::escape::hand_written;
-use crate::machine_block::{self, OwnBlock};
+use crate::read::machine_block::{self, OwnBlock};
+use crate::render::escape::hand_written;
 
 impl Analysis<'_> {
     pub(super) fn actions_taken(&self, out: &mut String) {

@@ -8,7 +8,7 @@ use evaltriage_core::{EvalPath, FailureKind, InfraCause, Shape};
 
 use super::analysis::Analysis;
 use super::format::plural;
-use crate::escape::{cell, code, one_line, truncate_chars};
+use crate::render::escape::{cell, code, one_line, truncate_chars};
 
 impl Analysis<'_> {
     pub(super) fn failure_summary(&self, out: &mut String) {

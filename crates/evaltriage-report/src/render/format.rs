@@ -1,6 +1,6 @@
 //! Small formatters shared by the sections: percentages, plurals, thousands, one-line reasoning.
 
-use crate::escape::{one_line, truncate_chars};
+use crate::render::escape::{one_line, truncate_chars};
 
 /// The longest one-line reasoning shown in tables and lists.
 const ONE_LINE_MAX: usize = 180;

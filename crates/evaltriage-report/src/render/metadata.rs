@@ -9,9 +9,9 @@ use evaltriage_core::{RunStatus, TokenUsage, VerdictOrigin};
 use super::analysis::{Analysis, Row};
 use super::failures::infra_causes;
 use super::format::{percent, plural, thousands};
-use crate::escape::{code, inline, one_line, truncate_chars};
 use crate::path_scheme::report_folders;
-use crate::prior::UNCLASSIFIED;
+use crate::read::prior::UNCLASSIFIED;
+use crate::render::escape::{code, inline, one_line, truncate_chars};
 
 impl Analysis<'_> {
     pub(super) fn title(&self, out: &mut String) {

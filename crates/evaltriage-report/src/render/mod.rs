@@ -8,10 +8,10 @@
 use chrono::NaiveDate;
 use evaltriage_core::{Run, Shape, TokenUsage, Verdict};
 
-use crate::changes::ChangesSince;
 use crate::history::History;
+use crate::history::changes::ChangesSince;
 use crate::path_scheme::ReportScope;
-use crate::prior::{PriorReport, PriorWarning};
+use crate::read::prior::{PriorReport, PriorWarning};
 
 /// Appends one formatted line; writing to a `String` cannot fail.
 macro_rules! w {
@@ -27,6 +27,8 @@ macro_rules! w {
 mod analysis;
 mod changes;
 mod closing;
+pub(crate) mod digest;
+pub(crate) mod escape;
 mod failures;
 mod format;
 mod metadata;

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::analysis::{Analysis, Row};
 use super::format::{file_name, percent, plural};
-use crate::escape::{code, inline, one_line, prose, truncate_chars};
 use crate::history::HistoryStatus;
+use crate::render::escape::{code, inline, one_line, prose, truncate_chars};
 
 /// A category is called harder when its failure rate is at least this many times the run's.
 const HARDER_FACTOR: f64 = 1.5;

@@ -6,8 +6,8 @@ use evaltriage_core::{Failure, Verdict, VerdictOrigin, VerdictStatus};
 
 use super::analysis::Analysis;
 use super::format::{file_name, plural, plural_u64, thousands};
-use crate::escape::{code, fenced, inline, one_line, prose, truncate_chars};
 use crate::history::{EvalHistory, HistoryStatus};
+use crate::render::escape::{code, fenced, inline, one_line, prose, truncate_chars};
 
 /// The most lines of a step's output shown under a failure.
 const STEP_OUTPUT_LINES: usize = 25;

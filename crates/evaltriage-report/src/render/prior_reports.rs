@@ -2,8 +2,8 @@
 
 use super::analysis::Analysis;
 use super::format::{percent, plural};
-use crate::escape::{code, inline};
 use crate::path_scheme::report_folders;
+use crate::render::escape::{code, inline};
 
 impl Analysis<'_> {
     pub(super) fn prior_reports(&self, out: &mut String) {

@@ -5,7 +5,7 @@ use evaltriage_core::{Classification, StepName};
 use super::analysis::Analysis;
 use super::failures::infra_causes;
 use super::format::{file_name, plural};
-use crate::escape::{code, inline};
+use crate::render::escape::{code, inline};
 
 impl Analysis<'_> {
     pub(super) fn recommendations(&self, out: &mut String) {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
-use crate::trend::{ModelTrend, TrendPoint};
+use crate::review::trend::{ModelTrend, TrendPoint};
 
 /// Escapes text for XML and HTML (content and attribute values).
 pub(crate) fn esc(text: &str) -> String {

@@ -14,8 +14,8 @@ use chart::{esc, label_abbrev, label_colour};
 pub use chart::{label_bars, pass_rate_chart, sparkline};
 pub use html::{markdown_to_html, page};
 
-use crate::catalog::CatalogReport;
-use crate::trend::{ModelTrend, Trend, TrendOptions, counted_label, trend};
+use crate::read::catalog::CatalogReport;
+use crate::review::trend::{ModelTrend, Trend, TrendOptions, counted_label, trend};
 
 /// One file of the site: its path below the site's folder (`/`-separated) and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +55,7 @@ pub fn report_page_path(r: &CatalogReport) -> String {
 }
 
 fn model_page_path(m: &ModelTrend) -> String {
-    format!("models/{}.html", slug(&crate::find::normalise(&m.model)))
+    format!("models/{}.html", slug(&crate::read::find::normalise(&m.model)))
 }
 
 fn depth(path: &str) -> usize {
@@ -92,7 +92,7 @@ pub fn report_page(r: &CatalogReport, markdown: &str) -> SitePage {
 pub fn template_fingerprint() -> String {
     use std::hash::{Hash as _, Hasher as _};
     let sample = CatalogReport {
-        report: crate::prior::PriorReport {
+        report: crate::read::prior::PriorReport {
             path: "ab12cd34_2026-01-02.md".into(),
             date: chrono::NaiveDate::from_ymd_opt(2026, 1, 2).unwrap_or_default(),
             run_id_prefix: "ab12cd34".to_owned(),
@@ -319,7 +319,7 @@ fn model_page(m: &ModelTrend, reports: &[CatalogReport], trend: &Trend) -> SiteP
         trend.options.persistent_min
     );
     body.push_str("<h2>Reports</h2><ul>");
-    let key = crate::find::normalise(&m.model);
+    let key = crate::read::find::normalise(&m.model);
     for r in reports.iter().filter(|r| r.model_key() == key) {
         let scope = r.report.scope.as_ref().map(|s| format!(" ({})", esc(&s.describe()))).unwrap_or_default();
         let _ = write!(

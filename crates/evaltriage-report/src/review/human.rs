@@ -7,9 +7,9 @@
 use chrono::NaiveDate;
 use evaltriage_core::Classification;
 
-use crate::escape::{inline, one_line};
 use crate::lines::{BLOCK_MARKER, lines};
-use crate::machine_block;
+use crate::read::machine_block;
+use crate::render::escape::{inline, one_line};
 
 /// A reviewer's verdict on one failure. Authoritative: the next analysis of the model starts from
 /// this label (see [`crate::history`]).

@@ -13,9 +13,9 @@ use evaltriage_core::Run;
 use walkdir::WalkDir;
 
 use crate::lines::{BLOCK_MARKER, lines};
-use crate::machine_block;
 use crate::path_scheme::{ReportFileName, parse_report_file_name, report_folders};
-use crate::prior::PriorWarning;
+use crate::read::machine_block;
+use crate::read::prior::PriorWarning;
 use evaltriage_core::fsread::read_prefix;
 
 /// How deep a report may sit below the reports folder: `<endpoint>/<provider>/<model>/<file>` is

@@ -11,6 +11,8 @@ use crate::error::ReportError;
 use crate::lines::{actions_taken_range, close_open_fence};
 use crate::path_scheme::{ReportFileName, parse_report_file_name};
 
+pub(crate) mod lock;
+
 /// What [`write_report`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOutcome {
@@ -147,11 +149,11 @@ fn carry_actions_taken(old: &str, new: &str) -> Option<String> {
 /// The new report with the old report's reviewers' verdicts recorded again, for the evals the new
 /// report still has a section for: a re-analysis never loses a person's review.
 fn carry_reviews(old: &str, old_path: &Path, mut new: String) -> (String, usize) {
-    let Ok(report) = crate::prior::parse_report(old, Some(old_path)) else { return (new, 0) };
+    let Ok(report) = crate::read::prior::parse_report(old, Some(old_path)) else { return (new, 0) };
     let mut kept = 0;
     for entry in &report.entries {
         if let Some(human) = &entry.human
-            && let Ok(edited) = crate::review::add_review(&new, &entry.eval, human)
+            && let Ok(edited) = crate::review::human::add_review(&new, &entry.eval, human)
         {
             new = edited;
             kept += 1;

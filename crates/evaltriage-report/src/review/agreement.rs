@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::export::{ExportRecord, base_label};
+use crate::review::export::{ExportRecord, base_label};
 
 /// Counts of reviewed verdicts: tool label -> reviewer label -> count.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

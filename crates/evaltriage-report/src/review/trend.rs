@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use crate::catalog::CatalogReport;
-use crate::prior::PriorEntry;
+use crate::read::catalog::CatalogReport;
+use crate::read::prior::PriorEntry;
 
 /// How far back trends look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +217,7 @@ mod tests {
     use std::path::PathBuf;
 
     use super::*;
-    use crate::prior::PriorReport;
+    use crate::read::prior::PriorReport;
 
     fn report(model: &str, prefix: &str, day: u32, passed: u32, failed: &[(&str, &str)]) -> CatalogReport {
         CatalogReport {

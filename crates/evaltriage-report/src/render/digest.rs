@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
-use crate::escape::{cell, code, inline};
+use crate::render::escape::{cell, code, inline};
 
 /// One nightly, as its digest section shows it.
 #[derive(Debug, Clone, PartialEq)]

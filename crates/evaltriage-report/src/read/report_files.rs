@@ -10,7 +10,7 @@ use evaltriage_core::fsread::read_regular_under;
 
 use crate::error::ReportError;
 use crate::path_scheme::{ReportFileName, parse_report_file_name};
-use crate::prior::{MAX_REPORT_BYTES, PriorWarning};
+use crate::read::prior::{MAX_REPORT_BYTES, PriorWarning};
 
 /// A report file where we write reports: `<reports_dir>/<provider>/<model>/<file>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub fn list_report_files(reports_dir: &Path) -> (Vec<ReportFile>, Vec<PriorWarni
     let mut files = Vec::new();
     let mut warnings = Vec::new();
     // The one safe walk of the reports tree (no link out, hidden entries skipped, bounded).
-    crate::find::walk_markdown(reports_dir, &mut warnings, |path, folders, file_name| {
+    crate::read::find::walk_markdown(reports_dir, &mut warnings, |path, folders, file_name| {
         let [provider, model] = folders else { return };
         let Some(name) = parse_report_file_name(&file_name) else { return };
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or_default();

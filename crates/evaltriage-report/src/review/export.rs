@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use evaltriage_core::{VerdictOrigin, VerdictStatus};
 use serde_json::{Value, json};
 
-use crate::catalog::CatalogReport;
-use crate::find::normalise;
+use crate::read::catalog::CatalogReport;
+use crate::read::find::normalise;
 
 /// One verdict of one report.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use crate::catalog::CatalogReport;
-use crate::trend::counted_label;
+use crate::read::catalog::CatalogReport;
+use crate::review::trend::counted_label;
 
 /// One side of a diff: a run's failures, and the evals it ran when that is known.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

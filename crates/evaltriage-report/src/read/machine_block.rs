@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::lines::lines;
 use crate::path_scheme::ReportScope;
-use crate::review::{HumanVerdict, ReviewProblem};
+use crate::review::human::{HumanVerdict, ReviewProblem};
 
 /// The version this crate writes.
 pub(crate) const VERSION: u32 = 1;

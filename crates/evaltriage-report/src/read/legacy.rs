@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use crate::prior::{ActionTaken, PriorEntry};
+use crate::read::prior::{ActionTaken, PriorEntry};
 
 /// What a hand-written report says.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use evaltriage_core::EvalPath;
 
-use crate::prior::PriorReport;
+use crate::read::prior::PriorReport;
+
+pub(crate) mod changes;
 
 /// Where an eval stands against the prior reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +141,7 @@ pub fn history(prior: &[PriorReport], current_failures: &[EvalPath]) -> History 
 mod tests {
     use super::*;
     use crate::path_scheme::ReportScope;
-    use crate::prior::{ActionTaken, PriorEntry};
+    use crate::read::prior::{ActionTaken, PriorEntry};
 
     fn report(name: &str, day: u32, entries: &[(&str, &str)], actions: &[&str]) -> PriorReport {
         PriorReport {

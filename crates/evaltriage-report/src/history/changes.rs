@@ -10,7 +10,7 @@ use evaltriage_core::{EvalPath, EvalStatus, Failure, Run, Shape, Verdict, Verdic
 use serde_json::{Value, json};
 
 use crate::path_scheme::{ReportScope, report_folders};
-use crate::prior::{PriorEntry, PriorReport, UNCLASSIFIED};
+use crate::read::prior::{PriorEntry, PriorReport, UNCLASSIFIED};
 
 /// The experiment a report that states none is taken to be (the benchmark's own default).
 pub const DEFAULT_EXPERIMENT: &str = "default";

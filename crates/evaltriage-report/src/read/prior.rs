@@ -11,12 +11,12 @@ use chrono::NaiveDate;
 use evaltriage_core::{Classification, EvalPath, Run, Verdict, VerdictOrigin, VerdictStatus};
 
 use crate::error::ReportError;
-use crate::find::{self, Found, ModelIdentity};
-use crate::legacy;
 use crate::lines::actions_taken_range;
-use crate::machine_block::{self, BlockProblem};
 use crate::path_scheme::{ReportFileName, ReportScope, model_dir, parse_report_file_name};
-use crate::review::{HumanVerdict, heading_names, visible_reviews};
+use crate::read::find::{self, Found, ModelIdentity};
+use crate::read::legacy;
+use crate::read::machine_block::{self, BlockProblem};
+use crate::review::human::{HumanVerdict, heading_names, visible_reviews};
 use evaltriage_core::fsread::read_regular;
 
 /// One prior report, reduced to what history needs.

@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::ReportError;
-use crate::find::{header_model, normalise, walk_markdown};
 use crate::path_scheme::parse_report_file_name;
-use crate::prior::{PriorReport, PriorWarning, parse_report};
+use crate::read::find::{header_model, normalise, walk_markdown};
+use crate::read::prior::{PriorReport, PriorWarning, parse_report};
 use evaltriage_core::fsread::read_regular;
 
 /// The most bytes of one report that are read (as for prior reports).

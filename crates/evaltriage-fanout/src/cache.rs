@@ -1,7 +1,8 @@
 //! The verdict cache: one small JSON file per verdict, keyed by a hash of (prompt version, LLM
 //! model, rendered evidence), written atomically (temporary file, then rename).
 //!
-//! Only `Done` verdicts are stored. A cache that cannot be read or written is a warning in the
+//! Every file passes through the redaction layer and keeps no invisible character raw
+//! (`evaltriage_core::text::escape_invisible_in_json`). Only `Done` verdicts are stored. A cache that cannot be read or written is a warning in the
 //! log, never a failed analysis.
 
 use std::path::{Path, PathBuf};
@@ -160,7 +161,10 @@ impl Cache {
     async fn write_atomically(&self, key: &str, cached: &impl Serialize) -> std::io::Result<()> {
         tokio::fs::create_dir_all(&self.dir).await?;
         let text = serde_json::to_string_pretty(cached).map_err(std::io::Error::other)?;
-        let bytes = evaltriage_core::redact::redact(&text).into_owned();
+        // Redacted as JSON (the layer finds a secret in its escaped forms too), and with the
+        // characters nobody sees in an editor (C1 controls, bidi overrides) escaped.
+        let text = evaltriage_core::redact::redact(&text).into_owned();
+        let bytes = evaltriage_core::text::escape_invisible_in_json(text);
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = self.dir.join(format!(".{key}.{}.{n}.tmp", std::process::id()));
         tokio::fs::write(&tmp, &bytes).await?;

@@ -397,6 +397,36 @@ async fn infrastructure_failures_are_classified_by_rule_and_never_sent() {
 }
 
 #[tokio::test]
+async fn cache_files_hold_no_secret_in_any_form_and_no_invisible_character() {
+    // An LLM that echoes a key holding every character our escapers touch, with C1 controls and
+    // bidi overrides around it.
+    const KEY: &str = "sk-cache-|`&[]\"\\<>'*_~!#-key";
+    evaltriage_core::redact::register_secret(KEY);
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _stand_in) = StandIn::new(|hit, _| {
+        let mut value: serde_json::Value = serde_json::from_str(&answer(&hit.eval_path, "KNOWN_GAP")).unwrap();
+        value["reasoning"] = format!("the key {KEY} \u{85}\u{9b}\u{202e}reversed\u{2066} here").into();
+        (ok(&value.to_string()), Duration::ZERO)
+    })
+    .start()
+    .await;
+    let config = FanoutConfig { cache_dir: Some(dir.path().join(".cache")), ..config(&server) };
+    let analysis = run(small_cases(1), &config).await;
+    assert_eq!(analysis.verdicts[0].status, VerdictStatus::Done);
+    let entry = std::fs::read_dir(dir.path().join(".cache")).unwrap().next().unwrap().unwrap();
+    let text = std::fs::read_to_string(entry.path()).unwrap();
+    let json_form = serde_json::to_string(KEY).unwrap();
+    for form in [KEY, &json_form[1..json_form.len() - 1]] {
+        assert!(!text.contains(form), "{form:?} in {text}");
+    }
+    assert!(text.contains("the key ***"), "{text}");
+    for c in ['\u{85}', '\u{9b}', '\u{202e}', '\u{2066}'] {
+        assert!(!text.contains(c), "raw {c:?} in {text}");
+    }
+    assert!(text.contains("\\u0085") && text.contains("\\u202e"), "{text}");
+}
+
+#[tokio::test]
 async fn a_cache_hit_makes_no_call_and_no_cache_bypasses_it() {
     let dir = tempfile::tempdir().unwrap();
     let (server, stand_in) = StandIn::new(|hit, _| {

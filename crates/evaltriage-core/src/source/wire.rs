@@ -60,6 +60,9 @@ struct WireStep {
 struct WireEval {
     #[serde(rename = "_id")]
     id: String,
+    /// The run the eval belongs to; absent in some hand-made documents.
+    #[serde(default)]
+    run_id: Option<String>,
     #[serde(default)]
     eval_path: Option<String>,
     #[serde(default)]
@@ -202,8 +205,8 @@ fn path_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String
 
 fn run(w: WireRun) -> Result<Run, String> {
     let id = RunId::new(&w.id).map_err(|e| format!("run document: _id: {e}"))?;
-    let evals = w
-        .evals
+    let wire_evals = own_evals(&w.id, w.evals);
+    let evals = wire_evals
         .into_iter()
         .enumerate()
         .map(|(i, e)| eval(i, e))
@@ -221,6 +224,52 @@ fn run(w: WireRun) -> Result<Run, String> {
         planned_evals: w.planned_evals,
         evals,
     })
+}
+
+/// The evals that are this run's, each once: an eval whose `runId` names another run is dropped
+/// (its result is not this run's: counting it would put another run's failure in this report),
+/// and a second eval with an `_id` already seen is dropped (the first kept), so nothing is
+/// counted twice. Each is said once in the log, with how many were dropped.
+///
+/// Dropped rather than refused: the run's own evals are still its data, and a report that says
+/// what it covers is worth more to a maintainer than no report; the warning names the problem for
+/// the server's owner.
+fn own_evals(run_id: &str, evals: Vec<WireEval>) -> Vec<WireEval> {
+    let mut seen = std::collections::HashSet::new();
+    let mut foreign: Vec<String> = Vec::new();
+    let mut duplicates: Vec<String> = Vec::new();
+    let mut kept = Vec::with_capacity(evals.len());
+    for e in evals {
+        if let Some(other) = e.run_id.as_deref().filter(|r| *r != run_id) {
+            foreign.push(format!("{} (runId {other})", e.id));
+        } else if !seen.insert(e.id.clone()) {
+            duplicates.push(e.id);
+        } else {
+            kept.push(e);
+        }
+    }
+    let some = |ids: &[String]| {
+        let mut list = ids.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        if ids.len() > 5 {
+            list.push_str(", …");
+        }
+        list
+    };
+    if !foreign.is_empty() {
+        tracing::warn!(
+            "run {run_id}: dropped {} eval(s) that belong to another run: {}",
+            foreign.len(),
+            some(&foreign)
+        );
+    }
+    if !duplicates.is_empty() {
+        tracing::warn!(
+            "run {run_id}: dropped {} duplicate eval(s) (the first of each id kept): {}",
+            duplicates.len(),
+            some(&duplicates)
+        );
+    }
+    kept
 }
 
 #[derive(Debug, Deserialize)]
@@ -378,7 +427,7 @@ mod tests {
             "status": {"kind": "completed", "durationMs": "123456", "usage": {"x": 1}},
             "someFutureField": [1, 2, 3],
             "evals": [
-                {"_id": "e1aaaaaaaaaaaaaaaaaaaa", "runId": "x", "evalPath": "000-fundamentals/001-empty",
+                {"_id": "e1aaaaaaaaaaaaaaaaaaaa", "runId": "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s", "evalPath": "000-fundamentals/001-empty",
                  "category": "000-fundamentals", "name": "001-empty", "_creationTime": 1.5,
                  "status": {"kind": "teleported", "whatever": true}, "steps": []},
                 {"_id": "e2aaaaaaaaaaaaaaaaaaaa", "category": "002-queries", "name": "003-x", "_creationTime": 2.0,
@@ -392,6 +441,31 @@ mod tests {
         assert_eq!(run.evals[0].status, EvalStatus::Unknown("teleported".into()));
         assert_eq!(run.evals[1].path.as_str(), "002-queries/003-x");
         assert!(run.evals[1].failed_step().is_none());
+    }
+
+    #[test]
+    fn duplicate_evals_count_once_and_another_runs_evals_are_dropped() {
+        let run_id = "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s";
+        let failed = |id: &str, run: &str, path: &str| {
+            json!({"_id": id, "runId": run, "evalPath": path,
+                   "status": {"kind": "failed", "failureReason": "tests fail (50%)"}})
+        };
+        let doc = json!({
+            "_id": run_id,
+            "evals": [
+                failed("e1aaaaaaaaaaaaaaaaaaaa", run_id, "000-a/000-x"),
+                failed("e1aaaaaaaaaaaaaaaaaaaa", run_id, "000-a/000-x"),
+                failed("e2aaaaaaaaaaaaaaaaaaaa", run_id, "000-a/001-y"),
+                failed("e2aaaaaaaaaaaaaaaaaaaa", run_id, "000-a/001-y-again"),
+                failed("e3aaaaaaaaaaaaaaaaaaaa", "jzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "000-a/002-other-run"),
+                {"_id": "e4aaaaaaaaaaaaaaaaaaaa", "evalPath": "000-a/003-no-run-id", "status": {"kind": "passed"}},
+            ]
+        });
+        for run in [run_from_value(&doc).unwrap(), run_from_slice(doc.to_string().as_bytes()).unwrap()] {
+            let paths: Vec<&str> = run.evals.iter().map(|e| e.path.as_str()).collect();
+            assert_eq!(paths, ["000-a/000-x", "000-a/001-y", "000-a/003-no-run-id"]);
+            assert_eq!(run.failed_evals().len(), 2, "each failure counted once, none of another run");
+        }
     }
 
     #[track_caller]

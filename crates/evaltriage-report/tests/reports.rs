@@ -608,7 +608,7 @@ fn a_secret_is_redacted_before_any_escaping_in_the_report_its_block_and_the_site
     assert!(md.contains("\\*\\*\\*") || md.contains("***"), "{md}");
     let dir = tempfile::tempdir().unwrap();
     let path = report_path(dir.path(), &f.run, day(2026, 2, 6), None);
-    write_report(&path, &md, false).unwrap();
+    write_report(dir.path(), &path, &md, false).unwrap();
     let written = std::fs::read_to_string(&path).unwrap();
     assert_eq!(key_pieces_in(&written), Vec::<String>::new(), "{written}");
     // The site renders the markdown to HTML (the key unescaped from markdown, escaped as HTML).
@@ -645,7 +645,7 @@ fn a_written_report_is_history_for_the_next_run() {
     let f = fixture(Vec::new());
     let md = render_fixture(&f, None);
     let path = report_path(dir.path(), &f.run, day(2026, 2, 6), None);
-    write_report(&path, &md, false).unwrap();
+    write_report(dir.path(), &path, &md, false).unwrap();
 
     // The run's own report is not its history.
     let (own, warnings) = prior_reports_for_run(dir.path(), &f.run);
@@ -689,7 +689,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
     let f = fixture(Vec::new());
     // The run's full report, then an eval-level analysis of one eval of the same run.
     let full = report_path(dir.path(), &f.run, day(2026, 2, 6), None);
-    write_report(&full, &render_fixture(&f, None), false).unwrap();
+    write_report(dir.path(), &full, &render_fixture(&f, None), false).unwrap();
     let scope = ReportScope { category: "004-actions".to_owned(), eval: Some("001-run_mutation".to_owned()) };
     let verdicts: Vec<Verdict> = f.verdicts.iter().filter(|v| scope.covers(&v.eval_path)).cloned().collect();
     let scoped_md = render(&ReportInput {
@@ -721,7 +721,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
     let scoped = report_path(dir.path(), &f.run, day(2026, 2, 7), Some(&scope));
     assert_ne!(scoped, full);
     assert_eq!(evaltriage_report::existing_report_for(&scoped).unwrap(), None, "the full report is not in the way");
-    write_report(&scoped, &scoped_md, false).unwrap();
+    write_report(dir.path(), &scoped, &scoped_md, false).unwrap();
     assert!(full.is_file() && scoped.is_file());
 
     // Both are the run's own: neither is its history.

@@ -234,7 +234,9 @@ fn move_marks(state: &mut NightlyState, window: &[WindowRun], movable: &BTreeMap
 /// The day's digest: what it held when the night started, and this night's section.
 fn write_digest(path: &Path, before: &str, digest: &NightDigest) -> Result<(), CliError> {
     let text = format!("{}{}", before, digest.render());
-    evaltriage_report::write_file_atomically(path, text.as_bytes()).map_err(CliError::failed)
+    // `<reports-dir>/nightly/<date>.md`: the reports folder is two up.
+    let reports_dir = path.parent().and_then(Path::parent).unwrap_or(Path::new("."));
+    evaltriage_report::write_file_atomically(reports_dir, path, text.as_bytes()).map_err(CliError::failed)
 }
 
 /// The night's running totals and settings.

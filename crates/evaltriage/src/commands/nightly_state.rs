@@ -84,7 +84,8 @@ impl NightlyState {
         self.version = 1;
         let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| CliError::failed(e.to_string()))?;
         bytes.push(b'\n');
-        evaltriage_report::write_file_atomically(&Self::path(reports_dir), &bytes).map_err(CliError::failed)
+        evaltriage_report::write_file_atomically(reports_dir, &Self::path(reports_dir), &bytes)
+            .map_err(CliError::failed)
     }
 }
 
@@ -98,7 +99,7 @@ impl NightLock {
     /// Takes the lock, or says who holds it (exit code [`LOCK_HELD_EXIT_CODE`]).
     pub fn acquire(reports_dir: &Path, started_at: &str) -> Result<Self, CliError> {
         let path = state_dir(reports_dir).join("nightly.lock");
-        match evaltriage_report::try_lock_file(&path, started_at) {
+        match evaltriage_report::try_lock_file(reports_dir, &path, started_at) {
             Ok(evaltriage_report::LockAttempt::Held(lock)) => Ok(Self { _lock: lock }),
             Ok(evaltriage_report::LockAttempt::Busy { holder }) => Err(CliError {
                 code: LOCK_HELD_EXIT_CODE,

@@ -335,7 +335,7 @@ pub fn review(args: &ReviewArgs<'_>, settings: &Settings, out: &mut dyn Write) -
             path.display()
         ))
     })?;
-    evaltriage_report::rewrite_report(&path, &edited)?;
+    evaltriage_report::rewrite_report(&settings.reports_dir, &path, &edited)?;
     if settings.json {
         return emit_json(
             out,

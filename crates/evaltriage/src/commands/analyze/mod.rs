@@ -488,7 +488,8 @@ pub async fn analyse_with(
         relaxed_lint_rules: &relaxed_lint_rules,
         scope: scope.as_ref(),
     });
-    let outcome = evaltriage_report::write_report(&path, &markdown, args.force).map_err(CliError::from)?;
+    let outcome =
+        evaltriage_report::write_report(&settings.reports_dir, &path, &markdown, args.force).map_err(CliError::from)?;
 
     Ok(Analysed::Written(Box::new(Written {
         prior_reports: prior.len(),

@@ -111,7 +111,10 @@ pub fn is_bidi_control(c: char) -> bool {
 /// whoever opens the file. In valid JSON such characters occur only inside strings, where the
 /// escape means the same character, so the value is unchanged.
 pub fn escape_invisible_in_json(json: String) -> String {
-    let invisible = |c: char| c.is_control() || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}');
+    // C0 is escaped by serde_json inside strings; outside them it is the layout's whitespace.
+    let invisible = |c: char| {
+        (c.is_control() && u32::from(c) >= 0x7f) || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+    };
     if !json.chars().any(invisible) {
         return json;
     }
@@ -279,6 +282,11 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(back["k"], text);
         assert_eq!(strip_controls("x\u{61c}y"), "xy");
+        // Pretty-printed JSON keeps its layout.
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({ "k": text, "n": [1] })).unwrap();
+        let escaped = escape_invisible_in_json(pretty);
+        assert!(escaped.contains("\n  \"k\""), "{escaped}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&escaped).unwrap()["k"], text);
     }
 
     #[test]

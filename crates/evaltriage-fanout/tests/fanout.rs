@@ -913,3 +913,18 @@ async fn an_endpoint_that_never_answers_is_given_up_on_after_three_timeouts() {
     assert!(analysis.verdicts.iter().all(|v| v.status == VerdictStatus::Done), "{:?}", analysis.verdicts);
     assert_eq!(stand_in.hits().len(), 2 * 3 + 3);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_cache_folder_linked_elsewhere_is_not_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.path().join(".cache")).unwrap();
+    let (server, _stand_in) =
+        StandIn::new(|hit, _| (ok(&answer(&hit.eval_path, "KNOWN_GAP")), Duration::ZERO)).start().await;
+    let config = FanoutConfig { cache_dir: Some(dir.path().join(".cache")), ..config(&server) };
+    let analysis = run(small_cases(1), &config).await;
+    assert_eq!(analysis.verdicts[0].status, VerdictStatus::Done, "a cache that cannot be written is a warning");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written through the link");
+}

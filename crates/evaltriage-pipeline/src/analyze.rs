@@ -350,7 +350,7 @@ pub async fn analyze(
         relaxed_lint_rules: &analysis.relaxed_lint_rules,
         scope: scope.as_ref(),
     });
-    let outcome = evaltriage_report::write_report(&path, &markdown, request.force)?;
+    let outcome = evaltriage_report::write_report(&settings.reports_dir, &path, &markdown, request.force)?;
 
     Ok(Analyzed::Written(Box::new(Written {
         prior_reports: prior.len(),

@@ -194,13 +194,14 @@ pub fn parse_report_file_name(name: &str) -> Option<ReportFileName> {
     Some(ReportFileName { prefix: prefix.to_owned(), date, scope })
 }
 
-/// Makes one path component safe: separators, control characters and characters file systems
-/// reject become `-`; leading dots and surrounding spaces are dropped (no `.`, `..` or hidden
+/// Makes one path component safe: separators, control characters (C1 and NEL too) and
+/// characters file systems reject become `-`; bidi controls (which make a name read differently
+/// from what it is) are removed; leading dots and surrounding spaces are dropped (no `.`, `..` or hidden
 /// folders); Windows device names get a `_` prefix; long names are cut. An empty result becomes
 /// `fallback`.
 pub fn sanitise_component(raw: &str, fallback: &str) -> String {
     let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
+    for c in raw.chars().filter(|&c| !evaltriage_core::text::is_bidi_control(c)) {
         let safe = match c {
             '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '-',
             c if c.is_control() => '-',
@@ -305,6 +306,14 @@ mod tests {
         check("CON/nul", None, "reports/_CON/_nul/jn72t14a_2026-02-06.md");
         check(".hidden/.model", None, "reports/hidden/model/jn72t14a_2026-02-06.md");
         check("p/\u{1b}[31mred\n", None, "reports/p/[31mred/jn72t14a_2026-02-06.md");
+        // C1 controls (NEL too) and bidi overrides, marks and isolates leave no trace a reader
+        // cannot see.
+        check("p\u{85}q/m\u{9b}x\u{80}", None, "reports/p-q/m-x/jn72t14a_2026-02-06.md");
+        check(
+            "open\u{202e}ai/gpt\u{2066}-5\u{2069}\u{200e}\u{200f}\u{61c}\u{202a}",
+            None,
+            "reports/openai/gpt-5/jn72t14a_2026-02-06.md",
+        );
         let long = "é".repeat(300);
         let path =
             report_path(Path::new("reports"), &ReportKey::of_run(&run(&format!("p/{long}"), None), date(), None));

@@ -574,6 +574,57 @@ fn hostile_text_cannot_change_the_report_structure() {
     assert_eq!(back.verdicts, expected, "the block still round-trips");
 }
 
+/// A key holding every character one of our escapers touches (markdown cells and prose, code
+/// spans, HTML, JSON, the machine block), its pieces tokens that occur nowhere else.
+const ESCAPED_KEY: &str = "Zq1|Zq2`Zq3&Zq4[Zq5]Zq6\"Zq7\\Zq8<Zq9>Zr1'Zr2*Zr3_Zr4~Zr5!Zr6#Zr7-Zr8\nZr9";
+
+/// Whether any piece of [`ESCAPED_KEY`] shows in `text`: the key in any form leaves its pieces.
+fn key_pieces_in(text: &str) -> Vec<String> {
+    let pieces: Vec<String> = (1..=9).map(|i| format!("Zq{i}")).chain((1..=9).map(|i| format!("Zr{i}"))).collect();
+    pieces.into_iter().filter(|p| text.contains(p.as_str())).collect()
+}
+
+#[test]
+fn a_secret_is_redacted_before_any_escaping_in_the_report_its_block_and_the_site() {
+    evaltriage_core::redact::register_secret(ESCAPED_KEY);
+    let mut f = fixture(Vec::new());
+    // A server and an LLM echo the key into every kind of foreign text the report shows.
+    for v in &mut f.verdicts {
+        v.reasoning = format!("the endpoint said {ESCAPED_KEY} twice: {ESCAPED_KEY}");
+        v.error = format!("auth {ESCAPED_KEY} rejected");
+        v.model_snippet = Some(format!("const key = \"{ESCAPED_KEY}\";"));
+    }
+    let md = render(&ReportInput {
+        run: &f.run,
+        shape: &f.shape,
+        verdicts: &f.verdicts,
+        history: &f.history,
+        changes: &f.changes,
+        prior_reports: &[],
+        prior_warnings: &[],
+        date: day(2026, 2, 6),
+        synthesis: Some(Synthesis { text: &format!("- {ESCAPED_KEY}"), model: "m", tokens: TokenUsage::default() }),
+        actions_taken: Some(&format!("- rotated {ESCAPED_KEY}")),
+        relaxed_lint_rules: &[],
+        scope: None,
+    });
+    assert_eq!(key_pieces_in(&md), Vec::<String>::new(), "the rendered report holds the key:\n{md}");
+    assert!(md.contains("\\*\\*\\*") || md.contains("***"), "{md}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 6), None));
+    write_report(dir.path(), &path, &md, false).unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(key_pieces_in(&written), Vec::<String>::new(), "{written}");
+    // The site renders the markdown to HTML (the key unescaped from markdown, escaped as HTML).
+    let html = evaltriage_report::site::page(
+        &format!("report {ESCAPED_KEY}"),
+        &evaltriage_report::site::markdown_to_html(&format!("{md}\n| a |\n| - |\n| {ESCAPED_KEY} |\n")),
+        1,
+        None,
+    );
+    assert_eq!(key_pieces_in(&html), Vec::<String>::new(), "{html}");
+}
+
 /// Lines that are markdown, not fenced code, by CommonMark's backtick-fence rule.
 fn outside_fences(md: &str) -> Vec<&str> {
     let mut open: Option<usize> = None;
@@ -598,7 +649,7 @@ fn a_written_report_is_history_for_the_next_run() {
     let f = fixture(Vec::new());
     let md = render_fixture(&f, None);
     let path = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 6), None));
-    write_report(&path, &md, false).unwrap();
+    write_report(dir.path(), &path, &md, false).unwrap();
 
     // The run's own report is not its history.
     let (own, warnings) = prior_reports_for_run(dir.path(), &f.run);
@@ -642,7 +693,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
     let f = fixture(Vec::new());
     // The run's full report, then an eval-level analysis of one eval of the same run.
     let full = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 6), None));
-    write_report(&full, &render_fixture(&f, None), false).unwrap();
+    write_report(dir.path(), &full, &render_fixture(&f, None), false).unwrap();
     let scope = ReportScope { category: "004-actions".to_owned(), eval: Some("001-run_mutation".to_owned()) };
     let verdicts: Vec<Verdict> = f.verdicts.iter().filter(|v| scope.covers(&v.eval_path)).cloned().collect();
     let scoped_md = render(&ReportInput {
@@ -674,7 +725,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
     let scoped = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 7), Some(&scope)));
     assert_ne!(scoped, full);
     assert_eq!(evaltriage_report::existing_report_for(&scoped).unwrap(), None, "the full report is not in the way");
-    write_report(&scoped, &scoped_md, false).unwrap();
+    write_report(dir.path(), &scoped, &scoped_md, false).unwrap();
     assert!(full.is_file() && scoped.is_file());
 
     // Both are the run's own: neither is its history.

@@ -203,7 +203,7 @@ pub async fn nightly(
     };
     let mut night = NightRuns { settings, analysis, options, stopped: None };
     // The section shows from the start, marked in progress until the night ends.
-    write_digest(&digest_path, &digest_before, &digest)?;
+    write_digest(&settings.reports_dir, &digest_path, &digest_before, &digest)?;
     let total = window.runs.len();
     for i in 0..total {
         let header = window.runs[i].header.clone();
@@ -239,13 +239,13 @@ pub async fn nightly(
         move_marks(&mut state, &window.runs, &window.movable);
         if worth_keeping {
             state.last_night = Some(LastNight { started_at: started_at.clone(), finished: false });
-            write_digest(&digest_path, &digest_before, &digest)?;
+            write_digest(&settings.reports_dir, &digest_path, &digest_before, &digest)?;
             state.save(&settings.reports_dir)?;
         }
     }
     failed_any |= night.stopped.is_some();
     digest.finished = true;
-    write_digest(&digest_path, &digest_before, &digest)?;
+    write_digest(&settings.reports_dir, &digest_path, &digest_before, &digest)?;
     state.last_night = Some(LastNight { started_at, finished: true });
     state.save(&settings.reports_dir)?;
     say(format!("nightly: {}", digest.summary()));
@@ -281,9 +281,9 @@ fn move_marks(state: &mut NightlyState, window: &[WindowRun], movable: &BTreeMap
 }
 
 /// The day's digest: what it held when the night started, and this night's section.
-fn write_digest(path: &Path, before: &str, digest: &NightDigest) -> Result<(), Error> {
+fn write_digest(reports_dir: &Path, path: &Path, before: &str, digest: &NightDigest) -> Result<(), Error> {
     let text = format!("{}{}", before, digest.render());
-    evaltriage_report::write_file_atomically(path, text.as_bytes()).map_err(Error::failed)
+    evaltriage_report::write_file_atomically(reports_dir, path, text.as_bytes()).map_err(Error::failed)
 }
 
 /// The night's settings, and why no further LLM call may be sent tonight (the endpoint refused

@@ -81,7 +81,7 @@ impl NightlyState {
         self.version = 1;
         let mut bytes = serde_json::to_vec_pretty(self).map_err(Error::failed)?;
         bytes.push(b'\n');
-        evaltriage_report::write_file_atomically(&Self::path(reports_dir), &bytes).map_err(Error::failed)
+        evaltriage_report::write_file_atomically(reports_dir, &Self::path(reports_dir), &bytes).map_err(Error::failed)
     }
 }
 
@@ -95,7 +95,7 @@ impl NightLock {
     /// Takes the lock, or says who holds it ([`ErrorKind::Locked`]).
     pub fn acquire(reports_dir: &Path, started_at: &str) -> Result<Self, Error> {
         let path = state_dir(reports_dir).join("nightly.lock");
-        match evaltriage_report::try_lock_file(&path, started_at) {
+        match evaltriage_report::try_lock_file(reports_dir, &path, started_at) {
             Ok(evaltriage_report::LockAttempt::Held(lock)) => Ok(Self { _lock: lock }),
             Ok(evaltriage_report::LockAttempt::Busy { holder }) => Err(Error::new(
                 ErrorKind::Locked,

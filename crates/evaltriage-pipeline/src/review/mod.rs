@@ -224,6 +224,9 @@ pub fn review(reports_dir: &Path, request: &ReviewRequest<'_>) -> Result<Reviewe
             path.display()
         ))
     })?;
-    evaltriage_report::rewrite_report(&path, &edited)?;
+    // A report named by a path outside the reports folder is written where it is, never through a
+    // link out of its own folder.
+    let root = if path.starts_with(reports_dir) { reports_dir } else { path.parent().unwrap_or(reports_dir) };
+    evaltriage_report::rewrite_report(root, &path, &edited)?;
     Ok(Reviewed { path, eval: eval.to_owned(), human })
 }

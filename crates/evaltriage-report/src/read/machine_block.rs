@@ -3,7 +3,8 @@
 //! its verdicts so later runs read our own reports exactly.
 //!
 //! The JSON is one line and never contains `<`, `>` or `&` (they are written as `\u003c`,
-//! `\u003e`, `\u0026`), so no text in a verdict can end the comment early. The wire structs are
+//! `\u003e`, `\u0026`), so no text in a verdict can end the comment early; nor raw C1 controls or
+//! bidi overrides, and it passes through the redaction layer. The wire structs are
 //! private: domain types do not derive serde.
 
 use chrono::NaiveDate;
@@ -171,10 +172,13 @@ pub(crate) fn encode(block: &OwnBlock) -> String {
     line_of(&json)
 }
 
-/// The block line for a JSON text: `<`, `>` and `&` only ever occur inside JSON strings, where a
-/// `\u` escape means the same.
+/// The block line for a JSON text, redacted: `<`, `>` and `&` only ever occur inside JSON
+/// strings, where a `\u` escape means the same; so do the characters a reader cannot see (C1
+/// controls, bidi overrides), escaped the same way.
 fn line_of(json: &str) -> String {
+    let json = evaltriage_core::redact::redact(json);
     let json = json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
+    let json = evaltriage_core::text::escape_invisible_in_json(json);
     format!("{MARKER}{VERSION} {json} -->")
 }
 
@@ -381,6 +385,15 @@ mod tests {
         assert!(!inner.contains('>') && !inner.contains('<') && !inner.contains('\n'), "{line}");
         let text = format!("# t\n\n```\n<!-- evaltriage:v1 {{}} -->\n```\n\n{line}\n");
         assert_eq!(decode(&text), Some(Ok(b)));
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped_and_round_trip() {
+        let b = block("a\u{85}b\u{9b}c\u{80}\u{202e}d\u{2066}e\u{200f}\u{61c}\u{2028}");
+        let line = encode(&b);
+        assert!(line.is_ascii(), "{line:?}");
+        assert!(line.contains("a\\u0085b\\u009bc\\u0080\\u202ed\\u2066e\\u200f\\u061c\\u2028"), "{line}");
+        assert_eq!(decode(&line), Some(Ok(b)));
     }
 
     #[test]

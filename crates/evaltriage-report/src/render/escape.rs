@@ -3,14 +3,21 @@
 //! a fence no backtick run inside can close.
 //!
 //! Everything that reaches a report from a run, an LLM or a prior report goes through here: model
-//! output under analysis is data, and must never change the report's structure.
+//! output under analysis is data, and must never change the report's structure. Every function
+//! redacts first ([`evaltriage_core::redact`]), before any escaping changes how a secret is
+//! spelled.
 
 pub use evaltriage_core::text::strip_controls;
+
+/// Foreign text redacted, then without controls: the first step of every escaper here.
+fn clean(text: &str) -> String {
+    strip_controls(&evaltriage_core::redact::redact(text))
+}
 
 /// One line of text: controls removed, every run of whitespace (newlines included) collapsed to
 /// one space, trimmed.
 pub fn one_line(text: &str) -> String {
-    strip_controls(text).split_whitespace().collect::<Vec<_>>().join(" ")
+    clean(text).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Shortens to at most `max` characters, ending with `…` when something was cut.
@@ -86,7 +93,7 @@ pub fn code(text: &str) -> String {
 /// indented code block, so the text cannot change the report's structure. Blank lines are kept as
 /// paragraph breaks.
 pub fn prose(text: &str) -> String {
-    let cleaned = strip_controls(text);
+    let cleaned = clean(text);
     let mut out = String::with_capacity(cleaned.len() + 16);
     let mut blank_run = 0;
     for raw in cleaned.lines() {
@@ -119,7 +126,7 @@ pub fn prose(text: &str) -> String {
 /// emphasis and fences work — but controls are removed, HTML is neutralised and headings are
 /// escaped, so it cannot end its section or hide the machine-readable block.
 pub fn hand_written(text: &str) -> String {
-    let cleaned = strip_controls(text);
+    let cleaned = clean(text);
     let mut out = String::with_capacity(cleaned.len() + 16);
     for line in cleaned.lines() {
         let mut escaped = line.replace('<', "&lt;");
@@ -142,7 +149,7 @@ fn starts_like_ordered_list(line: &str) -> bool {
 /// A fenced code block holding `text` verbatim (controls removed), with a backtick fence longer
 /// than any backtick run inside, so nothing in the text can close it early.
 pub fn fenced(text: &str, info: &str) -> String {
-    let body = strip_controls(text);
+    let body = clean(text);
     let body = body.trim_end_matches('\n');
     let longest = longest_run(body, '`');
     let fence = "`".repeat((longest + 1).max(3));

@@ -178,8 +178,9 @@ impl ExportRecord {
         self.human_label.as_deref().map(|h| h == base_label(&self.label))
     }
 
+    /// The record as JSON, every string redacted.
     pub fn to_json(&self) -> Value {
-        json!({
+        redact_strings(json!({
             "run": self.run,
             "model": self.model,
             "experiment": self.experiment,
@@ -198,7 +199,7 @@ impl ExportRecord {
             "reasoning": self.reasoning,
             "report": self.report,
             "human_agrees": self.human_agrees(),
-        })
+        }))
     }
 
     fn cells(&self) -> [String; 17] {
@@ -225,16 +226,35 @@ impl ExportRecord {
     }
 }
 
-/// The records as CSV with a header row, quoted where a field needs it (the `csv` crate).
+fn redact_strings(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(evaltriage_core::redact::redact(&s).into_owned()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, redact_strings(v))).collect()),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact_strings).collect()),
+        other => other,
+    }
+}
+
+/// The records as CSV with a header row, quoted where a field needs it (the `csv` crate); every
+/// cell redacted and kept from being read as a formula ([`csv_cell`]).
 pub fn to_csv(records: &[ExportRecord]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     // Writing to memory cannot fail.
     let _ = w.write_record(ExportRecord::COLUMNS);
     for r in records {
-        let _ = w.write_record(r.cells());
+        let _ = w.write_record(r.cells().iter().map(|cell| csv_cell(cell)));
     }
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// One CSV cell, redacted, with OWASP's rule against formula injection: a cell a spreadsheet
+/// would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return — LLM
+/// reasoning or a reviewer's note such as `=HYPERLINK(…)`) gets a leading `'`, which spreadsheets
+/// show as text. CSV only: JSON and the reports keep the text as it is.
+fn csv_cell(cell: &str) -> String {
+    let cell = evaltriage_core::redact::redact(cell);
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.into_owned() }
 }
 
 #[cfg(test)]
@@ -285,5 +305,71 @@ mod tests {
         assert_eq!(&row[8], "0.7");
         assert_eq!(&row[16], "false");
         assert_eq!(rec.to_json()["confidence"], 0.7);
+    }
+
+    #[test]
+    fn csv_cells_cannot_start_a_formula() {
+        let hostile = ["=cmd|' /C calc'!A0", "=HYPERLINK(\"http://x\")", "+SUM(1,1)", "-2+3", "@SUM(1)", "\tx", "\rx"];
+        let records: Vec<ExportRecord> = hostile
+            .iter()
+            .map(|text| ExportRecord {
+                run: "r".into(),
+                model: (*text).into(),
+                experiment: None,
+                date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+                eval: "c/e".into(),
+                step: None,
+                label: "MODEL_FAULT".into(),
+                status: "done",
+                confidence: None,
+                classifier: "rules".into(),
+                repeat: false,
+                human_label: None,
+                human_note: Some((*text).into()),
+                human_by: Some((*text).into()),
+                reasoning: (*text).into(),
+                report: "p/m/r_2026-01-02.md".into(),
+            })
+            .collect();
+        let text = to_csv(&records);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        for (row, original) in reader.records().zip(hostile) {
+            let row = row.unwrap();
+            for column in [1, 12, 13, 14] {
+                assert_eq!(&row[column], format!("'{original}"), "column {column}");
+            }
+            assert_eq!(&row[4], "c/e", "other cells are untouched");
+        }
+        // JSON keeps the text as it is.
+        assert_eq!(records[0].to_json()["reasoning"], hostile[0]);
+    }
+
+    #[test]
+    fn exports_are_redacted() {
+        evaltriage_core::redact::register_secret("sk-export-key|x");
+        let text = "the key sk-export-key|x leaked";
+        let rec = ExportRecord {
+            run: "r".into(),
+            model: "m".into(),
+            experiment: None,
+            date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+            eval: "c/e".into(),
+            step: None,
+            label: "MODEL_FAULT".into(),
+            status: "done",
+            confidence: None,
+            classifier: "rules".into(),
+            repeat: false,
+            human_label: None,
+            human_note: Some(text.into()),
+            human_by: None,
+            reasoning: text.into(),
+            report: "p/m/r_2026-01-02.md".into(),
+        };
+        let csv = to_csv(std::slice::from_ref(&rec));
+        let json = rec.to_json().to_string();
+        for out in [csv, json] {
+            assert!(!out.contains("sk-export-key") && out.contains("the key *** leaked"), "{out}");
+        }
     }
 }

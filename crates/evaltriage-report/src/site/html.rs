@@ -10,10 +10,11 @@ use super::chart::esc;
 /// Markdown to HTML, safely: raw HTML is escaped (shown as text), our machine-readable block is
 /// left out, `javascript:` and other non-web links become `#`, and images become links.
 pub fn markdown_to_html(markdown: &str) -> String {
+    let markdown = evaltriage_core::redact::redact(markdown);
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut in_image = 0usize;
     let events =
-        Parser::new_ext(markdown, options).filter_map(|event| match event {
+        Parser::new_ext(&markdown, options).filter_map(|event| match event {
             Event::Html(html) | Event::InlineHtml(html) => {
                 if html.trim_start().starts_with(crate::lines::BLOCK_MARKER) { None } else { Some(Event::Text(html)) }
             }
@@ -66,17 +67,20 @@ code{background:#f0f0f0;padding:0 3px;border-radius:3px}pre{background:#f4f4f4;p
 .report{background:#fff;border:1px solid #e2e2e2;padding:8px 24px}.muted{color:#666}";
 
 /// A whole page. `depth` is how many folders below the site's root it sits, for relative links.
+/// Every page passes through the redaction layer, which finds a secret in its HTML-escaped forms
+/// too.
 pub fn page(title: &str, body: &str, depth: usize, script: Option<&str>) -> String {
     let up = "../".repeat(depth);
     let script = script.map(|s| format!("<script>{s}</script>")).unwrap_or_default();
-    format!(
+    let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head>\
 <body><header><a href=\"{up}index.html\">Models</a><a href=\"{up}reports.html\">Reports</a><a href=\"{up}nightly.html\">Nightly</a></header>\
 <main>{body}</main>{script}</body></html>\n",
         esc(title)
-    )
+    );
+    evaltriage_core::redact::redact(&html).into_owned()
 }
 
 #[cfg(test)]

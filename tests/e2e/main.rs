@@ -16,5 +16,6 @@ mod secrets;
 mod site;
 mod source_limits;
 mod tidy;
+mod today;
 mod triage;
 mod trust;

@@ -37,6 +37,7 @@ pub use llm::{
 };
 pub use prompt::{Prompts, TEMPLATE_FILES};
 pub use rules::{DEFAULT_RELAXED_RULES, RulesConfig, classify_by_rules, infrastructure_verdict};
+pub use selection::STATIC_PIPELINE;
 pub use selection::{DEFAULT_EVIDENCE_TOKENS, SelectedEvidence, estimate_tokens, select_evidence};
 
 /// One failed eval to analyse.

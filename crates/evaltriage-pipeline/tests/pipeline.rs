@@ -193,3 +193,46 @@ async fn the_dry_run_names_what_the_night_then_does() {
     let actions: Vec<&str> = done.iter().map(|(_, a)| a.as_str()).collect();
     assert_eq!(actions, ["skip", "shape only", "analyze", "shape only", "analyze", "shape only", "wait", "wait"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claimed_fix_whose_eval_source_did_not_change_has_not_reached_the_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let reports = dir.path().join("reports");
+    let runs = store_of_runs(&store, 2);
+    let settings = settings(Some(&store), &reports);
+    let analysis = AnalysisSettings::resolve(&AnalysisOptions::default(), &FileConfig::default(), &settings).unwrap();
+    let analyze_run = |id: &str| {
+        let (source, run_ref) = evaltriage_pipeline::source::open(id, &settings).unwrap();
+        let analysis = analysis.clone();
+        let settings = settings.clone();
+        async move {
+            let events = Arc::new(evaltriage_pipeline::NoEvents);
+            match analyze(&settings, &analysis, AnalyzeRequest::default(), &source, &run_ref, events).await {
+                Ok(Analyzed::Written(w)) => w,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let first = analyze_run(&runs[0]).await;
+    let eval = first
+        .verdicts
+        .iter()
+        .find(|v| !matches!(v.origin, evaltriage_core::VerdictOrigin::Infrastructure(_)))
+        .expect("a verification failure")
+        .eval_path
+        .clone();
+    // A maintainer records a fix of that eval in the first report's Actions taken.
+    let text = std::fs::read_to_string(&first.path).unwrap();
+    let (head, tail) = text.split_once("## Actions taken").unwrap();
+    let block = &tail[tail.find("<!--").unwrap()..];
+    let edited = format!("{head}## Actions taken\n\n- Relaxed the grader of {eval}.\n\n{block}");
+    std::fs::write(&first.path, edited).unwrap();
+
+    let second = analyze_run(&runs[1]).await;
+    let fix = second.history.for_eval(&eval).claimed_fix.clone().expect("the claimed fix is found");
+    let note = fix.note.expect("the eval's source was compared");
+    assert!(note.contains("has not reached the benchmark yet"), "{note}");
+    let report = std::fs::read_to_string(&second.path).unwrap();
+    assert!(report.contains("has not reached the benchmark yet"), "the report says so");
+}

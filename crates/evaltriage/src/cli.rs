@@ -23,7 +23,8 @@ Examples:
   evaltriage mcp --store my-store                   # for an MCP client (Claude Code, Cursor, ...)
 
 Configuration: flags > environment > evaltriage.toml (current folder, or --config) > defaults.
-Exit codes: 0 ok, 1 completed with errors, 2 usage or input error, 3 another nightly holds the lock.
+Exit codes: 0 ok, 1 completed with errors, 2 usage or input error, 3 another nightly holds the lock,
+4 the run has not finished yet (nothing was written; analyze it once it has).
 Logs: RUST_LOG=debug.";
 
 /// The `evaltriage` command line.

@@ -324,6 +324,10 @@ impl NightRuns<'_> {
             Err(e @ SourceError::NotACodingRun(_)) => return RunOutcome::Skipped { why: e.to_string() },
             Err(e) => return RunOutcome::Failed { error: e.to_string() },
         };
+        // The benchmark itself does not score it: no analysis, said in the digest, handled for good.
+        if let Some(why) = fetched.unscored_reason() {
+            return RunOutcome::Skipped { why: format!("not scored by the benchmark: {why}") };
+        }
         if decision == Decision::Sampled {
             let shape = Shape::of(&fetched);
             return RunOutcome::Sampled {
@@ -404,7 +408,7 @@ impl NightRuns<'_> {
             .collect();
         AnalysedRun {
             passed: w.shape.passed,
-            total: w.shape.total,
+            total: w.shape.finished(),
             changes: w.changes.one_line(),
             fixed,
             new_failures,
@@ -412,6 +416,7 @@ impl NightRuns<'_> {
             report: relative_to_digest(&self.settings.reports_dir, &w.path),
             flagged,
             tokens: w.tokens_spent(),
+            cost_usd: w.shape.cost_usd(),
         }
     }
 }
@@ -511,6 +516,7 @@ async fn dry_run(
                         }
                     }
                     Ok(other) => (format!("cannot estimate: {}", other.kind()), None),
+                    Err(e) if e.kind == crate::error::ErrorKind::Unscored => (format!("skip: {}", e.message), None),
                     Err(e) => (format!("cannot estimate: {}", e.message), None),
                 }
             }

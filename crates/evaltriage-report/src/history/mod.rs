@@ -30,6 +30,11 @@ pub struct ClaimedFix {
     pub report: PathBuf,
     pub date: NaiveDate,
     pub action: String,
+    /// The run of the report that claimed it, when the report names it.
+    pub run_id: Option<String>,
+    /// Whether the fix reached the benchmark, when that is known (the eval's source compared
+    /// between that run and this one): set by the caller, who can fetch the earlier run.
+    pub note: Option<String>,
 }
 
 /// One earlier failure of the eval.
@@ -92,6 +97,13 @@ impl History {
     pub fn iter(&self) -> impl Iterator<Item = (&EvalPath, &EvalHistory)> {
         self.evals.iter()
     }
+
+    /// Says of an eval's claimed fix whether it reached the benchmark.
+    pub fn note_claimed_fix(&mut self, path: &EvalPath, note: &str) {
+        if let Some(fix) = self.evals.get_mut(path).and_then(|h| h.claimed_fix.as_mut()) {
+            fix.note = Some(note.to_owned());
+        }
+    }
 }
 
 /// Computes the history of the current failures against prior reports given newest first (the
@@ -130,6 +142,8 @@ pub fn history(prior: &[PriorReport], current_failures: &[EvalPath]) -> History 
                 report: r.path.clone(),
                 date: r.date,
                 action: a.text.clone(),
+                run_id: r.run_id.clone(),
+                note: None,
             })
         });
         evals.insert(path.clone(), EvalHistory { status, claimed_fix, prior_failures });

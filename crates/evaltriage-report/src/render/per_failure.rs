@@ -103,6 +103,9 @@ fn history_line(h: &EvalHistory) -> String {
             fix.date.format("%Y-%m-%d"),
             inline(&truncate_chars(&one_line(&fix.action), 200))
         );
+        if let Some(note) = &fix.note {
+            let _ = write!(line, " — {}", inline(note));
+        }
     }
     line
 }

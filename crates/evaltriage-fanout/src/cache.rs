@@ -8,6 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The largest cache entry read (one verdict is a few KiB; a synthesis a few more).
+const MAX_ENTRY_BYTES: u64 = 1024 * 1024;
+
 use evaltriage_core::{Classification, Verdict, VerdictOrigin, VerdictStatus};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt as _;
@@ -75,15 +78,22 @@ impl Cache {
         self.dir.join(format!("{key}.json"))
     }
 
+    /// A cache entry's bytes, read like any file evaltriage does not own: a regular file only
+    /// (never blocking on a pipe), at most [`MAX_ENTRY_BYTES`], never through a link out of the
+    /// cache folder. Anything else is a miss.
+    fn read_entry(&self, key: &str) -> Option<Vec<u8>> {
+        evaltriage_core::fsread::read_regular_under(&self.dir, &self.path(key), MAX_ENTRY_BYTES).ok()
+    }
+
     /// The stored verdict for `case`, with origin `Cache`, or `None`.
     pub(crate) async fn get(&self, key: &str, case: &Case) -> Option<Verdict> {
-        let bytes = tokio::fs::read(self.path(key)).await.ok()?;
+        let bytes = self.read_entry(key)?;
         Self::verdict_of(key, &bytes, case)
     }
 
     /// [`Self::get`] for callers outside the runtime (estimates).
     pub(crate) fn get_blocking(&self, key: &str, case: &Case) -> Option<Verdict> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
+        let bytes = self.read_entry(key)?;
         Self::verdict_of(key, &bytes, case)
     }
 
@@ -112,7 +122,7 @@ impl Cache {
 
     /// A cached synthesis text (the key covers the prompt version, the model and the verdicts).
     pub(crate) fn get_synthesis_blocking(&self, key: &str) -> Option<(String, usize)> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
+        let bytes = self.read_entry(key)?;
         match serde_json::from_slice::<CachedSynthesis>(&bytes) {
             Ok(c) if c.format == FORMAT && c.kind == SYNTHESIS_KIND => Some((c.text, c.dropped_bullets)),
             Ok(_) => None,

@@ -275,7 +275,10 @@ pub async fn analyze(
     let path = evaltriage_report::report_path_in_tree(&settings.reports_dir, &key);
     let _lock = match request.estimate {
         true => None,
-        false => Some(evaltriage_report::lock_report(&settings.reports_dir, &path)?),
+        false => {
+            crate::nightly::state::keep_locks_out_of_git(&settings.reports_dir);
+            Some(evaltriage_report::lock_report(&settings.reports_dir, &path)?)
+        }
     };
     // A report folder that cannot be made (a file in its place) is found now, not after the calls.
     if let Some(folder) = path.parent().filter(|_| !request.estimate) {
@@ -295,7 +298,7 @@ pub async fn analyze(
 
     let (prior, warnings) = evaltriage_report::prior_reports_for_run(&settings.reports_dir, &run);
     for w in &warnings {
-        tracing::warn!("skipped prior report {}: {}", w.path.display(), w.reason);
+        events.send(Event::Warning(format!("skipped prior report {}: {}", w.path.display(), w.reason)));
     }
     let paths: Vec<EvalPath> = failures.iter().map(|f| f.eval_path.clone()).collect();
     let mut history = evaltriage_report::history(&prior, &paths);
@@ -304,7 +307,8 @@ pub async fn analyze(
     // files left the benchmark on 2026-02-27; the reports are where gaps live now).
     let (known_gaps, gap_warnings) = evaltriage_report::known_gaps(&settings.reports_dir, &run.id);
     for w in gap_warnings.iter().filter(|w| !warnings.iter().any(|p| p.path == w.path)) {
-        tracing::warn!("skipped a report while looking for known gaps {}: {}", w.path.display(), w.reason);
+        let message = format!("skipped a report while looking for known gaps {}: {}", w.path.display(), w.reason);
+        events.send(Event::Warning(message));
     }
 
     let evidence = fetch_evidence(source, &run, &failures, events.as_ref(), deadline).await;

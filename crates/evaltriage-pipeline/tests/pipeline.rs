@@ -39,7 +39,7 @@ struct Recorded(Mutex<Vec<String>>);
 impl Events for Recorded {
     fn send(&self, event: Event) {
         let line = match event {
-            Event::Step(m) | Event::Night(m) => m,
+            Event::Step(m) | Event::Night(m) | Event::Warning(m) => m,
             Event::Bar { message, .. } => message,
             Event::Inc => "inc".to_owned(),
             Event::Fanout(_) => "fanout".to_owned(),

@@ -563,6 +563,10 @@ pub struct NightlyArgs {
     /// logged; the URL is never printed)
     #[arg(long, env = "EVALTRIAGE_NOTIFY_WEBHOOK", hide_env_values = true, value_name = "URL")]
     pub notify_webhook: Option<String>,
+    /// Where the static site (`evaltriage site`) is published: the webhook links each report to
+    /// its page there instead of naming its path
+    #[arg(long, env = "EVALTRIAGE_SITE_URL", value_name = "URL")]
+    pub site_url: Option<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

@@ -49,7 +49,12 @@ fn slug(s: &str) -> String {
 
 /// Where a report's page is: `r/<its path below the reports folder>.html`, each part made safe.
 pub fn report_page_path(r: &CatalogReport) -> String {
-    let parts: Vec<String> = r.relative.split('/').map(slug).collect();
+    report_page_path_of(&r.relative)
+}
+
+/// The site page of the report at `relative` (its path below the reports folder, `/`-separated).
+pub fn report_page_path_of(relative: &str) -> String {
+    let parts: Vec<String> = relative.split('/').map(slug).collect();
     let joined = parts.join("/");
     format!("r/{}.html", joined.strip_suffix(".md").unwrap_or(&joined))
 }

@@ -928,3 +928,26 @@ async fn a_cache_folder_linked_elsewhere_is_not_written_through() {
     assert_eq!(analysis.verdicts[0].status, VerdictStatus::Done, "a cache that cannot be written is a warning");
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written through the link");
 }
+
+#[tokio::test]
+async fn an_llm_verdict_keeps_the_failing_test_and_its_assertion_as_the_rules_do() {
+    let path = "000-fundamentals/000-eval";
+    let mut case = small_case(path);
+    case.failure = failure(path, Some(StepName::Tests), "tests failed (75%)", Some("tests failed (75%)"));
+    let log = " ✓ lists rows 3ms\n FAIL  grader.test.ts > orders by sentAt\nAssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]\n";
+    case.evidence.output_files.insert("run.log".into(), evaltriage_core::FileContent::Text(log.into()));
+    let expected =
+        "tests failed (75%): × orders by sentAt — AssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]";
+    let rules = FanoutConfig { backend: Backend::Rules(RulesConfig::default()), ..FanoutConfig::default() };
+    assert_eq!(run(vec![case.clone()], &rules).await.verdicts[0].error, expected);
+    // The LLM's one-line error ("tests failed") does not replace the evidence's decisive error.
+    let (server, _) = StandIn::new(|hit, _| {
+        let content =
+            answer(&hit.eval_path, "MODEL_FAULT").replace("Type '1' is not assignable to type '2'.", "tests failed");
+        (ok(&content), Duration::ZERO)
+    })
+    .start()
+    .await;
+    let v = &run(vec![case], &config(&server)).await.verdicts[0];
+    assert_eq!((v.status, v.error.as_str()), (VerdictStatus::Done, expected), "{}", v.reasoning);
+}

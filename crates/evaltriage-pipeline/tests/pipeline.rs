@@ -236,3 +236,50 @@ async fn a_claimed_fix_whose_eval_source_did_not_change_has_not_reached_the_benc
     let report = std::fs::read_to_string(&second.path).unwrap();
     assert!(report.contains("has not reached the benchmark yet"), "the report says so");
 }
+
+/// Analyses one run of the store into the reports folder.
+async fn analyze_run(
+    run_id: &str,
+    settings: &Settings,
+    analysis: &AnalysisSettings,
+) -> Box<evaltriage_pipeline::analyze::Written> {
+    let (source, run_ref) = evaltriage_pipeline::source::open(run_id, settings).unwrap();
+    let events = Arc::new(evaltriage_pipeline::NoEvents);
+    match analyze(settings, analysis, AnalyzeRequest::default(), &source, &run_ref, events).await {
+        Ok(Analyzed::Written(w)) => w,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_analysed_out_of_order_are_compared_only_with_runs_before_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let reports = dir.path().join("reports");
+    let runs = store_of_runs(&store, 5);
+    let settings = settings(Some(&store), &reports);
+    let analysis = AnalysisSettings::resolve(&AnalysisOptions::default(), &FileConfig::default(), &settings).unwrap();
+
+    // Run 5 first, then run 1 (a backfill): run 5 ran later, so it is no history of run 1.
+    analyze_run(&runs[4], &settings, &analysis).await;
+    let first = analyze_run(&runs[0], &settings, &analysis).await;
+    assert_eq!(first.prior_reports, 0, "a later run is not a prior report");
+    assert!(
+        matches!(first.changes, evaltriage_report::ChangesSince::NoPriorReport { .. }),
+        "{}",
+        first.changes.one_line()
+    );
+    assert!(first.history.iter().all(|(_, h)| h.prior_failures.is_empty()), "no repeat from a later run");
+    // Run 3, analysed last, compares with run 1 (which ran before it), not with run 5.
+    let third = analyze_run(&runs[2], &settings, &analysis).await;
+    assert!(third.changes.one_line().starts_with(&format!("since {} ", &runs[0][..8])), "{}", third.changes.one_line());
+
+    // The model's latest report is the latest run's, however late the others were analysed; its
+    // JSON carries the structured report besides the markdown.
+    let shown = evaltriage_pipeline::review::show("anthropic/claude-sonnet-4.5", &reports).unwrap();
+    let json = shown.json();
+    assert_eq!(json["report"]["metadata"]["run_id"], runs[4].as_str(), "{}", shown.path.display());
+    assert!(json["markdown"].as_str().is_some_and(|m| m.starts_with("# Run analysis")));
+    assert!(json["report"]["verdicts"].as_array().is_some_and(|v| !v.is_empty() && v[0]["label"].is_string()));
+    assert!(json["report"]["human_reviews"].is_array());
+}

@@ -325,6 +325,8 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             run_id_prefix: "jn7922ab".to_owned(),
             run_id: Some("jn7922ab0000000000000000000000aa".to_owned()),
             run_ids: Vec::new(),
+            ran_at: None,
+            passed_evals: None,
             pass_rate: Some((13, 16)),
             experiment: Some("default".to_owned()),
             scope: None,
@@ -346,6 +348,8 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             run_id_prefix: "jn6abcde".to_owned(),
             run_id: None,
             run_ids: Vec::new(),
+            ran_at: None,
+            passed_evals: None,
             pass_rate: Some((12, 16)),
             experiment: None,
             scope: None,
@@ -658,6 +662,7 @@ fn a_written_report_is_history_for_the_next_run() {
     // The next run of the same model sees it.
     let mut next = mixed_run();
     next.id = RunId::new("jn80000000000000000000000000000z").unwrap();
+    next.created_at_ms += 86_400_000.0;
     let (prior, warnings) = prior_reports_for_run(dir.path(), &next);
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(prior.len(), 1);
@@ -735,6 +740,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
     // For the next run, the scoped report is newer but covers only its eval.
     let mut next = mixed_run();
     next.id = RunId::new("jn80000000000000000000000000000z").unwrap();
+    next.created_at_ms += 86_400_000.0;
     let (prior, warnings) = prior_reports_for_run(dir.path(), &next);
     assert!(warnings.is_empty(), "{warnings:?}");
     let names: Vec<String> = prior.iter().map(PriorReport::file_name).collect();
@@ -1054,13 +1060,9 @@ fn changes_since_the_hand_written_example_report() {
     assert_eq!(c.report, "jn75q2w8_2026-11-08.md");
     assert_eq!(c.run_id.as_deref(), Some("jn75q2w8hd4k1tz7c9m3xv6bfe0r5ga2"));
     assert!(!c.ours && !c.experiment_assumed);
-    assert_eq!(
-        change_list(&c.fixed),
-        [
-            "000-fundamentals/003-crons MODEL_FAULT → -",
-            "002-queries/012-text_search HARNESS_FAILURE (infrastructure) → -"
-        ]
-    );
+    assert_eq!(change_list(&c.fixed), ["000-fundamentals/003-crons MODEL_FAULT → -"]);
+    // An infrastructure failure that passed this time is a recovery, not a fix.
+    assert_eq!(change_list(&c.recovered), ["002-queries/012-text_search HARNESS_FAILURE (infrastructure) → -"]);
     assert_eq!(
         change_list(&c.new_failures),
         [
@@ -1079,7 +1081,9 @@ fn changes_since_the_hand_written_example_report() {
         ]
     );
     assert!(c.relabelled.is_empty() && c.not_run_now.is_empty());
-    assert_eq!(c.one_line(), "since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 2 fixed · 4 new");
+    assert_eq!(c.one_line(), "since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 1 fixed · 1 recovered · 4 new");
+    assert_eq!(c.to_json()["recovered"][0]["eval"], "002-queries/012-text_search");
+    assert_eq!(c.to_json()["fixed"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
@@ -1143,7 +1147,7 @@ fn changes_since_our_own_report() {
         scope: None,
     });
     let section = md.split("## Changes since the last report\n\n").nth(1).unwrap().split("\n## ").next().unwrap();
-    assert!(section.starts_with("Compared with `jn72t14a_2026-02-06.md` (run `jn72t14a0tmje3jrj9wwng78gh80mdfw`, 2026-02-06; an evaltriage report).\n"), "{section}");
+    assert!(section.starts_with("Compared with `jn72t14a_2026-02-06.md` (run `jn72t14a0tmje3jrj9wwng78gh80mdfw`, which ran 2026-02-06; an evaltriage report).\n"), "{section}");
     assert!(section.contains("- **Pass rate then → now**: 8/16 (50.0%) → 8/15 (53.3%)\n"), "{section}");
     assert!(
         section.contains(
@@ -1311,7 +1315,7 @@ fn counts_are_singular_when_they_are_one() {
     f.history = history(&f.prior, &failures);
     let md = render_with(&f, &[]);
     assert!(md.contains("- **Actionable on the benchmark's side**: 0 of 1 verification failure\n"), "{md}");
-    assert!(md.contains("named as failed in 1 of 1 prior report\n"), "{md}");
+    assert!(md.contains("failed in 1 of 1 prior run\n"), "{md}");
     assert!(md.contains("; 4,598 tokens"), "{md}");
     assert!(!md.contains(" 1 failures") && !md.contains(" 1 reports") && !md.contains(" 1 evals"), "{md}");
 }

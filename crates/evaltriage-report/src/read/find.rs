@@ -122,7 +122,6 @@ fn model_value(line: &str) -> Option<String> {
 #[derive(Debug)]
 pub(crate) struct Found {
     pub path: PathBuf,
-    pub name: ReportFileName,
     pub file_name: String,
 }
 
@@ -196,7 +195,7 @@ pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mu
         let parsed = parse_report_file_name(&file_name);
         if identity.folder_matches(components) {
             match parsed {
-                Some(name) => found.push(Found { path: path.to_owned(), name, file_name }),
+                Some(_) => found.push(Found { path: path.to_owned(), file_name }),
                 None => problems.push(PriorWarning {
                     path: path.to_owned(),
                     reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
@@ -205,11 +204,13 @@ pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mu
             return;
         }
         // Elsewhere, only a file named like a report is worth a look at its header.
-        let Some(name) = parsed else { return };
+        if parsed.is_none() {
+            return;
+        }
         match read_prefix(path, HEADER_BYTES) {
             Ok((bytes, _)) => {
                 if header_model(&String::from_utf8_lossy(&bytes)).is_some_and(|m| identity.names(&m)) {
-                    found.push(Found { path: path.to_owned(), name, file_name });
+                    found.push(Found { path: path.to_owned(), file_name });
                 }
             }
             Err(problem) => problems.push(PriorWarning { path: path.to_owned(), reason: problem.kind.to_string() }),

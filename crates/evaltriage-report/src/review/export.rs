@@ -1,7 +1,8 @@
 //! One record per verdict across reports (`reports export`, `reports agreement`): run, model,
 //! experiment, date, eval, step, label, confidence, classifier, repeat, the reviewer's verdict and
 //! the reasoning; filters; JSON and CSV. Our reports give every field from their block;
-//! hand-written ones give what their text says (no step, confidence or reasoning).
+//! hand-written ones give what their text says (the step when it names one; no confidence or
+//! reasoning). The date is the day the run ran.
 
 use chrono::NaiveDate;
 use evaltriage_core::{VerdictOrigin, VerdictStatus};
@@ -17,8 +18,11 @@ pub struct ExportRecord {
     pub run: String,
     pub model: String,
     pub experiment: Option<String>,
+    /// The day the run ran (see [`crate::PriorReport::run_time`]).
     pub date: NaiveDate,
     pub eval: String,
+    /// The failed step (`none` when the eval failed before any step); `None` when the report does
+    /// not say (a hand-written report without a step column or line).
     pub step: Option<String>,
     /// The tool's (or the report author's) label, with its qualifier: `MODEL_FAULT`,
     /// `INFRASTRUCTURE (rate_limit)`, `UNCLASSIFIED (analysis error)`.
@@ -59,7 +63,8 @@ impl ExportFilter<'_> {
                 base_label(&r.label).eq_ignore_ascii_case(c)
                     || r.human_label.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(c))
             })
-            && self.step.is_none_or(|s| r.step.as_deref().unwrap_or("none").eq_ignore_ascii_case(s))
+            // A step the report does not give matches no step, `none` included.
+            && self.step.is_none_or(|s| r.step.as_deref().is_some_and(|step| step.eq_ignore_ascii_case(s.trim())))
             && self.since.is_none_or(|d| r.date >= d)
             && self.until.is_none_or(|d| r.date <= d)
     }
@@ -106,7 +111,7 @@ pub fn export_records(reports: &[CatalogReport], filter: &ExportFilter<'_>) -> V
             run: run.clone(),
             model: r.model.clone(),
             experiment: r.report.experiment.clone(),
-            date: r.report.date,
+            date: r.report.run_date(),
             eval: eval.to_owned(),
             step: None,
             label,
@@ -123,13 +128,14 @@ pub fn export_records(reports: &[CatalogReport], filter: &ExportFilter<'_>) -> V
         for e in &r.report.entries {
             let mut rec = base(&e.eval, e.label_text());
             rec.repeat = e.repeat;
+            rec.step.clone_from(&e.failed_step);
             if let Some(h) = &e.human {
                 rec.human_label = Some(h.label.as_str().to_owned());
                 rec.human_note = Some(h.note.clone()).filter(|n| !n.is_empty());
                 rec.human_by.clone_from(&h.by);
             }
             if let Some(v) = r.report.verdicts.iter().find(|v| v.eval_path.as_str() == e.eval) {
-                rec.step = v.failed_step.as_ref().map(|s| s.as_str().to_owned());
+                rec.step = Some(v.failed_step.as_ref().map_or("none", |s| s.as_str()).to_owned());
                 rec.status = match v.status {
                     VerdictStatus::Done => "done",
                     VerdictStatus::Error => "error",
@@ -275,6 +281,32 @@ mod tests {
         ] {
             assert_eq!(model_matches(g, m), want, "{g} {m}");
         }
+    }
+
+    #[test]
+    fn a_hand_written_reports_step_is_exported_and_unknown_steps_match_no_step_filter() {
+        let md = "# Run\n\n| Eval | Failed step | Classification | Reason |\n|---|---|---|---|\n\
+                  | 000-fundamentals/003-crons | tsc | MODEL_FAULT | x |\n| 002-queries/001-x | none | MODEL_FAULT | y |\n\
+                  | 003-mutations/002-y | ? | KNOWN_GAP | z |\n";
+        let path = std::path::Path::new("p/m/jn7aaaaa_2026-02-01.md");
+        let report = crate::parse_report(md, Some(path)).unwrap();
+        let catalog = [CatalogReport { report, model: "p/m".into(), relative: "p/m/jn7aaaaa_2026-02-01.md".into() }];
+        let steps = |step: Option<&str>| -> Vec<(String, Option<String>)> {
+            export_records(&catalog, &ExportFilter { step, ..ExportFilter::default() })
+                .into_iter()
+                .map(|r| (r.eval, r.step))
+                .collect()
+        };
+        assert_eq!(
+            steps(None),
+            [
+                ("000-fundamentals/003-crons".to_owned(), Some("tsc".to_owned())),
+                ("002-queries/001-x".to_owned(), Some("none".to_owned())),
+                ("003-mutations/002-y".to_owned(), None)
+            ]
+        );
+        assert_eq!(steps(Some("none")), [("002-queries/001-x".to_owned(), Some("none".to_owned()))]);
+        assert_eq!(steps(Some("tsc")).len(), 1);
     }
 
     #[test]

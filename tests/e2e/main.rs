@@ -7,6 +7,7 @@ mod faces_hardening;
 mod hardening;
 mod llm_robustness;
 mod mcp;
+mod new_user;
 mod night_outputs;
 mod nightly;
 mod readme;

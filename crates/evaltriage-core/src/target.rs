@@ -105,16 +105,27 @@ fn parse_url(s: &str) -> Result<RunRef, &'static str> {
     let mut i = 0;
     while i < segments.len() {
         match segments[i].as_str() {
-            "model" | "experiment" if i + 1 < segments.len() => {
+            "model" if i + 1 < segments.len() => {
+                // A slug pasted with a raw `/` (`/model/openai/gpt-5/run/...`) spans segments up to
+                // the next `experiment` or `run`: the run id after it is still unambiguous.
+                let end = (i + 1..segments.len())
+                    .find(|&j| matches!(segments[j].as_str(), "experiment" | "run" | "model"))
+                    .unwrap_or(segments.len());
+                let value = segments[i + 1..end].join("/").trim().to_owned();
+                if value.is_empty() {
+                    return Err("empty URL segment");
+                }
+                if model.replace(value).is_some() {
+                    return Err("URL names two models");
+                }
+                i = end;
+            }
+            "experiment" if i + 1 < segments.len() => {
                 let value = segments[i + 1].trim().to_owned();
                 if value.is_empty() {
                     return Err("empty URL segment");
                 }
-                if segments[i] == "model" {
-                    if model.replace(value).is_some() {
-                        return Err("URL names two models");
-                    }
-                } else if experiment.replace(value).is_some() {
+                if experiment.replace(value).is_some() {
                     return Err("URL names two experiments");
                 }
                 i += 2;
@@ -180,6 +191,15 @@ mod tests {
             None,
             Some("000-fundamentals"),
             Some(EVAL),
+        );
+        // A slug pasted with a raw `/`: the run id is still unambiguous.
+        check(&format!("{h}/model/openai/gpt-5.9-lab/run/{ID}"), None, Some("openai/gpt-5.9-lab"), None, None);
+        check(
+            &format!("{h}/model/openai/gpt-5.9-lab/experiment/no_guidelines/run/{ID}/000-fundamentals"),
+            Some("no_guidelines"),
+            Some("openai/gpt-5.9-lab"),
+            Some("000-fundamentals"),
+            None,
         );
         check(
             &format!("{h}/model/anthropic%2Fclaude-opus-4.6/experiment/default/run/{ID}/"),

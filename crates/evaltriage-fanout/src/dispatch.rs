@@ -4,6 +4,10 @@
 
 use std::sync::Arc;
 
+/// The fewest verification failures a cross-cutting synthesis is asked for: one failure (an
+/// eval-level analysis, say) has no pattern to find, so no call is spent on it.
+pub const MIN_SYNTHESIS_FAILURES: usize = 2;
+
 use evaltriage_core::{Classification, EvalPath, FailureKind, TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
 use futures::StreamExt;
 use tokio::sync::mpsc::UnboundedSender;
@@ -152,7 +156,7 @@ pub fn estimate(cases: &[Case], config: &FanoutConfig, run_summary: &str) -> Est
         est.completion_tokens += ESTIMATED_COMPLETION_TOKENS;
     }
     let verification = cases.len() - est.infrastructure;
-    if verification == 0 {
+    if verification < MIN_SYNTHESIS_FAILURES {
         return est;
     }
     // With every verdict cached, the synthesis prompt is known exactly, and so is whether its

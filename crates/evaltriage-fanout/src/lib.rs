@@ -30,6 +30,7 @@ pub use answer::answer_schema;
 pub use budget::prompt_tokens_upper_bound;
 pub use cache::cache_key;
 pub use diff::unified_diff;
+pub use dispatch::MIN_SYNTHESIS_FAILURES;
 pub use dispatch::{Analysis, Estimate, ProgressEvent, Synthesis, analyze, estimate, synthesize};
 pub use llm::{
     ApiKey, DEFAULT_ANSWER_TOKENS, DEFAULT_CALL_TIMEOUT, DEFAULT_GIVE_UP_AFTER_TIMEOUTS, LlmConfig, ResponseMode,

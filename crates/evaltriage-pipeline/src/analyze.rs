@@ -187,6 +187,11 @@ pub struct Written {
     pub synthesis_cached: bool,
     pub kept_actions_taken: bool,
     pub config: FanoutConfig,
+    /// Things the caller should know about what was analysed (a URL whose experiment is not the
+    /// run's).
+    pub notes: Vec<String>,
+    /// For a scoped analysis, the run's own full report when it has one.
+    pub own_full_report: Option<PathBuf>,
 }
 
 impl Written {
@@ -250,6 +255,14 @@ pub async fn analyze(
             ),
         ));
     }
+    let mut notes = Vec::new();
+    if let Some(asked) = run_ref.experiment.as_deref().filter(|e| *e != run.experiment) {
+        // The run is what it is; the URL's experiment segment is only what was pasted.
+        notes.push(format!(
+            "the URL names experiment {asked:?} but run {} is in experiment {:?}: analysed as {:?}",
+            run.id, run.experiment, run.experiment
+        ));
+    }
     let shape = Shape::of(&run);
     if let Some(why) = shape.unscored_reason().filter(|_| !request.force) {
         return Err(Error::new(
@@ -296,6 +309,20 @@ pub async fn analyze(
         }
     }
 
+    // A scoped analysis's own run may have its full report already: not a prior report (it is the
+    // same run), but the summary names it rather than saying there is none anywhere.
+    let own_full_report = match &scope {
+        Some(_) => {
+            let full = evaltriage_report::ReportKey::of_run(&run, date, None);
+            evaltriage_report::existing_report_for(&evaltriage_report::report_path_in_tree(
+                &settings.reports_dir,
+                &full,
+            ))
+            .ok()
+            .flatten()
+        }
+        None => None,
+    };
     let (prior, warnings) = evaltriage_report::prior_reports_for_run(&settings.reports_dir, &run);
     for w in &warnings {
         events.send(Event::Warning(format!("skipped prior report {}: {}", w.path.display(), w.reason)));
@@ -358,7 +385,14 @@ pub async fn analyze(
 
     let mut synthesis = None;
     if let Backend::Llm(_) = &config.backend {
-        if fanned.verdicts.iter().any(|v| v.classification.is_some()) {
+        let verification = fanned
+            .verdicts
+            .iter()
+            .filter(|v| !matches!(v.origin, evaltriage_core::VerdictOrigin::Infrastructure(_)))
+            .count();
+        if verification >= evaltriage_fanout::MIN_SYNTHESIS_FAILURES
+            && fanned.verdicts.iter().any(|v| v.classification.is_some())
+        {
             events.send(Event::Step("looking for cross-cutting patterns".to_owned()));
             let budget_left = config.token_budget.map(|b| b.saturating_sub(fanned.tokens.total()));
             let call = evaltriage_fanout::synthesize(&fanned.verdicts, &run_summary, &config, budget_left);
@@ -427,6 +461,8 @@ pub async fn analyze(
         synthesis_cached: synthesis.as_ref().is_some_and(|s| s.as_ref().is_ok_and(|s| s.cached)),
         kept_actions_taken: outcome.kept_actions_taken,
         config,
+        notes,
+        own_full_report,
     })))
 }
 

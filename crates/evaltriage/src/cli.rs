@@ -16,16 +16,18 @@ Examples:
   evaltriage evals show <runId> 000-fundamentals/003-crons --file run.log
   evaltriage snapshot <runId> --into my-store
   evaltriage runs list --model 'anthropic/*' --since 24h
-  evaltriage nightly --budget-tokens 2000000 --notify-webhook https://hooks.example/...
+  evaltriage nightly --budget-tokens 2000000 --notify-webhook <URL>
   evaltriage reports list --model 'anthropic/*'
   evaltriage reports trend --json
   evaltriage site --out site
-  evaltriage mcp --store my-store                   # for an MCP client (Claude Code, Cursor, ...)
+  evaltriage mcp --store my-store      # for an MCP client (Claude Code, ...)
 
-Configuration: flags > environment > evaltriage.toml (current folder, or --config) > defaults.
-Exit codes: 0 ok, 1 completed with errors, 2 usage or input error, 3 another nightly holds the lock,
-4 the run has not finished yet (nothing was written; analyze it once it has).
-Logs: RUST_LOG=debug.";
+Configuration: flags > environment > evaltriage.toml (current folder, or
+--config) > defaults. Logs: RUST_LOG=debug.
+
+Exit codes: 0 ok; 1 completed with errors; 2 usage or input error; 3 another
+nightly holds the lock; 4 the run has not finished yet (nothing was written:
+analyze it once it has).";
 
 /// The `evaltriage` command line.
 #[derive(Debug, Parser)]
@@ -81,15 +83,22 @@ pub enum Command {
     /// Analyse a run's failures and write a markdown report (the main job)
     #[command(after_help = "\
 Examples:
-  evaltriage analyze-run examples/store                       # bundled example, no network, no key
+  # bundled example, no network, no key
+  evaltriage analyze-run examples/store
   evaltriage analyze-run https://<visualizer>/experiment/default/run/<runId>
   OPENAI_API_KEY=... evaltriage analyze-run <runId> --llm-model gpt-4.1-mini
-  evaltriage analyze-run <runId> --llm-base-url http://localhost:8080/v1 --llm-model local
-  evaltriage analyze-run <runId> --estimate                   # calls and tokens, no LLM call
-  evaltriage analyze-run https://<visualizer>/experiment/default/run/<runId>/<category>   # one category
+  evaltriage analyze-run <runId> --llm-base-url http://localhost:8080/v1 \\
+    --llm-model local
+  # calls and tokens, no LLM call
+  evaltriage analyze-run <runId> --estimate
+  # one category
+  evaltriage analyze-run \\
+    https://<visualizer>/experiment/default/run/<runId>/<category>
 
-The report goes to <reports-dir>/<provider>/<model>/<runIdPrefix>_<date>.md; a category- or eval-level
-analysis writes <runIdPrefix>_<date>.<category>[.<eval>].md beside it and never replaces the full report.")]
+The report goes to <reports-dir>/<provider>/<model>/<runIdPrefix>_<date>.md; a
+category- or eval-level analysis writes
+<runIdPrefix>_<date>.<category>[.<eval>].md beside it and never replaces the
+full report.")]
     AnalyzeRun(AnalyzeArgs),
     /// Analyse every new finished run, unattended (for a schedule): one report per run and a digest
     #[command(after_help = NIGHTLY_HELP)]
@@ -106,7 +115,8 @@ analysis writes <runIdPrefix>_<date>.<category>[.<eval>].md beside it and never 
     /// Copy a run (its document and its failed evals' blobs) from Convex into a local store
     #[command(after_help = "\
 Example:
-  evaltriage snapshot https://<visualizer>/experiment/default/run/<runId> --into my-store
+  evaltriage snapshot https://<visualizer>/experiment/default/run/<runId> \\
+    --into my-store
   evaltriage analyze-run <runId> --store my-store      # offline, same result")]
     Snapshot {
         /// Visualizer URL or run id (the whole run is copied, whatever level the URL names)
@@ -123,11 +133,14 @@ Example:
     /// Per eval, what changed between two runs: fixed, new failures, still failing (old → new label)
     #[command(after_help = "\
 Examples:
-  evaltriage diff jn72t14a jn77xx97              # two runs with reports (run ids or prefixes)
-  evaltriage diff reports/a/b/jn72t14a_2026-02-06.md <runId> --store my-store --json
+  # two runs with reports (run ids or prefixes)
+  evaltriage diff jn72t14a jn77xx97
+  evaltriage diff reports/a/b/jn72t14a_2026-02-06.md <runId> --store \\
+    my-store --json
 
-A run with a report is read from its report (labels included, a reviewer's where there is one); a
-run without one is read from its run data (through --store or Convex), without labels.")]
+A run with a report is read from its report (labels included, a reviewer's
+where there is one); a run without one is read from its run data (through
+--store or Convex), without labels.")]
     Diff {
         /// The older run: a report path, run id or prefix with a report, or a target (URL, run id)
         run_a: String,
@@ -147,7 +160,7 @@ Example:
         /// The folder to write the site into (created; files of an earlier site are overwritten)
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
-        /// Runs per model in the charts and heat map [default: 20]
+        /// Runs per model in the charts and heat map
         #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=500))]
         runs: u16,
         #[command(flatten)]
@@ -208,7 +221,7 @@ pub enum ReportsCommand {
     },
     /// One report: rendered for the terminal, or raw markdown when piped or with --raw
     #[command(
-        after_help = "Examples:\n  evaltriage reports show anthropic/claude-sonnet-4.6     # its latest report\n  evaltriage reports show jn72t14a --raw\n  evaltriage reports show reports/anthropic/claude-opus-4-6/jn72t14a_2026-02-06.md"
+        after_help = "Examples:\n  evaltriage reports show anthropic/claude-sonnet-4.6     # its latest report\n  evaltriage reports show jn72t14a --raw\n  evaltriage reports show \\\n    reports/anthropic/claude-opus-4-6/jn72t14a_2026-02-06.md"
     )]
     Show {
         /// A report path, a run id or prefix, or a model (its latest report)
@@ -222,7 +235,7 @@ pub enum ReportsCommand {
     /// Per model, pass rate and labels over time; persistent and flaky evals; evals failing for
     /// every model
     #[command(
-        after_help = "Examples:\n  evaltriage reports trend\n  evaltriage reports trend --model 'anthropic/*' --runs 5 --min-failed 2 --svg trend.svg"
+        after_help = "Examples:\n  evaltriage reports trend\n  evaltriage reports trend --model 'anthropic/*' --runs 5 --min-failed 2 \\\n    --svg trend.svg"
     )]
     Trend {
         /// Only models matching this glob
@@ -245,9 +258,10 @@ pub enum ReportsCommand {
     },
     /// One record per verdict across reports, as JSON, JSON lines or CSV
     #[command(
-        after_help = "Examples:\n  evaltriage reports export --format csv > verdicts.csv\n  evaltriage reports export --format jsonl --classification KNOWN_GAP --since 2026-02-01"
+        after_help = "Examples:\n  evaltriage reports export --format csv > verdicts.csv\n  evaltriage reports export --format jsonl --classification KNOWN_GAP \\\n    --since 2026-02-01"
     )]
     Export {
+        /// The records' format: one JSON array, one JSON object a line, or CSV
         #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
         format: ExportFormat,
         /// Only models matching this glob
@@ -274,15 +288,18 @@ pub enum ReportsCommand {
     /// Record a reviewer's verdict on one failure in its report (authoritative for later analyses)
     #[command(after_help = "\
 Example:
-  evaltriage reports review jn72t14a 000-fundamentals/003-crons --label KNOWN_GAP --note 'GAPS.txt lists it' --by alice
+  evaltriage reports review jn72t14a 000-fundamentals/003-crons --label \\
+    KNOWN_GAP --note 'GAPS.txt lists it' --by alice
 
-Adds a line to the failure's section and, in evaltriage's own reports, to the machine-readable
-block; nothing else in the report changes. A second review of the same failure replaces the first.")]
+Adds a line to the failure's section and, in evaltriage's own reports, to the
+machine-readable block; nothing else in the report changes. A second review of
+the same failure replaces the first.")]
     Review {
         /// A report path, or a run id or prefix with one report
         report: String,
         /// The eval (`category/name`)
         eval: String,
+        /// The reviewer's label, which later analyses start from
         #[arg(long, value_enum)]
         label: LabelArg,
         /// Why
@@ -315,14 +332,16 @@ pub enum RunsCommand {
     #[command(after_help = "\
 Examples:
   evaltriage runs list --since 24h
-  evaltriage runs list --model 'anthropic/*' --model 'openai/gpt-5*' --status finished --json
+  evaltriage runs list --model 'anthropic/*' --model 'openai/gpt-5*' \\
+    --status finished --json
   evaltriage runs list --store my-store --experiment default
 
-Cost: one request per 100 models plus one per matching model, whatever the history holds.")]
+Cost: one request per 100 models plus one per matching model, whatever the
+history holds.")]
     List(RunsListArgs),
     /// The run's shape: model, experiment, status, totals, failures by step, infrastructure vs verification, clusters
     #[command(
-        after_help = "Example:\n  evaltriage runs show https://<visualizer>/experiment/default/run/<runId> --json"
+        after_help = "Example:\n  evaltriage runs show https://<visualizer>/experiment/default/run/<runId> \\\n    --json"
     )]
     Show {
         #[arg(help = TARGET_HELP)]
@@ -358,7 +377,8 @@ pub enum EvalsCommand {
     #[command(after_help = "\
 Examples:
   evaltriage evals show <runId> 000-fundamentals/003-crons
-  evaltriage evals show https://<visualizer>/experiment/default/run/<runId>/<category>/<evalId>
+  evaltriage evals show \\
+    https://<visualizer>/experiment/default/run/<runId>/<category>/<evalId>
   evaltriage evals show <runId> <evalId> --file run.log
   evaltriage evals show <runId> <evalId> --file answer/convex/crons.ts")]
     Show {
@@ -486,15 +506,19 @@ pub struct RunsListArgs {
     pub limit: Option<usize>,
 }
 
-const MCP_HELP: &str = "\
+pub(crate) const MCP_HELP: &str = "\
 Examples:
-  evaltriage mcp                                      # Convex, rules or the LLM OPENAI_API_KEY names
+  # Convex; rules, or the LLM OPENAI_API_KEY names
+  evaltriage mcp
   evaltriage mcp --store my-store --reports-dir reports
   claude mcp add evaltriage -- evaltriage mcp --reports-dir /path/to/reports
 
-Tools: runs_list, runs_show, evals_list, evals_show, analyze_run. Resources: every report, as
-report://<provider>/<model>/<file>. The options below are the defaults of every call; a tool's
-arguments override some of them per call. stdout is the protocol; logs go to stderr (RUST_LOG).";
+Tools: runs_list, runs_show, evals_list, evals_show, analyze_run,
+reports_list, reports_show, reports_trend, diff, reports_export,
+reports_review, reports_agreement. Resources: every report, as
+report://<provider>/<model>/<file>. The options below are the defaults of
+every call; a tool's arguments override some of them per call. stdout is the
+protocol; logs go to stderr (RUST_LOG).";
 
 /// `evaltriage mcp`: where runs are read from and reports go, and the analysis defaults.
 #[derive(Debug, Clone, Args)]
@@ -513,20 +537,27 @@ pub struct McpArgs {
 
 const NIGHTLY_HELP: &str = "\
 Examples:
-  evaltriage nightly                                  # runs since the last nightly (first time: the last 24h)
+  # runs since the last nightly (first: last 24h)
+  evaltriage nightly
   evaltriage nightly --since 7d --model 'anthropic/*' --dry-run
-  evaltriage nightly --budget-tokens 2000000 --sample-every 3 --notify-webhook https://hooks.example/T0/B0/x
+  evaltriage nightly --budget-tokens 2000000 --sample-every 3 \\
+    --notify-webhook https://hooks.example/T0/B0/x \\
+    --site-url https://triage.example
 
-Only finished runs (completed, failed) are analysed; pending and running ones wait for the next night.
-A run that already has a report is skipped, so a repeat does nothing and costs nothing. The window
-is per model, from the high-water mark in <reports-dir>/.evaltriage/nightly.json (never moved past a
-run that was not handled). The digest goes to <reports-dir>/nightly/<YYYY-MM-DD>.md; a second nightly
-the same day adds a section to it.
+Only finished runs (completed, failed) are analyzed; pending and running ones
+wait for the next night, and runs the benchmark does not score are skipped. A
+run that already has a report is skipped, so a repeat does nothing and costs
+nothing. The window is per model, from the high-water mark in
+<reports-dir>/.evaltriage/nightly.json (never moved past a run that was not
+handled). The digest goes to <reports-dir>/nightly/<YYYY-MM-DD>.md; a second
+nightly the same day adds a section to it. A night whose runs cannot be listed
+is recorded there and notified too.
 
-Exit codes: 0 every run in the window was handled or left for a reason (still running, budget,
---max-runs); 1 a run or a model's listing failed (the others were still analysed); 2 usage error;
-3 another nightly holds the lock <reports-dir>/.evaltriage/nightly.lock (it names its pid and start),
-nothing was done.";
+Exit codes: 0 every run in the window was handled or left for a reason (still
+running, budget, --max-runs); 1 a run or the listing failed (the others were
+still analyzed); 2 usage error; 3 another nightly holds the lock
+<reports-dir>/.evaltriage/nightly.lock (it names its pid and start), nothing
+was done.";
 
 #[derive(Debug, Args)]
 pub struct NightlyArgs {
@@ -616,6 +647,43 @@ impl From<LabelArg> for evaltriage_core::Classification {
             LabelArg::OverlyStrict => Self::OverlyStrict,
             LabelArg::AmbiguousTask => Self::AmbiguousTask,
             LabelArg::KnownGap => Self::KnownGap,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every command and subcommand, depth first.
+    fn commands(command: &clap::Command) -> Vec<clap::Command> {
+        let mut all = vec![command.clone()];
+        for sub in command.get_subcommands() {
+            all.extend(commands(sub));
+        }
+        all
+    }
+
+    #[test]
+    fn help_examples_fit_an_80_column_terminal_and_say_each_default_once() {
+        for command in commands(&Cli::command()) {
+            let name = command.get_name().to_owned();
+            for text in [command.get_after_help(), command.get_after_long_help()].into_iter().flatten() {
+                for line in text.to_string().lines() {
+                    assert!(line.chars().count() <= 78, "{name}: a help line clap would wrap: {line}");
+                }
+            }
+            for arg in command.get_arguments() {
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                if !arg.get_default_values().is_empty() {
+                    assert!(!help.contains("[default:"), "{name} --{}: the default twice: {help}", arg.get_id());
+                }
+                if !arg.is_hide_set() && !arg.is_positional() {
+                    assert!(!help.trim().is_empty(), "{name} --{} has no description", arg.get_id());
+                }
+            }
         }
     }
 }

@@ -468,6 +468,14 @@ mod tests {
     }
 
     #[test]
+    fn mcp_help_names_every_tool() {
+        let help = crate::cli::MCP_HELP.replace('\n', " ");
+        for def in registry() {
+            assert!(help.contains(def.name), "mcp --help does not name {}", def.name);
+        }
+    }
+
+    #[test]
     fn every_tool_has_an_object_input_schema_and_a_description() {
         for def in registry() {
             let tool = def.tool();

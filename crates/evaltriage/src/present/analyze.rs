@@ -87,6 +87,8 @@ struct Summary<'a> {
     with_run_log: &'a BTreeSet<EvalPath>,
     spend: Spend,
     synthesis_cached: bool,
+    notes: &'a [String],
+    own_full_report: Option<&'a PathBuf>,
 }
 
 /// A confidence rounded to two decimals (f32 values such as 0.3 would otherwise print as
@@ -111,6 +113,8 @@ impl<'a> Summary<'a> {
             with_run_log: &w.with_run_log,
             spend: w.spend,
             synthesis_cached: w.synthesis_cached,
+            notes: &w.notes,
+            own_full_report: w.own_full_report.as_ref(),
         }
     }
 
@@ -142,6 +146,7 @@ impl<'a> Summary<'a> {
             "prior_reports": self.prior_reports,
             "prior_reports_folder": self.prior_folder,
             "next": self.next_step(),
+            "notes": self.notes,
             "verdicts": self.verdicts.iter().map(|v| {
                 let h = self.history.for_eval(&v.eval_path);
                 json!({
@@ -186,6 +191,9 @@ impl<'a> Summary<'a> {
             shape.finished(),
             shape.pass_rate_percent()
         );
+        for note in self.notes {
+            let _ = writeln!(s, "warning: {note}");
+        }
         if let Some(scope) = self.scope {
             let _ = writeln!(
                 s,
@@ -239,6 +247,12 @@ impl<'a> Summary<'a> {
             );
         }
         match self.changes {
+            evaltriage_report::ChangesSince::NoPriorReport { .. }
+                if self.prior_reports == 0 && self.own_full_report.is_some() =>
+            {
+                let full = self.own_full_report.map(|p| p.display().to_string()).unwrap_or_default();
+                let _ = writeln!(s, "  no earlier run of this model has a report (this run's full report: {full})");
+            }
             evaltriage_report::ChangesSince::NoPriorReport { .. } if self.prior_reports == 0 => {
                 let _ = writeln!(
                     s,

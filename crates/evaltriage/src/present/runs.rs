@@ -91,20 +91,28 @@ pub fn shape_text(run: &Run, shape: &Shape) -> String {
 /// What `runs list` prints.
 pub fn runs_listed_text(listed: &RunsListed) -> String {
     let listing = &listed.listing;
-    let mut s = String::new();
-    for r in &listing.runs {
-        let evals = r.eval_counts.map(|c| format!("{}/{} passed", c.passed, c.total)).unwrap_or_else(|| "-".to_owned());
-        let _ = writeln!(
-            s,
-            "{}  {}  {:<9}  {:<15}  {}  {}",
-            timestamp(r.created_at_ms),
-            r.run_id,
-            r.status,
-            evals,
-            r.experiment,
-            r.model
-        );
-    }
+    let rows: Vec<[String; 6]> = listing
+        .runs
+        .iter()
+        .map(|r| {
+            let evals =
+                r.eval_counts.map(|c| format!("{}/{} passed", c.passed, c.total)).unwrap_or_else(|| "-".to_owned());
+            [
+                timestamp(r.created_at_ms),
+                r.run_id.to_string(),
+                r.status.clone(),
+                evals,
+                r.experiment.clone(),
+                r.model.clone(),
+            ]
+        })
+        .collect();
+    // Columns as wide as their widest cell: a long experiment name never shifts the model column.
+    let mut s = if rows.is_empty() {
+        String::new()
+    } else {
+        super::table(&["CREATED", "RUN", "STATUS", "EVALS", "EXPERIMENT", "MODEL"], &rows)
+    };
     if listing.runs.is_empty() {
         s.push_str("no runs\n");
     }
@@ -129,4 +137,40 @@ pub fn runs_listed_text(listed: &RunsListed) -> String {
         let _ = writeln!(s, "error: the runs of {model} could not be listed: {error}");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use evaltriage_core::RunId;
+    use evaltriage_core::source::{Listing, RunHeader};
+
+    use super::*;
+
+    fn header(n: usize, experiment: &str) -> RunHeader {
+        RunHeader {
+            run_id: RunId::new(&format!("jn7{n:05}m2qw8hd5tz3vc6pe1r0bfs7g")).unwrap(),
+            model: format!("prov/model-{n}"),
+            experiment: experiment.to_owned(),
+            status: "completed".into(),
+            created_at_ms: 1_796_000_000_000.0,
+            model_id: None,
+            provider: None,
+            eval_counts: None,
+            benchmark_version: None,
+        }
+    }
+
+    #[test]
+    fn a_long_experiment_name_never_shifts_the_model_column() {
+        let listing = Listing {
+            runs: vec![header(1, "default"), header(2, "web_search_no_guidelines_and_a_long_tag")],
+            requests: 0,
+            models: 2,
+            full: Vec::new(),
+            failed: Vec::new(),
+        };
+        let text = runs_listed_text(&RunsListed { listing, hidden: Vec::new() });
+        let starts: Vec<usize> = text.lines().take(3).map(|l| l.find("prov/").or(l.find("MODEL")).unwrap()).collect();
+        assert!(starts.windows(2).all(|w| w[0] == w[1]), "{text}");
+    }
 }

@@ -64,6 +64,9 @@ struct BudgetState {
 }
 
 /// Why a call was not started.
+/// How a call the budget could not hold is said (and recognised, to ask again later).
+pub(crate) const OVER_BUDGET_PREFIX: &str = "token budget reached";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OverBudget {
     pub cost: u64,
@@ -75,7 +78,7 @@ impl std::fmt::Display for OverBudget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "token budget reached: this call could take up to {} tokens and {} of the {} are left",
+            "{OVER_BUDGET_PREFIX}: this call could take up to {} tokens and {} of the {} are left",
             self.cost, self.left, self.limit
         )
     }

@@ -217,31 +217,30 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
     });
     shared.reporter.send(ProgressEvent::Planned { total: cases.len() });
     let limit = usize::from(config.concurrency.get());
-    let mut verdicts: Vec<Verdict> = futures::stream::iter(cases)
-        .map(|case| {
-            let shared = Arc::clone(&shared);
-            async move {
-                let mut verdict = analyse_one(&case, &shared).await;
-                // What could not be fetched travels with the verdict, whoever reached it, so the
-                // report and the summary can name it.
-                if !case.failure.kind.is_infrastructure() {
-                    verdict.missing_evidence = case.evidence.problems.iter().map(ToString::to_string).collect();
-                    // The decisive error (a tests failure's failing test and its assertion) is
-                    // the evidence's, whichever classifier reached the verdict.
-                    if let Some(error) = decisive_error(&case) {
-                        verdict.error = error;
-                    }
-                }
-                // After a refused key the run stops with one error; no per-eval failure is told.
-                if shared.client.as_ref().is_none_or(|c| c.auth_refused().is_none()) {
-                    shared.reporter.finished(&verdict);
-                }
-                verdict
-            }
-        })
-        .buffer_unordered(limit)
-        .collect()
-        .await;
+    let mut verdicts = analyse_all(&cases, &shared, limit).await;
+    // An eval skipped because the calls in flight had reserved their worst case may fit now that
+    // they settled to what they spent: ask again, as long as a pass gets something done.
+    loop {
+        let waiting: Vec<usize> = (0..verdicts.len()).filter(|&i| skipped_for_budget(&verdicts[i])).collect();
+        if waiting.is_empty() || shared.client.as_ref().is_some_and(|c| c.auth_refused().is_some()) {
+            break;
+        }
+        let again: Vec<Case> = waiting.iter().map(|&i| cases[i].clone()).collect();
+        let retried = analyse_all(&again, &shared, limit).await;
+        let progress = retried.iter().any(|v| !skipped_for_budget(v));
+        for (i, verdict) in waiting.into_iter().zip(retried) {
+            verdicts[i] = verdict;
+        }
+        if !progress {
+            break;
+        }
+    }
+    for verdict in &verdicts {
+        // After a refused key the run stops with one error; no per-eval failure is told.
+        if shared.client.as_ref().is_none_or(|c| c.auth_refused().is_none()) {
+            shared.reporter.finished(verdict);
+        }
+    }
     if let Some(client) = &shared.client {
         if let Some(message) = client.auth_refused() {
             return Err(FanoutError::AuthRefused(message.to_owned()));
@@ -264,6 +263,39 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
         response_mode: shared.client.as_ref().map(LlmClient::mode),
         prompt_version: config.prompts.version().to_owned(),
     })
+}
+
+/// Every case analysed, at most `limit` LLM calls in flight (pipelined: a slow call never holds
+/// back the next), the verdicts in the cases' order.
+async fn analyse_all(cases: &[Case], shared: &Arc<Shared>, limit: usize) -> Vec<Verdict> {
+    // The futures are made first (no closure held across an await), so the whole analysis stays
+    // `Send` and can run as a spawned task (the MCP server's tool calls).
+    let futures: Vec<_> =
+        cases.iter().enumerate().map(|(i, case)| analyse_indexed(i, case, Arc::clone(shared))).collect();
+    let mut verdicts: Vec<(usize, Verdict)> = futures::stream::iter(futures).buffer_unordered(limit).collect().await;
+    verdicts.sort_by_key(|(i, _)| *i);
+    verdicts.into_iter().map(|(_, v)| v).collect()
+}
+
+/// One case's verdict, with its index among the cases.
+async fn analyse_indexed(i: usize, case: &Case, shared: Arc<Shared>) -> (usize, Verdict) {
+    let mut verdict = analyse_one(case, &shared).await;
+    // What could not be fetched travels with the verdict, whoever reached it, so the report and
+    // the summary can name it.
+    if !case.failure.kind.is_infrastructure() {
+        verdict.missing_evidence = case.evidence.problems.iter().map(ToString::to_string).collect();
+        // The decisive error (a tests failure's failing test and its assertion) is the evidence's,
+        // whichever classifier reached the verdict.
+        if let Some(error) = decisive_error(case) {
+            verdict.error = error;
+        }
+    }
+    (i, verdict)
+}
+
+/// A verdict skipped because the token budget could not hold its call's worst case.
+fn skipped_for_budget(v: &Verdict) -> bool {
+    v.status == VerdictStatus::Skipped && v.reasoning.starts_with(crate::budget::OVER_BUDGET_PREFIX)
 }
 
 async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {

@@ -503,6 +503,27 @@ async fn the_token_budget_is_a_hard_cap_with_calls_in_flight_counted() {
 }
 
 #[tokio::test]
+async fn evals_skipped_while_calls_were_in_flight_are_asked_again_once_they_settle() {
+    let (server, stand_in) =
+        StandIn::new(|hit, _| (ok(&answer(&hit.eval_path, "MODEL_FAULT")), Duration::from_millis(50))).start().await;
+    // Each call reserves its worst case (about 2,850: its prompt and 1,500 answer tokens) and
+    // spends 1,050. With four slots, two reservations take the 6,000 at once and the other three
+    // evals were skipped while the budget still had room for another call once those settled.
+    let mut llm = llm_config(&server);
+    llm.max_completion_tokens = Some(1_500);
+    let config = FanoutConfig { backend: Backend::Llm(llm), token_budget: Some(6_000), ..FanoutConfig::default() };
+    let analysis = run(small_cases(5), &config).await;
+    let spent: u64 = analysis.verdicts.iter().map(|v| v.tokens.total()).sum();
+    assert!(spent <= 6_000, "spent {spent} of a 6,000 budget");
+    let done = analysis.verdicts.iter().filter(|v| v.status == VerdictStatus::Done).count();
+    assert!(done >= 3, "what settled is used again: {done} done, {spent} spent");
+    assert_eq!(stand_in.hits().len(), done);
+    for v in analysis.verdicts.iter().filter(|v| v.status == VerdictStatus::Skipped) {
+        assert!(v.reasoning.starts_with("token budget reached"), "{}", v.reasoning);
+    }
+}
+
+#[tokio::test]
 async fn the_overall_timeout_ends_what_is_still_running() {
     let (server, _) =
         StandIn::new(|hit, _| (ok(&answer(&hit.eval_path, "MODEL_FAULT")), Duration::from_secs(5))).start().await;

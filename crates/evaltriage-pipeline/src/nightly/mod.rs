@@ -281,22 +281,22 @@ fn move_marks(state: &mut NightlyState, window: &[WindowRun], movable: &BTreeMap
 }
 
 /// The day's digest: what it held when the night started, and this night's section.
-fn write_digest(path: &Path, before: &str, digest: &NightDigest) -> Result<(), Error> {
+pub(crate) fn write_digest(path: &Path, before: &str, digest: &NightDigest) -> Result<(), Error> {
     let text = format!("{}{}", before, digest.render());
     evaltriage_report::write_file_atomically(path, text.as_bytes()).map_err(Error::failed)
 }
 
 /// The night's settings, and why no further LLM call may be sent tonight (the endpoint refused
 /// the key).
-struct NightRuns<'a> {
-    settings: &'a Settings,
-    analysis: &'a AnalysisSettings,
-    options: &'a NightOptions,
-    stopped: Option<String>,
+pub(crate) struct NightRuns<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) analysis: &'a AnalysisSettings,
+    pub(crate) options: &'a NightOptions,
+    pub(crate) stopped: Option<String>,
 }
 
 impl NightRuns<'_> {
-    async fn handle(&mut self, run: &WindowRun, below_mark: bool, planner: &mut Planner) -> RunOutcome {
+    pub(crate) async fn handle(&mut self, run: &WindowRun, below_mark: bool, planner: &mut Planner) -> RunOutcome {
         let header = &run.header;
         let report = match existing_report(&self.settings.reports_dir, header) {
             Ok(report) => report,
@@ -360,7 +360,7 @@ impl NightRuns<'_> {
     }
 
     /// A written report, as the digest shows it.
-    fn analyzed_run(&self, w: &Written) -> AnalysedRun {
+    pub(crate) fn analyzed_run(&self, w: &Written) -> AnalysedRun {
         let (fixed, new_failures) = match &w.changes {
             ChangesSince::Since(c) => (
                 c.fixed.iter().map(|e| e.eval.clone()).collect(),
@@ -437,7 +437,7 @@ async fn estimate_tokens(
 
 /// The report a run already has, found from its listed header alone (no fetch): the same folder
 /// and file-name prefix an analysis would write.
-fn existing_report(reports_dir: &Path, header: &RunHeader) -> Result<Option<PathBuf>, Error> {
+pub(crate) fn existing_report(reports_dir: &Path, header: &RunHeader) -> Result<Option<PathBuf>, Error> {
     let key = evaltriage_report::ReportKey::of_header(header, Utc::now().date_naive(), None);
     let path = evaltriage_report::report_path(reports_dir, &key);
     evaltriage_report::existing_report_for(&path).map_err(Error::failed)

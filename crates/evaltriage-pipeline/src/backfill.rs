@@ -289,7 +289,7 @@ pub async fn backfill<P: BatchProvider>(
 /// Reused verdicts in a written report (counted from its block: the digest holds no verdicts).
 fn reused_in(reports_dir: &Path, outcome: &RunOutcome) -> usize {
     let RunOutcome::Analysed(a) = outcome else { return 0 };
-    let path = reports_dir.join("nightly").join(&a.report);
+    let path = reports_dir.join(a.report.strip_prefix("../").unwrap_or(&a.report));
     let Ok(text) = std::fs::read_to_string(path) else { return 0 };
     evaltriage_report::parse_report(&text, None).map_or(0, |r| {
         r.verdicts.iter().filter(|v| matches!(v.origin, evaltriage_core::VerdictOrigin::Reused(_))).count()

@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+#[cfg(test)]
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
@@ -100,6 +102,22 @@ pub(crate) fn split(
     for w in &warnings {
         tracing::warn!("skipped a report while looking for verdicts to reuse {}: {}", w.path.display(), w.reason);
     }
+    split_with(policy, &earlier, reports_dir, run, report_path, today, cases)
+}
+
+/// [`split`] over the earlier verdicts already read (newest first).
+fn split_with(
+    policy: &ReusePolicy,
+    earlier: &[EarlierVerdict],
+    reports_dir: &Path,
+    run: &Run,
+    report_path: &Path,
+    today: NaiveDate,
+    cases: Vec<Case>,
+) -> Split {
+    if policy.mode != ReuseMode::SameError {
+        return Split { to_analyse: cases, ..Split::default() };
+    }
     let oldest = today - chrono::Duration::days(i64::from(policy.window_days));
     let mut by_signature: BTreeMap<&str, Vec<&EarlierVerdict>> = BTreeMap::new();
     for e in earlier.iter().filter(|e| e.date >= oldest) {
@@ -177,7 +195,138 @@ pub(crate) fn merge(verdicts: &mut Vec<Verdict>, reused: Vec<Verdict>) {
 
 #[cfg(test)]
 mod tests {
+    use evaltriage_core::{
+        Classification, EvalId, EvalPath, Evidence, Failure, FailureKind, RunId, RunStatus, StepName, TokenUsage,
+    };
+    use evaltriage_report::HumanVerdict;
+
     use super::*;
+
+    fn run(id: &str) -> Run {
+        Run {
+            id: RunId::new(id).unwrap(),
+            model_id: None,
+            model: "prov/m".to_owned(),
+            formatted_name: None,
+            provider: None,
+            experiment: "default".to_owned(),
+            status: RunStatus::Completed { duration_ms: None },
+            created_at_ms: 0.0,
+            planned_evals: Vec::new(),
+            evals: Vec::new(),
+        }
+    }
+
+    fn case(error: &str) -> Case {
+        Case::new(
+            Failure {
+                eval_id: EvalId::new("e9").unwrap(),
+                eval_path: EvalPath::new("a/b"),
+                failed_step: Some(StepName::parse("tsc")),
+                kind: FailureKind::of_reason("tsc failed"),
+                reason: "tsc failed".to_owned(),
+                step_error: Some(error.to_owned()),
+            },
+            Evidence::default(),
+        )
+    }
+
+    fn earlier(run_id: &str, day: u32, error: &str, label: Option<Classification>, human: bool) -> EarlierVerdict {
+        let date = NaiveDate::from_ymd_opt(2026, 3, day).unwrap();
+        let c = case(error);
+        EarlierVerdict {
+            run_id: run_id.to_owned(),
+            date,
+            report: PathBuf::from(format!("/r/prov/m/{}_{date}.md", &run_id[..8])),
+            signature: FailureSignature::of(&run(run_id), &c.failure).key(),
+            verdict: Verdict {
+                eval_id: EvalId::new("e1").unwrap(),
+                eval_path: EvalPath::new("a/b"),
+                failed_step: Some(StepName::parse("tsc")),
+                status: if label.is_some() { VerdictStatus::Done } else { VerdictStatus::Error },
+                classification: label,
+                error: "x".to_owned(),
+                reasoning: "because".to_owned(),
+                model_snippet: None,
+                expected_snippet: None,
+                confidence: Some(0.9),
+                retry_count: 1,
+                origin: VerdictOrigin::Llm { model: "gpt".to_owned() },
+                tokens: TokenUsage { prompt: 10, completion: 2 },
+                missing_evidence: Vec::new(),
+            },
+            human: human.then(|| HumanVerdict {
+                label: Classification::KnownGap,
+                note: "documented".to_owned(),
+                by: None,
+                date,
+            }),
+        }
+    }
+
+    const A: &str = "aaaaaaaa0000000000000000000000aa";
+    const B: &str = "bbbbbbbb0000000000000000000000bb";
+    const NOW: &str = "cccccccc0000000000000000000000cc";
+
+    fn check(earlier: &[EarlierVerdict], error: &str, mode: ReuseMode) -> Split {
+        let policy = ReusePolicy { mode, window_days: 14, claims: None };
+        let today = NaiveDate::from_ymd_opt(2026, 3, 20).unwrap();
+        split_with(
+            &policy,
+            earlier,
+            Path::new("/r"),
+            &run(NOW),
+            Path::new("/r/prov/m/cccccccc_x.md"),
+            today,
+            vec![case(error)],
+        )
+    }
+
+    #[test]
+    fn a_recent_verdict_for_the_same_signature_is_reused_and_says_so() {
+        let e =
+            [earlier(A, 18, "a.ts:3:1 error TS2304: Cannot find name 'x'.", Some(Classification::ModelFault), false)];
+        let s = check(&e, "a.ts:9:4 error TS2304: Cannot find name 'x'.", ReuseMode::SameError);
+        assert_eq!((s.reused.len(), s.to_analyse.len()), (1, 0));
+        let v = &s.reused[0];
+        assert_eq!(v.classification, Some(Classification::ModelFault));
+        assert_eq!(v.eval_id.as_str(), "e9", "the verdict is about this run's eval");
+        assert_eq!(v.tokens, TokenUsage::default(), "it cost nothing");
+        let VerdictOrigin::Reused(from) = &v.origin else { panic!("{:?}", v.origin) };
+        assert_eq!(from.report, "aaaaaaaa_2026-03-18.md");
+        assert_eq!(from.describe(), "same failure as run `aaaaaaaa` (`2026-03-18`), verdict reused");
+    }
+
+    #[test]
+    fn another_error_an_old_verdict_an_error_verdict_or_another_mode_is_not_reused() {
+        let e = [earlier(A, 18, "error TS2304: Cannot find name 'x'.", Some(Classification::ModelFault), false)];
+        assert_eq!(check(&e, "error TS2304: Cannot find name 'y'.", ReuseMode::SameError).to_analyse.len(), 1);
+        assert_eq!(check(&e, "error TS2304: Cannot find name 'x'.", ReuseMode::SameOutput).to_analyse.len(), 1);
+        assert_eq!(check(&e, "error TS2304: Cannot find name 'x'.", ReuseMode::Never).to_analyse.len(), 1);
+        let old = [earlier(A, 5, "error TS2304: Cannot find name 'x'.", Some(Classification::ModelFault), false)];
+        assert_eq!(check(&old, "error TS2304: Cannot find name 'x'.", ReuseMode::SameError).to_analyse.len(), 1);
+        let failed = [earlier(A, 18, "error TS2304: Cannot find name 'x'.", None, false)];
+        assert_eq!(check(&failed, "error TS2304: Cannot find name 'x'.", ReuseMode::SameError).to_analyse.len(), 1);
+    }
+
+    #[test]
+    fn a_reviewers_verdict_on_the_earlier_failure_wins() {
+        let err = "error TS2304: Cannot find name 'x'.";
+        let e = [
+            earlier(B, 19, err, Some(Classification::ModelFault), false),
+            earlier(A, 18, err, Some(Classification::ModelFault), true),
+        ];
+        let s = check(&e, err, ReuseMode::SameError);
+        let v = &s.reused[0];
+        assert_eq!(v.classification, Some(Classification::KnownGap));
+        assert!(
+            v.reasoning.starts_with("A reviewer labelled the earlier failure KNOWN_GAP: documented."),
+            "{}",
+            v.reasoning
+        );
+        let VerdictOrigin::Reused(from) = &v.origin else { panic!() };
+        assert!(from.human && from.run_id == A);
+    }
 
     #[test]
     fn links_are_relative_to_the_new_report() {

@@ -166,6 +166,11 @@ fn step_output_excerpt(failure: &Failure, shown: &str) -> Option<String> {
     Some(excerpt)
 }
 
+/// A link target as markdown accepts it: spaces and parentheses percent-encoded.
+fn link_target(path: &str) -> String {
+    path.replace('%', "%25").replace(' ', "%20").replace('(', "%28").replace(')', "%29")
+}
+
 #[cfg(test)]
 mod tests {
     use evaltriage_core::{EvalId, EvalPath, FailureKind, StepName};
@@ -193,9 +198,4 @@ mod tests {
         assert!(excerpt.starts_with("… (77 lines cut)\nline 77\n"), "{excerpt}");
         assert!(excerpt.ends_with("tail"), "{excerpt}");
     }
-}
-
-/// A link target as markdown accepts it: spaces and parentheses percent-encoded.
-fn link_target(path: &str) -> String {
-    path.replace('%', "%25").replace(' ', "%20").replace('(', "%28").replace(')', "%29")
 }

@@ -264,8 +264,16 @@ impl FakeConvex {
         self.server.uri()
     }
 
-    pub fn add_run(&self, doc: Value) -> String {
+    /// Adds a run document. Its evals' `runId` is set to its `_id`, as the real deployment's
+    /// documents have it, so a test may copy a run under another id (a document whose evals name
+    /// another run is dropped by the parser: issue 21, item 16).
+    pub fn add_run(&self, mut doc: Value) -> String {
         let id = doc["_id"].as_str().expect("run _id").to_owned();
+        if let Some(evals) = doc["evals"].as_array_mut() {
+            for eval in evals.iter_mut().filter(|e| e.get("runId").is_some()) {
+                eval["runId"] = json!(id);
+            }
+        }
         if let (Some(model_id), Some(slug)) = (doc["modelId"].as_str(), doc["model"].as_str()) {
             let mut models = self.state.models.lock().unwrap();
             if !models.iter().any(|(m, _)| m == model_id) {
@@ -384,6 +392,8 @@ pub struct LlmState {
     pub rate_limit_next: AtomicUsize,
     /// Every request is refused with 401, as for a revoked key.
     pub refuse_key: std::sync::atomic::AtomicBool,
+    /// Text every answer repeats in its reasoning (an LLM echoing what it saw, a key say).
+    pub echo: Mutex<Option<String>>,
 }
 
 /// A local OpenAI-compatible chat completions endpoint that classifies by eval path.
@@ -451,7 +461,10 @@ impl Respond for ChatResponder {
                     "failed_step": "tests",
                     "error": "see evidence",
                     "classification": label,
-                    "reasoning": format!("The fake LLM labels {eval} as {label}."),
+                    "reasoning": match state.echo.lock().unwrap().as_deref() {
+                        Some(echo) => format!("The fake LLM labels {eval} as {label}. It saw {echo} in the logs."),
+                        None => format!("The fake LLM labels {eval} as {label}."),
+                    },
                     "model_snippet": "",
                     "expected_snippet": "",
                     "confidence": 0.8

@@ -5,7 +5,7 @@ use std::path::Path;
 use assert_cmd::Command;
 
 /// The environment variables the CLI reads, cleared for every test so the host never leaks in.
-pub const CLI_ENV: [&str; 12] = [
+pub const CLI_ENV: [&str; 13] = [
     "CONVEX_URL",
     "CONVEX_DEPLOY_KEY",
     "EVALTRIAGE_STORE",
@@ -18,6 +18,7 @@ pub const CLI_ENV: [&str; 12] = [
     "EVALTRIAGE_NOTIFY_WEBHOOK",
     "RUST_LOG",
     "EVALTRIAGE_DEADLINE",
+    "EVALTRIAGE_SITE_URL",
 ];
 
 /// The CLI with none of the environment variables it reads, so the host never leaks into a test.

@@ -229,7 +229,7 @@ async fn an_mcp_client_drives_the_main_job() {
     let estimate = structured(&tools, "analyze_run", &estimate);
     assert!(estimate["calls"].as_u64().is_some_and(|n| n > 0), "{estimate}");
     assert_eq!(llm.requests(), 0, "an estimate calls nothing");
-    assert!(reports_in(&reports).len() == 1, "an estimate writes nothing");
+    assert!(reports_in(&reports).len() == 2, "an estimate writes nothing");
 
     let params = CallToolRequestParams::new("analyze_run").with_arguments(map_of(json!({"target": RUN})));
     let handle = session
@@ -272,7 +272,7 @@ async fn an_mcp_client_drives_the_main_job() {
     let forced = call(&session, "analyze_run", json!({"target": RUN, "force": true, "classifier": "rules"})).await;
     let forced = structured(&tools, "analyze_run", &forced);
     assert!(forced["classifier"].as_str().is_some_and(|c| c.contains("rules")), "{forced}");
-    assert_eq!(reports_in(&reports).len(), 2, "only the prior report and this run's");
+    assert_eq!(reports_in(&reports).len(), 3, "only the two shipped reports and this run's");
 
     assert!(!seen.contains(SECRET), "the key never reaches the client");
     session.cancel().await.unwrap();
@@ -312,7 +312,7 @@ async fn a_cancelled_analysis_stops_and_writes_nothing() {
     // analysis of the same run right after succeeds (with the rules, so it does not wait).
     let shown = call(&session, "runs_show", json!({"target": RUN})).await;
     assert_ne!(shown.is_error, Some(true), "{}", text_of(&shown));
-    assert_eq!(reports_in(&reports).len(), 1, "no report from the cancelled analysis: {:?}", reports_in(&reports));
+    assert_eq!(reports_in(&reports).len(), 2, "no report from the cancelled analysis: {:?}", reports_in(&reports));
     let leftovers: Vec<_> = std::fs::read_dir(reports.join("anthropic/claude-sonnet-4.5"))
         .unwrap()
         .flatten()
@@ -324,7 +324,7 @@ async fn a_cancelled_analysis_stops_and_writes_nothing() {
     assert_eq!(llm.requests(), calls_at_cancel, "no LLM call starts after the cancellation");
     let rules = call(&session, "analyze_run", json!({"target": RUN, "classifier": "rules"})).await;
     assert_ne!(rules.is_error, Some(true), "the lock was released: {}", text_of(&rules));
-    assert_eq!(reports_in(&reports).len(), 2);
+    assert_eq!(reports_in(&reports).len(), 3);
     session.cancel().await.unwrap();
 }
 
@@ -451,7 +451,7 @@ async fn the_review_operations_are_tools_that_answer_like_the_cli() {
     structured(&tools, "analyze_run", &analysed);
 
     let listed = structured(&tools, "reports_list", &call(&session, "reports_list", json!({})).await);
-    assert_eq!(listed["reports"].as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(listed["reports"].as_array().unwrap().len(), 3, "{listed}");
     let shown = structured(&tools, "reports_show", &call(&session, "reports_show", json!({"report": RUN})).await);
     assert!(shown["markdown"].as_str().unwrap().starts_with("# Run analysis"), "{shown}");
     structured(&tools, "reports_trend", &call(&session, "reports_trend", json!({"runs": 5})).await);

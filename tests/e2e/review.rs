@@ -20,8 +20,11 @@ fn second_run_store(dir: &Path, run_id: &str) -> PathBuf {
     copy_tree(&example_store(), &store);
     let old = store.join("runs").join(format!("{EXAMPLE_RUN}.json"));
     let text = std::fs::read_to_string(&old).expect("run file").replace(EXAMPLE_RUN, run_id);
+    // The next run ran an hour after the example run: a run is compared only with runs before it.
+    let mut doc: serde_json::Value = serde_json::from_str(&text).expect("run JSON");
+    doc["_creationTime"] = serde_json::Value::from(doc["_creationTime"].as_f64().expect("creation time") + 3_600_000.0);
     std::fs::remove_file(&old).expect("remove");
-    std::fs::write(store.join("runs").join(format!("{run_id}.json")), text).expect("write run");
+    std::fs::write(store.join("runs").join(format!("{run_id}.json")), doc.to_string()).expect("write run");
     store
 }
 

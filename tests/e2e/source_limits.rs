@@ -132,7 +132,7 @@ async fn a_blob_over_the_configured_cap_is_named_and_not_downloaded() {
         out.contains(&format!("could not read: model output: blob {PAGINATE_OUTPUT}: larger than the 1 MiB cap")),
         "{out}"
     );
-    assert!(out.contains("GAPS.txt"), "the other blob is still read: {out}");
+    assert!(out.contains("TASK.txt"), "the other blob is still read: {out}");
 
     std::fs::write(scratch.path().join("evaltriage.toml"), "max_blob_mb = 0\n").unwrap();
     let (code, _, err) = run(scratch.path(), &["evals", "show", EXAMPLE_RUN, PAGINATE, "--convex-url", &convex.url()]);

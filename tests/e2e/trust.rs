@@ -468,7 +468,7 @@ fn the_summary_and_json_say_what_changed_since_the_last_report() {
     let args = ["analyze-run", store.to_str().unwrap(), "--reports-dir", reports.to_str().unwrap()];
     let (code, out, err) = run(scratch.path(), &args);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("  since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 2 fixed · 4 new\n"), "{out}");
+    assert!(out.contains("  since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 1 fixed · 1 recovered · 4 new\n"), "{out}");
     let mut with_json = args.to_vec();
     with_json.extend(["--json", "--force"]);
     let (code, out, err) = run(scratch.path(), &with_json);

@@ -245,7 +245,7 @@ fn main() {
     let zip_for_runs = zip.clone();
     std::thread::spawn(move || serve(listener, zip, None));
     println!("blob of {zip_mib:.0} MiB, cap raised to 512 MiB: {}", in_child("blob", &url));
-    println!("blob of {zip_mib:.0} MiB, default 256 MiB cap: {}", in_child("blob-default-cap", &url));
+    println!("blob of {zip_mib:.0} MiB, default 64 MiB cap: {}", in_child("blob-default-cap", &url));
 
     // (b) A 20,000-eval run document, read from a store as `runs show` does.
     let store = scratch.path().join("store");

@@ -153,6 +153,11 @@ impl RunStatus {
         }
     }
 
+    /// Whether the run is still going (`pending`, `running`): it is not ready for a report.
+    pub fn is_unfinished(&self) -> bool {
+        matches!(self, Self::Pending | Self::Running)
+    }
+
     /// The run's duration, when it has ended.
     pub fn duration_ms(&self) -> Option<f64> {
         match self {

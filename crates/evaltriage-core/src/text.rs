@@ -92,8 +92,38 @@ pub fn strip_controls(text: &str) -> String {
             // CSI as a single C1 character.
             '\u{9b}' => skip_csi_body(&mut chars),
             c if c.is_control() => {}
-            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c if is_bidi_control(c) => {}
             c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The bidirectional marks, embeddings, overrides and isolates (U+061C, U+200E, U+200F,
+/// U+202A–U+202E, U+2066–U+2069): invisible, they make text read differently from what it is.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Serialised JSON with every character a reader cannot see written as a `\uXXXX` escape: the C1
+/// controls (U+0080–U+009F, NEL among them), DEL, the line and paragraph separators and the bidi
+/// controls ([`is_bidi_control`]). serde_json escapes only C0; the others pass raw and reach
+/// whoever opens the file. In valid JSON such characters occur only inside strings, where the
+/// escape means the same character, so the value is unchanged.
+pub fn escape_invisible_in_json(json: String) -> String {
+    // C0 is escaped by serde_json inside strings; outside them it is the layout's whitespace.
+    let invisible = |c: char| {
+        (c.is_control() && u32::from(c) >= 0x7f) || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+    };
+    if !json.chars().any(invisible) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if invisible(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
         }
     }
     out
@@ -260,6 +290,22 @@ mod tests {
         check_decisive("Error:\n----\nsomething odd happened", "something odd happened");
         check_decisive("", "");
         assert_eq!(decisive_error(&"x".repeat(1000)).chars().count(), 300);
+    }
+
+    #[test]
+    fn invisible_characters_are_escaped_in_json() {
+        let text = "a\u{85}b\u{9f}c\u{80}\u{7f}\u{202e}d\u{2066}\u{200f}\u{61c}\u{2028}e\n";
+        let json = escape_invisible_in_json(serde_json::to_string(&serde_json::json!({ "k": text })).unwrap());
+        assert_eq!(json, r#"{"k":"a\u0085b\u009fc\u0080\u007f\u202ed\u2066\u200f\u061c\u2028e\n"}"#);
+        assert!(json.is_ascii());
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back["k"], text);
+        assert_eq!(strip_controls("x\u{61c}y"), "xy");
+        // Pretty-printed JSON keeps its layout.
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({ "k": text, "n": [1] })).unwrap();
+        let escaped = escape_invisible_in_json(pretty);
+        assert!(escaped.contains("\n  \"k\""), "{escaped}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&escaped).unwrap()["k"], text);
     }
 
     #[test]

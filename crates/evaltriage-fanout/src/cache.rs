@@ -1,14 +1,19 @@
 //! The verdict cache: one small JSON file per verdict, keyed by a hash of (prompt version, LLM
 //! model, rendered evidence), written atomically (temporary file, then rename).
 //!
-//! Only `Done` verdicts are stored. A cache that cannot be read or written is a warning in the
+//! Every file passes through the redaction layer and keeps no invisible character raw
+//! (`evaltriage_core::text::escape_invisible_in_json`). Only `Done` verdicts are stored. A cache that cannot be read or written is a warning in the
 //! log, never a failed analysis.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The largest cache entry read (one verdict is a few KiB; a synthesis a few more).
+const MAX_ENTRY_BYTES: u64 = 1024 * 1024;
+
 use evaltriage_core::{Classification, Verdict, VerdictOrigin, VerdictStatus};
 use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt as _;
 
 use crate::Case;
 use crate::rules::base_verdict;
@@ -73,15 +78,22 @@ impl Cache {
         self.dir.join(format!("{key}.json"))
     }
 
+    /// A cache entry's bytes, read like any file evaltriage does not own: a regular file only
+    /// (never blocking on a pipe), at most [`MAX_ENTRY_BYTES`], never through a link out of the
+    /// cache folder. Anything else is a miss.
+    fn read_entry(&self, key: &str) -> Option<Vec<u8>> {
+        evaltriage_core::fsread::read_regular_under(&self.dir, &self.path(key), MAX_ENTRY_BYTES).ok()
+    }
+
     /// The stored verdict for `case`, with origin `Cache`, or `None`.
     pub(crate) async fn get(&self, key: &str, case: &Case) -> Option<Verdict> {
-        let bytes = tokio::fs::read(self.path(key)).await.ok()?;
+        let bytes = self.read_entry(key)?;
         Self::verdict_of(key, &bytes, case)
     }
 
     /// [`Self::get`] for callers outside the runtime (estimates).
     pub(crate) fn get_blocking(&self, key: &str, case: &Case) -> Option<Verdict> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
+        let bytes = self.read_entry(key)?;
         Self::verdict_of(key, &bytes, case)
     }
 
@@ -110,7 +122,7 @@ impl Cache {
 
     /// A cached synthesis text (the key covers the prompt version, the model and the verdicts).
     pub(crate) fn get_synthesis_blocking(&self, key: &str) -> Option<(String, usize)> {
-        let bytes = std::fs::read(self.path(key)).ok()?;
+        let bytes = self.read_entry(key)?;
         match serde_json::from_slice::<CachedSynthesis>(&bytes) {
             Ok(c) if c.format == FORMAT && c.kind == SYNTHESIS_KIND => Some((c.text, c.dropped_bullets)),
             Ok(_) => None,
@@ -159,11 +171,25 @@ impl Cache {
 
     async fn write_atomically(&self, key: &str, cached: &impl Serialize) -> std::io::Result<()> {
         tokio::fs::create_dir_all(&self.dir).await?;
+        // Never through a link: a `.cache` linked elsewhere would put the files there.
+        if tokio::fs::symlink_metadata(&self.dir).await?.file_type().is_symlink() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is a link; the cache is never written through one", self.dir.display()),
+            ));
+        }
         let text = serde_json::to_string_pretty(cached).map_err(std::io::Error::other)?;
-        let bytes = evaltriage_core::redact::redact(&text).into_owned();
+        // Redacted as JSON (the layer finds a secret in its escaped forms too), and with the
+        // characters nobody sees in an editor (C1 controls, bidi overrides) escaped.
+        let text = evaltriage_core::redact::redact(&text).into_owned();
+        let bytes = evaltriage_core::text::escape_invisible_in_json(text);
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let tmp = self.dir.join(format!(".{key}.{}.{n}.tmp", std::process::id()));
-        tokio::fs::write(&tmp, &bytes).await?;
+        // A new file, never one (or a link) someone left at the temporary name.
+        let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).await?;
+        file.write_all(bytes.as_bytes()).await?;
+        file.flush().await?;
+        drop(file);
         match tokio::fs::rename(&tmp, self.path(key)).await {
             Ok(()) => Ok(()),
             Err(e) => {

@@ -15,7 +15,7 @@ use crate::budget::{Budget, call_cost};
 use crate::cache::{Cache, cache_key};
 use crate::llm::{Ask, CallError, LlmClient, ResponseMode};
 use crate::prompt::prior_line;
-use crate::rules::{base_verdict, classify_by_rules, infrastructure_verdict};
+use crate::rules::{base_verdict, classify_by_rules, decisive_error, infrastructure_verdict};
 use crate::selection::select_evidence;
 use crate::{Backend, Case, FanoutConfig, FanoutError, LlmConfig};
 
@@ -238,6 +238,11 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
                 // report and the summary can name it.
                 if !case.failure.kind.is_infrastructure() {
                     verdict.missing_evidence = case.evidence.problems.iter().map(ToString::to_string).collect();
+                    // The decisive error (a tests failure's failing test and its assertion) is
+                    // the evidence's, whichever classifier reached the verdict.
+                    if let Some(error) = decisive_error(&case) {
+                        verdict.error = error;
+                    }
                 }
                 // After a refused key the run stops with one error; no per-eval failure is told.
                 if shared.client.as_ref().is_none_or(|c| c.auth_refused().is_none()) {

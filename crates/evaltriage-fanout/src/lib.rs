@@ -32,9 +32,13 @@ pub use budget::prompt_tokens_upper_bound;
 pub use cache::cache_key;
 pub use diff::unified_diff;
 pub use dispatch::{Analysis, Estimate, ProgressEvent, Synthesis, analyze, estimate, queue_synthesis, synthesize};
-pub use llm::{ApiKey, DEFAULT_ANSWER_TOKENS, DEFAULT_CALL_TIMEOUT, LlmConfig, ResponseMode};
+pub use llm::{
+    ApiKey, DEFAULT_ANSWER_TOKENS, DEFAULT_CALL_TIMEOUT, DEFAULT_GIVE_UP_AFTER_TIMEOUTS, LlmConfig, ResponseMode,
+    answer_body_cap,
+};
 pub use prompt::{Prompts, TEMPLATE_FILES};
 pub use rules::{DEFAULT_RELAXED_RULES, RulesConfig, classify_by_rules, infrastructure_verdict};
+pub use selection::STATIC_PIPELINE;
 pub use selection::{DEFAULT_EVIDENCE_TOKENS, SelectedEvidence, estimate_tokens, select_evidence};
 
 /// One failed eval to analyse.

@@ -3,6 +3,9 @@
 
 use std::path::Path;
 
+/// The largest prompt template read from a `--prompts-dir` (the built-in ones are a few KiB).
+const MAX_TEMPLATE_BYTES: u64 = 256 * 1024;
+
 use evaltriage_core::Verdict;
 
 use crate::answer::answer_schema;
@@ -57,10 +60,17 @@ impl Prompts {
         let builtin = Self::builtin();
         let read = |name: &str, fallback: String| -> Result<String, FanoutError> {
             let path = dir.join(name);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => Ok(text),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(fallback),
-                Err(source) => Err(FanoutError::PromptsDir { path, source }),
+            // A regular file only (a pipe never hangs the run), bounded, inside the folder.
+            match evaltriage_core::fsread::read_regular_under(dir, &path, MAX_TEMPLATE_BYTES) {
+                Ok(bytes) => String::from_utf8(bytes).map_err(|_| FanoutError::PromptsDir {
+                    path,
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"),
+                }),
+                Err(e) if e.is_not_found() => Ok(fallback),
+                Err(e) => Err(FanoutError::PromptsDir {
+                    path,
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.kind.to_string()),
+                }),
             }
         };
         let prompts = Self::from_texts(

@@ -66,6 +66,19 @@ pub(crate) fn short_error(text: &str) -> String {
     evaltriage_core::text::decisive_error(text)
 }
 
+/// The decisive error of a tests failure, from the evidence: the step's error with the first
+/// failing test and its assertion from `run.log` (`tests failed (75%): × orders by sentAt —
+/// AssertionError: ...`). `None` for other failures, or when the log names no failing test. Every
+/// verdict of a verification failure carries it, whichever classifier reached it.
+pub(crate) fn decisive_error(case: &Case) -> Option<String> {
+    let failure = &case.failure;
+    if failure.failed_step != Some(StepName::Tests) {
+        return None;
+    }
+    let test = case.evidence.run_log().and_then(first_failing_test)?;
+    Some(format!("{}: {test}", short_error(failure.error_text())))
+}
+
 /// The verdict of an infrastructure failure: done, no label, never sent to an LLM.
 pub fn infrastructure_verdict(failure: &Failure, cause: InfraCause) -> Verdict {
     let mut v = base_verdict(failure, VerdictStatus::Done, VerdictOrigin::Infrastructure(cause));
@@ -93,10 +106,8 @@ pub fn infrastructure_verdict(failure: &Failure, cause: InfraCause) -> Verdict {
 pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
     let failure = &case.failure;
     let mut v = base_verdict(failure, VerdictStatus::Done, VerdictOrigin::Rules);
-    if failure.failed_step == Some(StepName::Tests) {
-        if let Some(test) = case.evidence.run_log().and_then(first_failing_test) {
-            v.error = format!("{}: {test}", v.error);
-        }
+    if let Some(error) = decisive_error(case) {
+        v.error = error;
     }
     v.model_snippet = snippet_at_error(failure.error_text(), &case.evidence.output_files);
     let (classification, confidence, rule, why) = decide(case, config);

@@ -397,6 +397,36 @@ async fn infrastructure_failures_are_classified_by_rule_and_never_sent() {
 }
 
 #[tokio::test]
+async fn cache_files_hold_no_secret_in_any_form_and_no_invisible_character() {
+    // An LLM that echoes a key holding every character our escapers touch, with C1 controls and
+    // bidi overrides around it.
+    const KEY: &str = "sk-cache-|`&[]\"\\<>'*_~!#-key";
+    evaltriage_core::redact::register_secret(KEY);
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _stand_in) = StandIn::new(|hit, _| {
+        let mut value: serde_json::Value = serde_json::from_str(&answer(&hit.eval_path, "KNOWN_GAP")).unwrap();
+        value["reasoning"] = format!("the key {KEY} \u{85}\u{9b}\u{202e}reversed\u{2066} here").into();
+        (ok(&value.to_string()), Duration::ZERO)
+    })
+    .start()
+    .await;
+    let config = FanoutConfig { cache_dir: Some(dir.path().join(".cache")), ..config(&server) };
+    let analysis = run(small_cases(1), &config).await;
+    assert_eq!(analysis.verdicts[0].status, VerdictStatus::Done);
+    let entry = std::fs::read_dir(dir.path().join(".cache")).unwrap().next().unwrap().unwrap();
+    let text = std::fs::read_to_string(entry.path()).unwrap();
+    let json_form = serde_json::to_string(KEY).unwrap();
+    for form in [KEY, &json_form[1..json_form.len() - 1]] {
+        assert!(!text.contains(form), "{form:?} in {text}");
+    }
+    assert!(text.contains("the key ***"), "{text}");
+    for c in ['\u{85}', '\u{9b}', '\u{202e}', '\u{2066}'] {
+        assert!(!text.contains(c), "raw {c:?} in {text}");
+    }
+    assert!(text.contains("\\u0085") && text.contains("\\u202e"), "{text}");
+}
+
+#[tokio::test]
 async fn a_cache_hit_makes_no_call_and_no_cache_bypasses_it() {
     let dir = tempfile::tempdir().unwrap();
     let (server, stand_in) = StandIn::new(|hit, _| {
@@ -769,4 +799,155 @@ fn every_decisive_string_of_the_real_fixtures_is_in_their_raw_evidence() {
         assert!(evidence.source_files.contains_key("answer/convex/README.md"), "{}", real.name);
         assert!(evidence.output_files.contains_key("bun.lock"), "{}", real.name);
     }
+}
+
+#[tokio::test]
+async fn an_answer_over_the_cap_is_a_failed_attempt_not_read_further() {
+    // A valid chat completion whose content is 8 MB: over the 256 KiB an 800-token answer may take.
+    let huge = "x".repeat(8 << 20);
+    let (server, stand_in) = StandIn::new(move |hit, _| {
+        let mut answer: serde_json::Value = serde_json::from_str(&answer(&hit.eval_path, "MODEL_FAULT")).unwrap();
+        answer["reasoning"] = huge.clone().into();
+        (ok(&answer.to_string()), Duration::ZERO)
+    })
+    .start()
+    .await;
+    let config = FanoutConfig { max_retries: MaxRetries::new(1).unwrap(), ..config(&server) };
+    let analysis = run(small_cases(1), &config).await;
+    let v = &analysis.verdicts[0];
+    assert_eq!(v.status, VerdictStatus::Error);
+    assert!(
+        v.reasoning.contains("larger than 256 KiB") && v.reasoning.contains("800 answer tokens"),
+        "{}",
+        v.reasoning
+    );
+    assert_eq!(stand_in.hits().len(), 2, "each over-cap answer is one failed attempt");
+    assert_eq!(evaltriage_fanout::answer_body_cap(Some(800)), 256 << 10);
+    assert_eq!(evaltriage_fanout::answer_body_cap(Some(100_000)), 1_600_000);
+}
+
+#[tokio::test]
+async fn an_endless_chunked_answer_stops_at_the_cap() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server that answers 200 and then sends chunks for as long as anyone reads them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = std::sync::Arc::clone(&sent);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let counter = std::sync::Arc::clone(&counter);
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 64 << 10];
+                let _ = socket.read(&mut request).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 64 << 10, "a".repeat(64 << 10));
+                while socket.write_all(chunk.as_bytes()).await.is_ok() {
+                    counter.fetch_add(64 << 10, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let mut llm = evaltriage_fanout::LlmConfig::new(&format!("http://127.0.0.1:{port}/v1"), None, "m");
+    llm.backoff_base = Duration::from_millis(1);
+    llm.call_timeout = Duration::from_secs(60);
+    let config = FanoutConfig {
+        backend: Backend::Llm(llm),
+        max_retries: MaxRetries::new(1).unwrap(),
+        ..FanoutConfig::default()
+    };
+    let started = std::time::Instant::now();
+    let analysis = run(small_cases(1), &config).await;
+    let v = &analysis.verdicts[0];
+    assert_eq!(v.status, VerdictStatus::Error);
+    assert!(v.reasoning.contains("larger than 256 KiB"), "{}", v.reasoning);
+    assert!(started.elapsed() < Duration::from_secs(30), "ended at the cap, not the timeout: {:?}", started.elapsed());
+    // What the server got out is what the socket buffers hold beyond the cap, not an endless body.
+    let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(sent < 64 << 20, "{sent} bytes sent");
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_is_given_up_on_after_three_timeouts() {
+    let (server, stand_in) =
+        StandIn::new(|hit, _| (ok(&answer(&hit.eval_path, "MODEL_FAULT")), Duration::from_secs(10))).start().await;
+    let mut llm = llm_config(&server);
+    llm.call_timeout = Duration::from_millis(300);
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let config = FanoutConfig { backend: Backend::Llm(llm), progress: Some(events_tx), ..FanoutConfig::default() };
+    let started = std::time::Instant::now();
+    let analysis = run(small_cases(8), &config).await;
+    // Without giving up: 8 evals × 5 attempts of 300 ms over 4 slots, 40 requests.
+    assert!(stand_in.hits().len() <= 7, "{} requests", stand_in.hits().len());
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    for v in &analysis.verdicts {
+        assert_eq!(v.status, VerdictStatus::Error, "{}", v.eval_path);
+        assert!(v.reasoning.contains("endpoint not answering"), "{}", v.reasoning);
+    }
+    let mut failed = 0;
+    while let Ok(e) = events.try_recv() {
+        failed += usize::from(
+            matches!(e, ProgressEvent::Failed { ref reason, .. } if reason.contains("endpoint not answering")),
+        );
+    }
+    assert_eq!(failed, 8);
+    // A timeout now and then does not give up: two in a row, then an answer, resets the count.
+    let (server, stand_in) = StandIn::new(|hit, index| {
+        let delay = if index < 2 { Duration::from_secs(10) } else { Duration::ZERO };
+        (ok(&answer(&hit.eval_path, "MODEL_FAULT")), delay)
+    })
+    .start()
+    .await;
+    let mut llm = llm_config(&server);
+    llm.call_timeout = Duration::from_millis(300);
+    let config = FanoutConfig {
+        backend: Backend::Llm(llm),
+        concurrency: Concurrency::new(1).unwrap(),
+        ..FanoutConfig::default()
+    };
+    let analysis = run(small_cases(3), &config).await;
+    assert!(analysis.verdicts.iter().all(|v| v.status == VerdictStatus::Done), "{:?}", analysis.verdicts);
+    assert_eq!(stand_in.hits().len(), 2 * 3 + 3);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_cache_folder_linked_elsewhere_is_not_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.path().join(".cache")).unwrap();
+    let (server, _stand_in) =
+        StandIn::new(|hit, _| (ok(&answer(&hit.eval_path, "KNOWN_GAP")), Duration::ZERO)).start().await;
+    let config = FanoutConfig { cache_dir: Some(dir.path().join(".cache")), ..config(&server) };
+    let analysis = run(small_cases(1), &config).await;
+    assert_eq!(analysis.verdicts[0].status, VerdictStatus::Done, "a cache that cannot be written is a warning");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written through the link");
+}
+
+#[tokio::test]
+async fn an_llm_verdict_keeps_the_failing_test_and_its_assertion_as_the_rules_do() {
+    let path = "000-fundamentals/000-eval";
+    let mut case = small_case(path);
+    case.failure = failure(path, Some(StepName::Tests), "tests failed (75%)", Some("tests failed (75%)"));
+    let log = " ✓ lists rows 3ms\n FAIL  grader.test.ts > orders by sentAt\nAssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]\n";
+    case.evidence.output_files.insert("run.log".into(), evaltriage_core::FileContent::Text(log.into()));
+    let expected =
+        "tests failed (75%): × orders by sentAt — AssertionError: expected [ 'b', 'a' ] to deeply equal [ 'a', 'b' ]";
+    let rules = FanoutConfig { backend: Backend::Rules(RulesConfig::default()), ..FanoutConfig::default() };
+    assert_eq!(run(vec![case.clone()], &rules).await.verdicts[0].error, expected);
+    // The LLM's one-line error ("tests failed") does not replace the evidence's decisive error.
+    let (server, _) = StandIn::new(|hit, _| {
+        let content =
+            answer(&hit.eval_path, "MODEL_FAULT").replace("Type '1' is not assignable to type '2'.", "tests failed");
+        (ok(&content), Duration::ZERO)
+    })
+    .start()
+    .await;
+    let v = &run(vec![case], &config(&server)).await.verdicts[0];
+    assert_eq!((v.status, v.error.as_str()), (VerdictStatus::Done, expected), "{}", v.reasoning);
 }

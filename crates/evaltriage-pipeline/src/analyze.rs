@@ -104,6 +104,44 @@ async fn evidence_of(
     evidence
 }
 
+/// Says of each claimed fix that failed again whether it reached the benchmark: the eval's source
+/// compared between the run of the report that claimed it and this one. A repeat whose source did
+/// not change is "the fix has not reached the benchmark yet", not "the fix failed". The earlier
+/// runs are fetched once each; one that cannot be fetched leaves its notes unsaid.
+async fn note_claimed_fixes(
+    history: &mut evaltriage_report::History,
+    source: &AnySource,
+    run: &Run,
+    deadline: Deadline,
+) {
+    let claimed: Vec<(EvalPath, String)> = history
+        .iter()
+        .filter_map(|(path, h)| Some((path.clone(), h.claimed_fix.as_ref()?.run_id.clone()?)))
+        .filter(|(_, id)| id != run.id.as_str())
+        .collect();
+    let mut earlier: std::collections::BTreeMap<String, Option<Run>> = std::collections::BTreeMap::new();
+    for (path, id) in claimed {
+        if !earlier.contains_key(&id) {
+            let fetched = match evaltriage_core::RunId::new(&id) {
+                Ok(run_id) => {
+                    let run_ref = RunRef::run(run_id);
+                    tokio::time::timeout_at(deadline.at, source.run(&run_ref)).await.ok().and_then(Result::ok)
+                }
+                Err(_) => None,
+            };
+            earlier.insert(id.clone(), fetched);
+        }
+        let Some(Some(before)) = earlier.get(&id) else { continue };
+        let change = evaltriage_core::SourceChange::between(
+            before.eval_source_id(path.as_str()),
+            run.eval_source_id(path.as_str()),
+        );
+        if change != evaltriage_core::SourceChange::Unknown {
+            history.note_claimed_fix(&path, change.claimed_fix_note());
+        }
+    }
+}
+
 /// What one analysis produced, before anything is printed: a face presents it, the nightly
 /// collects it into the digest.
 #[derive(Debug)]
@@ -201,7 +239,24 @@ pub async fn analyze(
             ));
         }
     };
+    // A run still going gets no report: one now would hide it from the nightly once it finishes.
+    if run.status.is_unfinished() {
+        return Err(Error::new(
+            ErrorKind::NotReady,
+            format!(
+                "run {} is still {}: it gets a report once it has finished; nothing was written",
+                run.id,
+                run.status.kind()
+            ),
+        ));
+    }
     let shape = Shape::of(&run);
+    if let Some(why) = shape.unscored_reason().filter(|_| !request.force) {
+        return Err(Error::new(
+            ErrorKind::Unscored,
+            format!("the benchmark does not score run {}: {why}; nothing was written", run.id),
+        ));
+    }
     let scope = scope_of(&run, run_ref)?;
     let failures = failures_in_scope(&shape, scope.as_ref());
     if let Some(scope) = scope.as_ref().filter(|_| failures.is_empty()) {
@@ -216,10 +271,14 @@ pub async fn analyze(
     // and a second analysis of the same run while one runs stops here, not after its LLM calls.
     let date = chrono::Utc::now().date_naive();
     let key = evaltriage_report::ReportKey::of_run(&run, date, scope.as_ref());
-    let path = evaltriage_report::report_path(&settings.reports_dir, &key);
+    // The folder the tree already has for the model, under whatever spelling (DESIGN §7).
+    let path = evaltriage_report::report_path_in_tree(&settings.reports_dir, &key);
     let _lock = match request.estimate {
         true => None,
-        false => Some(evaltriage_report::lock_report(&settings.reports_dir, &path)?),
+        false => {
+            crate::nightly::state::keep_locks_out_of_git(&settings.reports_dir);
+            Some(evaltriage_report::lock_report(&settings.reports_dir, &path)?)
+        }
     };
     // A report folder that cannot be made (a file in its place) is found now, not after the calls.
     if let Some(folder) = path.parent().filter(|_| !request.estimate) {
@@ -239,15 +298,17 @@ pub async fn analyze(
 
     let (prior, warnings) = evaltriage_report::prior_reports_for_run(&settings.reports_dir, &run);
     for w in &warnings {
-        tracing::warn!("skipped prior report {}: {}", w.path.display(), w.reason);
+        events.send(Event::Warning(format!("skipped prior report {}: {}", w.path.display(), w.reason)));
     }
     let paths: Vec<EvalPath> = failures.iter().map(|f| f.eval_path.clone()).collect();
-    let history = evaltriage_report::history(&prior, &paths);
+    let mut history = evaltriage_report::history(&prior, &paths);
+    note_claimed_fixes(&mut history, source, &run, deadline).await;
     // A KNOWN_GAP in any model's report is a known gap of the eval for every model (GAPS.txt
     // files left the benchmark on 2026-02-27; the reports are where gaps live now).
     let (known_gaps, gap_warnings) = evaltriage_report::known_gaps(&settings.reports_dir, &run.id);
     for w in gap_warnings.iter().filter(|w| !warnings.iter().any(|p| p.path == w.path)) {
-        tracing::warn!("skipped a report while looking for known gaps {}: {}", w.path.display(), w.reason);
+        let message = format!("skipped a report while looking for known gaps {}: {}", w.path.display(), w.reason);
+        events.send(Event::Warning(message));
     }
 
     let evidence = fetch_evidence(source, &run, &failures, events.as_ref(), deadline).await;
@@ -359,7 +420,7 @@ pub async fn analyze(
         relaxed_lint_rules: &analysis.relaxed_lint_rules,
         scope: scope.as_ref(),
     });
-    let outcome = evaltriage_report::write_report(&path, &markdown, request.force)?;
+    let outcome = evaltriage_report::write_report(&settings.reports_dir, &path, &markdown, request.force)?;
 
     Ok(Analyzed::Written(Box::new(Written {
         prior_reports: prior.len(),

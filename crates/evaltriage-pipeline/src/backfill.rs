@@ -28,7 +28,7 @@ use crate::error::Error;
 use crate::events::{Event, Events, NoEvents};
 use crate::nightly::plan::{PlanLimits, Planner, WindowRun};
 use crate::nightly::state::{NightLock, NightlyState, state_dir};
-use crate::nightly::{NightOptions, NightRuns, existing_report, write_digest};
+use crate::nightly::{NightOptions, NightRuns, existing_report, read_digest, write_digest};
 use crate::settings::{AnalysisSettings, Settings};
 use crate::since::Since;
 
@@ -146,7 +146,7 @@ impl BackfillState {
     /// Written atomically (temp file, fsync, rename).
     pub fn save(&self, reports_dir: &Path) -> Result<(), Error> {
         let text = serde_json::to_vec_pretty(self).map_err(|e| Error::failed(e.to_string()))?;
-        evaltriage_report::write_file_atomically(&Self::path(reports_dir), &text).map_err(Error::failed)
+        evaltriage_report::write_file_atomically(reports_dir, &Self::path(reports_dir), &text).map_err(Error::failed)
     }
 
     fn in_flight(&self) -> impl Iterator<Item = &StateBatch> {
@@ -235,7 +235,7 @@ pub async fn backfill<P: BatchProvider>(
         budget_tokens: options.budget_tokens,
     };
     let path = digest_path(&settings.reports_dir, &digest);
-    let before = std::fs::read_to_string(&path).unwrap_or_else(|_| evaltriage_report::digest_title(digest.date));
+    let before = read_digest(&settings.reports_dir, &path, digest.date)?;
     if options.batch {
         let provider = provider.ok_or_else(|| Error::bad_input("--batch needs an LLM endpoint with a batch API"))?;
         return batch_engine(settings, analysis, options, provider, events.as_ref(), digest, &path, &before).await;
@@ -250,7 +250,8 @@ pub async fn backfill<P: BatchProvider>(
         ..NightOptions::default()
     };
     let mut planner = Planner::new(night_options.limits, &NightlyState::default());
-    let mut night = NightRuns { settings, analysis, options: &night_options, stopped: None };
+    let mut night =
+        NightRuns { settings, analysis, options: &night_options, stopped: None, events: Arc::clone(&events) };
     let mut failed_any = false;
     let mut reused = 0;
     events.send(Event::Bar { total: headers.len() as u64, message: "backfill: runs".to_owned() });
@@ -270,12 +271,12 @@ pub async fn backfill<P: BatchProvider>(
             experiment: header.experiment.clone(),
             outcome,
         });
-        write_digest(&path, &before, &digest)?;
+        write_digest(&settings.reports_dir, &path, &before, &digest)?;
     }
     events.send(Event::Finish);
     failed_any |= night.stopped.is_some();
     digest.finished = true;
-    write_digest(&path, &before, &digest)?;
+    write_digest(&settings.reports_dir, &path, &before, &digest)?;
     Ok(Backfilled {
         digest,
         digest_path: path,
@@ -371,7 +372,7 @@ async fn batch_engine<P: BatchProvider>(
     say(format!("backfill: {} runs through the batch API", state.runs.len()));
     let max_attempts = u32::from(analysis.fanout.max_retries.get()) + 1;
     let review = NightOptions { review_below: options.review_below, ..NightOptions::default() };
-    let night = NightRuns { settings, analysis, options: &review, stopped: None };
+    let night = NightRuns { settings, analysis, options: &review, stopped: None, events: Arc::new(NoEvents) };
     let mut failed_any = false;
     let mut reused = 0;
     loop {
@@ -407,7 +408,7 @@ async fn batch_engine<P: BatchProvider>(
                 });
                 state.runs[i].done = true;
                 state.save(reports_dir)?;
-                write_digest(path, before, &digest)?;
+                write_digest(reports_dir, path, before, &digest)?;
             } else {
                 for call in calls {
                     pending.entry(call.key.clone()).or_insert(call);
@@ -454,7 +455,7 @@ async fn batch_engine<P: BatchProvider>(
         crate::cost::describe(tokens, analysis.price.as_ref(), true)
     ));
     digest.finished = true;
-    write_digest(path, before, &digest)?;
+    write_digest(reports_dir, path, before, &digest)?;
     state.finished = true;
     state.save(reports_dir)?;
     Ok(Backfilled {

@@ -19,6 +19,11 @@ pub enum ErrorKind {
     Exists,
     /// The LLM endpoint refused the key: no further call may be sent.
     Refused,
+    /// The run has not finished (`pending`, `running`): it gets a report once it has.
+    NotReady,
+    /// The benchmark itself does not score the run (zero tokens, preflight, answer validation,
+    /// stuck): analysing it needs the caller's say-so.
+    Unscored,
     /// Another process holds what this one needs (a nightly's lock).
     Locked,
     /// Another analysis or review holds this report's lock.
@@ -61,7 +66,10 @@ impl Error {
 
     /// Whether the caller's input was at fault (bad, missing, or an existing report).
     pub fn is_input(&self) -> bool {
-        matches!(self.kind, ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Exists | ErrorKind::Refused)
+        matches!(
+            self.kind,
+            ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Exists | ErrorKind::Refused | ErrorKind::Unscored
+        )
     }
 }
 

@@ -18,6 +18,9 @@ pub enum Event {
     Finish,
     /// A line of the nightly's log of its night (listing, each run, the webhook).
     Night(String),
+    /// Something worth a warning that did not stop the work (a prior report that could not be
+    /// read): the face says it in its own voice (a log line, a line of the night's log).
+    Warning(String),
 }
 
 /// Where events go. Implementations must be cheap: events come from the analysis's hot loops.

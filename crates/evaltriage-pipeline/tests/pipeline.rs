@@ -39,7 +39,7 @@ struct Recorded(Mutex<Vec<String>>);
 impl Events for Recorded {
     fn send(&self, event: Event) {
         let line = match event {
-            Event::Step(m) | Event::Night(m) => m,
+            Event::Step(m) | Event::Night(m) | Event::Warning(m) => m,
             Event::Bar { message, .. } => message,
             Event::Inc => "inc".to_owned(),
             Event::Fanout(_) => "fanout".to_owned(),
@@ -192,4 +192,94 @@ async fn the_dry_run_names_what_the_night_then_does() {
     assert_eq!(planned, done, "the dry run and the night agree");
     let actions: Vec<&str> = done.iter().map(|(_, a)| a.as_str()).collect();
     assert_eq!(actions, ["skip", "shape only", "analyze", "shape only", "analyze", "shape only", "wait", "wait"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claimed_fix_whose_eval_source_did_not_change_has_not_reached_the_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let reports = dir.path().join("reports");
+    let runs = store_of_runs(&store, 2);
+    let settings = settings(Some(&store), &reports);
+    let analysis = AnalysisSettings::resolve(&AnalysisOptions::default(), &FileConfig::default(), &settings).unwrap();
+    let analyze_run = |id: &str| {
+        let (source, run_ref) = evaltriage_pipeline::source::open(id, &settings).unwrap();
+        let analysis = analysis.clone();
+        let settings = settings.clone();
+        async move {
+            let events = Arc::new(evaltriage_pipeline::NoEvents);
+            match analyze(&settings, &analysis, AnalyzeRequest::default(), &source, &run_ref, events).await {
+                Ok(Analyzed::Written(w)) => w,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let first = analyze_run(&runs[0]).await;
+    let eval = first
+        .verdicts
+        .iter()
+        .find(|v| !matches!(v.origin, evaltriage_core::VerdictOrigin::Infrastructure(_)))
+        .expect("a verification failure")
+        .eval_path
+        .clone();
+    // A maintainer records a fix of that eval in the first report's Actions taken.
+    let text = std::fs::read_to_string(&first.path).unwrap();
+    let (head, tail) = text.split_once("## Actions taken").unwrap();
+    let block = &tail[tail.find("<!--").unwrap()..];
+    let edited = format!("{head}## Actions taken\n\n- Relaxed the grader of {eval}.\n\n{block}");
+    std::fs::write(&first.path, edited).unwrap();
+
+    let second = analyze_run(&runs[1]).await;
+    let fix = second.history.for_eval(&eval).claimed_fix.clone().expect("the claimed fix is found");
+    let note = fix.note.expect("the eval's source was compared");
+    assert!(note.contains("has not reached the benchmark yet"), "{note}");
+    let report = std::fs::read_to_string(&second.path).unwrap();
+    assert!(report.contains("has not reached the benchmark yet"), "the report says so");
+}
+
+/// Analyses one run of the store into the reports folder.
+async fn analyze_run(
+    run_id: &str,
+    settings: &Settings,
+    analysis: &AnalysisSettings,
+) -> Box<evaltriage_pipeline::analyze::Written> {
+    let (source, run_ref) = evaltriage_pipeline::source::open(run_id, settings).unwrap();
+    let events = Arc::new(evaltriage_pipeline::NoEvents);
+    match analyze(settings, analysis, AnalyzeRequest::default(), &source, &run_ref, events).await {
+        Ok(Analyzed::Written(w)) => w,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_analysed_out_of_order_are_compared_only_with_runs_before_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let reports = dir.path().join("reports");
+    let runs = store_of_runs(&store, 5);
+    let settings = settings(Some(&store), &reports);
+    let analysis = AnalysisSettings::resolve(&AnalysisOptions::default(), &FileConfig::default(), &settings).unwrap();
+
+    // Run 5 first, then run 1 (a backfill): run 5 ran later, so it is no history of run 1.
+    analyze_run(&runs[4], &settings, &analysis).await;
+    let first = analyze_run(&runs[0], &settings, &analysis).await;
+    assert_eq!(first.prior_reports, 0, "a later run is not a prior report");
+    assert!(
+        matches!(first.changes, evaltriage_report::ChangesSince::NoPriorReport { .. }),
+        "{}",
+        first.changes.one_line()
+    );
+    assert!(first.history.iter().all(|(_, h)| h.prior_failures.is_empty()), "no repeat from a later run");
+    // Run 3, analysed last, compares with run 1 (which ran before it), not with run 5.
+    let third = analyze_run(&runs[2], &settings, &analysis).await;
+    assert!(third.changes.one_line().starts_with(&format!("since {} ", &runs[0][..8])), "{}", third.changes.one_line());
+
+    // The model's latest report is the latest run's, however late the others were analysed; its
+    // JSON carries the structured report besides the markdown.
+    let shown = evaltriage_pipeline::review::show("anthropic/claude-sonnet-4.5", &reports).unwrap();
+    let json = shown.json();
+    assert_eq!(json["report"]["metadata"]["run_id"], runs[4].as_str(), "{}", shown.path.display());
+    assert!(json["markdown"].as_str().is_some_and(|m| m.starts_with("# Run analysis")));
+    assert!(json["report"]["verdicts"].as_array().is_some_and(|v| !v.is_empty() && v[0]["label"].is_string()));
+    assert!(json["report"]["human_reviews"].is_array());
 }

@@ -40,8 +40,9 @@ pub use render::{ReportInput, Synthesis, render};
 pub use review::agreement::{Agreement, Confusion, agreement};
 pub use review::export::{ExportFilter, ExportRecord, export_records, model_matches, to_csv};
 pub use review::human::add_review;
-pub use review::run_diff::{EvalDiff, RunSide, diff_json, diff_text, run_diff};
-pub use review::trend::{EvalRow, ModelTrend, Trend, TrendOptions, TrendPoint, trend};
+pub use review::run_diff::{EvalDiff, RunSide, diff_json, diff_text, differences, oldest_first, run_diff};
+pub use review::structured::report_json;
+pub use review::trend::{EvalRow, ModelTrend, Outcome, Trend, TrendOptions, TrendPoint, trend};
 pub use write::lock::{HeldLock, LockAttempt, lock_path, lock_report, try_lock_file};
 pub use write::{WriteOutcome, existing_report_for, rewrite_report, write_file_atomically, write_report};
 

@@ -23,7 +23,7 @@ pub fn report_folders(run: &Run) -> (String, String) {
 }
 
 /// [`report_folders`] of a model slug and endpoint provider.
-fn folders(slug: &str, endpoint_provider: Option<&str>) -> (String, String) {
+pub(crate) fn folders(slug: &str, endpoint_provider: Option<&str>) -> (String, String) {
     let slug = slug.trim();
     let (provider, model) = match slug.split_once('/') {
         Some((provider, model)) if !provider.trim().is_empty() && !model.trim().is_empty() => (provider, model),
@@ -34,7 +34,12 @@ fn folders(slug: &str, endpoint_provider: Option<&str>) -> (String, String) {
 
 /// The folder holding every report for the run's model: `<reports_dir>/<provider>/<model>`.
 pub fn model_dir(reports_dir: &Path, run: &Run) -> PathBuf {
-    let (provider, model) = report_folders(run);
+    model_dir_of(reports_dir, &run.model, run.provider.as_deref())
+}
+
+/// [`model_dir`] of a model slug and endpoint provider.
+pub(crate) fn model_dir_of(reports_dir: &Path, slug: &str, endpoint_provider: Option<&str>) -> PathBuf {
+    let (provider, model) = folders(slug, endpoint_provider);
     reports_dir.join(provider).join(model)
 }
 
@@ -43,6 +48,10 @@ pub fn model_dir(reports_dir: &Path, run: &Run) -> PathBuf {
 /// needs no fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportKey {
+    /// The model's slug as the run names it (`anthropic/claude-opus-4.6`), and the endpoint
+    /// provider: what finds the folder the tree already has for the model.
+    pub slug: String,
+    pub endpoint_provider: Option<String>,
     /// The `<provider>` folder, sanitised.
     pub provider: String,
     /// The `<model>` folder, sanitised.
@@ -64,8 +73,17 @@ impl ReportKey {
         date: NaiveDate,
         scope: Option<&ReportScope>,
     ) -> Self {
+        let slug = model.to_owned();
         let (provider, model) = folders(model, endpoint_provider);
-        Self { provider, model, run_id_prefix: run_id.prefix().to_owned(), date, scope: scope.cloned() }
+        Self {
+            slug,
+            endpoint_provider: endpoint_provider.map(str::to_owned),
+            provider,
+            model,
+            run_id_prefix: run_id.prefix().to_owned(),
+            date,
+            scope: scope.cloned(),
+        }
     }
 
     /// The key of a fetched run's report.
@@ -176,13 +194,14 @@ pub fn parse_report_file_name(name: &str) -> Option<ReportFileName> {
     Some(ReportFileName { prefix: prefix.to_owned(), date, scope })
 }
 
-/// Makes one path component safe: separators, control characters and characters file systems
-/// reject become `-`; leading dots and surrounding spaces are dropped (no `.`, `..` or hidden
+/// Makes one path component safe: separators, control characters (C1 and NEL too) and
+/// characters file systems reject become `-`; bidi controls (which make a name read differently
+/// from what it is) are removed; leading dots and surrounding spaces are dropped (no `.`, `..` or hidden
 /// folders); Windows device names get a `_` prefix; long names are cut. An empty result becomes
 /// `fallback`.
 pub fn sanitise_component(raw: &str, fallback: &str) -> String {
     let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
+    for c in raw.chars().filter(|&c| !evaltriage_core::text::is_bidi_control(c)) {
         let safe = match c {
             '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '-',
             c if c.is_control() => '-',
@@ -287,6 +306,14 @@ mod tests {
         check("CON/nul", None, "reports/_CON/_nul/jn72t14a_2026-02-06.md");
         check(".hidden/.model", None, "reports/hidden/model/jn72t14a_2026-02-06.md");
         check("p/\u{1b}[31mred\n", None, "reports/p/[31mred/jn72t14a_2026-02-06.md");
+        // C1 controls (NEL too) and bidi overrides, marks and isolates leave no trace a reader
+        // cannot see.
+        check("p\u{85}q/m\u{9b}x\u{80}", None, "reports/p-q/m-x/jn72t14a_2026-02-06.md");
+        check(
+            "open\u{202e}ai/gpt\u{2066}-5\u{2069}\u{200e}\u{200f}\u{61c}\u{202a}",
+            None,
+            "reports/openai/gpt-5/jn72t14a_2026-02-06.md",
+        );
         let long = "é".repeat(300);
         let path =
             report_path(Path::new("reports"), &ReportKey::of_run(&run(&format!("p/{long}"), None), date(), None));

@@ -325,6 +325,8 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             run_id_prefix: "jn7922ab".to_owned(),
             run_id: Some("jn7922ab0000000000000000000000aa".to_owned()),
             run_ids: Vec::new(),
+            ran_at: None,
+            passed_evals: None,
             pass_rate: Some((13, 16)),
             experiment: Some("default".to_owned()),
             scope: None,
@@ -346,6 +348,8 @@ fn prior_for_snapshot() -> Vec<PriorReport> {
             run_id_prefix: "jn6abcde".to_owned(),
             run_id: None,
             run_ids: Vec::new(),
+            ran_at: None,
+            passed_evals: None,
             pass_rate: Some((12, 16)),
             experiment: None,
             scope: None,
@@ -574,6 +578,57 @@ fn hostile_text_cannot_change_the_report_structure() {
     assert_eq!(back.verdicts, expected, "the block still round-trips");
 }
 
+/// A key holding every character one of our escapers touches (markdown cells and prose, code
+/// spans, HTML, JSON, the machine block), its pieces tokens that occur nowhere else.
+const ESCAPED_KEY: &str = "Zq1|Zq2`Zq3&Zq4[Zq5]Zq6\"Zq7\\Zq8<Zq9>Zr1'Zr2*Zr3_Zr4~Zr5!Zr6#Zr7-Zr8\nZr9";
+
+/// Whether any piece of [`ESCAPED_KEY`] shows in `text`: the key in any form leaves its pieces.
+fn key_pieces_in(text: &str) -> Vec<String> {
+    let pieces: Vec<String> = (1..=9).map(|i| format!("Zq{i}")).chain((1..=9).map(|i| format!("Zr{i}"))).collect();
+    pieces.into_iter().filter(|p| text.contains(p.as_str())).collect()
+}
+
+#[test]
+fn a_secret_is_redacted_before_any_escaping_in_the_report_its_block_and_the_site() {
+    evaltriage_core::redact::register_secret(ESCAPED_KEY);
+    let mut f = fixture(Vec::new());
+    // A server and an LLM echo the key into every kind of foreign text the report shows.
+    for v in &mut f.verdicts {
+        v.reasoning = format!("the endpoint said {ESCAPED_KEY} twice: {ESCAPED_KEY}");
+        v.error = format!("auth {ESCAPED_KEY} rejected");
+        v.model_snippet = Some(format!("const key = \"{ESCAPED_KEY}\";"));
+    }
+    let md = render(&ReportInput {
+        run: &f.run,
+        shape: &f.shape,
+        verdicts: &f.verdicts,
+        history: &f.history,
+        changes: &f.changes,
+        prior_reports: &[],
+        prior_warnings: &[],
+        date: day(2026, 2, 6),
+        synthesis: Some(Synthesis { text: &format!("- {ESCAPED_KEY}"), model: "m", tokens: TokenUsage::default() }),
+        actions_taken: Some(&format!("- rotated {ESCAPED_KEY}")),
+        relaxed_lint_rules: &[],
+        scope: None,
+    });
+    assert_eq!(key_pieces_in(&md), Vec::<String>::new(), "the rendered report holds the key:\n{md}");
+    assert!(md.contains("\\*\\*\\*") || md.contains("***"), "{md}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 6), None));
+    write_report(dir.path(), &path, &md, false).unwrap();
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(key_pieces_in(&written), Vec::<String>::new(), "{written}");
+    // The site renders the markdown to HTML (the key unescaped from markdown, escaped as HTML).
+    let html = evaltriage_report::site::page(
+        &format!("report {ESCAPED_KEY}"),
+        &evaltriage_report::site::markdown_to_html(&format!("{md}\n| a |\n| - |\n| {ESCAPED_KEY} |\n")),
+        1,
+        None,
+    );
+    assert_eq!(key_pieces_in(&html), Vec::<String>::new(), "{html}");
+}
+
 /// Lines that are markdown, not fenced code, by CommonMark's backtick-fence rule.
 fn outside_fences(md: &str) -> Vec<&str> {
     let mut open: Option<usize> = None;
@@ -598,7 +653,7 @@ fn a_written_report_is_history_for_the_next_run() {
     let f = fixture(Vec::new());
     let md = render_fixture(&f, None);
     let path = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 6), None));
-    write_report(&path, &md, false).unwrap();
+    write_report(dir.path(), &path, &md, false).unwrap();
 
     // The run's own report is not its history.
     let (own, warnings) = prior_reports_for_run(dir.path(), &f.run);
@@ -607,6 +662,7 @@ fn a_written_report_is_history_for_the_next_run() {
     // The next run of the same model sees it.
     let mut next = mixed_run();
     next.id = RunId::new("jn80000000000000000000000000000z").unwrap();
+    next.created_at_ms += 86_400_000.0;
     let (prior, warnings) = prior_reports_for_run(dir.path(), &next);
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(prior.len(), 1);
@@ -642,7 +698,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
     let f = fixture(Vec::new());
     // The run's full report, then an eval-level analysis of one eval of the same run.
     let full = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 6), None));
-    write_report(&full, &render_fixture(&f, None), false).unwrap();
+    write_report(dir.path(), &full, &render_fixture(&f, None), false).unwrap();
     let scope = ReportScope { category: "004-actions".to_owned(), eval: Some("001-run_mutation".to_owned()) };
     let verdicts: Vec<Verdict> = f.verdicts.iter().filter(|v| scope.covers(&v.eval_path)).cloned().collect();
     let scoped_md = render(&ReportInput {
@@ -674,7 +730,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
     let scoped = report_path(dir.path(), &ReportKey::of_run(&f.run, day(2026, 2, 7), Some(&scope)));
     assert_ne!(scoped, full);
     assert_eq!(evaltriage_report::existing_report_for(&scoped).unwrap(), None, "the full report is not in the way");
-    write_report(&scoped, &scoped_md, false).unwrap();
+    write_report(dir.path(), &scoped, &scoped_md, false).unwrap();
     assert!(full.is_file() && scoped.is_file());
 
     // Both are the run's own: neither is its history.
@@ -684,6 +740,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
     // For the next run, the scoped report is newer but covers only its eval.
     let mut next = mixed_run();
     next.id = RunId::new("jn80000000000000000000000000000z").unwrap();
+    next.created_at_ms += 86_400_000.0;
     let (prior, warnings) = prior_reports_for_run(dir.path(), &next);
     assert!(warnings.is_empty(), "{warnings:?}");
     let names: Vec<String> = prior.iter().map(PriorReport::file_name).collect();
@@ -1003,13 +1060,9 @@ fn changes_since_the_hand_written_example_report() {
     assert_eq!(c.report, "jn75q2w8_2026-11-08.md");
     assert_eq!(c.run_id.as_deref(), Some("jn75q2w8hd4k1tz7c9m3xv6bfe0r5ga2"));
     assert!(!c.ours && !c.experiment_assumed);
-    assert_eq!(
-        change_list(&c.fixed),
-        [
-            "000-fundamentals/003-crons MODEL_FAULT → -",
-            "002-queries/012-text_search HARNESS_FAILURE (infrastructure) → -"
-        ]
-    );
+    assert_eq!(change_list(&c.fixed), ["000-fundamentals/003-crons MODEL_FAULT → -"]);
+    // An infrastructure failure that passed this time is a recovery, not a fix.
+    assert_eq!(change_list(&c.recovered), ["002-queries/012-text_search HARNESS_FAILURE (infrastructure) → -"]);
     assert_eq!(
         change_list(&c.new_failures),
         [
@@ -1028,7 +1081,9 @@ fn changes_since_the_hand_written_example_report() {
         ]
     );
     assert!(c.relabelled.is_empty() && c.not_run_now.is_empty());
-    assert_eq!(c.one_line(), "since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 2 fixed · 4 new");
+    assert_eq!(c.one_line(), "since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 1 fixed · 1 recovered · 4 new");
+    assert_eq!(c.to_json()["recovered"][0]["eval"], "002-queries/012-text_search");
+    assert_eq!(c.to_json()["fixed"].as_array().map(Vec::len), Some(1));
 }
 
 #[test]
@@ -1092,7 +1147,7 @@ fn changes_since_our_own_report() {
         scope: None,
     });
     let section = md.split("## Changes since the last report\n\n").nth(1).unwrap().split("\n## ").next().unwrap();
-    assert!(section.starts_with("Compared with `jn72t14a_2026-02-06.md` (run `jn72t14a0tmje3jrj9wwng78gh80mdfw`, 2026-02-06; an evaltriage report).\n"), "{section}");
+    assert!(section.starts_with("Compared with `jn72t14a_2026-02-06.md` (run `jn72t14a0tmje3jrj9wwng78gh80mdfw`, which ran 2026-02-06; an evaltriage report).\n"), "{section}");
     assert!(section.contains("- **Pass rate then → now**: 8/16 (50.0%) → 8/15 (53.3%)\n"), "{section}");
     assert!(
         section.contains(
@@ -1260,7 +1315,7 @@ fn counts_are_singular_when_they_are_one() {
     f.history = history(&f.prior, &failures);
     let md = render_with(&f, &[]);
     assert!(md.contains("- **Actionable on the benchmark's side**: 0 of 1 verification failure\n"), "{md}");
-    assert!(md.contains("named as failed in 1 of 1 prior report\n"), "{md}");
+    assert!(md.contains("failed in 1 of 1 prior run\n"), "{md}");
     assert!(md.contains("; 4,598 tokens"), "{md}");
     assert!(!md.contains(" 1 failures") && !md.contains(" 1 reports") && !md.contains(" 1 evals"), "{md}");
 }

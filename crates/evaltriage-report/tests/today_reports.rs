@@ -112,7 +112,7 @@ fn reports_go_to_the_folder_the_tree_already_has_for_the_model() {
     // A hand-named folder with dots as dashes: written there, next to the hand-written reports.
     write(root, "anthropic/claude-opus-4-6/jn700000_2026-02-01.md", NUMBERED_STYLE);
     assert_eq!(
-        report_path_in_tree(root, &opus, date, None),
+        report_path_in_tree(root, &evaltriage_report::ReportKey::of_run(&opus, date, None)),
         root.join("anthropic/claude-opus-4-6/jn7ak4x9_2026-08-21.md")
     );
     // Under the endpoint provider's folder.

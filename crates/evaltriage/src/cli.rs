@@ -23,7 +23,8 @@ Examples:
   evaltriage mcp --store my-store                   # for an MCP client (Claude Code, Cursor, ...)
 
 Configuration: flags > environment > evaltriage.toml (current folder, or --config) > defaults.
-Exit codes: 0 ok, 1 completed with errors, 2 usage or input error, 3 another nightly holds the lock.
+Exit codes: 0 ok, 1 completed with errors, 2 usage or input error, 3 another nightly holds the lock,
+4 the run has not finished yet (nothing was written; analyze it once it has).
 Logs: RUST_LOG=debug.";
 
 /// The `evaltriage` command line.
@@ -652,6 +653,10 @@ pub struct NightlyArgs {
     /// logged; the URL is never printed)
     #[arg(long, env = "EVALTRIAGE_NOTIFY_WEBHOOK", hide_env_values = true, value_name = "URL")]
     pub notify_webhook: Option<String>,
+    /// Where the static site (`evaltriage site`) is published: the webhook links each report to
+    /// its page there instead of naming its path
+    #[arg(long, env = "EVALTRIAGE_SITE_URL", value_name = "URL")]
+    pub site_url: Option<String>,
     #[command(flatten)]
     pub analysis: AnalysisArgs,
 }

@@ -9,6 +9,8 @@
 //!   finished with per-eval problems (a verdict in error, evidence that could not be fetched)
 //!   also exits 1, after writing its report.
 //! - **3**: a nightly found another nightly holding its lock.
+//! - **4**: the run has not finished (`pending`, `running`): nothing was written; analyze it once
+//!   it has (`runs show` and `evals list` show what there is so far).
 
 use std::fmt;
 use std::process::ExitCode;
@@ -17,6 +19,8 @@ use evaltriage_pipeline::{Error, ErrorKind};
 
 /// The exit code of a nightly that found another one holding the lock.
 pub const LOCK_HELD_EXIT_CODE: u8 = 3;
+/// The exit code of an analysis of a run that has not finished.
+pub const NOT_READY_EXIT_CODE: u8 = 4;
 
 /// An error that ends a command.
 #[derive(Debug)]
@@ -44,8 +48,9 @@ impl CliError {
 /// The exit code of each kind of pipeline error.
 pub fn code_of(kind: ErrorKind) -> u8 {
     match kind {
-        ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Exists | ErrorKind::Refused => 2,
+        ErrorKind::BadInput | ErrorKind::NotFound | ErrorKind::Exists | ErrorKind::Refused | ErrorKind::Unscored => 2,
         ErrorKind::Locked => LOCK_HELD_EXIT_CODE,
+        ErrorKind::NotReady => NOT_READY_EXIT_CODE,
         ErrorKind::Busy | ErrorKind::Unavailable | ErrorKind::Failed => 1,
     }
 }
@@ -55,6 +60,7 @@ impl From<Error> for CliError {
     fn from(e: Error) -> Self {
         let hint = match e.kind {
             ErrorKind::Exists => "; pass --force to replace it (its Actions taken section is kept)",
+            ErrorKind::Unscored => " (pass --force to analyze it anyway)",
             _ => "",
         };
         Self { code: code_of(e.kind), message: format!("{}{hint}", e.message) }

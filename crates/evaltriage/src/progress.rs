@@ -113,6 +113,7 @@ impl Events for Progress {
             Event::Fanout(event) => self.fanout(event),
             Event::Finish => self.finish(),
             Event::Night(line) => NightLog.send(Event::Night(line)),
+            Event::Warning(message) => tracing::warn!("{message}"),
         }
     }
 }
@@ -125,9 +126,12 @@ pub struct NightLog;
 impl Events for NightLog {
     fn send(&self, event: Event) {
         use std::io::Write;
-        if let Event::Night(line) = event {
-            let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "{}", evaltriage_core::redact::for_terminal(&line));
-        }
+        let line = match event {
+            Event::Night(line) => line,
+            Event::Warning(message) => format!("warning: {message}"),
+            _ => return,
+        };
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "{}", evaltriage_core::redact::for_terminal(&line));
     }
 }

@@ -31,11 +31,14 @@ use crate::target::RunRef;
 /// The convex-evals production deployment.
 pub const DEFAULT_CONVEX_URL: &str = "https://fabulous-panther-525.convex.cloud";
 
-/// The default cap on one blob download: 256 MiB (real output zips are a few MiB).
-pub const DEFAULT_MAX_BLOB_BYTES: u64 = 256 << 20;
+/// The default cap on one blob download: 64 MiB (real output and eval source zips are a few MiB;
+/// four downloads in flight then hold at most 256 MiB).
+pub const DEFAULT_MAX_BLOB_BYTES: u64 = 64 << 20;
 
-/// The most bytes read from one query answer (a 20,000-eval run document is about 25 MB).
-const MAX_QUERY_ANSWER_BYTES: u64 = 1 << 30;
+/// The most bytes read from one query answer: the run document cap
+/// ([`crate::source::MAX_RUN_DOCUMENT_BYTES`], 64 MiB), since a run document is the largest
+/// answer (a 20,000-eval run is about 25 MB).
+const MAX_QUERY_ANSWER_BYTES: u64 = crate::source::store::MAX_RUN_DOCUMENT_BYTES;
 
 /// The most bytes of an error answer kept for its message.
 const MAX_ERROR_BODY_BYTES: u64 = 64 << 10;

@@ -7,6 +7,11 @@
 //! integer `5`, expected a string`); callers decide whose fault it is (a local file: the user's; a
 //! server's answer: the server's). Documents are parsed straight from their bytes, never through an
 //! intermediate `serde_json::Value` tree, which costs several times the document's size.
+//!
+//! Free text is capped on the way in: a failure reason, a task or a name longer than
+//! [`MAX_FREE_TEXT_BYTES`] keeps its first MiB and a note of what was cut, so a hostile document
+//! (seven failures with a 100 MB `failureReason` each) costs its own size while it is parsed and a
+//! few MiB after, not a copy of every giant string for every place that shows it.
 
 use serde::Deserialize;
 
@@ -14,6 +19,58 @@ use crate::ids::{EvalId, EvalPath, RunId, StorageId};
 use crate::model::{Eval, EvalStatus, Run, RunStatus, Step, StepName, StepStatus};
 use crate::source::{EvalCounts, RunHeader, SourceError};
 use crate::usage::Usage;
+
+/// The most bytes kept of one free-text field (a failure reason, a task, a name). Real failure
+/// reasons are a few KiB (a tsc run's whole output); a task a few KiB.
+pub const MAX_FREE_TEXT_BYTES: usize = 1 << 20;
+
+/// A string field capped at [`MAX_FREE_TEXT_BYTES`] while it is read: serde_json lends the
+/// document's bytes where it can, and only the kept part is copied.
+struct Capped(String);
+
+impl<'de> Deserialize<'de> for Capped {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Capped;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Capped, E> {
+                Ok(Capped(cap_text(v)))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Capped, E> {
+                Ok(Capped(if v.len() <= MAX_FREE_TEXT_BYTES { v } else { cap_text(&v) }))
+            }
+        }
+        d.deserialize_string(Visitor)
+    }
+}
+
+/// The text, or its first [`MAX_FREE_TEXT_BYTES`] (at a character boundary) and a note.
+fn cap_text(text: &str) -> String {
+    if text.len() <= MAX_FREE_TEXT_BYTES {
+        return text.to_owned();
+    }
+    let mut end = MAX_FREE_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[... {} bytes cut: evaltriage keeps the first {} KiB of a field ...]",
+        &text[..end],
+        text.len() - end,
+        MAX_FREE_TEXT_BYTES >> 10
+    )
+}
+
+fn capped<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Capped::deserialize(d).map(|c| c.0)
+}
+
+fn capped_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<Capped>::deserialize(d).map(|c| c.map(|c| c.0))
+}
 
 /// A number as Convex's JSON format writes it: a float, or an Int64 as a decimal string.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -37,7 +94,9 @@ impl<'de> Deserialize<'de> for Num {
 #[derive(Debug, Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
 struct WireStatus {
+    #[serde(deserialize_with = "capped")]
     kind: String,
+    #[serde(deserialize_with = "capped_opt")]
     failure_reason: Option<String>,
     duration_ms: Option<Num>,
     output_storage_id: Option<String>,
@@ -117,6 +176,7 @@ fn usage(w: Option<Lenient<WireUsage>>) -> Option<Usage> {
 struct WireStep {
     #[serde(rename = "_id", default)]
     id: String,
+    #[serde(deserialize_with = "capped")]
     name: String,
     #[serde(default)]
     status: WireStatus,
@@ -129,15 +189,18 @@ struct WireStep {
 struct WireEval {
     #[serde(rename = "_id")]
     id: String,
+    /// The run the eval belongs to; absent in some hand-made documents.
     #[serde(default)]
+    run_id: Option<String>,
+    #[serde(default, deserialize_with = "capped_opt")]
     eval_path: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped")]
     category: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped")]
     name: String,
     #[serde(default)]
     status: WireStatus,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped_opt")]
     task: Option<String>,
     #[serde(default)]
     eval_source_storage_id: Option<String>,
@@ -154,17 +217,17 @@ struct WireRun {
     id: String,
     #[serde(default)]
     model_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped_opt")]
     model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped_opt")]
     formatted_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped_opt")]
     provider: Option<String>,
     #[serde(default)]
     planned_evals: Vec<String>,
     #[serde(default)]
     status: WireStatus,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "capped_opt")]
     experiment: Option<String>,
     #[serde(rename = "_creationTime", default)]
     creation_time: Num,
@@ -274,8 +337,8 @@ fn path_error<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>) -> String
 
 fn run(w: WireRun) -> Result<Run, String> {
     let id = RunId::new(&w.id).map_err(|e| format!("run document: _id: {e}"))?;
-    let evals = w
-        .evals
+    let wire_evals = own_evals(&w.id, w.evals);
+    let evals = wire_evals
         .into_iter()
         .enumerate()
         .map(|(i, e)| eval(i, e))
@@ -293,6 +356,52 @@ fn run(w: WireRun) -> Result<Run, String> {
         planned_evals: w.planned_evals,
         evals,
     })
+}
+
+/// The evals that are this run's, each once: an eval whose `runId` names another run is dropped
+/// (its result is not this run's: counting it would put another run's failure in this report),
+/// and a second eval with an `_id` already seen is dropped (the first kept), so nothing is
+/// counted twice. Each is said once in the log, with how many were dropped.
+///
+/// Dropped rather than refused: the run's own evals are still its data, and a report that says
+/// what it covers is worth more to a maintainer than no report; the warning names the problem for
+/// the server's owner.
+fn own_evals(run_id: &str, evals: Vec<WireEval>) -> Vec<WireEval> {
+    let mut seen = std::collections::HashSet::new();
+    let mut foreign: Vec<String> = Vec::new();
+    let mut duplicates: Vec<String> = Vec::new();
+    let mut kept = Vec::with_capacity(evals.len());
+    for e in evals {
+        if let Some(other) = e.run_id.as_deref().filter(|r| *r != run_id) {
+            foreign.push(format!("{} (runId {other})", e.id));
+        } else if !seen.insert(e.id.clone()) {
+            duplicates.push(e.id);
+        } else {
+            kept.push(e);
+        }
+    }
+    let some = |ids: &[String]| {
+        let mut list = ids.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        if ids.len() > 5 {
+            list.push_str(", …");
+        }
+        list
+    };
+    if !foreign.is_empty() {
+        tracing::warn!(
+            "run {run_id}: dropped {} eval(s) that belong to another run: {}",
+            foreign.len(),
+            some(&foreign)
+        );
+    }
+    if !duplicates.is_empty() {
+        tracing::warn!(
+            "run {run_id}: dropped {} duplicate eval(s) (the first of each id kept): {}",
+            duplicates.len(),
+            some(&duplicates)
+        );
+    }
+    kept
 }
 
 #[derive(Debug, Deserialize)]
@@ -453,7 +562,7 @@ mod tests {
             "status": {"kind": "completed", "durationMs": "123456", "usage": {"x": 1}},
             "someFutureField": [1, 2, 3],
             "evals": [
-                {"_id": "e1aaaaaaaaaaaaaaaaaaaa", "runId": "x", "evalPath": "000-fundamentals/001-empty",
+                {"_id": "e1aaaaaaaaaaaaaaaaaaaa", "runId": "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s", "evalPath": "000-fundamentals/001-empty",
                  "category": "000-fundamentals", "name": "001-empty", "_creationTime": 1.5,
                  "status": {"kind": "teleported", "whatever": true}, "steps": []},
                 {"_id": "e2aaaaaaaaaaaaaaaaaaaa", "category": "002-queries", "name": "003-x", "_creationTime": 2.0,
@@ -467,6 +576,58 @@ mod tests {
         assert_eq!(run.evals[0].status, EvalStatus::Unknown("teleported".into()));
         assert_eq!(run.evals[1].path.as_str(), "002-queries/003-x");
         assert!(run.evals[1].failed_step().is_none());
+    }
+
+    #[test]
+    fn giant_free_text_is_cut_on_the_way_in() {
+        let run_id = "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s";
+        // With escapes (serde_json copies) and without (it lends the bytes), and a multi-byte
+        // character across the cut.
+        let reason = format!("{}é{}", "line\n".repeat(MAX_FREE_TEXT_BYTES / 5), "x".repeat(3 << 20));
+        let doc = json!({
+            "_id": run_id,
+            "model": "m".repeat(2 << 20),
+            "evals": [{"_id": "e1aaaaaaaaaaaaaaaaaaaa", "evalPath": "000-a/000-x", "task": "t".repeat(5 << 20),
+                       "status": {"kind": "failed", "failureReason": reason},
+                       "steps": [{"_id": "s", "name": "tsc", "status": {"kind": "failed", "failureReason": reason}}]}]
+        });
+        for run in [run_from_value(&doc).unwrap(), run_from_slice(doc.to_string().as_bytes()).unwrap()] {
+            let eval = &run.evals[0];
+            let EvalStatus::Failed { failure_reason, .. } = &eval.status else { panic!("{:?}", eval.status) };
+            let StepStatus::Failed { failure_reason: step_reason, .. } = &eval.steps[0].status else { panic!() };
+            for text in [failure_reason, step_reason, eval.task.as_ref().unwrap(), &run.model] {
+                assert!(text.len() < MAX_FREE_TEXT_BYTES + 200, "{}", text.len());
+                assert!(text.ends_with("KiB of a field ...]"), "{}", &text[text.len() - 80..]);
+            }
+            assert!(failure_reason.starts_with("line\nline\n"));
+            assert!(failure_reason.contains("bytes cut: evaltriage keeps the first 1024 KiB"));
+        }
+        assert_eq!(cap_text("short"), "short");
+    }
+
+    #[test]
+    fn duplicate_evals_count_once_and_another_runs_evals_are_dropped() {
+        let run_id = "jn7b2c3d4e5f6g7h8j9k0m1n2p3q4r5s";
+        let failed = |id: &str, run: &str, path: &str| {
+            json!({"_id": id, "runId": run, "evalPath": path,
+                   "status": {"kind": "failed", "failureReason": "tests fail (50%)"}})
+        };
+        let doc = json!({
+            "_id": run_id,
+            "evals": [
+                failed("e1aaaaaaaaaaaaaaaaaaaa", run_id, "000-a/000-x"),
+                failed("e1aaaaaaaaaaaaaaaaaaaa", run_id, "000-a/000-x"),
+                failed("e2aaaaaaaaaaaaaaaaaaaa", run_id, "000-a/001-y"),
+                failed("e2aaaaaaaaaaaaaaaaaaaa", run_id, "000-a/001-y-again"),
+                failed("e3aaaaaaaaaaaaaaaaaaaa", "jzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "000-a/002-other-run"),
+                {"_id": "e4aaaaaaaaaaaaaaaaaaaa", "evalPath": "000-a/003-no-run-id", "status": {"kind": "passed"}},
+            ]
+        });
+        for run in [run_from_value(&doc).unwrap(), run_from_slice(doc.to_string().as_bytes()).unwrap()] {
+            let paths: Vec<&str> = run.evals.iter().map(|e| e.path.as_str()).collect();
+            assert_eq!(paths, ["000-a/000-x", "000-a/001-y", "000-a/003-no-run-id"]);
+            assert_eq!(run.failed_evals().len(), 2, "each failure counted once, none of another run");
+        }
     }
 
     #[track_caller]

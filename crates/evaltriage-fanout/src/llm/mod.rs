@@ -6,10 +6,16 @@
 //! with our own retry loop, because async-openai's client retries 429/5xx on its own and does not
 //! surface the `Retry-After` header or the error body the json_schema fallback needs. Responses
 //! are read into a lenient private wire struct: local servers differ in the fields they send.
+//!
+//! Nothing a server sends is unbounded: a body is read chunk by chunk up to
+//! [`answer_body_cap`] (an answer over it is a failed attempt, and an endless chunked body stops
+//! there), and an endpoint that lets [`LlmConfig::give_up_after_timeouts`] calls in a row time out
+//! is given up on for the rest of the run: every later call fails at once with "endpoint not
+//! answering", said once in the log.
 
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_openai::types::chat::{
@@ -61,6 +67,22 @@ pub const DEFAULT_RETRY_BUDGET: Duration = Duration::from_secs(15 * 60);
 /// long before it fills its context.
 pub const DEFAULT_ANSWER_TOKENS: u32 = 800;
 
+/// The default number of calls in a row that may time out before the endpoint is given up on.
+pub const DEFAULT_GIVE_UP_AFTER_TIMEOUTS: u32 = 3;
+
+/// The most bytes of an error body read: its first 300 characters are all that is shown.
+const MAX_ERROR_BODY_BYTES: usize = 64 << 10;
+
+/// The most bytes of a successful answer read: sixteen bytes per answer token (a token is about
+/// four bytes of text, and JSON escaping can at most sextuple a character: `\u0000`), and never
+/// less than 256 KiB, so the response's own fields always fit. Without an answer-token cap a
+/// completion is assumed to be at most 32,768 tokens (512 KiB). The default 800 tokens give
+/// 256 KiB: a real answer is a few KiB.
+pub fn answer_body_cap(max_completion_tokens: Option<u32>) -> usize {
+    let tokens = usize::try_from(max_completion_tokens.unwrap_or(32_768)).unwrap_or(usize::MAX);
+    tokens.saturating_mul(16).max(256 << 10)
+}
+
 /// How to reach the LLM. The binary fills it from flags, environment and config.
 #[derive(Debug, Clone)]
 pub struct LlmConfig {
@@ -83,8 +105,13 @@ pub struct LlmConfig {
     /// would end past it (nor past the fan-out's overall timeout). Default
     /// [`DEFAULT_RETRY_BUDGET`].
     pub retry_budget: Duration,
-    /// `max_completion_tokens` of each request. Default [`DEFAULT_ANSWER_TOKENS`].
+    /// `max_completion_tokens` of each request. Default [`DEFAULT_ANSWER_TOKENS`]. It also sets
+    /// the cap on an answer's bytes ([`answer_body_cap`]).
     pub max_completion_tokens: Option<u32>,
+    /// After this many calls in a row with no answer within [`Self::call_timeout`], the endpoint
+    /// is given up on for the run: the remaining calls fail at once ("endpoint not answering").
+    /// Default [`DEFAULT_GIVE_UP_AFTER_TIMEOUTS`]; 0 never gives up.
+    pub give_up_after_timeouts: u32,
 }
 
 impl LlmConfig {
@@ -100,6 +127,7 @@ impl LlmConfig {
             max_retry_after: Duration::from_secs(30),
             retry_budget: DEFAULT_RETRY_BUDGET,
             max_completion_tokens: Some(DEFAULT_ANSWER_TOKENS),
+            give_up_after_timeouts: DEFAULT_GIVE_UP_AFTER_TIMEOUTS,
         }
     }
 }
@@ -187,8 +215,14 @@ impl fmt::Display for CallError {
 /// What one HTTP exchange came to.
 enum Exchange {
     Ok(Vec<u8>),
+    /// A success status whose body went past the answer cap: not read further.
+    TooLarge(String),
     FormatRejected(String),
-    Retry { reason: String, retry_after: Option<Duration>, timed_out: bool },
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+        timed_out: bool,
+    },
     AuthRefused(u16),
     Fatal(String),
 }
@@ -218,6 +252,12 @@ pub(crate) struct LlmClient {
     auth_refused: OnceLock<String>,
     /// The caller's deadline (the fan-out's overall timeout): no retry waits past it.
     deadline: Option<Instant>,
+    /// Calls in a row that got no answer within the call timeout; any answer resets it.
+    timeouts_in_a_row: AtomicU32,
+    /// Set once the endpoint is given up on: the message every later call fails with.
+    given_up: OnceLock<String>,
+    /// Flips to `true` when the endpoint is given up on, ending the exchanges in flight.
+    gave_up: tokio::sync::watch::Sender<bool>,
 }
 
 impl LlmClient {
@@ -233,6 +273,9 @@ impl LlmClient {
             max_in_flight: AtomicU64::new(0),
             auth_refused: OnceLock::new(),
             deadline,
+            timeouts_in_a_row: AtomicU32::new(0),
+            given_up: OnceLock::new(),
+            gave_up: tokio::sync::watch::Sender::new(false),
         })
     }
 
@@ -258,6 +301,35 @@ impl LlmClient {
     /// The one-line message of the first 401/403, once the endpoint refused the key.
     pub(crate) fn auth_refused(&self) -> Option<&str> {
         self.auth_refused.get().map(String::as_str)
+    }
+
+    /// The message every call fails with once the endpoint was given up on (it let
+    /// [`LlmConfig::give_up_after_timeouts`] calls in a row time out).
+    pub(crate) fn given_up(&self) -> Option<&str> {
+        self.given_up.get().map(String::as_str)
+    }
+
+    /// Counts a call that timed out; gives the endpoint up when that makes enough in a row, and
+    /// says so once.
+    fn timed_out(&self) {
+        let in_a_row = self.timeouts_in_a_row.fetch_add(1, Ordering::SeqCst) + 1;
+        let limit = self.config.give_up_after_timeouts;
+        if limit == 0 || in_a_row < limit {
+            return;
+        }
+        let mut first = false;
+        self.given_up.get_or_init(|| {
+            first = true;
+            format!(
+                "endpoint not answering: {} gave no answer within {:.1} s to {in_a_row} calls in a row; no more calls are sent to it in this run",
+                self.redact(&self.config.base_url),
+                self.config.call_timeout.as_secs_f32()
+            )
+        });
+        if first {
+            tracing::warn!("{}", self.given_up().unwrap_or_default());
+            self.gave_up.send_replace(true);
+        }
     }
 
     /// The message for a refused key: which endpoint and that it refused; never the key.
@@ -292,6 +364,9 @@ impl LlmClient {
             if let Some(message) = self.auth_refused() {
                 return Err(CallError::AuthRefused(message.to_owned()));
             }
+            if let Some(message) = self.given_up() {
+                return Err(CallError::Failed(message.to_owned()));
+            }
             let (mode, about) = match ask {
                 Ask::Verdict { eval_path, .. } => (self.mode(), eval_path),
                 Ask::Text => (ResponseMode::Text, "synthesis"),
@@ -300,6 +375,7 @@ impl LlmClient {
             tracing::debug!(about, response_format = mode.as_str(), "LLM request");
             match self.exchange(body).await {
                 Exchange::Ok(bytes) => return parse_completion(&bytes).map_err(CallError::BadResponse),
+                Exchange::TooLarge(reason) => return Err(CallError::BadResponse(reason)),
                 Exchange::FormatRejected(detail) if mode != ResponseMode::Text => {
                     let next = mode.next();
                     let before = self.mode.fetch_max(next as u8, Ordering::SeqCst);
@@ -315,6 +391,9 @@ impl LlmClient {
                     return Err(CallError::AuthRefused(message.clone()));
                 }
                 Exchange::Retry { reason, retry_after, timed_out } => {
+                    if let Some(message) = self.given_up() {
+                        return Err(CallError::Failed(message.to_owned()));
+                    }
                     let delay = match retries.next_wait(retry_after) {
                         Ok(delay) => delay,
                         Err(give_up) => return Err(CallError::Failed(format!("{} ({give_up})", self.redact(&reason)))),
@@ -394,16 +473,38 @@ impl LlmClient {
         self.max_in_flight.fetch_max(in_flight, Ordering::SeqCst);
         tracing::debug!(in_flight, "LLM request sent");
         let _in_flight = InFlight(&self.in_flight);
+        let answer_cap = answer_body_cap(self.config.max_completion_tokens);
         let call = async {
-            let response = request.send().await?;
+            let mut response = request.send().await?;
             let status = response.status();
             let retry_after = retry_after(response.headers(), SystemTime::now());
-            let bytes = response.bytes().await?;
-            Ok::<_, reqwest::Error>((status, retry_after, bytes))
+            // Read chunk by chunk up to the cap: a 2 GB or endless body never grows memory.
+            let cap = if status.is_success() { answer_cap } else { MAX_ERROR_BODY_BYTES };
+            let mut bytes = Vec::new();
+            let mut over = false;
+            while let Some(chunk) = response.chunk().await? {
+                if bytes.len() + chunk.len() > cap {
+                    over = true;
+                    break;
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok::<_, reqwest::Error>((status, retry_after, bytes, over))
         };
         let limit = self.config.call_timeout;
-        let (status, retry_after, bytes) = match tokio::time::timeout(limit, call).await {
+        let mut gave_up = self.gave_up.subscribe();
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(limit, call) => outcome,
+            _ = gave_up.wait_for(|given_up| *given_up) => {
+                return Exchange::Fatal(self.given_up().unwrap_or("endpoint not answering").to_owned());
+            }
+        };
+        if outcome.is_ok() {
+            self.timeouts_in_a_row.store(0, Ordering::SeqCst);
+        }
+        let (status, retry_after, bytes, over) = match outcome {
             Err(_) => {
+                self.timed_out();
                 return Exchange::Retry {
                     reason: format!("no answer from {} within {} s", self.config.base_url, limit.as_secs_f32()),
                     retry_after: None,
@@ -421,7 +522,14 @@ impl LlmClient {
             Ok(Ok(ok)) => ok,
         };
         if status.is_success() {
-            return Exchange::Ok(bytes.to_vec());
+            if over {
+                return Exchange::TooLarge(format!(
+                    "the answer was larger than {} KiB, the cap for {} answer tokens; it was not read further",
+                    answer_cap >> 10,
+                    self.config.max_completion_tokens.map_or_else(|| "unlimited".to_owned(), |t| t.to_string())
+                ));
+            }
+            return Exchange::Ok(bytes);
         }
         let text = String::from_utf8_lossy(&bytes);
         let excerpt: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect();

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::analyze::{AnalyzeRequest, Analyzed, Written, analyze};
 use crate::error::Error;
-use crate::events::{Event, Events};
+use crate::events::{Event, Events, NoEvents};
 use crate::settings::{AnalysisSettings, Settings};
 use crate::since::Since;
 use plan::{Decision, PlanLimits, Planner, WindowRun};
@@ -44,6 +44,8 @@ pub struct NightOptions {
     pub review_below: f32,
     /// Post the night's summary here (`{"text": ...}`).
     pub notify_webhook: Option<String>,
+    /// Where the static site is published: the webhook links reports to their pages there.
+    pub site_url: Option<String>,
 }
 
 /// What a night did.
@@ -58,17 +60,71 @@ pub enum NightOutcome {
 pub struct Night {
     pub digest: NightDigest,
     pub digest_path: PathBuf,
-    /// Whether a run failed, a model could not be listed, or the endpoint refused the key.
+    pub reports_dir: PathBuf,
+    /// Whether a run failed, the runs or a model's runs could not be listed, or the endpoint
+    /// refused the key.
     pub failed_any: bool,
 }
 
 impl Night {
+    /// The digest as JSON, with every report's path as the caller can open it (the digest's own
+    /// links are relative to its folder).
     pub fn json(&self) -> Value {
         let mut value = self.digest.to_json();
+        if let Some(runs) = value.get_mut("runs").and_then(Value::as_array_mut) {
+            for run in runs {
+                if let Some(report) = run.get_mut("report") {
+                    if let Some(relative) = report.as_str().and_then(|r| r.strip_prefix("../")) {
+                        *report = json!(self.reports_dir.join(relative));
+                    }
+                }
+            }
+        }
         if let Some(o) = value.as_object_mut() {
             o.insert("digest_path".into(), json!(self.digest_path));
         }
         value
+    }
+
+    /// What the webhook is told: the night in one line, then per analysed run the model, its
+    /// pass rate and change, its regressions, and where its report is (a page of the site when
+    /// `site_url` is set, else the report's path); then where the digest is.
+    pub fn notice(&self, site_url: Option<&str>) -> String {
+        let mut text = self.digest.summary();
+        for note in self.digest.notes.iter().filter(|n| n.contains("could not be listed")) {
+            text.push_str(&format!("\n⚠ {note}"));
+        }
+        let link = |relative: &str| match site_url {
+            Some(base) => {
+                format!("{}/{}", base.trim_end_matches('/'), evaltriage_report::site::report_page_path_of(relative))
+            }
+            None => self.reports_dir.join(relative).display().to_string(),
+        };
+        for run in &self.digest.runs {
+            let RunOutcome::Analysed(a) = &run.outcome else { continue };
+            let rate = if a.total > 0 { a.passed as f64 * 100.0 / a.total as f64 } else { 0.0 };
+            text.push_str(&format!(
+                "\n• {} ({}) {}: {}/{} passed ({rate:.1}%) — {}",
+                run.model,
+                run.experiment,
+                &run.run_id[..run.run_id.len().min(8)],
+                a.passed,
+                a.total,
+                a.changes
+            ));
+            if !a.new_failures.is_empty() {
+                text.push_str(&format!("; regressions: {}", a.new_failures.join(", ")));
+            }
+            text.push_str(&format!(" — {}", link(a.report.trim_start_matches("../"))));
+        }
+        let digest = match (site_url, self.digest_path.file_name()) {
+            (Some(base), Some(name)) => {
+                format!("{}/nightly/{}", base.trim_end_matches('/'), name.to_string_lossy().replace(".md", ".html"))
+            }
+            _ => self.digest_path.display().to_string(),
+        };
+        text.push_str(&format!("\nDigest: {digest}"));
+        text
     }
 }
 
@@ -136,7 +192,7 @@ pub async fn nightly(
     let since_ms = options.since.map(|s| s.ms(now));
     say(format!("nightly: listing runs from {}", settings.describe_source()));
     let query = ListQuery { models: options.models.clone(), experiment: options.experiment.clone(), since_ms: None };
-    let listing = crate::runs::listing(settings, &query).await?;
+    let listed = crate::runs::listing(settings, &query).await;
 
     let mut digest = NightDigest {
         date: started.date_naive(),
@@ -147,6 +203,29 @@ pub async fn nightly(
         notes: state_warning.into_iter().collect(),
         tokens_spent: 0,
         budget_tokens: options.limits.budget_tokens,
+    };
+    let digest_path = settings.reports_dir.join("nightly").join(format!("{}.md", digest.date.format("%Y-%m-%d")));
+    let listing = match listed {
+        Ok(listing) => listing,
+        // A night whose source is down is still a night: recorded in the digest and notified, so
+        // a silent morning never means "nothing happened". The marks do not move.
+        Err(e) if !options.dry_run && !e.is_input() => {
+            digest
+                .notes
+                .push(format!("the runs could not be listed: {}; nothing was analysed, no mark moved", e.message));
+            digest.finished = true;
+            let before = read_digest(&settings.reports_dir, &digest_path, digest.date)?;
+            write_digest(&settings.reports_dir, &digest_path, &before, &digest)?;
+            say(format!("nightly: the runs could not be listed: {}", e.message));
+            let night = Night { digest, digest_path, reports_dir: settings.reports_dir.clone(), failed_any: true };
+            if let Some(url) = webhook {
+                if let Some(line) = notify(url, &night.notice(options.site_url.as_deref())).await {
+                    say(line);
+                }
+            }
+            return Ok(NightOutcome::Night(night));
+        }
+        Err(e) => return Err(e),
     };
     let mut failed_any = !listing.failed.is_empty();
     for (model, error) in &listing.failed {
@@ -196,14 +275,11 @@ pub async fn nightly(
         return dry_run(settings, analysis, &window, &state, &mut planner).await.map(NightOutcome::DryRun);
     }
 
-    let digest_path = settings.reports_dir.join("nightly").join(format!("{}.md", digest.date.format("%Y-%m-%d")));
-    let digest_before = match std::fs::read_to_string(&digest_path) {
-        Ok(text) => text,
-        Err(_) => evaltriage_report::digest_title(digest.date),
-    };
-    let mut night = NightRuns { settings, analysis, options, stopped: None };
+    let digest_before = read_digest(&settings.reports_dir, &digest_path, digest.date)?;
+    let mut night =
+        NightRuns { settings, analysis, options, stopped: None, events: Arc::new(RunLog(Arc::clone(&events))) };
     // The section shows from the start, marked in progress until the night ends.
-    write_digest(&digest_path, &digest_before, &digest)?;
+    write_digest(&settings.reports_dir, &digest_path, &digest_before, &digest)?;
     let total = window.runs.len();
     for i in 0..total {
         let header = window.runs[i].header.clone();
@@ -239,24 +315,24 @@ pub async fn nightly(
         move_marks(&mut state, &window.runs, &window.movable);
         if worth_keeping {
             state.last_night = Some(LastNight { started_at: started_at.clone(), finished: false });
-            write_digest(&digest_path, &digest_before, &digest)?;
+            write_digest(&settings.reports_dir, &digest_path, &digest_before, &digest)?;
             state.save(&settings.reports_dir)?;
         }
     }
     failed_any |= night.stopped.is_some();
     digest.finished = true;
-    write_digest(&digest_path, &digest_before, &digest)?;
+    write_digest(&settings.reports_dir, &digest_path, &digest_before, &digest)?;
     state.last_night = Some(LastNight { started_at, finished: true });
     state.save(&settings.reports_dir)?;
     say(format!("nightly: {}", digest.summary()));
 
+    let night = Night { digest, digest_path, reports_dir: settings.reports_dir.clone(), failed_any };
     if let Some(url) = webhook {
-        let text = format!("{}\nDigest: {}", digest.summary(), digest_path.display());
-        if let Some(line) = notify(url, &text).await {
+        if let Some(line) = notify(url, &night.notice(options.site_url.as_deref())).await {
             say(line);
         }
     }
-    Ok(NightOutcome::Night(Night { digest, digest_path, failed_any }))
+    Ok(NightOutcome::Night(night))
 }
 
 /// Moves each key's mark to the newest run of the longest handled stretch at the start of its
@@ -280,10 +356,30 @@ fn move_marks(state: &mut NightlyState, window: &[WindowRun], movable: &BTreeMap
     }
 }
 
+/// What the day's digest held when the night started (its title when it is new), read like any
+/// file evaltriage does not own: a regular file only, bounded, never through a link out of the
+/// reports folder. One it cannot read is the user's to fix: the night stops before it would
+/// replace, and lose, the sections already there.
+pub(crate) fn read_digest(reports_dir: &Path, path: &Path, date: chrono::NaiveDate) -> Result<String, Error> {
+    match evaltriage_core::fsread::read_regular_under(reports_dir, path, MAX_DIGEST_BYTES) {
+        // A stray byte that is not UTF-8 is kept as U+FFFD: the sections around it are kept.
+        Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.is_not_found() => Ok(evaltriage_report::digest_title(date)),
+        Err(e) => Err(Error::bad_input(format!(
+            "cannot read the digest {} ({}); move it aside, nothing was done",
+            path.display(),
+            e.kind
+        ))),
+    }
+}
+
+/// The largest day's digest read (a night adds a few KiB).
+const MAX_DIGEST_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The day's digest: what it held when the night started, and this night's section.
-pub(crate) fn write_digest(path: &Path, before: &str, digest: &NightDigest) -> Result<(), Error> {
+pub(crate) fn write_digest(reports_dir: &Path, path: &Path, before: &str, digest: &NightDigest) -> Result<(), Error> {
     let text = format!("{}{}", before, digest.render());
-    evaltriage_report::write_file_atomically(path, text.as_bytes()).map_err(Error::failed)
+    evaltriage_report::write_file_atomically(reports_dir, path, text.as_bytes()).map_err(Error::failed)
 }
 
 /// The night's settings, and why no further LLM call may be sent tonight (the endpoint refused
@@ -293,6 +389,21 @@ pub(crate) struct NightRuns<'a> {
     pub(crate) analysis: &'a AnalysisSettings,
     pub(crate) options: &'a NightOptions,
     pub(crate) stopped: Option<String>,
+    /// Each run's analysis reports here: its warnings become lines of the night's log.
+    pub(crate) events: Arc<dyn Events>,
+}
+
+/// The events of one run's analysis during a night: no progress is drawn, and a warning is a line
+/// of the night's log like every other, never a raw log line among them.
+#[derive(Debug)]
+struct RunLog(Arc<dyn Events>);
+
+impl Events for RunLog {
+    fn send(&self, event: Event) {
+        if let Event::Warning(message) = event {
+            self.0.send(Event::Night(format!("nightly: warning: {message}")));
+        }
+    }
 }
 
 impl NightRuns<'_> {
@@ -324,6 +435,10 @@ impl NightRuns<'_> {
             Err(e @ SourceError::NotACodingRun(_)) => return RunOutcome::Skipped { why: e.to_string() },
             Err(e) => return RunOutcome::Failed { error: e.to_string() },
         };
+        // The benchmark itself does not score it: no analysis, said in the digest, handled for good.
+        if let Some(why) = fetched.unscored_reason() {
+            return RunOutcome::Skipped { why: format!("not scored by the benchmark: {why}") };
+        }
         if decision == Decision::Sampled {
             let shape = Shape::of(&fetched);
             return RunOutcome::Sampled {
@@ -344,7 +459,7 @@ impl NightRuns<'_> {
         let mut analysis = self.analysis.clone();
         analysis.fanout.token_budget = budget;
         let request = AnalyzeRequest { estimate: false, force: false };
-        match analyze(self.settings, &analysis, request, &source, &run_ref, Arc::new(crate::events::NoEvents)).await {
+        match analyze(self.settings, &analysis, request, &source, &run_ref, Arc::clone(&self.events)).await {
             Ok(Analyzed::Written(written)) => {
                 planner.settle(need.unwrap_or(0), written.tokens_spent());
                 RunOutcome::Analysed(self.analyzed_run(&written))
@@ -404,7 +519,7 @@ impl NightRuns<'_> {
             .collect();
         AnalysedRun {
             passed: w.shape.passed,
-            total: w.shape.total,
+            total: w.shape.finished(),
             changes: w.changes.one_line(),
             fixed,
             new_failures,
@@ -412,6 +527,7 @@ impl NightRuns<'_> {
             report: relative_to_digest(&self.settings.reports_dir, &w.path),
             flagged,
             tokens: w.tokens_spent(),
+            cost_usd: w.shape.cost_usd(),
         }
     }
 }
@@ -429,7 +545,7 @@ async fn estimate_tokens(
         return Ok(None);
     }
     let request = AnalyzeRequest { estimate: true, force: false };
-    match analyze(settings, analysis, request, source, run_ref, Arc::new(crate::events::NoEvents)).await? {
+    match analyze(settings, analysis, request, source, run_ref, Arc::new(NoEvents)).await? {
         Analyzed::Estimate(est, _) => Ok(Some(est.total_tokens())),
         other => Err(Error::failed(format!("cannot estimate: {}", other.kind()))),
     }
@@ -439,7 +555,7 @@ async fn estimate_tokens(
 /// and file-name prefix an analysis would write.
 pub(crate) fn existing_report(reports_dir: &Path, header: &RunHeader) -> Result<Option<PathBuf>, Error> {
     let key = evaltriage_report::ReportKey::of_header(header, Utc::now().date_naive(), None);
-    let path = evaltriage_report::report_path(reports_dir, &key);
+    let path = evaltriage_report::report_path_in_tree(reports_dir, &key);
     evaltriage_report::existing_report_for(&path).map_err(Error::failed)
 }
 
@@ -496,7 +612,7 @@ async fn dry_run(
                 estimating.fanout.token_budget = planner.budget_left();
                 let request = AnalyzeRequest { estimate: true, force: false };
                 let run_ref = RunRef::run(h.run_id.clone());
-                let events = Arc::new(crate::events::NoEvents);
+                let events = Arc::new(NoEvents);
                 match analyze(settings, &estimating, request, &source, &run_ref, events).await {
                     Ok(Analyzed::Estimate(est, _)) => {
                         let need = est.total_tokens();
@@ -511,6 +627,7 @@ async fn dry_run(
                         }
                     }
                     Ok(other) => (format!("cannot estimate: {}", other.kind()), None),
+                    Err(e) if e.kind == crate::error::ErrorKind::Unscored => (format!("skip: {}", e.message), None),
                     Err(e) => (format!("cannot estimate: {}", e.message), None),
                 }
             }

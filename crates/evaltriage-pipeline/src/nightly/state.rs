@@ -14,6 +14,23 @@ pub fn state_dir(reports_dir: &Path) -> PathBuf {
     reports_dir.join(".evaltriage")
 }
 
+/// What git is told of the state folder: its locks (`nightly.lock`, `locks/`) are this machine's
+/// business and never committed; the marks (`nightly.json`) may be, so a scheduled nightly on a
+/// fresh runner starts where the last one stopped.
+const STATE_GITIGNORE: &str = "# evaltriage's state: locks are never committed (nightly.json may be)\n*.lock\nlocks/\n";
+
+/// Writes the state folder's `.gitignore` when it has none. Best effort: a reports folder that
+/// cannot hold it is said by the lock taken next, in the words that fit.
+pub fn keep_locks_out_of_git(reports_dir: &Path) {
+    let path = state_dir(reports_dir).join(".gitignore");
+    if path.symlink_metadata().is_err() {
+        let _ = evaltriage_report::write_file_atomically(reports_dir, &path, STATE_GITIGNORE.as_bytes());
+    }
+}
+
+/// The largest state file read (a mark is ~100 bytes; 16 MiB is 100,000 schedules).
+const MAX_STATE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The marks of every schedule, by key (a model slug, or `<slug> @ <experiment>` for a nightly
 /// restricted to one experiment).
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -61,18 +78,20 @@ impl NightlyState {
     /// says, so starting over costs only the listing.
     pub fn load(reports_dir: &Path) -> (Self, Option<String>) {
         let path = Self::path(reports_dir);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => match serde_json::from_str::<Self>(&text) {
+        // Read like any file evaltriage does not own: regular, bounded, inside the reports folder.
+        match evaltriage_core::fsread::read_regular_under(reports_dir, &path, MAX_STATE_BYTES) {
+            Ok(bytes) => match serde_json::from_slice::<Self>(&bytes) {
                 Ok(state) => (state, None),
                 Err(e) => (
                     Self::default(),
                     Some(format!("{} could not be read ({e}); started from no marks", path.display())),
                 ),
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Self::default(), None),
-            Err(e) => {
-                (Self::default(), Some(format!("{} could not be read ({e}); started from no marks", path.display())))
-            }
+            Err(e) if e.is_not_found() => (Self::default(), None),
+            Err(e) => (
+                Self::default(),
+                Some(format!("{} could not be read ({}); started from no marks", path.display(), e.kind)),
+            ),
         }
     }
 
@@ -81,7 +100,7 @@ impl NightlyState {
         self.version = 1;
         let mut bytes = serde_json::to_vec_pretty(self).map_err(Error::failed)?;
         bytes.push(b'\n');
-        evaltriage_report::write_file_atomically(&Self::path(reports_dir), &bytes).map_err(Error::failed)
+        evaltriage_report::write_file_atomically(reports_dir, &Self::path(reports_dir), &bytes).map_err(Error::failed)
     }
 }
 
@@ -94,8 +113,9 @@ pub struct NightLock {
 impl NightLock {
     /// Takes the lock, or says who holds it ([`ErrorKind::Locked`]).
     pub fn acquire(reports_dir: &Path, started_at: &str) -> Result<Self, Error> {
+        keep_locks_out_of_git(reports_dir);
         let path = state_dir(reports_dir).join("nightly.lock");
-        match evaltriage_report::try_lock_file(&path, started_at) {
+        match evaltriage_report::try_lock_file(reports_dir, &path, started_at) {
             Ok(evaltriage_report::LockAttempt::Held(lock)) => Ok(Self { _lock: lock }),
             Ok(evaltriage_report::LockAttempt::Busy { holder }) => Err(Error::new(
                 ErrorKind::Locked,

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use evaltriage_core::Shape;
 use evaltriage_core::source::Source;
 use evaltriage_report::{RunSide, read_one};
 
@@ -30,10 +29,9 @@ impl Compared {
     }
 }
 
-/// Reads both sides and compares them.
+/// Reads both sides and compares them, the run that ran first as A.
 pub async fn compare(a: &str, b: &str, settings: &Settings) -> Result<Compared, Error> {
-    let side_a = side(a, settings).await?;
-    let side_b = side(b, settings).await?;
+    let (side_a, side_b, _) = evaltriage_report::oldest_first(side(a, settings).await?, side(b, settings).await?);
     let changes = evaltriage_report::run_diff(&side_a, &side_b);
     Ok(Compared { a: side_a, b: side_b, changes })
 }
@@ -45,15 +43,7 @@ async fn side(key: &str, settings: &Settings) -> Result<RunSide, Error> {
     }
     let (source, run_ref) = source::open(key, settings)?;
     let run = source.run(&run_ref).await?;
-    let shape = Shape::of(&run);
-    let failures = shape
-        .failures
-        .iter()
-        .map(|f| (f.eval_path.as_str().to_owned(), (f.failed_step.as_ref().map(|s| s.as_str().to_owned()), None)))
-        .collect();
-    let evals = run.evals.iter().map(|e| e.path.as_str().to_owned()).collect();
-    let name = format!("{} ({}, run data, no report)", run.id.prefix(), run.model);
-    Ok(RunSide { name, failures, evals: Some(evals) })
+    Ok(RunSide::of_run(&run))
 }
 
 /// The report `key` names — a report file, or a run id or prefix with a report — if any. A key

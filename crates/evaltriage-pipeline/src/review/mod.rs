@@ -115,16 +115,25 @@ pub fn resolve(key: &str, reports_dir: &Path) -> Result<PathBuf, Error> {
     ))
 }
 
-/// One report's text, found by [`resolve`].
+/// One report's text, found by [`resolve`], and what it says as data when it could be read.
 #[derive(Debug)]
 pub struct ShownReport {
     pub path: PathBuf,
     pub markdown: String,
+    /// The report as structured data (metadata, verdicts, reviews); `None` when its text is not
+    /// understood as a report.
+    pub report: Option<CatalogReport>,
 }
 
 impl ShownReport {
+    /// `path`, `markdown`, and the structured report (`metadata`, `verdicts`, `human_reviews`,
+    /// `actions_taken`; `null` when the text is not understood as a report).
     pub fn json(&self) -> Value {
-        json!({ "path": self.path.display().to_string(), "markdown": self.markdown })
+        json!({
+            "path": self.path.display().to_string(),
+            "markdown": self.markdown,
+            "report": self.report.as_ref().map(evaltriage_report::report_json),
+        })
     }
 }
 
@@ -132,7 +141,8 @@ impl ShownReport {
 pub fn show(key: &str, reports_dir: &Path) -> Result<ShownReport, Error> {
     let path = resolve(key, reports_dir)?;
     let markdown = read_report_text(&path)?;
-    Ok(ShownReport { path, markdown })
+    let report = evaltriage_report::read_one(&path).ok();
+    Ok(ShownReport { path, markdown, report })
 }
 
 /// `reports trend`.
@@ -224,6 +234,9 @@ pub fn review(reports_dir: &Path, request: &ReviewRequest<'_>) -> Result<Reviewe
             path.display()
         ))
     })?;
-    evaltriage_report::rewrite_report(&path, &edited)?;
+    // A report named by a path outside the reports folder is written where it is, never through a
+    // link out of its own folder.
+    let root = if path.starts_with(reports_dir) { reports_dir } else { path.parent().unwrap_or(reports_dir) };
+    evaltriage_report::rewrite_report(root, &path, &edited)?;
     Ok(Reviewed { path, eval: eval.to_owned(), human })
 }

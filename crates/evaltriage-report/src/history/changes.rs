@@ -43,7 +43,7 @@ pub struct Changes {
     /// The baseline's full run id, when it gives one.
     pub run_id: Option<String>,
     pub run_id_prefix: String,
-    /// The baseline's date.
+    /// The day the baseline's run ran (see [`PriorReport::run_time`]).
     pub date: NaiveDate,
     /// The baseline's file name.
     pub report: String,
@@ -59,8 +59,11 @@ pub struct Changes {
     pub pass_rate_then: Option<(u32, u32)>,
     /// The current run's pass rate (passed, total).
     pub pass_rate_now: (u32, u32),
-    /// Failed then, passed now.
+    /// Failed then (not for infrastructure), passed now: real fixes.
     pub fixed: Vec<EvalChange>,
+    /// Failed then for infrastructure (the harness, a rate limit), passed now: a recovery, not a
+    /// fix.
+    pub recovered: Vec<EvalChange>,
     /// Failing now, not named as failed then (passed or absent then).
     pub new_failures: Vec<EvalChange>,
     /// Failed then and failing now, with both labels.
@@ -114,18 +117,22 @@ impl ChangesSince {
 }
 
 impl Changes {
-    /// `since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 2 fixed · 1 new`, with `· 1 relabelled`
-    /// when labels changed.
+    /// `since jn75q2w8 (2026-11-08): 14/19 → 12/19 · 2 fixed · 1 new`, with `· 1 recovered`
+    /// after the fixes when infrastructure failures passed this time, and `· 1 relabelled` when
+    /// labels changed. The date is the day the baseline's run ran.
     pub fn one_line(&self) -> String {
         let then = self.pass_rate_then.map_or_else(|| "?".to_owned(), |(p, t)| format!("{p}/{t}"));
         let (passed, total) = self.pass_rate_now;
         let mut line = format!(
-            "since {} ({}): {then} → {passed}/{total} · {} fixed · {} new",
+            "since {} ({}): {then} → {passed}/{total} · {} fixed",
             self.run_id_prefix,
             self.date.format("%Y-%m-%d"),
-            self.fixed.len(),
-            self.new_failures.len()
+            self.fixed.len()
         );
+        if !self.recovered.is_empty() {
+            line.push_str(&format!(" · {} recovered", self.recovered.len()));
+        }
+        line.push_str(&format!(" · {} new", self.new_failures.len()));
         if !self.relabelled.is_empty() {
             line.push_str(&format!(" · {} relabelled", self.relabelled.len()));
         }
@@ -153,6 +160,7 @@ impl Changes {
             "pass_rate_then": self.pass_rate_then.map(rate),
             "pass_rate_now": rate(self.pass_rate_now),
             "fixed": list(&self.fixed),
+            "recovered": list(&self.recovered),
             "new_failures": list(&self.new_failures),
             "still_failing": list(&self.still_failing),
             "relabelled": list(&self.relabelled),
@@ -206,7 +214,7 @@ pub fn changes_since(
     let mut changes = Changes {
         run_id: baseline.run_id.clone(),
         run_id_prefix: baseline.run_id_prefix.clone(),
-        date: baseline.date,
+        date: baseline.run_date(),
         report: baseline.file_name(),
         ours: baseline.ours,
         experiment: run.experiment.clone(),
@@ -215,6 +223,7 @@ pub fn changes_since(
         pass_rate_then: baseline.pass_rate,
         pass_rate_now: (count(shape.passed), count(shape.total)),
         fixed: Vec::new(),
+        recovered: Vec::new(),
         new_failures: Vec::new(),
         still_failing: Vec::new(),
         relabelled: Vec::new(),
@@ -248,7 +257,12 @@ pub fn changes_since(
         let eval_name = eval.path.as_str().to_owned();
         match (&eval.status, failures.get(&eval.path)) {
             (EvalStatus::Passed { .. }, _) => {
-                changes.fixed.push(EvalChange { eval: eval_name, label_then: then, label_now: None });
+                let change = EvalChange { eval: eval_name, label_then: then, label_now: None };
+                if comparison_key(&entry.label, entry.qualifier.as_deref()) == INFRASTRUCTURE {
+                    changes.recovered.push(change);
+                } else {
+                    changes.fixed.push(change);
+                }
             }
             (_, Some(failure)) => {
                 let now = label_now(failure);
@@ -274,6 +288,7 @@ pub fn changes_since(
     }
     for list in [
         &mut changes.fixed,
+        &mut changes.recovered,
         &mut changes.new_failures,
         &mut changes.still_failing,
         &mut changes.relabelled,
@@ -409,6 +424,8 @@ mod tests {
             run_id_prefix: name.split('_').next().unwrap().to_owned(),
             run_id: None,
             run_ids: Vec::new(),
+            ran_at: None,
+            passed_evals: None,
             pass_rate: Some((3, 5)),
             experiment: experiment.map(str::to_owned),
             scope: crate::path_scheme::parse_report_file_name(name).unwrap().scope,

@@ -2,7 +2,7 @@
 //! label), back after passing (failed in an older report, absent from the latest), and whether a
 //! prior **Actions taken** entry claimed to fix it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chrono::NaiveDate;
@@ -12,7 +12,8 @@ use crate::read::prior_report::PriorReport;
 
 pub(crate) mod changes;
 
-/// Where an eval stands against the prior reports.
+/// Where an eval stands against the prior reports. Every `date` here is the day the prior run
+/// ran (see [`PriorReport::run_time`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HistoryStatus {
     /// No prior report names it as failed.
@@ -30,6 +31,11 @@ pub struct ClaimedFix {
     pub report: PathBuf,
     pub date: NaiveDate,
     pub action: String,
+    /// The run of the report that claimed it, when the report names it.
+    pub run_id: Option<String>,
+    /// Whether the fix reached the benchmark, when that is known (the eval's source compared
+    /// between that run and this one): set by the caller, who can fetch the earlier run.
+    pub note: Option<String>,
 }
 
 /// One earlier failure of the eval.
@@ -47,12 +53,15 @@ pub struct EvalHistory {
     pub status: HistoryStatus,
     /// The newest prior action that concerns this eval, if any.
     pub claimed_fix: Option<ClaimedFix>,
-    /// Every prior report that names it as failed, newest first.
+    /// One per prior run that failed it, newest run first: the newest of that run's reports that
+    /// names it (a full report and scoped reports of one run are one run).
     pub prior_failures: Vec<PriorFailure>,
+    /// How many prior runs have a report that speaks for this eval (failed or not).
+    pub prior_runs: usize,
 }
 
 impl EvalHistory {
-    const NEW: Self = Self { status: HistoryStatus::New, claimed_fix: None, prior_failures: Vec::new() };
+    const NEW: Self = Self { status: HistoryStatus::New, claimed_fix: None, prior_failures: Vec::new(), prior_runs: 0 };
 
     /// Failed in the latest prior report too.
     pub fn is_repeat(&self) -> bool {
@@ -92,10 +101,18 @@ impl History {
     pub fn iter(&self) -> impl Iterator<Item = (&EvalPath, &EvalHistory)> {
         self.evals.iter()
     }
+
+    /// Says of an eval's claimed fix whether it reached the benchmark.
+    pub fn note_claimed_fix(&mut self, path: &EvalPath, note: &str) {
+        if let Some(fix) = self.evals.get_mut(path).and_then(|h| h.claimed_fix.as_mut()) {
+            fix.note = Some(note.to_owned());
+        }
+    }
 }
 
-/// Computes the history of the current failures against prior reports given newest first (the
-/// run's own earlier report already left out, see [`crate::prior_reports_for_run`]).
+/// Computes the history of the current failures against prior reports given newest run first (the
+/// run's own earlier report and later runs already left out, see [`crate::prior_reports_for_run`]).
+/// Runs are counted, not files: a full report and scoped reports of one run are one run.
 ///
 /// A scoped prior report (a category- or eval-level analysis) speaks only for the evals it covers:
 /// per eval, "the latest prior report" is the newest one that covers it, so a newer report about
@@ -103,18 +120,21 @@ impl History {
 pub fn history(prior: &[PriorReport], current_failures: &[EvalPath]) -> History {
     let mut evals = BTreeMap::new();
     for path in current_failures {
-        let prior_failures: Vec<PriorFailure> = prior
-            .iter()
-            .filter(|r| r.covers(path))
-            .filter_map(|r| {
-                // A reviewer's label is authoritative: it is the one the next analysis starts from.
-                r.entry_for(path).map(|e| PriorFailure {
+        let mut runs_failed: BTreeSet<&str> = BTreeSet::new();
+        let mut prior_failures: Vec<PriorFailure> = Vec::new();
+        for r in prior.iter().filter(|r| r.covers(path)) {
+            // The newest report of each run that names it speaks for that run. A reviewer's label
+            // is authoritative: it is the one the next analysis starts from.
+            if let Some(e) = r.entry_for(path)
+                && runs_failed.insert(r.run_key())
+            {
+                prior_failures.push(PriorFailure {
                     report: r.path.clone(),
-                    date: r.date,
+                    date: r.run_date(),
                     label: e.authoritative_label(),
-                })
-            })
-            .collect();
+                });
+            }
+        }
         let latest = prior.iter().find(|r| r.covers(path));
         let status = match (latest, prior_failures.first()) {
             (Some(latest), Some(f)) if f.report == latest.path => {
@@ -128,11 +148,15 @@ pub fn history(prior: &[PriorReport], current_failures: &[EvalPath]) -> History 
         let claimed_fix = prior.iter().find_map(|r| {
             r.actions_taken.iter().find(|a| a.concerns(path)).map(|a| ClaimedFix {
                 report: r.path.clone(),
-                date: r.date,
+                date: r.run_date(),
                 action: a.text.clone(),
+                run_id: r.run_id.clone(),
+                note: None,
             })
         });
-        evals.insert(path.clone(), EvalHistory { status, claimed_fix, prior_failures });
+        let prior_runs =
+            prior.iter().filter(|r| r.covers(path)).map(PriorReport::run_key).collect::<BTreeSet<_>>().len();
+        evals.insert(path.clone(), EvalHistory { status, claimed_fix, prior_failures, prior_runs });
     }
     History { evals, latest: prior.first().map(|r| r.path.clone()) }
 }
@@ -150,6 +174,8 @@ mod tests {
             run_id_prefix: name.split('_').next().unwrap().to_owned(),
             run_id: None,
             run_ids: Vec::new(),
+            ran_at: None,
+            passed_evals: None,
             pass_rate: None,
             experiment: None,
             scope: None,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::error::ReportError;
 use crate::read::find::{header_model, normalise, walk_reports};
 use crate::read::prior::parse_report;
-use crate::read::prior_report::{HEADER_BYTES, MAX_REPORT_BYTES, PriorReport, PriorWarning};
+use crate::read::prior_report::{HEADER_BYTES, MAX_REPORT_BYTES, PriorReport, PriorWarning, newest_run_first};
 use evaltriage_core::fsread::read_regular;
 use evaltriage_core::threads::{default_threads, map_in_threads};
 
@@ -37,8 +37,9 @@ impl CatalogReport {
     }
 }
 
-/// Every report under `root`, newest first (by the date in the file name, then file name, then
-/// path, descending). Markdown files not named like reports (READMEs, nightly digests) are not
+/// Every report under `root`, newest run first: by when its run ran (see
+/// [`PriorReport::run_time`]), then by analysis date, file name and path, descending; so "a model's
+/// latest report" is the report of its latest run, however late it was analysed. Markdown files not named like reports (READMEs, nightly digests) are not
 /// reports and are passed over quietly; a report that cannot be read or understood is a warning.
 pub fn all_reports(root: &Path) -> (Vec<CatalogReport>, Vec<PriorWarning>) {
     let mut warnings = Vec::new();
@@ -63,13 +64,7 @@ pub fn all_reports(root: &Path) -> (Vec<CatalogReport>, Vec<PriorWarning>) {
             None => warnings.push(PriorWarning { path: path.clone(), reason: "could not be read; skipped".to_owned() }),
         }
     }
-    out.sort_by(|a, b| {
-        b.report
-            .date
-            .cmp(&a.report.date)
-            .then_with(|| b.report.file_name().cmp(&a.report.file_name()))
-            .then_with(|| b.relative.cmp(&a.relative))
-    });
+    out.sort_by(|a, b| newest_run_first(&a.report, &b.report).then_with(|| b.relative.cmp(&a.relative)));
     (out, warnings)
 }
 

@@ -13,9 +13,7 @@ use evaltriage_core::Run;
 use walkdir::WalkDir;
 
 use crate::lines::{BLOCK_MARKER, lines};
-use crate::path_scheme::{
-    ReportFileName, ReportScope, model_dir, parse_report_file_name, report_file_name, report_folders,
-};
+use crate::path_scheme::{ReportFileName, ReportKey, folders, model_dir_of, parse_report_file_name};
 use crate::read::machine_block;
 use crate::read::prior_report::{HEADER_BYTES, PriorWarning};
 use evaltriage_core::fsread::read_prefix;
@@ -45,8 +43,13 @@ pub(crate) fn normalise(s: &str) -> String {
 
 impl ModelIdentity {
     pub(crate) fn of_run(run: &Run) -> Self {
-        let slug = run.model.trim().trim_matches('/');
-        let provider = run.provider.as_deref().map(str::trim).filter(|p| !p.is_empty() && !p.contains('/'));
+        Self::of(&run.model, run.provider.as_deref())
+    }
+
+    /// The identity of a model slug served by an endpoint provider.
+    pub(crate) fn of(model: &str, endpoint_provider: Option<&str>) -> Self {
+        let slug = model.trim().trim_matches('/');
+        let provider = endpoint_provider.map(str::trim).filter(|p| !p.is_empty() && !p.contains('/'));
         let mut slugs = Vec::new();
         if !slug.is_empty() {
             slugs.push(normalise(slug));
@@ -54,7 +57,7 @@ impl ModelIdentity {
                 slugs.push(normalise(&format!("{p}/{slug}")));
             }
         }
-        let (own_provider, own_model) = report_folders(run);
+        let (own_provider, own_model) = folders(model, endpoint_provider);
         let mut folders = slugs.clone();
         folders.push(normalise(&format!("{own_provider}/{own_model}")));
         folders.sort();
@@ -119,7 +122,6 @@ fn model_value(line: &str) -> Option<String> {
 #[derive(Debug)]
 pub(crate) struct Found {
     pub path: PathBuf,
-    pub name: ReportFileName,
     pub file_name: String,
 }
 
@@ -131,11 +133,16 @@ pub(crate) struct Found {
 /// name. Only real folders two or three levels down are looked at (no link is followed); a
 /// folder that cannot be listed counts as absent.
 pub fn model_dir_in_tree(reports_dir: &Path, run: &Run) -> PathBuf {
-    let own = model_dir(reports_dir, run);
+    model_folder_in_tree(reports_dir, &run.model, run.provider.as_deref())
+}
+
+/// [`model_dir_in_tree`] of a model slug and endpoint provider.
+fn model_folder_in_tree(reports_dir: &Path, slug: &str, endpoint_provider: Option<&str>) -> PathBuf {
+    let own = model_dir_of(reports_dir, slug, endpoint_provider);
     if own.symlink_metadata().is_ok_and(|m| m.is_dir()) {
         return own;
     }
-    let identity = ModelIdentity::of_run(run);
+    let identity = ModelIdentity::of(slug, endpoint_provider);
     let mut candidates: Vec<(usize, PathBuf)> = Vec::new();
     let mut visit = |path: PathBuf, components: Vec<String>| {
         if identity.folder_matches(&components) {
@@ -157,15 +164,10 @@ pub fn model_dir_in_tree(reports_dir: &Path, run: &Run) -> PathBuf {
     candidates.into_iter().next().map_or(own, |(_, path)| path)
 }
 
-/// Where the run's report goes: [`model_dir_in_tree`] and the report's file name
+/// Where the report a key names goes: the folder the tree has for its model ([`model_dir_in_tree`])
 /// (`<prefix>_<date>[.<scope>].md`).
-pub fn report_path_in_tree(
-    reports_dir: &Path,
-    run: &Run,
-    date: chrono::NaiveDate,
-    scope: Option<&ReportScope>,
-) -> PathBuf {
-    model_dir_in_tree(reports_dir, run).join(report_file_name(run, date, scope))
+pub fn report_path_in_tree(reports_dir: &Path, key: &ReportKey) -> PathBuf {
+    model_folder_in_tree(reports_dir, &key.slug, key.endpoint_provider.as_deref()).join(key.file_name())
 }
 
 /// The real (not linked) visible subfolders of a folder, by name.
@@ -193,7 +195,7 @@ pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mu
         let parsed = parse_report_file_name(&file_name);
         if identity.folder_matches(components) {
             match parsed {
-                Some(name) => found.push(Found { path: path.to_owned(), name, file_name }),
+                Some(_) => found.push(Found { path: path.to_owned(), file_name }),
                 None => problems.push(PriorWarning {
                     path: path.to_owned(),
                     reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
@@ -202,11 +204,13 @@ pub(crate) fn model_reports(root: &Path, identity: &ModelIdentity, warnings: &mu
             return;
         }
         // Elsewhere, only a file named like a report is worth a look at its header.
-        let Some(name) = parsed else { return };
+        if parsed.is_none() {
+            return;
+        }
         match read_prefix(path, HEADER_BYTES) {
             Ok((bytes, _)) => {
                 if header_model(&String::from_utf8_lossy(&bytes)).is_some_and(|m| identity.names(&m)) {
-                    found.push(Found { path: path.to_owned(), name, file_name });
+                    found.push(Found { path: path.to_owned(), file_name });
                 }
             }
             Err(problem) => problems.push(PriorWarning { path: path.to_owned(), reason: problem.kind.to_string() }),

@@ -3,10 +3,11 @@
 //! its verdicts so later runs read our own reports exactly.
 //!
 //! The JSON is one line and never contains `<`, `>` or `&` (they are written as `\u003c`,
-//! `\u003e`, `\u0026`), so no text in a verdict can end the comment early. The wire structs are
+//! `\u003e`, `\u0026`), so no text in a verdict can end the comment early; nor raw C1 controls or
+//! bidi overrides, and it passes through the redaction layer. The wire structs are
 //! private: domain types do not derive serde.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use evaltriage_core::{
     Classification, EvalId, EvalPath, InfraCause, StepName, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
@@ -29,11 +30,18 @@ pub(crate) struct OwnBlock {
     pub model: String,
     pub provider: Option<String>,
     pub experiment: String,
+    /// The analysis date.
     pub date: NaiveDate,
+    /// When the run was created (its own time, which orders runs); `None` in blocks written
+    /// before it was recorded, or when the source did not give it.
+    pub ran_at: Option<DateTime<Utc>>,
     /// The part of the run the report covers; `None` for the whole run.
     pub scope: Option<ReportScope>,
     pub passed: u32,
     pub total: u32,
+    /// The evals that passed (in the report's scope), so a later reader tells an eval that
+    /// passed from one the run never had; `None` in blocks written before it was recorded.
+    pub passed_evals: Option<Vec<String>>,
     /// Each verdict with whether the report called it a repeat.
     pub verdicts: Vec<(Verdict, bool)>,
     /// Reviewers' verdicts, by eval path (`reports review`).
@@ -53,11 +61,17 @@ struct WireBlock {
     #[serde(default)]
     experiment: String,
     date: String,
+    /// The run's creation time, RFC 3339 in UTC; absent in blocks written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ran_at: Option<String>,
     /// Absent in full reports (and in blocks written before scoped reports existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scope: Option<WireScope>,
     passed: u32,
     total: u32,
+    /// Absent in blocks written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    passed_evals: Option<Vec<String>>,
     #[serde(default)]
     verdicts: Vec<WireVerdict>,
 }
@@ -173,9 +187,11 @@ pub(crate) fn encode(block: &OwnBlock) -> String {
         provider: block.provider.clone(),
         experiment: block.experiment.clone(),
         date: block.date.format("%Y-%m-%d").to_string(),
+        ran_at: block.ran_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, true)),
         scope: block.scope.as_ref().map(|s| WireScope { category: s.category.clone(), eval: s.eval.clone() }),
         passed: block.passed,
         total: block.total,
+        passed_evals: block.passed_evals.clone(),
         verdicts: block
             .verdicts
             .iter()
@@ -192,10 +208,13 @@ pub(crate) fn encode(block: &OwnBlock) -> String {
     line_of(&json)
 }
 
-/// The block line for a JSON text: `<`, `>` and `&` only ever occur inside JSON strings, where a
-/// `\u` escape means the same.
+/// The block line for a JSON text, redacted: `<`, `>` and `&` only ever occur inside JSON
+/// strings, where a `\u` escape means the same; so do the characters a reader cannot see (C1
+/// controls, bidi overrides), escaped the same way.
 fn line_of(json: &str) -> String {
+    let json = evaltriage_core::redact::redact(json);
     let json = json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
+    let json = evaltriage_core::text::escape_invisible_in_json(json);
     format!("{MARKER}{VERSION} {json} -->")
 }
 
@@ -263,6 +282,14 @@ fn decode_line(line: &str) -> Result<OwnBlock, BlockProblem> {
         serde_json::from_str(json.trim()).map_err(|e| BlockProblem::Invalid(format!("invalid JSON: {e}")))?;
     let date = NaiveDate::parse_from_str(&wire.date, "%Y-%m-%d")
         .map_err(|_| BlockProblem::Invalid(format!("invalid date {:?}", wire.date)))?;
+    let ran_at = match &wire.ran_at {
+        Some(t) => Some(
+            DateTime::parse_from_rfc3339(t)
+                .map_err(|_| BlockProblem::Invalid(format!("invalid run time {t:?}")))?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
     let mut humans = BTreeMap::new();
     let mut signatures = BTreeMap::new();
     let mut verdicts = Vec::with_capacity(wire.verdicts.len());
@@ -281,9 +308,11 @@ fn decode_line(line: &str) -> Result<OwnBlock, BlockProblem> {
         provider: wire.provider,
         experiment: wire.experiment,
         date,
+        ran_at,
         scope: wire.scope.map(|s| ReportScope { category: s.category, eval: s.eval }),
         passed: wire.passed,
         total: wire.total,
+        passed_evals: wire.passed_evals,
         verdicts,
         humans,
         signatures,
@@ -381,9 +410,11 @@ mod tests {
             provider: Some("openrouter".to_owned()),
             experiment: "default".to_owned(),
             date: NaiveDate::from_ymd_opt(2026, 2, 6).unwrap(),
+            ran_at: None,
             scope: None,
             passed: 1,
             total: 2,
+            passed_evals: None,
             verdicts: vec![(
                 Verdict {
                     eval_id: EvalId::new("e1").unwrap(),
@@ -435,6 +466,15 @@ mod tests {
     }
 
     #[test]
+    fn invisible_characters_are_escaped_and_round_trip() {
+        let b = block("a\u{85}b\u{9b}c\u{80}\u{202e}d\u{2066}e\u{200f}\u{61c}\u{2028}");
+        let line = encode(&b);
+        assert!(line.is_ascii(), "{line:?}");
+        assert!(line.contains("a\\u0085b\\u009bc\\u0080\\u202ed\\u2066e\\u200f\\u061c\\u2028"), "{line}");
+        assert_eq!(decode(&line), Some(Ok(b)));
+    }
+
+    #[test]
     fn the_scope_round_trips_and_old_blocks_have_none() {
         let mut b = block("e");
         let full = encode(&b);
@@ -445,6 +485,23 @@ mod tests {
         assert_eq!(decode(&encode(&b)), Some(Ok(b)));
         let old = r#"<!-- evaltriage:v1 {"run_id":"jn72t14a","date":"2026-02-06","passed":1,"total":2} -->"#;
         assert_eq!(decode(old).unwrap().unwrap().scope, None);
+    }
+
+    #[test]
+    fn the_run_time_and_passed_evals_round_trip_and_old_blocks_have_none() {
+        let mut b = block("e");
+        assert!(!encode(&b).contains("ran_at"), "absent until known: {}", encode(&b));
+        b.ran_at = DateTime::from_timestamp_millis(1_770_400_000_123);
+        b.passed_evals = Some(vec!["000-fundamentals/000-empty".to_owned()]);
+        let line = encode(&b);
+        assert!(line.contains(r#""ran_at":"2026-02-06T17:46:40.123Z""#), "{line}");
+        assert_eq!(decode(&line), Some(Ok(b)));
+        let old = r#"<!-- evaltriage:v1 {"run_id":"jn72t14a","date":"2026-02-06","passed":1,"total":2} -->"#;
+        let old = decode(old).unwrap().unwrap();
+        assert_eq!((old.ran_at, old.passed_evals), (None, None));
+        let bad =
+            r#"<!-- evaltriage:v1 {"run_id":"jn72t14a","date":"2026-02-06","ran_at":"soon","passed":1,"total":2} -->"#;
+        assert!(matches!(decode(bad), Some(Err(BlockProblem::Invalid(_)))));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use evaltriage_core::fsread::read_regular;
 use evaltriage_core::{Run, Verdict, VerdictOrigin, VerdictStatus};
 
@@ -16,10 +17,12 @@ use crate::read::find::{self, Found, ModelIdentity};
 use crate::read::human_verdict::{heading_names, visible_reviews};
 use crate::read::legacy;
 use crate::read::machine_block::{self, BlockProblem};
-use crate::read::prior_report::{MAX_REPORT_BYTES, PriorEntry, PriorReport, PriorWarning, UNCLASSIFIED};
+use crate::read::prior_report::{
+    MAX_REPORT_BYTES, PriorEntry, PriorReport, PriorWarning, UNCLASSIFIED, newest_run_first,
+};
 
-/// Reads every report in a model's folder (that folder only), newest first by the date in the file
-/// name (ties by file name, descending). Files that are not named `<prefix>_<YYYY-MM-DD>.md` are
+/// Reads every report in a model's folder (that folder only), newest run first (by the run's time,
+/// see [`PriorReport::run_time`]). Files that are not named `<prefix>_<YYYY-MM-DD>.md` are
 /// ignored when they are not markdown, and warned about when they are; files that cannot be read
 /// or understood are skipped with a warning: only regular files are read (never a FIFO, device or
 /// socket, even through a link), through a size limit. A missing folder is no prior reports.
@@ -41,7 +44,7 @@ pub fn read_prior_reports(model_dir: &Path) -> (Vec<PriorReport>, Vec<PriorWarni
             continue;
         }
         match parse_report_file_name(&name) {
-            Some(parsed) => files.push(Found { path: entry.path(), name: parsed, file_name: name }),
+            Some(_) => files.push(Found { path: entry.path(), file_name: name }),
             None => warnings.push(PriorWarning {
                 path: entry.path(),
                 reason: "not a report file name (expected PREFIX_YYYY-MM-DD.md); skipped".to_owned(),
@@ -52,12 +55,8 @@ pub fn read_prior_reports(model_dir: &Path) -> (Vec<PriorReport>, Vec<PriorWarni
     (reports, warnings)
 }
 
-/// Reads the files found, newest first by the date in the file name (ties by file name, then
-/// path, descending).
-fn read_found(mut files: Vec<Found>, warnings: &mut Vec<PriorWarning>) -> Vec<PriorReport> {
-    files.sort_by(|a, b| {
-        b.name.date.cmp(&a.name.date).then_with(|| b.file_name.cmp(&a.file_name)).then_with(|| b.path.cmp(&a.path))
-    });
+/// Reads the files found, newest run first (see [`newest_run_first`]).
+fn read_found(files: Vec<Found>, warnings: &mut Vec<PriorWarning>) -> Vec<PriorReport> {
     let mut reports = Vec::new();
     for Found { path, .. } in files {
         let text = match read_regular(&path, MAX_REPORT_BYTES) {
@@ -77,12 +76,16 @@ fn read_found(mut files: Vec<Found>, warnings: &mut Vec<PriorWarning>) -> Vec<Pr
             Err(e) => warnings.push(PriorWarning { path, reason: format!("{e}; skipped") }),
         }
     }
+    reports.sort_by(newest_run_first);
     reports
 }
 
-/// The prior reports for a run's model, wherever they are in the reports folder, newest first,
+/// The prior reports for a run's model, wherever they are in the reports folder, newest run first,
 /// leaving out every report of the run itself, scoped ones included (a re-analysis must not count
-/// the run as its own history).
+/// the run as its own history), and every report of a run that ran after it: a run analysed late
+/// (a backfill, a re-analysis) is compared only with runs before it. A report that does not
+/// record its run's time counts from its date (midnight UTC); a run without a creation time is
+/// compared with every report.
 ///
 /// The tree is scanned once: a report is the model's when its folder is one people use for the
 /// model (`<provider>/<model>` as we write it, the slug as is or with dots as dashes, in any case,
@@ -111,12 +114,21 @@ pub fn prior_reports_for_run(reports_dir: &Path, run: &Run) -> (Vec<PriorReport>
     });
     let mut reports = read_found(files, &mut warnings);
     let own = run.id.prefix();
+    let ran_at = run_time_of(run);
     reports.retain(|r| {
         r.run_id_prefix != own
             && r.run_id.as_deref() != Some(run.id.as_str())
             && !r.run_ids.iter().any(|id| id == run.id.as_str())
+            && ran_at.is_none_or(|t| r.run_time() < t)
     });
     (reports, warnings)
+}
+
+/// A run's creation time, when the source gave one.
+pub(crate) fn run_time_of(run: &Run) -> Option<DateTime<Utc>> {
+    #[expect(clippy::cast_possible_truncation, reason = "milliseconds since 1970 fit an i64 for any real time")]
+    let ms = run.created_at_ms as i64;
+    (run.created_at_ms.is_finite() && run.created_at_ms > 0.0).then(|| DateTime::from_timestamp_millis(ms)).flatten()
 }
 
 /// Reads one report. `path`, when given, supplies the run id prefix and date from the file name.
@@ -146,10 +158,12 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
             return Ok(PriorReport {
                 path: shown_path,
                 date,
+                ran_at: block.ran_at,
                 run_id_prefix: prefix,
                 run_id: Some(block.run_id),
                 run_ids: Vec::new(),
                 pass_rate: Some((block.passed, block.total)),
+                passed_evals: block.passed_evals,
                 experiment: Some(block.experiment).filter(|e| !e.trim().is_empty()),
                 scope: block.scope.or(name_scope),
                 entries,
@@ -193,10 +207,12 @@ pub fn parse_report(text: &str, path: Option<&Path>) -> Result<PriorReport, Repo
     Ok(PriorReport {
         path: shown_path,
         date,
+        ran_at: None,
         run_id_prefix: prefix,
         run_id: legacy.run_id.or_else(|| legacy.run_ids.first().cloned()),
         run_ids: legacy.run_ids,
         pass_rate: legacy.pass_rate,
+        passed_evals: None,
         experiment: legacy.experiment,
         scope,
         entries: legacy.entries,

@@ -1,10 +1,11 @@
 //! What a report is read into: [`PriorReport`] with its entries and **Actions taken**, the warning
 //! for a file skipped or read in part, and the limits every reader of report files shares.
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use evaltriage_core::{Classification, EvalPath, Verdict};
 
 use crate::path_scheme::ReportScope;
@@ -14,8 +15,10 @@ use crate::read::human_verdict::HumanVerdict;
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorReport {
     pub path: PathBuf,
-    /// The date in the file name (else the one written in the report).
+    /// The date in the file name (else the one written in the report): when it was analysed.
     pub date: NaiveDate,
+    /// When its run was created, when the report records it (our block); see [`Self::run_time`].
+    pub ran_at: Option<DateTime<Utc>>,
     pub run_id_prefix: String,
     /// The full run id, when the report gives it.
     pub run_id: Option<String>,
@@ -24,6 +27,9 @@ pub struct PriorReport {
     pub run_ids: Vec<String>,
     /// Passed and total evals, when the report gives them.
     pub pass_rate: Option<(u32, u32)>,
+    /// The evals that passed, when the report lists them (our block): an eval neither named as
+    /// failed nor listed here was not in the run (or did not finish). `None`: not known.
+    pub passed_evals: Option<Vec<String>>,
     /// The experiment the run belonged to (`default`, `no_guidelines`, ...), when the report
     /// states it.
     pub experiment: Option<String>,
@@ -43,6 +49,24 @@ pub struct PriorReport {
 }
 
 impl PriorReport {
+    /// When its run ran: the run's creation time when the report records it, else the report's
+    /// date (the file name's, as a last resort) at midnight UTC. Reports are ordered by it, never
+    /// by when they were analysed.
+    pub fn run_time(&self) -> DateTime<Utc> {
+        self.ran_at.unwrap_or_else(|| self.date.and_time(chrono::NaiveTime::MIN).and_utc())
+    }
+
+    /// The day its run ran (see [`Self::run_time`]): the date every view shows for the run.
+    pub fn run_date(&self) -> NaiveDate {
+        self.run_time().date_naive()
+    }
+
+    /// What identifies its run: the run id's prefix (the one thing every report of a run gives,
+    /// in its file name). Several reports of one run (a full one and scoped ones) share it.
+    pub fn run_key(&self) -> &str {
+        &self.run_id_prefix
+    }
+
     /// The file name, for showing (never the full local path).
     pub fn file_name(&self) -> String {
         self.path.file_name().map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned())
@@ -58,6 +82,16 @@ impl PriorReport {
     pub fn entry_for(&self, path: &EvalPath) -> Option<&PriorEntry> {
         self.entries.iter().find(|e| e.eval == path.as_str()).or_else(|| self.entries.iter().find(|e| e.matches(path)))
     }
+}
+
+/// Newest run first: by run time, then by analysis date and file name (a later analysis of the
+/// same run first), then by path; all descending.
+pub(crate) fn newest_run_first(a: &PriorReport, b: &PriorReport) -> Ordering {
+    b.run_time()
+        .cmp(&a.run_time())
+        .then_with(|| b.date.cmp(&a.date))
+        .then_with(|| b.file_name().cmp(&a.file_name()))
+        .then_with(|| b.path.cmp(&a.path))
 }
 
 /// A failed eval as a prior report labelled it.

@@ -45,7 +45,7 @@ fn since(c: &Changes, out: &mut String) {
         .run_id
         .as_deref()
         .map_or_else(|| format!("run prefix {}", code(&c.run_id_prefix)), |id| format!("run {}", code(id)));
-    w!(out, "Compared with {} ({run}, {}; {kind}).", code(&c.report), c.date.format("%Y-%m-%d"));
+    w!(out, "Compared with {} ({run}, which ran {}; {kind}).", code(&c.report), c.date.format("%Y-%m-%d"));
     if c.experiment_assumed {
         w!(out, "That report states no experiment, so it is taken to be {}, like this run.", code(DEFAULT_EXPERIMENT));
     }
@@ -62,6 +62,11 @@ fn since(c: &Changes, out: &mut String) {
     list(out, "Fixed since", "failed then, pass now", &c.fixed, |e| {
         format!("{} — was {}", code(&e.eval), label(e.label_then.as_deref()))
     });
+    if !c.recovered.is_empty() {
+        list(out, "Recovered", "an infrastructure failure then, pass now: not a fix", &c.recovered, |e| {
+            format!("{} — was {}", code(&e.eval), label(e.label_then.as_deref()))
+        });
+    }
     list(out, "New failures", "not named as failed then", &c.new_failures, |e| {
         format!("{} — {}", code(&e.eval), label(e.label_now.as_deref()))
     });

@@ -24,9 +24,18 @@ impl Analysis<'_> {
             provider: self.run.provider.clone(),
             experiment: self.run.experiment.clone(),
             date: self.input.date,
+            ran_at: crate::read::prior::run_time_of(self.run),
             scope: self.input.scope.cloned(),
             passed: u32::try_from(self.shape.passed).unwrap_or(u32::MAX),
             total: u32::try_from(self.shape.total).unwrap_or(u32::MAX),
+            passed_evals: Some(
+                self.run
+                    .evals
+                    .iter()
+                    .filter(|e| e.status.is_passed() && self.input.scope.is_none_or(|s| s.covers(&e.path)))
+                    .map(|e| e.path.as_str().to_owned())
+                    .collect(),
+            ),
             verdicts: self
                 .verdicts
                 .iter()

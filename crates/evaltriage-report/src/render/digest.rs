@@ -74,6 +74,8 @@ pub struct AnalysedRun {
     pub report: String,
     pub flagged: Vec<Flagged>,
     pub tokens: u64,
+    /// What the run's generations cost, as the benchmark sums it, when they recorded it.
+    pub cost_usd: Option<f64>,
 }
 
 /// A verdict a person should look at.
@@ -152,7 +154,7 @@ impl NightDigest {
             })
             .collect();
         if !analysed.is_empty() {
-            s.push_str("\n### Analysed\n\n| model | experiment | run | pass rate | since the previous report | labels | report |\n|---|---|---|---|---|---|---|\n");
+            s.push_str("\n### Analysed\n\n| model | experiment | run | pass rate | cost | since the previous report | labels | report |\n|---|---|---|---|---|---|---|---|\n");
             for (r, a) in &analysed {
                 let rate = if a.total > 0 { a.passed as f64 * 100.0 / a.total as f64 } else { 0.0 };
                 let labels: Vec<String> = a.labels.iter().map(|(l, n)| format!("{l} {n}")).collect();
@@ -165,12 +167,13 @@ impl NightDigest {
                 }
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {}/{} ({rate:.1}%) | {} | {} | [report]({}) |",
+                    "| {} | {} | {} | {}/{} ({rate:.1}%) | {} | {} | {} | [report]({}) |",
                     cell(&r.model),
                     cell(&r.experiment),
                     code(&r.run_id),
                     a.passed,
                     a.total,
+                    a.cost_usd.map_or_else(|| "—".to_owned(), evaltriage_core::usage::format_usd),
                     cell(&changes),
                     cell(&labels.join(", ")),
                     link_target(&a.report),
@@ -284,6 +287,7 @@ impl NightDigest {
                         "labels": a.labels.iter().map(|(l, n)| (l.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
                         "report": a.report,
                         "tokens": a.tokens,
+                        "cost_usd": a.cost_usd,
                         "flagged": a.flagged.iter().map(|f| json!({
                             "eval_path": f.eval_path,
                             "classification": f.classification,
@@ -355,6 +359,7 @@ mod tests {
                             reasons: vec!["regression".into()],
                         }],
                         tokens: 1000,
+                        cost_usd: Some(1.25),
                     }),
                 },
                 DigestRun {

@@ -3,14 +3,21 @@
 //! a fence no backtick run inside can close.
 //!
 //! Everything that reaches a report from a run, an LLM or a prior report goes through here: model
-//! output under analysis is data, and must never change the report's structure.
+//! output under analysis is data, and must never change the report's structure. Every function
+//! redacts first ([`evaltriage_core::redact`]), before any escaping changes how a secret is
+//! spelled.
 
 pub use evaltriage_core::text::strip_controls;
+
+/// Foreign text redacted, then without controls: the first step of every escaper here.
+fn clean(text: &str) -> String {
+    strip_controls(&evaltriage_core::redact::redact(text))
+}
 
 /// One line of text: controls removed, every run of whitespace (newlines included) collapsed to
 /// one space, trimmed.
 pub fn one_line(text: &str) -> String {
-    strip_controls(text).split_whitespace().collect::<Vec<_>>().join(" ")
+    clean(text).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Shortens to at most `max` characters, ending with `…` when something was cut.
@@ -81,12 +88,22 @@ pub fn code(text: &str) -> String {
     if line.contains(['<', '`', '|', '&']) { inline(&line) } else { format!("`{line}`") }
 }
 
-/// Multi-line prose (reasoning, an LLM's synthesis): controls removed, HTML neutralised, and
-/// every line kept from starting a heading, a fence, a quote, a list, an HTML block or an
-/// indented code block, so the text cannot change the report's structure. Blank lines are kept as
-/// paragraph breaks.
+/// Multi-line prose (reasoning): controls removed, HTML neutralised, and every line kept from
+/// starting a heading, a fence, a quote, a list, an HTML block or an indented code block, so the
+/// text cannot change the report's structure. Blank lines are kept as paragraph breaks.
 pub fn prose(text: &str) -> String {
-    let cleaned = strip_controls(text);
+    prose_lines(text, false)
+}
+
+/// Like [`prose`], but a line that starts a bullet (`- `, `* `, `+ `) or numbered (`1. `) list
+/// item stays a list item (an LLM's synthesis is a list); what follows the marker is escaped like
+/// any prose line, so it cannot open another block.
+pub fn prose_with_lists(text: &str) -> String {
+    prose_lines(text, true)
+}
+
+fn prose_lines(text: &str, lists: bool) -> String {
+    let cleaned = clean(text);
     let mut out = String::with_capacity(cleaned.len() + 16);
     let mut blank_run = 0;
     for raw in cleaned.lines() {
@@ -99,14 +116,14 @@ pub fn prose(text: &str) -> String {
             continue;
         }
         blank_run = 0;
-        let mut escaped = line.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-        let first = escaped.chars().next().unwrap_or(' ');
-        if matches!(first, '#' | '`' | '~' | '=' | '-' | '+' | '*' | '_' | '|' | '[' | '!' | '\\')
-            || starts_like_ordered_list(&escaped)
-        {
-            escaped.insert(0, '\\');
+        match list_marker(line).filter(|_| lists) {
+            Some((marker, rest)) => {
+                out.push_str(&marker);
+                out.push(' ');
+                out.push_str(&prose_line(rest));
+            }
+            None => out.push_str(&prose_line(line)),
         }
-        out.push_str(&escaped);
         out.push('\n');
     }
     while out.ends_with("\n\n") {
@@ -115,11 +132,40 @@ pub fn prose(text: &str) -> String {
     out
 }
 
+/// One trimmed line of prose: HTML neutralised, and a first character that could open a block
+/// escaped.
+fn prose_line(line: &str) -> String {
+    let mut escaped = line.trim().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let first = escaped.chars().next().unwrap_or(' ');
+    if matches!(first, '#' | '`' | '~' | '=' | '-' | '+' | '*' | '_' | '|' | '[' | '!' | '\\')
+        || starts_like_ordered_list(&escaped)
+    {
+        escaped.insert(0, '\\');
+    }
+    escaped
+}
+
+/// A list item's marker (`-` for any bullet, `N.` for a numbered item) and the text after it;
+/// `None` when the line is no list item or the item is empty.
+fn list_marker(line: &str) -> Option<(String, &str)> {
+    let (marker, rest) = if let Some(rest) = ["- ", "* ", "+ "].iter().find_map(|m| line.strip_prefix(m)) {
+        ("-".to_owned(), rest)
+    } else {
+        let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+        if !(1..=9).contains(&digits) || !matches!(line.as_bytes().get(digits), Some(b'.' | b')')) {
+            return None;
+        }
+        (format!("{}.", &line[..digits]), line[digits + 1..].strip_prefix(' ')?)
+    };
+    let rest = rest.trim_start();
+    (!rest.is_empty()).then_some((marker, rest))
+}
+
 /// Text a person wrote for the report (the **Actions taken** section): kept as markdown — lists,
 /// emphasis and fences work — but controls are removed, HTML is neutralised and headings are
 /// escaped, so it cannot end its section or hide the machine-readable block.
 pub fn hand_written(text: &str) -> String {
-    let cleaned = strip_controls(text);
+    let cleaned = clean(text);
     let mut out = String::with_capacity(cleaned.len() + 16);
     for line in cleaned.lines() {
         let mut escaped = line.replace('<', "&lt;");
@@ -142,7 +188,7 @@ fn starts_like_ordered_list(line: &str) -> bool {
 /// A fenced code block holding `text` verbatim (controls removed), with a backtick fence longer
 /// than any backtick run inside, so nothing in the text can close it early.
 pub fn fenced(text: &str, info: &str) -> String {
-    let body = strip_controls(text);
+    let body = clean(text);
     let body = body.trim_end_matches('\n');
     let longest = longest_run(body, '`');
     let fence = "`".repeat((longest + 1).max(3));
@@ -191,6 +237,16 @@ mod tests {
     fn prose_cannot_open_blocks() {
         let p = prose("fine\n## Actions taken\n```\n<!-- x -->\n    indented\n1. one");
         assert_eq!(p, "fine\n\\## Actions taken\n\\```\n&lt;!-- x --&gt;\nindented\n\\1. one\n");
+    }
+
+    #[test]
+    fn a_synthesis_keeps_its_list_and_nothing_else() {
+        let text = "Patterns:\n- No shared root cause: `a/b` and\n* two\n2. numbered\n- ## not a heading\n- - nested\n-\n- <b>x</b>\n## Actions taken";
+        assert_eq!(
+            prose_with_lists(text),
+            "Patterns:\n- No shared root cause: `a/b` and\n- two\n2. numbered\n- \\## not a heading\n- \\- nested\n\\-\n- &lt;b&gt;x&lt;/b&gt;\n\\## Actions taken\n"
+        );
+        assert_eq!(prose("- item"), "\\- item\n", "reasoning is prose, not a list");
     }
 
     #[test]

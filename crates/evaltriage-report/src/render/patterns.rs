@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::analysis::{Analysis, Row};
 use super::format::{file_name, percent, plural};
 use crate::history::HistoryStatus;
-use crate::render::escape::{code, inline, one_line, prose, truncate_chars};
+use crate::render::escape::{code, inline, one_line, prose_with_lists, truncate_chars};
 
 /// A category is called harder when its failure rate is at least this many times the run's.
 const HARDER_FACTOR: f64 = 1.5;
@@ -78,7 +78,7 @@ impl Analysis<'_> {
         if let Some(s) = &self.input.synthesis {
             w!(out, "### Synthesis by LLM {}", code(s.model));
             w!(out);
-            let text = prose(s.text);
+            let text = prose_with_lists(s.text);
             out.push_str(if text.is_empty() { "*(empty)*\n" } else { &text });
             w!(out);
         }
@@ -125,8 +125,8 @@ impl Analysis<'_> {
         let mut any = false;
         for r in &self.rows {
             let times = r.history.prior_failures.len();
-            let reports = self.input.prior_reports.len();
-            let seen = format!("named as failed in {times} of {reports} prior report{}", plural(reports));
+            let runs = r.history.prior_runs;
+            let seen = format!("failed in {times} of {runs} prior run{}", plural(runs));
             match &r.history.status {
                 HistoryStatus::New => continue,
                 HistoryStatus::Repeat { label, report, .. } => {

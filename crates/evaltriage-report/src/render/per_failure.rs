@@ -80,20 +80,20 @@ fn history_line(h: &EvalHistory) -> String {
     let mut line = match &h.status {
         HistoryStatus::New => "new — no prior report names it".to_owned(),
         HistoryStatus::Repeat { label, report, date } => format!(
-            "repeat — {} in the latest prior report, {} ({})",
+            "repeat — {} in the latest prior report, {} (run of {})",
             inline(label),
             code(&file_name(report)),
             date.format("%Y-%m-%d")
         ),
         HistoryStatus::BackAfterPassing { label, report, date } => format!(
-            "back after passing — {} in {} ({}), absent from the latest prior report",
+            "back after passing — {} in {} (run of {}), absent from the latest prior report",
             inline(label),
             code(&file_name(report)),
             date.format("%Y-%m-%d")
         ),
     };
     if h.prior_failures.len() > 1 {
-        let _ = write!(line, "; failed in {} prior reports", h.prior_failures.len());
+        let _ = write!(line, "; failed in {} prior runs", h.prior_failures.len());
     }
     if let Some(fix) = &h.claimed_fix {
         let _ = write!(
@@ -103,6 +103,9 @@ fn history_line(h: &EvalHistory) -> String {
             fix.date.format("%Y-%m-%d"),
             inline(&truncate_chars(&one_line(&fix.action), 200))
         );
+        if let Some(note) = &fix.note {
+            let _ = write!(line, " — {}", inline(note));
+        }
     }
     line
 }

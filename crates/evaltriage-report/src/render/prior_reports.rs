@@ -26,9 +26,9 @@ impl Analysis<'_> {
                 r.scope.as_ref().map_or_else(String::new, |s| format!(", covers only {}", inline(&s.describe())));
             w!(
                 out,
-                "- {} — {}, {kind}{scope}{pass}, {} failure{} named{actions}",
+                "- {} — run of {}, {kind}{scope}{pass}, {} failure{} named{actions}",
                 code(&r.file_name()),
-                r.date.format("%Y-%m-%d"),
+                r.run_date().format("%Y-%m-%d"),
                 r.entries.len(),
                 plural(r.entries.len())
             );

@@ -1,7 +1,8 @@
 //! One record per verdict across reports (`reports export`, `reports agreement`): run, model,
 //! experiment, date, eval, step, label, confidence, classifier, repeat, the reviewer's verdict and
 //! the reasoning; filters; JSON and CSV. Our reports give every field from their block;
-//! hand-written ones give what their text says (no step, confidence or reasoning).
+//! hand-written ones give what their text says (the step when it names one; no confidence or
+//! reasoning). The date is the day the run ran.
 
 use chrono::NaiveDate;
 use evaltriage_core::{VerdictOrigin, VerdictStatus};
@@ -17,8 +18,11 @@ pub struct ExportRecord {
     pub run: String,
     pub model: String,
     pub experiment: Option<String>,
+    /// The day the run ran (see [`crate::PriorReport::run_time`]).
     pub date: NaiveDate,
     pub eval: String,
+    /// The failed step (`none` when the eval failed before any step); `None` when the report does
+    /// not say (a hand-written report without a step column or line).
     pub step: Option<String>,
     /// The tool's (or the report author's) label, with its qualifier: `MODEL_FAULT`,
     /// `INFRASTRUCTURE (rate_limit)`, `UNCLASSIFIED (analysis error)`.
@@ -59,7 +63,8 @@ impl ExportFilter<'_> {
                 base_label(&r.label).eq_ignore_ascii_case(c)
                     || r.human_label.as_deref().is_some_and(|h| h.eq_ignore_ascii_case(c))
             })
-            && self.step.is_none_or(|s| r.step.as_deref().unwrap_or("none").eq_ignore_ascii_case(s))
+            // A step the report does not give matches no step, `none` included.
+            && self.step.is_none_or(|s| r.step.as_deref().is_some_and(|step| step.eq_ignore_ascii_case(s.trim())))
             && self.since.is_none_or(|d| r.date >= d)
             && self.until.is_none_or(|d| r.date <= d)
     }
@@ -106,7 +111,7 @@ pub fn export_records(reports: &[CatalogReport], filter: &ExportFilter<'_>) -> V
             run: run.clone(),
             model: r.model.clone(),
             experiment: r.report.experiment.clone(),
-            date: r.report.date,
+            date: r.report.run_date(),
             eval: eval.to_owned(),
             step: None,
             label,
@@ -123,13 +128,14 @@ pub fn export_records(reports: &[CatalogReport], filter: &ExportFilter<'_>) -> V
         for e in &r.report.entries {
             let mut rec = base(&e.eval, e.label_text());
             rec.repeat = e.repeat;
+            rec.step.clone_from(&e.failed_step);
             if let Some(h) = &e.human {
                 rec.human_label = Some(h.label.as_str().to_owned());
                 rec.human_note = Some(h.note.clone()).filter(|n| !n.is_empty());
                 rec.human_by.clone_from(&h.by);
             }
             if let Some(v) = r.report.verdicts.iter().find(|v| v.eval_path.as_str() == e.eval) {
-                rec.step = v.failed_step.as_ref().map(|s| s.as_str().to_owned());
+                rec.step = Some(v.failed_step.as_ref().map_or("none", |s| s.as_str()).to_owned());
                 rec.status = match v.status {
                     VerdictStatus::Done => "done",
                     VerdictStatus::Error => "error",
@@ -179,8 +185,9 @@ impl ExportRecord {
         self.human_label.as_deref().map(|h| h == base_label(&self.label))
     }
 
+    /// The record as JSON, every string redacted.
     pub fn to_json(&self) -> Value {
-        json!({
+        redact_strings(json!({
             "run": self.run,
             "model": self.model,
             "experiment": self.experiment,
@@ -199,7 +206,7 @@ impl ExportRecord {
             "reasoning": self.reasoning,
             "report": self.report,
             "human_agrees": self.human_agrees(),
-        })
+        }))
     }
 
     fn cells(&self) -> [String; 17] {
@@ -226,16 +233,35 @@ impl ExportRecord {
     }
 }
 
-/// The records as CSV with a header row, quoted where a field needs it (the `csv` crate).
+fn redact_strings(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(evaltriage_core::redact::redact(&s).into_owned()),
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, redact_strings(v))).collect()),
+        Value::Array(items) => Value::Array(items.into_iter().map(redact_strings).collect()),
+        other => other,
+    }
+}
+
+/// The records as CSV with a header row, quoted where a field needs it (the `csv` crate); every
+/// cell redacted and kept from being read as a formula ([`csv_cell`]).
 pub fn to_csv(records: &[ExportRecord]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     // Writing to memory cannot fail.
     let _ = w.write_record(ExportRecord::COLUMNS);
     for r in records {
-        let _ = w.write_record(r.cells());
+        let _ = w.write_record(r.cells().iter().map(|cell| csv_cell(cell)));
     }
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// One CSV cell, redacted, with OWASP's rule against formula injection: a cell a spreadsheet
+/// would read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return — LLM
+/// reasoning or a reviewer's note such as `=HYPERLINK(…)`) gets a leading `'`, which spreadsheets
+/// show as text. CSV only: JSON and the reports keep the text as it is.
+fn csv_cell(cell: &str) -> String {
+    let cell = evaltriage_core::redact::redact(cell);
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.into_owned() }
 }
 
 #[cfg(test)]
@@ -256,6 +282,32 @@ mod tests {
         ] {
             assert_eq!(model_matches(g, m), want, "{g} {m}");
         }
+    }
+
+    #[test]
+    fn a_hand_written_reports_step_is_exported_and_unknown_steps_match_no_step_filter() {
+        let md = "# Run\n\n| Eval | Failed step | Classification | Reason |\n|---|---|---|---|\n\
+                  | 000-fundamentals/003-crons | tsc | MODEL_FAULT | x |\n| 002-queries/001-x | none | MODEL_FAULT | y |\n\
+                  | 003-mutations/002-y | ? | KNOWN_GAP | z |\n";
+        let path = std::path::Path::new("p/m/jn7aaaaa_2026-02-01.md");
+        let report = crate::parse_report(md, Some(path)).unwrap();
+        let catalog = [CatalogReport { report, model: "p/m".into(), relative: "p/m/jn7aaaaa_2026-02-01.md".into() }];
+        let steps = |step: Option<&str>| -> Vec<(String, Option<String>)> {
+            export_records(&catalog, &ExportFilter { step, ..ExportFilter::default() })
+                .into_iter()
+                .map(|r| (r.eval, r.step))
+                .collect()
+        };
+        assert_eq!(
+            steps(None),
+            [
+                ("000-fundamentals/003-crons".to_owned(), Some("tsc".to_owned())),
+                ("002-queries/001-x".to_owned(), Some("none".to_owned())),
+                ("003-mutations/002-y".to_owned(), None)
+            ]
+        );
+        assert_eq!(steps(Some("none")), [("002-queries/001-x".to_owned(), Some("none".to_owned()))]);
+        assert_eq!(steps(Some("tsc")).len(), 1);
     }
 
     #[test]
@@ -286,5 +338,71 @@ mod tests {
         assert_eq!(&row[8], "0.7");
         assert_eq!(&row[16], "false");
         assert_eq!(rec.to_json()["confidence"], 0.7);
+    }
+
+    #[test]
+    fn csv_cells_cannot_start_a_formula() {
+        let hostile = ["=cmd|' /C calc'!A0", "=HYPERLINK(\"http://x\")", "+SUM(1,1)", "-2+3", "@SUM(1)", "\tx", "\rx"];
+        let records: Vec<ExportRecord> = hostile
+            .iter()
+            .map(|text| ExportRecord {
+                run: "r".into(),
+                model: (*text).into(),
+                experiment: None,
+                date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+                eval: "c/e".into(),
+                step: None,
+                label: "MODEL_FAULT".into(),
+                status: "done",
+                confidence: None,
+                classifier: "rules".into(),
+                repeat: false,
+                human_label: None,
+                human_note: Some((*text).into()),
+                human_by: Some((*text).into()),
+                reasoning: (*text).into(),
+                report: "p/m/r_2026-01-02.md".into(),
+            })
+            .collect();
+        let text = to_csv(&records);
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        for (row, original) in reader.records().zip(hostile) {
+            let row = row.unwrap();
+            for column in [1, 12, 13, 14] {
+                assert_eq!(&row[column], format!("'{original}"), "column {column}");
+            }
+            assert_eq!(&row[4], "c/e", "other cells are untouched");
+        }
+        // JSON keeps the text as it is.
+        assert_eq!(records[0].to_json()["reasoning"], hostile[0]);
+    }
+
+    #[test]
+    fn exports_are_redacted() {
+        evaltriage_core::redact::register_secret("sk-export-key|x");
+        let text = "the key sk-export-key|x leaked";
+        let rec = ExportRecord {
+            run: "r".into(),
+            model: "m".into(),
+            experiment: None,
+            date: NaiveDate::from_ymd_opt(2026, 1, 2).unwrap(),
+            eval: "c/e".into(),
+            step: None,
+            label: "MODEL_FAULT".into(),
+            status: "done",
+            confidence: None,
+            classifier: "rules".into(),
+            repeat: false,
+            human_label: None,
+            human_note: Some(text.into()),
+            human_by: None,
+            reasoning: text.into(),
+            report: "p/m/r_2026-01-02.md".into(),
+        };
+        let csv = to_csv(std::slice::from_ref(&rec));
+        let json = rec.to_json().to_string();
+        for out in [csv, json] {
+            assert!(!out.contains("sk-export-key") && out.contains("the key *** leaked"), "{out}");
+        }
     }
 }

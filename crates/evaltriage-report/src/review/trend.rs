@@ -3,17 +3,21 @@
 //! model's last n runs), **flaky** evals (passing and failing in turn), and evals failing for
 //! **every** model (a sign the eval, not the models, is at fault — which no single report can see).
 //!
-//! Only full reports count as runs (a scoped report covers part of a run); one report per run,
-//! the newest. An eval a report does not name as failed passed in that run. A reviewer's label,
-//! where there is one, is the label counted.
+//! Runs are ordered by when they ran (the run's creation time, else the report's date), never by
+//! when they were analysed. Only full reports count as runs (a scoped report covers part of a
+//! run); one report per run, the newest. An eval a report names as failed failed; one it lists as
+//! passed passed; one it does neither for was **absent** from the run (never a pass) — except in a
+//! report that does not list its passed evals (hand-written, or written before evaltriage
+//! recorded them), where an eval not named is taken to have passed. Persistence and flakiness are
+//! over the runs that had the eval. A reviewer's label, where there is one, is the label counted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use crate::read::catalog::CatalogReport;
-use crate::read::prior_report::PriorEntry;
+use crate::read::prior_report::{PriorEntry, newest_run_first};
 
 /// How far back trends look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +37,9 @@ impl Default for TrendOptions {
 /// One run of a model, as its report tells it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrendPoint {
+    /// When the run ran (see [`crate::PriorReport::run_time`]): runs are in this order.
+    pub ran_at: DateTime<Utc>,
+    /// The day the run ran.
     pub date: NaiveDate,
     pub run_id_prefix: String,
     pub experiment: Option<String>,
@@ -51,17 +58,59 @@ impl TrendPoint {
     }
 }
 
+/// How one eval ended in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// Failed, with this label.
+    Failed(String),
+    /// The run did not have it (or did not finish it): neither a pass nor a failure.
+    Absent,
+}
+
+impl Outcome {
+    /// `pass`, the label, or `absent` (the JSON form).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Passed => "pass",
+            Self::Failed(label) => label,
+            Self::Absent => "absent",
+        }
+    }
+
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Self::Failed(_))
+    }
+}
+
 /// One eval's outcomes across a model's runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvalRow {
     pub eval: String,
-    /// One per run, oldest first: `None` passed, `Some(label)` failed with that label.
-    pub cells: Vec<Option<String>>,
+    /// One per run, oldest first.
+    pub cells: Vec<Outcome>,
     pub failed: usize,
-    /// Failed in at least k of the runs.
+    /// The runs that had it (passed or failed): what `failed` is out of.
+    pub had: usize,
+    /// Failed in at least k of the runs that had it.
     pub persistent: bool,
-    /// Changed between passing and failing at least twice.
+    /// Changed between passing and failing at least twice over the runs that had it (so it
+    /// passed at least once).
     pub flaky: bool,
+}
+
+impl EvalRow {
+    /// One character per run, oldest first: `F` failed, `.` passed, `-` absent.
+    pub fn pattern(&self) -> String {
+        self.cells
+            .iter()
+            .map(|c| match c {
+                Outcome::Passed => '.',
+                Outcome::Failed(_) => 'F',
+                Outcome::Absent => '-',
+            })
+            .collect()
+    }
 }
 
 /// One model's trend.
@@ -112,11 +161,11 @@ pub fn trend(reports: &[CatalogReport], options: TrendOptions) -> Trend {
     }
     let mut models = Vec::new();
     for group in by_model.into_values() {
-        // Newest first, one report per run.
+        // Newest run first, one report per run (the newest analysis of it).
         let mut group = group;
-        group.sort_by(|a, b| b.report.date.cmp(&a.report.date).then_with(|| b.relative.cmp(&a.relative)));
+        group.sort_by(|a, b| newest_run_first(&a.report, &b.report).then_with(|| b.relative.cmp(&a.relative)));
         let mut seen = BTreeSet::new();
-        group.retain(|r| seen.insert(r.report.run_id_prefix.clone()));
+        group.retain(|r| seen.insert(r.report.run_key().to_owned()));
         group.truncate(window);
         group.reverse();
         let model = group.last().map(|r| r.model.clone()).unwrap_or_default();
@@ -128,7 +177,8 @@ pub fn trend(reports: &[CatalogReport], options: TrendOptions) -> Trend {
                     *labels.entry(counted_label(e)).or_insert(0) += 1;
                 }
                 TrendPoint {
-                    date: r.report.date,
+                    ran_at: r.report.run_time(),
+                    date: r.report.run_date(),
                     run_id_prefix: r.report.run_id_prefix.clone(),
                     experiment: r.report.experiment.clone(),
                     pass_rate: r.report.pass_rate,
@@ -137,21 +187,33 @@ pub fn trend(reports: &[CatalogReport], options: TrendOptions) -> Trend {
                 }
             })
             .collect();
-        let mut cells: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
+        let mut failures: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
         for (i, r) in group.iter().enumerate() {
             for e in &r.report.entries {
-                let row = cells.entry(e.eval.clone()).or_insert_with(|| vec![None; group.len()]);
+                let row = failures.entry(e.eval.clone()).or_insert_with(|| vec![None; group.len()]);
                 row[i] = Some(counted_label(e));
             }
         }
-        let mut evals: Vec<EvalRow> = cells
+        let mut evals: Vec<EvalRow> = failures
             .into_iter()
-            .map(|(eval, cells)| {
-                let failed = cells.iter().filter(|c| c.is_some()).count();
-                let changes = cells.windows(2).filter(|w| w[0].is_some() != w[1].is_some()).count();
+            .map(|(eval, failed_with)| {
+                let cells: Vec<Outcome> = failed_with
+                    .into_iter()
+                    .zip(&group)
+                    .map(|(label, r)| match (label, &r.report.passed_evals) {
+                        (Some(label), _) => Outcome::Failed(label),
+                        (None, Some(passed)) if !passed.contains(&eval) => Outcome::Absent,
+                        (None, _) => Outcome::Passed,
+                    })
+                    .collect();
+                let present: Vec<bool> =
+                    cells.iter().filter(|c| **c != Outcome::Absent).map(Outcome::is_failed).collect();
+                let failed = present.iter().filter(|f| **f).count();
+                let changes = present.windows(2).filter(|w| w[0] != w[1]).count();
                 EvalRow {
                     eval,
                     failed,
+                    had: present.len(),
                     persistent: failed >= options.persistent_min.max(1),
                     flaky: changes >= 2,
                     cells,
@@ -166,7 +228,7 @@ pub fn trend(reports: &[CatalogReport], options: TrendOptions) -> Trend {
         Vec::new()
     } else {
         let latest_failures = |m: &ModelTrend| -> BTreeSet<String> {
-            m.evals.iter().filter(|r| r.cells.last().is_some_and(Option::is_some)).map(|r| r.eval.clone()).collect()
+            m.evals.iter().filter(|r| r.cells.last().is_some_and(Outcome::is_failed)).map(|r| r.eval.clone()).collect()
         };
         let mut all = latest_failures(&models[0]);
         for m in &models[1..] {
@@ -185,8 +247,8 @@ impl Trend {
             json!({
                 "eval": r.eval,
                 "failed": r.failed,
-                "runs": r.cells.len(),
-                "outcomes": r.cells.iter().map(|c| c.as_deref().unwrap_or("pass")).collect::<Vec<_>>(),
+                "runs": r.had,
+                "outcomes": r.cells.iter().map(Outcome::as_str).collect::<Vec<_>>(),
             })
         };
         json!({
@@ -196,6 +258,7 @@ impl Trend {
                 "model": m.model,
                 "runs": m.points.iter().map(|p| json!({
                     "date": p.date.format("%Y-%m-%d").to_string(),
+                    "ran_at": p.ran_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                     "run_id_prefix": p.run_id_prefix,
                     "experiment": p.experiment,
                     "passed": p.pass_rate.map(|(p, _)| p),
@@ -227,6 +290,8 @@ mod tests {
                 run_id_prefix: prefix.to_owned(),
                 run_id: None,
                 run_ids: Vec::new(),
+                ran_at: None,
+                passed_evals: None,
                 pass_rate: Some((passed, 10)),
                 experiment: None,
                 scope: None,
@@ -274,7 +339,7 @@ mod tests {
         assert_eq!(ma.points[2].labels.get("MODEL_FAULT"), Some(&1));
         assert_eq!(ma.persistent().map(|r| r.eval.as_str()).collect::<Vec<_>>(), ["c/g", "c/x"]);
         assert_eq!(ma.flaky().map(|r| r.eval.as_str()).collect::<Vec<_>>(), ["c/y"]);
-        assert_eq!(ma.evals.iter().find(|r| r.eval == "c/y").unwrap().cells[1], None);
+        assert_eq!(ma.evals.iter().find(|r| r.eval == "c/y").unwrap().cells[1], Outcome::Passed);
         assert_eq!(t.models[1].points.len(), 1);
         assert_eq!(t.failing_everywhere, ["c/g"]);
         // A smaller window.

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::review::trend::{ModelTrend, TrendPoint};
 
@@ -82,16 +82,18 @@ pub fn sparkline(points: &[TrendPoint]) -> String {
 
 const PALETTE: [&str; 8] = ["#1d4f91", "#c9403a", "#3c9a4b", "#e08a1e", "#8e5bb5", "#2f86c0", "#7a5230", "#d6458f"];
 
-/// Pass rate over time, one line per model, on a shared axis of runs in date order (two runs on
-/// one day get a point each); with grid lines at 0, 50 and 100%, date labels and a legend.
+/// Pass rate over time, one line per model, on a shared axis of runs in the order they ran (two
+/// runs on one day get a point each); with grid lines at 0, 50 and 100%, the runs' dates and a
+/// legend.
 pub fn pass_rate_chart(models: &[ModelTrend]) -> String {
-    let dates: Vec<(NaiveDate, &str)> = models
+    let dates: Vec<(DateTime<Utc>, &str, NaiveDate)> = models
         .iter()
-        .flat_map(|m| m.points.iter().map(|p| (p.date, p.run_id_prefix.as_str())))
+        .flat_map(|m| m.points.iter().map(|p| (p.ran_at, p.run_id_prefix.as_str(), p.date)))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let index: BTreeMap<(NaiveDate, &str), usize> = dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
+    let index: BTreeMap<(DateTime<Utc>, &str), usize> =
+        dates.iter().enumerate().map(|(i, d)| ((d.0, d.1), i)).collect();
     let (w, h, left, right, top, bottom) = (720.0, 260.0, 48.0, 40.0, 16.0, 48.0);
     let legend_h = 18.0 * models.len() as f64;
     let total_h = h + legend_h;
@@ -119,7 +121,7 @@ pub fn pass_rate_chart(models: &[ModelTrend]) -> String {
             r##"<text class="x-label" x="{:.1}" y="{}" text-anchor="middle">{}</text>"##,
             x(i),
             h - bottom + 16.0,
-            d.0.format("%Y-%m-%d")
+            d.2.format("%Y-%m-%d")
         ));
     }
     for (k, m) in models.iter().enumerate() {
@@ -127,7 +129,7 @@ pub fn pass_rate_chart(models: &[ModelTrend]) -> String {
         let pts: Vec<(f64, f64, &TrendPoint)> = m
             .points
             .iter()
-            .filter_map(|p| p.rate().map(|r| (x(index[&(p.date, p.run_id_prefix.as_str())]), y(r), p)))
+            .filter_map(|p| p.rate().map(|r| (x(index[&(p.ran_at, p.run_id_prefix.as_str())]), y(r), p)))
             .collect();
         let line: Vec<String> = pts.iter().map(|(a, b, _)| format!("{a:.1},{b:.1}")).collect();
         svg.push_str(&format!(
@@ -229,6 +231,7 @@ mod tests {
 
     fn point(day: u32, passed: u32, labels: &[(&str, usize)]) -> TrendPoint {
         TrendPoint {
+            ran_at: NaiveDate::from_ymd_opt(2026, 2, day).unwrap().and_hms_opt(12, 0, 0).unwrap().and_utc(),
             date: NaiveDate::from_ymd_opt(2026, 2, day).unwrap(),
             run_id_prefix: format!("run{day}<x>"),
             experiment: None,

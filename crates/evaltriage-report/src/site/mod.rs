@@ -15,7 +15,7 @@ pub use chart::{label_bars, pass_rate_chart, sparkline};
 pub use html::{markdown_to_html, page};
 
 use crate::read::catalog::CatalogReport;
-use crate::review::trend::{ModelTrend, Trend, TrendOptions, counted_label, trend};
+use crate::review::trend::{ModelTrend, Outcome, Trend, TrendOptions, counted_label, trend};
 
 /// One file of the site: its path below the site's folder (`/`-separated) and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +49,31 @@ fn slug(s: &str) -> String {
 
 /// Where a report's page is: `r/<its path below the reports folder>.html`, each part made safe.
 pub fn report_page_path(r: &CatalogReport) -> String {
-    let parts: Vec<String> = r.relative.split('/').map(slug).collect();
+    report_page_path_of(&r.relative)
+}
+
+/// The site page of the report at `relative` (its path below the reports folder, `/`-separated).
+pub fn report_page_path_of(relative: &str) -> String {
+    let parts: Vec<String> = relative.split('/').map(slug).collect();
     let joined = parts.join("/");
     format!("r/{}.html", joined.strip_suffix(".md").unwrap_or(&joined))
+}
+
+/// A nightly digest's link to a report file (`../<provider>/<model>/<file>.md`, relative to the
+/// digests' folder, encoded as the digest writes it) as a link from a digest page to that
+/// report's page in the site; `None` for any other link.
+fn digest_link_to_page(url: &str, reports: &[CatalogReport]) -> Option<String> {
+    let relative = url.strip_prefix("../")?.strip_suffix(".md")?;
+    let relative =
+        format!("{relative}.md").replace("%20", " ").replace("%28", "(").replace("%29", ")").replace("%3C", "<");
+    if relative.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+        return None;
+    }
+    let page = reports
+        .iter()
+        .find(|r| r.relative == relative)
+        .map_or_else(|| report_page_path_of(&relative), report_page_path);
+    Some(format!("../{page}"))
 }
 
 fn model_page_path(m: &ModelTrend) -> String {
@@ -76,9 +98,9 @@ pub fn report_page(r: &CatalogReport, markdown: &str) -> SitePage {
     let up = "../".repeat(depth(&path));
     let origin = if r.report.ours { "written by evaltriage" } else { "hand-written" };
     let body = format!(
-        "<p class=\"muted\">{} · {} · {origin} · <code>{}</code> · <a href=\"{up}reports.html\">all reports</a></p><article class=\"report\">{}</article>",
+        "<p class=\"muted\">{} · run of {} · {origin} · <code>{}</code> · <a href=\"{up}reports.html\">all reports</a></p><article class=\"report\">{}</article>",
         esc(&r.model),
-        r.report.date.format("%Y-%m-%d"),
+        r.report.run_date().format("%Y-%m-%d"),
         esc(&r.relative),
         markdown_to_html(markdown)
     );
@@ -98,6 +120,8 @@ pub fn template_fingerprint() -> String {
             run_id_prefix: "ab12cd34".to_owned(),
             run_id: None,
             run_ids: Vec::new(),
+            ran_at: None,
+            passed_evals: None,
             pass_rate: Some((1, 2)),
             experiment: Some("default".to_owned()),
             scope: None,
@@ -133,10 +157,11 @@ pub fn site_pages(reports: &[CatalogReport], digests: &[NightlyDigest], options:
     pages.push(nightly_index(digests));
     for d in digests {
         let path = format!("nightly/{}.html", slug(&d.name));
+        let relink = |url: &str| digest_link_to_page(url, reports);
         let body = format!(
             "<h1>Nightly digest {}</h1><article class=\"report\">{}</article>",
             esc(&d.name),
-            markdown_to_html(&d.markdown)
+            html::markdown_to_html_relinked(&d.markdown, &relink)
         );
         pages.push(SitePage { html: page(&format!("Nightly {}", d.name), &body, 1, None), path });
     }
@@ -213,7 +238,7 @@ fn reports_page(reports: &[CatalogReport]) -> SitePage {
     for l in &all_labels {
         let _ = write!(body, "<option value=\"{}\">{}</option>", esc(l), esc(l));
     }
-    body.push_str("</select></label></div><table id=\"reports\"><thead><tr><th>Date</th><th>Model</th><th>Run</th><th>Experiment</th><th>Pass rate</th><th>Labels</th><th></th></tr></thead><tbody>");
+    body.push_str("</select></label></div><table id=\"reports\"><thead><tr><th>Run date</th><th>Model</th><th>Run</th><th>Experiment</th><th>Pass rate</th><th>Labels</th><th></th></tr></thead><tbody>");
     for r in reports {
         let labels = report_labels(r);
         let mut counts = std::collections::BTreeMap::new();
@@ -236,7 +261,7 @@ fn reports_page(reports: &[CatalogReport]) -> SitePage {
             "<tr class=\"filterable\" data-model=\"{}\" data-labels=\"{}\"><td>{}</td><td>{}</td><td><a href=\"{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class=\"muted\">{}</td></tr>",
             esc(&r.model),
             esc(&labels.into_iter().collect::<Vec<_>>().join(" ")),
-            r.report.date.format("%Y-%m-%d"),
+            r.report.run_date().format("%Y-%m-%d"),
             esc(&r.model),
             report_page_path(r),
             esc(&r.report.run_id_prefix),
@@ -261,7 +286,7 @@ fn model_page(m: &ModelTrend, reports: &[CatalogReport], trend: &Trend) -> SiteP
     );
     // The heat map: one row per eval that failed in the window, one column per run.
     let by_report = |rel: &str| reports.iter().find(|r| r.relative == rel);
-    body.push_str("<h2>Evals × runs</h2><p class=\"muted\">Each cell: ✓ passed, or the failure's label (MF model fault, OS overly strict, AT ambiguous task, KG known gap, INF infrastructure; hover for the full label).</p><table class=\"heatmap\"><thead><tr><th>Eval</th>");
+    body.push_str("<h2>Evals × runs</h2><p class=\"muted\">Each cell: ✓ passed, an empty grey cell when the run did not have the eval, or the failure's label (MF model fault, OS overly strict, AT ambiguous task, KG known gap, INF infrastructure; hover for the full label).</p><table class=\"heatmap\"><thead><tr><th>Eval</th>");
     for p in &m.points {
         let link = by_report(&p.report).map(|r| format!("../{}", report_page_path(r))).unwrap_or_default();
         let _ = write!(
@@ -292,11 +317,18 @@ fn model_page(m: &ModelTrend, reports: &[CatalogReport], trend: &Trend) -> SiteP
         );
         for (cell, p) in row.cells.iter().zip(&m.points) {
             match cell {
-                None => {
+                Outcome::Passed => {
                     let _ =
                         write!(body, "<td class=\"cell pass\" title=\"passed in {}\">✓</td>", esc(&p.run_id_prefix));
                 }
-                Some(label) => {
+                Outcome::Absent => {
+                    let _ = write!(
+                        body,
+                        "<td class=\"cell absent\" title=\"not in run {}\" aria-label=\"absent\"></td>",
+                        esc(&p.run_id_prefix)
+                    );
+                }
+                Outcome::Failed(label) => {
                     let _ = write!(
                         body,
                         "<td class=\"cell fail\" style=\"background:{}\" title=\"{} in {}\">{}</td>",
@@ -316,7 +348,7 @@ fn model_page(m: &ModelTrend, reports: &[CatalogReport], trend: &Trend) -> SiteP
     }
     let _ = write!(
         body,
-        "<p class=\"muted\">Persistent: failed in at least {} of the runs shown. Flaky: passed and failed in turn.</p>",
+        "<p class=\"muted\">Runs in the order they ran. Persistent: failed in at least {} of the runs shown that had the eval. Flaky: passed and failed in turn, over the runs that had it.</p>",
         trend.options.persistent_min
     );
     body.push_str("<h2>Reports</h2><ul>");
@@ -327,7 +359,7 @@ fn model_page(m: &ModelTrend, reports: &[CatalogReport], trend: &Trend) -> SiteP
             body,
             "<li><a href=\"../{}\">{} {}</a>{scope} — {}</li>",
             report_page_path(r),
-            r.report.date.format("%Y-%m-%d"),
+            r.report.run_date().format("%Y-%m-%d"),
             esc(&r.report.run_id_prefix),
             rate_text(r.report.pass_rate)
         );
@@ -353,6 +385,31 @@ fn nightly_index(digests: &[NightlyDigest]) -> SitePage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digests_links_to_report_files_lead_to_the_report_pages() {
+        let report = crate::read::prior::parse_report(
+            "# r\n\n- **Pass rate**: 1/2\n",
+            Some(std::path::Path::new("anthropic/claude-4.6/jn7aaaaa_2026-02-01.md")),
+        )
+        .unwrap();
+        let catalog = [CatalogReport {
+            report,
+            model: "anthropic/claude-4.6".into(),
+            relative: "anthropic/claude-4.6/jn7aaaaa_2026-02-01.md".into(),
+        }];
+        let digest = NightlyDigest {
+            name: "2026-02-02".into(),
+            markdown: "| run | report |\n|---|---|\n| x | [report](../anthropic/claude-4.6/jn7aaaaa_2026-02-01.md) |\n\n[up](../../../etc/passwd.md) [web](https://example.com/a.md)\n".into(),
+        };
+        let pages = site_pages(&catalog, std::slice::from_ref(&digest), SiteOptions { runs: 5 });
+        let night = pages.iter().find(|p| p.path == "nightly/2026-02-02.html").unwrap();
+        assert!(night.html.contains("href=\"../r/anthropic/claude-4.6/jn7aaaaa_2026-02-01.html\""), "{}", night.html);
+        assert!(pages.iter().all(|p| p.path != "r/anthropic/claude-4.6/jn7aaaaa_2026-02-01.md"));
+        assert!(!night.html.contains("href=\"../anthropic/"), "{}", night.html);
+        assert!(night.html.contains("href=\"../../../etc/passwd.md\""), "a link out of the tree is left as it was");
+        assert!(night.html.contains("href=\"https://example.com/a.md\""));
+    }
 
     #[test]
     fn slugs_stay_inside_the_site() {

@@ -7,6 +7,11 @@
 //! ends. The file holds who took it (process id and start time) for the message of the one that
 //! was refused. Lock files are left in place: removing one would let a third process lock a fresh
 //! file while the second still waits on the old one.
+//!
+//! A lock file is opened without following a link (`O_NOFOLLOW`) in a folder that must resolve
+//! inside the reports folder (`crate::write::create_dir_inside`): a reports repository holding a
+//! link at `.evaltriage/nightly.lock`, at a lock under `locks/`, or in place of `.evaltriage` or
+//! `locks`, must not make us overwrite the file it points to with "pid N, started …".
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
@@ -32,17 +37,42 @@ pub enum LockAttempt {
     Busy { holder: String },
 }
 
-/// Takes the advisory lock of `path` (created with its folder when missing) without waiting. The
-/// one that gets it writes `pid <pid>, started <started>` into the file, for the message of the
-/// one that is refused. Both the per-report lock and the nightly's lock are taken this way.
-pub fn try_lock_file(path: &Path, started: &str) -> std::io::Result<LockAttempt> {
+/// Takes the advisory lock of `path`, a file under `reports_dir` (created with its folder when
+/// missing), without waiting. The one that gets it writes `pid <pid>, started <started>` into the
+/// file, for the message of the one that is refused. Both the per-report lock and the nightly's
+/// lock are taken this way.
+///
+/// A link at `path`, or a folder on the way that resolves outside `reports_dir`, is refused with an
+/// error naming it; nothing is written.
+pub fn try_lock_file(reports_dir: &Path, path: &Path, started: &str) -> std::io::Result<LockAttempt> {
+    let refused = |reason: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, reason);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        crate::write::create_dir_inside(reports_dir, dir).map_err(|e| match e {
+            ReportError::Io { source, .. } => source,
+            other => refused(other.to_string()),
+        })?;
     }
-    // Never truncate before holding the lock: the content names the current holder.
-    let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+    // Never truncate before holding the lock: the content names the current holder. Never follow
+    // a link: it may lead to any file the user can write.
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        Err(_) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            return Err(refused(format!(
+                "the lock file {} is a link; refusing to open it (it may lead to any file)",
+                path.display()
+            )));
+        }
+        Err(e) => return Err(e),
+    };
     if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the lock file is not a regular file"));
+        return Err(refused(format!("the lock file {} is not a regular file", path.display())));
     }
     match file.try_lock() {
         Ok(()) => {}
@@ -87,16 +117,19 @@ pub fn lock_path(reports_dir: &Path, report: &Path) -> Result<PathBuf, ReportErr
 pub fn lock_report(reports_dir: &Path, report: &Path) -> Result<HeldLock, ReportError> {
     let path = lock_path(reports_dir, report)?;
     // The folder first, so that a reports folder that cannot hold one (a file in its place) is
-    // said as such, like the report folder, not as a failed lock.
+    // said as such, like the report folder, not as a failed lock; and one that leads outside the
+    // reports folder is refused by name.
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-            action: "create the lock folder",
-            path: dir.to_owned(),
-            source,
-        })?;
+        crate::write::create_dir_inside(reports_dir, dir)?;
+    }
+    if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(ReportError::InvalidPath {
+            path,
+            reason: "the lock file is a link; refusing to open it (it may lead to any file)",
+        });
     }
     let started = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC").to_string();
-    match try_lock_file(&path, &started) {
+    match try_lock_file(reports_dir, &path, &started) {
         Ok(LockAttempt::Held(lock)) => Ok(lock),
         Ok(LockAttempt::Busy { holder }) => Err(ReportError::Busy { path: report.to_owned(), holder }),
         Err(source) => Err(ReportError::Io { action: "lock", path, source }),
@@ -123,5 +156,73 @@ mod tests {
         lock_report(reports, &reports.join("openai/gpt-5").join("jn7ak4x9_2026-11-30.002-queries.md")).unwrap();
         drop(held);
         lock_report(reports, &next_day).unwrap();
+    }
+
+    /// A reports folder (in a tempdir) and a folder outside it holding a file that must survive.
+    #[cfg(unix)]
+    fn outside() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let reports = dir.path().join("reports");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&reports).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        let victim = elsewhere.join("victim.txt");
+        std::fs::write(&victim, "precious").unwrap();
+        (dir, reports, victim)
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_at_a_lock_file_is_refused_and_its_target_untouched() {
+        use std::os::unix::fs::symlink;
+        let (_dir, reports, victim) = outside();
+        let report = reports.join("openai/gpt-5").join("jn7ak4x9_2026-11-30.md");
+        let lock = lock_path(&reports, &report).unwrap();
+        std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+        symlink(&victim, &lock).unwrap();
+        let err = lock_report(&reports, &report).unwrap_err();
+        assert!(matches!(err, ReportError::InvalidPath { .. }), "{err}");
+        assert!(err.to_string().contains(&lock.display().to_string()), "{err}");
+        // The nightly's lock, through the shared function.
+        let nightly = reports.join(".evaltriage").join("nightly.lock");
+        symlink(&victim, &nightly).unwrap();
+        let err = try_lock_file(&reports, &nightly, "now").unwrap_err();
+        assert!(err.to_string().contains("nightly.lock") && err.to_string().contains("link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_lock_folder_leading_outside_is_refused() {
+        use std::os::unix::fs::symlink;
+        for linked in [".evaltriage", ".evaltriage/locks"] {
+            let (_dir, reports, victim) = outside();
+            let elsewhere = victim.parent().unwrap();
+            let at = reports.join(linked);
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            symlink(elsewhere, &at).unwrap();
+            let report = reports.join("openai/gpt-5").join("jn7ak4x9_2026-11-30.md");
+            // A lock named like the victim: followed, the folder link would overwrite it.
+            let err = lock_report(&reports, &report).unwrap_err();
+            assert!(matches!(err, ReportError::InvalidPath { .. }), "{linked}: {err}");
+            assert!(err.to_string().contains("outside the reports folder"), "{err}");
+            let nightly_victim = at.join("victim.txt");
+            let err = try_lock_file(&reports, &nightly_victim, "now").unwrap_err();
+            assert!(err.to_string().contains("outside the reports folder"), "{linked}: {err}");
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+            let stray: Vec<_> = std::fs::read_dir(elsewhere).unwrap().collect();
+            assert_eq!(stray.len(), 1, "{linked}: nothing created outside");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_inside_the_reports_folder_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let reports = dir.path();
+        std::fs::create_dir_all(reports.join("state")).unwrap();
+        std::os::unix::fs::symlink(reports.join("state"), reports.join(".evaltriage")).unwrap();
+        let report = reports.join("openai/gpt-5").join("jn7ak4x9_2026-11-30.md");
+        lock_report(reports, &report).unwrap();
     }
 }

@@ -1,6 +1,11 @@
 //! Writing a report: atomically (a temp file in the same folder, fsync, rename; nothing left
 //! behind on failure), never replacing a report of the same run without `force`, and carrying the
 //! hand-edited **Actions taken** section over when it does.
+//!
+//! One rule for every folder written under the reports folder (reports, the nightly's digest and
+//! state, the locks): [`create_dir_inside`] creates it and refuses one that resolves outside the
+//! reports folder (`reports/openai` or `.evaltriage` linked elsewhere), so a reports repository
+//! holding such a link cannot make us write anywhere else.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -33,13 +38,17 @@ pub struct WriteOutcome {
 /// it and keeps its **Actions taken** section, which people edit by hand. A scoped report never
 /// counts as the run's full report nor the other way round: neither refuses or replaces the
 /// other.
-pub fn write_report(path: &Path, markdown: &str, force: bool) -> Result<WriteOutcome, ReportError> {
-    write_report_with(path, markdown, force, |_| Ok(()))
+///
+/// `path` must lie inside `reports_dir`: a folder on the way that resolves outside it is an
+/// [`ReportError::InvalidPath`] naming that folder ([`create_dir_inside`]).
+pub fn write_report(reports_dir: &Path, path: &Path, markdown: &str, force: bool) -> Result<WriteOutcome, ReportError> {
+    write_report_with(reports_dir, path, markdown, force, |_| Ok(()))
 }
 
 /// [`write_report`], with a hook run after the temp file is written and synced and before the
 /// rename: tests use it to simulate a crash at the worst moment.
 pub(crate) fn write_report_with(
+    reports_dir: &Path,
     path: &Path,
     markdown: &str,
     force: bool,
@@ -50,7 +59,7 @@ pub(crate) fn write_report_with(
     let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| invalid("no file name"))?;
     let parsed =
         parse_report_file_name(name).ok_or_else(|| invalid("the file name is not <runIdPrefix>_<YYYY-MM-DD>.md"))?;
-    std::fs::create_dir_all(dir).map_err(io_error("create the folder", dir))?;
+    create_dir_inside(reports_dir, dir)?;
     let existing = same_run_reports(dir, &parsed)?;
     // The redaction layer: no configured secret and no URL userinfo is ever written to a report.
     let mut text = evaltriage_core::redact::redact(markdown).into_owned();
@@ -83,8 +92,9 @@ pub(crate) fn write_report_with(
 
 /// Replaces an existing report's text atomically (temp file in the same folder, fsync, rename), as
 /// `reports review` does after adding a reviewer's verdict. The path must be a regular file: a link
-/// is never written through. The text passes through the redaction layer like every report.
-pub fn rewrite_report(path: &Path, markdown: &str) -> Result<(), ReportError> {
+/// is never written through, nor a folder that resolves outside `reports_dir`. The text passes
+/// through the redaction layer like every report.
+pub fn rewrite_report(reports_dir: &Path, path: &Path, markdown: &str) -> Result<(), ReportError> {
     let meta = std::fs::symlink_metadata(path).map_err(io_error("read", path))?;
     if !meta.file_type().is_file() {
         return Err(ReportError::InvalidPath {
@@ -93,6 +103,7 @@ pub fn rewrite_report(path: &Path, markdown: &str) -> Result<(), ReportError> {
         });
     }
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    create_dir_inside(reports_dir, dir)?;
     let text = evaltriage_core::redact::redact(markdown);
     write_atomic(dir, path, text.as_bytes(), |_| Ok(()))
 }
@@ -116,11 +127,65 @@ pub fn existing_report_for(path: &Path) -> Result<Option<PathBuf>, ReportError> 
 
 /// Writes any file (the nightly digest, the nightly state) the way reports are written: a temp
 /// file in the same folder, fsync, rename, so a reader never sees half of it and a failure leaves
-/// the old file in place. Creates the folder.
-pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+/// the old file in place. Creates the folder, which must lie inside `reports_dir`
+/// ([`create_dir_inside`]).
+pub fn write_file_atomically(reports_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_error("create the folder", dir))?;
+    create_dir_inside(reports_dir, dir)?;
     write_atomic(dir, path, bytes, |_| Ok(()))
+}
+
+/// Why [`create_dir_inside`] refuses a folder.
+const RESOLVES_OUTSIDE: &str =
+    "it resolves outside the reports folder (a link on the way leads elsewhere); nothing is written through it";
+
+/// Creates `dir` and every missing folder up to it (creating `root`, the reports folder, too),
+/// and refuses — an [`ReportError::InvalidPath`] naming the folder — when `dir` does not resolve
+/// inside `root`: the deepest folder that exists is resolved (every link on the way followed) and
+/// must lie inside the resolved `root`, and the missing ones below it are created one at a time,
+/// plain names only. A link inside the reports folder to another folder inside it is fine; the
+/// reports folder itself may be a link (the user chose it).
+pub(crate) fn create_dir_inside(root: &Path, dir: &Path) -> Result<PathBuf, ReportError> {
+    std::fs::create_dir_all(root).map_err(io_error("create the folder", root))?;
+    let resolved_root = root.canonicalize().map_err(io_error("resolve", root))?;
+    let refuse = |path: &Path| ReportError::InvalidPath { path: path.to_owned(), reason: RESOLVES_OUTSIDE };
+    // The deepest part of `dir` that exists, and the names below it.
+    let mut existing = dir.to_path_buf();
+    let mut missing = Vec::new();
+    while std::fs::symlink_metadata(&existing).is_err() {
+        let Some(name) = existing.file_name().map(ToOwned::to_owned) else { break };
+        missing.push(name);
+        if !existing.pop() {
+            break;
+        }
+    }
+    if existing.as_os_str().is_empty() {
+        existing = PathBuf::from(".");
+    }
+    let mut current = existing.canonicalize().map_err(io_error("resolve", &existing))?;
+    if !current.starts_with(&resolved_root) {
+        return Err(refuse(&existing));
+    }
+    for name in missing.iter().rev() {
+        let next = current.join(name);
+        match std::fs::create_dir(&next) {
+            Ok(()) => {}
+            // Made meanwhile by another process: check what it is.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let resolved = next.canonicalize().map_err(io_error("resolve", &next))?;
+                if !resolved.starts_with(&resolved_root) {
+                    return Err(refuse(&next));
+                }
+            }
+            Err(e) => return Err(io_error("create the folder", &next)(e)),
+        }
+        current = next;
+    }
+    // `dir` may end in `..` (a path the caller spelled): the end must still be inside.
+    if !current.starts_with(&resolved_root) {
+        return Err(refuse(dir));
+    }
+    Ok(current)
 }
 
 /// The new report with the old report's **Actions taken** body in place of its own, or `None`
@@ -228,7 +293,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("abcdefgh_2026-02-06.md");
         std::fs::write(&path, "old").unwrap();
-        rewrite_report(&path, NEW).unwrap();
+        rewrite_report(dir.path(), &path, NEW).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), NEW);
         assert_eq!(files(dir.path()), ["abcdefgh_2026-02-06.md"]);
         #[cfg(unix)]
@@ -237,7 +302,7 @@ mod tests {
             std::fs::write(&target, "keep").unwrap();
             let link = dir.path().join("bbbbbbbb_2026-02-06.md");
             std::os::unix::fs::symlink(&target, &link).unwrap();
-            assert!(matches!(rewrite_report(&link, NEW), Err(ReportError::InvalidPath { .. })));
+            assert!(matches!(rewrite_report(dir.path(), &link, NEW), Err(ReportError::InvalidPath { .. })));
             assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
         }
     }
@@ -246,12 +311,12 @@ mod tests {
     fn writes_then_refuses_without_force() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("anthropic/opus/abcdefgh_2026-02-06.md");
-        let out = write_report(&path, NEW, false).unwrap();
+        let out = write_report(dir.path(), &path, NEW, false).unwrap();
         assert_eq!(out.replaced, Vec::<PathBuf>::new());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), NEW);
         // Same run, another day: still the same run's report.
         let later = dir.path().join("anthropic/opus/abcdefgh_2026-02-07.md");
-        let err = write_report(&later, "other", false).unwrap_err();
+        let err = write_report(dir.path(), &later, "other", false).unwrap_err();
         assert!(matches!(&err, ReportError::Exists { path: p } if p == &path), "{err}");
         let message = err.to_string();
         assert!(message.contains("abcdefgh_2026-02-06.md") && !message.contains("--force"), "{message}");
@@ -267,7 +332,7 @@ mod tests {
                       ```\n## not a heading\n```\n\n<!-- evaltriage:v1 {} -->\n";
         std::fs::write(&old_path, edited).unwrap();
         let new_path = dir.path().join("abcdefgh_2026-02-08.md");
-        let out = write_report(&new_path, NEW, true).unwrap();
+        let out = write_report(dir.path(), &new_path, NEW, true).unwrap();
         assert!(out.kept_actions_taken);
         assert_eq!(out.replaced, vec![old_path]);
         let written = std::fs::read_to_string(&new_path).unwrap();
@@ -278,7 +343,7 @@ mod tests {
         );
         assert_eq!(files(dir.path()), ["abcdefgh_2026-02-08.md"]);
         // Forcing again carries the same section over again.
-        let out = write_report(&new_path, NEW, true).unwrap();
+        let out = write_report(dir.path(), &new_path, NEW, true).unwrap();
         assert_eq!(out.replaced, vec![new_path]);
         assert!(out.kept_actions_taken);
     }
@@ -288,7 +353,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("abcdefgh_2026-02-06.md");
         std::fs::write(&path, "# v1\n\n## Actions taken\n\n- ran:\n```\nnpm test\n").unwrap();
-        write_report(&path, NEW, true).unwrap();
+        write_report(dir.path(), &path, NEW, true).unwrap();
         let written = std::fs::read_to_string(&path).unwrap();
         assert!(
             written.ends_with("## Actions taken\n\n- ran:\n```\nnpm test\n```\n\n<!-- evaltriage:v1 {} -->\n"),
@@ -302,7 +367,7 @@ mod tests {
         let path = dir.path().join("abcdefgh_2026-02-06.md");
         std::fs::write(&path, "old report").unwrap();
         let mut saw_temp = None;
-        let err = write_report_with(&path, NEW, true, |tmp| {
+        let err = write_report_with(dir.path(), &path, NEW, true, |tmp| {
             saw_temp = Some(std::fs::read_to_string(tmp).unwrap());
             Err(std::io::Error::other("simulated crash"))
         })
@@ -321,15 +386,15 @@ mod tests {
         let path = dir.path().join("jn7ak4x9_2026-11-30.md");
         std::os::unix::fs::symlink(&target, &path).unwrap();
         assert_eq!(existing_report_for(&path).unwrap(), Some(path.clone()));
-        assert!(matches!(write_report(&path, "# new\n", false), Err(ReportError::Exists { .. })));
+        assert!(matches!(write_report(dir.path(), &path, "# new\n", false), Err(ReportError::Exists { .. })));
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a report", "nothing written through the link");
         // A dangling link too.
         let dangling = dir.path().join("jn7bbbbb_2026-11-30.md");
         std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
-        assert!(matches!(write_report(&dangling, "# new\n", false), Err(ReportError::Exists { .. })));
+        assert!(matches!(write_report(dir.path(), &dangling, "# new\n", false), Err(ReportError::Exists { .. })));
         assert!(!dir.path().join("nowhere").exists());
         // With force, the link itself is replaced by the report; its target is untouched.
-        write_report(&path, "# new\n", true).unwrap();
+        write_report(dir.path(), &path, "# new\n", true).unwrap();
         assert!(!std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "# new\n");
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a report");
@@ -342,7 +407,7 @@ mod tests {
         let path = dir.path().join("abcdefgh_2026-02-06.md");
         std::fs::create_dir(&path).unwrap();
         std::fs::write(path.join("keep"), "x").unwrap();
-        let err = write_report(&path, NEW, false).unwrap_err();
+        let err = write_report(dir.path(), &path, NEW, false).unwrap_err();
         assert!(matches!(err, ReportError::Io { .. }), "{err}");
         assert_eq!(files(dir.path()), ["abcdefgh_2026-02-06.md"]);
         assert!(path.is_dir());
@@ -354,16 +419,18 @@ mod tests {
         let full = dir.path().join("abcdefgh_2026-02-06.md");
         let category = dir.path().join("abcdefgh_2026-02-07.000-fundamentals.md");
         let eval = dir.path().join("abcdefgh_2026-02-07.000-fundamentals.003-crons.md");
-        write_report(&full, "full", false).unwrap();
+        write_report(dir.path(), &full, "full", false).unwrap();
         assert_eq!(existing_report_for(&category).unwrap(), None);
-        write_report(&category, "category", false).unwrap();
+        write_report(dir.path(), &category, "category", false).unwrap();
         assert_eq!(existing_report_for(&eval).unwrap(), None);
-        write_report(&eval, "eval", false).unwrap();
+        write_report(dir.path(), &eval, "eval", false).unwrap();
         // The same scope again (another day) is refused, and `force` replaces only that file.
         let eval_later = dir.path().join("abcdefgh_2026-02-08.000-fundamentals.003-crons.md");
         assert_eq!(existing_report_for(&eval_later).unwrap(), Some(eval.clone()));
-        assert!(matches!(write_report(&eval_later, "x", false), Err(ReportError::Exists { path }) if path == eval));
-        let out = write_report(&eval_later, NEW, true).unwrap();
+        assert!(
+            matches!(write_report(dir.path(), &eval_later, "x", false), Err(ReportError::Exists { path }) if path == eval)
+        );
+        let out = write_report(dir.path(), &eval_later, NEW, true).unwrap();
         assert_eq!(out.replaced, vec![eval]);
         assert_eq!(
             files(dir.path()),
@@ -383,7 +450,42 @@ mod tests {
     #[test]
     fn bad_paths_are_typed_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let err = write_report(&dir.path().join("notes.md"), NEW, false).unwrap_err();
+        let err = write_report(dir.path(), &dir.path().join("notes.md"), NEW, false).unwrap_err();
         assert!(matches!(err, ReportError::InvalidPath { .. }), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writes_never_follow_a_folder_link_out_of_the_reports_folder() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let reports = dir.path().join("reports");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&reports).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        // `reports/openai` linked elsewhere: the report would land there.
+        symlink(&elsewhere, reports.join("openai")).unwrap();
+        let path = reports.join("openai/gpt-5/abcdefgh_2026-02-06.md");
+        let err = write_report(&reports, &path, NEW, false).unwrap_err();
+        assert!(matches!(&err, ReportError::InvalidPath { path: p, .. } if p == &reports.join("openai")), "{err}");
+        assert!(err.to_string().contains("outside the reports folder"), "{err}");
+        // The nightly's digest and state, and a review's rewrite, the same way.
+        symlink(&elsewhere, reports.join("nightly")).unwrap();
+        let digest = reports.join("nightly/2026-02-06.md");
+        assert!(matches!(write_file_atomically(&reports, &digest, b"x"), Err(ReportError::InvalidPath { .. })));
+        std::fs::write(elsewhere.join("abcdefgh_2026-02-06.md"), "theirs").unwrap();
+        let linked = reports.join("openai/abcdefgh_2026-02-06.md");
+        assert!(matches!(rewrite_report(&reports, &linked, NEW), Err(ReportError::InvalidPath { .. })));
+        assert_eq!(std::fs::read_to_string(elsewhere.join("abcdefgh_2026-02-06.md")).unwrap(), "theirs");
+        assert_eq!(files(&elsewhere), ["abcdefgh_2026-02-06.md"], "nothing else written outside");
+        // A path spelled with `..` out of the folder is refused too.
+        let dotted = reports.join("x/../../elsewhere2/abcdefgh_2026-02-06.md");
+        assert!(write_report(&reports, &dotted, NEW, false).is_err());
+        assert!(!dir.path().join("elsewhere2").exists());
+        // A link to a folder inside the reports folder is fine.
+        std::fs::create_dir_all(reports.join("archive")).unwrap();
+        symlink(reports.join("archive"), reports.join("anthropic")).unwrap();
+        write_report(&reports, &reports.join("anthropic/m/abcdefgh_2026-02-06.md"), NEW, false).unwrap();
+        assert!(reports.join("archive/m/abcdefgh_2026-02-06.md").is_file());
     }
 }

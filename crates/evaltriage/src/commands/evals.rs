@@ -9,7 +9,7 @@ use evaltriage_pipeline::evals::{StatusFilter, eval_file, eval_json, find_eval, 
 use crate::exit::CliError;
 use crate::hints::RunAddress;
 use crate::output::{emit, emit_either, emit_json};
-use crate::present::evals::{eval_text, evals_listed_text, files_text, shown};
+use crate::present::evals::{eval_text, evals_listed_text, files_text, grading_text, shown};
 
 pub async fn list(
     target: &str,
@@ -63,6 +63,9 @@ pub async fn show(
     // Name only files that exist: the zips are read for a failed eval (one download each).
     if eval.status.is_failed() {
         let evidence = source.evidence(&run, &eval.id).await.map_err(|e| e.to_string());
+        if let Ok(evidence) = &evidence {
+            text.push_str(&grading_text(evidence, eval));
+        }
         text.push_str(&files_text(evidence.as_ref().map_err(Clone::clone), eval, &address));
     }
     emit(out, &text)

@@ -43,6 +43,7 @@ pub async fn nightly(
         dry_run: args.dry_run,
         review_below: args.review_below,
         notify_webhook: webhook.map(str::to_owned),
+        site_url: args.site_url.clone().filter(|u| !u.trim().is_empty()),
     };
     let outcome = run_night(settings, &analysis, &options, Arc::new(NightLog)).await.map_err(|e| {
         let mut e = CliError::from(e);

@@ -123,9 +123,18 @@ impl<'a> Summary<'a> {
             "experiment": self.run.experiment,
             "scope": self.scope.map(ReportScope::describe),
             "changes": self.changes.to_json(),
+            "run_failure": self.shape.run_failure.as_ref().map(|f| json!({
+                "summary": f.summary(),
+                "reason": f.first_line,
+                "not_scored": f.unscored_reason(),
+            })),
             "total": self.shape.total,
+            "finished": self.shape.finished(),
             "passed": self.shape.passed,
             "failed": self.shape.failed,
+            "not_run": self.shape.not_run,
+            "never_started": self.shape.never_started,
+            "cost_usd": self.shape.cost_usd(),
             "infrastructure": self.shape.infrastructure,
             "classifier": classifier_description(&config.backend),
             "tokens": self.spend.json(),
@@ -157,14 +166,24 @@ impl<'a> Summary<'a> {
     fn text(&self, classifier: &str, kept_actions: bool) -> String {
         let (run, shape) = (self.run, self.shape);
         let mut s = String::new();
+        // A run that ended badly says so before anything else.
+        if let Some(line) = shape.ended_badly_line() {
+            let _ = writeln!(s, "{line}");
+        }
+        let not_run = match shape.not_run {
+            0 => String::new(),
+            n => format!(" · {n} did not run"),
+        };
+        let cost =
+            shape.cost_usd().map(|c| format!(" · {}", evaltriage_core::usage::format_usd(c))).unwrap_or_default();
         let _ = writeln!(
             s,
-            "{} · run {} · {} · {}/{} passed ({:.1}%)",
+            "{} · run {} · {} · {}/{} passed ({:.1}%){not_run}{cost}",
             run.model,
             run.id,
             run.experiment,
             shape.passed,
-            shape.total,
+            shape.finished(),
             shape.pass_rate_percent()
         );
         if let Some(scope) = self.scope {
@@ -231,8 +250,11 @@ impl<'a> Summary<'a> {
                 let _ = writeln!(s, "  {}", changes.one_line());
             }
         }
-        for v in self.verdicts.iter().filter(|v| self.history.for_eval(&v.eval_path).claimed_fix.is_some()) {
-            let _ = writeln!(s, "  a prior Actions taken entry claimed to fix {}, and it failed again", v.eval_path);
+        for v in self.verdicts.iter() {
+            let Some(fix) = &self.history.for_eval(&v.eval_path).claimed_fix else { continue };
+            let note = fix.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();
+            let _ =
+                writeln!(s, "  a prior Actions taken entry claimed to fix {}, and it failed again{note}", v.eval_path);
         }
         let total = self.spend.total();
         if total.total() > 0 || self.synthesis_cached {

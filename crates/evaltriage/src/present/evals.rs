@@ -87,6 +87,25 @@ pub fn shown(text: &str, full: bool, address: &RunAddress, eval: &Eval, file: Op
     )
 }
 
+/// What the eval's files say about how it was graded: a static pipeline (graded on the files
+/// alone), and the harness's own edits before tsc (`[setup]` lines of `run.log`), which are not
+/// the model's.
+pub fn grading_text(evidence: &Evidence, eval: &Eval) -> String {
+    let mut text = String::new();
+    if evidence.is_static_pipeline() {
+        let _ = writeln!(text, "\npipeline: {}", evaltriage_fanout::STATIC_PIPELINE);
+    }
+    let setup = evidence.setup_lines();
+    let tsc_failed = eval.failure().is_some_and(|f| f.step_label() == "tsc");
+    if !setup.is_empty() && tsc_failed {
+        text.push_str("\nthe harness's edits before tsc (run.log; not the model's):\n");
+        for line in setup {
+            let _ = writeln!(text, "  {line}");
+        }
+    }
+    text
+}
+
 /// The files of a failed eval and how to print one, or why they could not be read.
 pub fn files_text(evidence: Result<&Evidence, String>, eval: &Eval, address: &RunAddress) -> String {
     let mut text = String::new();
@@ -121,11 +140,12 @@ pub fn eval_text(run: &Run, eval: &Eval, full: bool, address: &RunAddress) -> St
     let _ = writeln!(s, "eval    {} ({})", eval.path, eval.id);
     let _ = writeln!(s, "run     {} · {} · {}", run.id, run.model, run.experiment);
     let _ = writeln!(s, "status  {}", eval.status.kind());
+    // The steps that ran: today's runner records no step that did not run.
     s.push_str("\nsteps\n");
-    if eval.steps.is_empty() {
+    if eval.steps_that_ran().next().is_none() {
         s.push_str("  (none: the eval stopped before its first step)\n");
     }
-    for step in &eval.steps {
+    for step in eval.steps_that_ran() {
         let d = step_duration(&step.status).map(format_duration).unwrap_or_default();
         let _ = writeln!(s, "  {:<10} {:<8} {d}", step.name.as_str(), step.status.kind());
     }

@@ -63,14 +63,14 @@ pub fn trend_text(trend: &Trend, reports_dir: &Path) -> String {
             ));
         }
         let row = |r: &evaltriage_report::EvalRow| {
-            let pattern: String = r.cells.iter().map(|c| if c.is_some() { 'F' } else { '.' }).collect();
-            format!("{} ({}/{} runs, {pattern})", r.eval, r.failed, r.cells.len())
+            // `F` failed, `.` passed, `-` absent: counted over the runs that had the eval.
+            format!("{} ({}/{} runs, {})", r.eval, r.failed, r.had, r.pattern())
         };
         let persistent: Vec<String> = m.persistent().map(row).collect();
         let flaky: Vec<String> = m.flaky().map(row).collect();
         if !persistent.is_empty() {
             text.push_str(&format!(
-                "  persistent (failed in ≥{} of the last {} runs):\n    {}\n",
+                "  persistent (failed in ≥{} of the last {} runs, of those that had it):\n    {}\n",
                 trend.options.persistent_min,
                 trend.options.window,
                 persistent.join("\n    ")

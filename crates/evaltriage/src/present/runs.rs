@@ -25,6 +25,9 @@ fn no_step_causes(shape: &Shape) -> String {
 
 pub fn shape_text(run: &Run, shape: &Shape) -> String {
     let mut s = String::new();
+    if let Some(line) = shape.ended_badly_line() {
+        let _ = writeln!(s, "{line}\n");
+    }
     let _ = writeln!(s, "run         {} (prefix {})", run.id, run.id.prefix());
     let provider = run.provider.as_deref().map(|p| format!(" via {p}")).unwrap_or_default();
     let _ = writeln!(s, "model       {}{provider}", run.model);
@@ -33,13 +36,25 @@ pub fn shape_text(run: &Run, shape: &Shape) -> String {
     let _ = writeln!(s, "status      {}{duration}", run.status.kind());
     let _ = writeln!(
         s,
-        "evals       {} total, {} passed ({:.1}%), {} failed{}",
-        shape.total,
+        "evals       {} finished: {} passed ({:.1}%), {} failed{}",
+        shape.finished(),
         shape.passed,
         shape.pass_rate_percent(),
         shape.failed,
-        if shape.other > 0 { format!(", {} not finished", shape.other) } else { String::new() }
+        if shape.not_run > 0 { format!("; {} did not run", shape.not_run) } else { String::new() }
     );
+    if let Some(cost) = shape.cost_usd() {
+        let u = &shape.usage;
+        let _ = writeln!(
+            s,
+            "cost        {} ({} input, {} output, {} reasoning tokens over {} evals)",
+            evaltriage_core::usage::format_usd(cost),
+            u.input_tokens,
+            u.output_tokens,
+            u.reasoning_tokens,
+            u.evals_with_usage
+        );
+    }
     if shape.failed == 0 {
         s.push_str("\nNo failures.\n");
         return s;

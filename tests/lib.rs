@@ -1,6 +1,8 @@
 //! Shared pieces of the end-to-end tests: a stand-in for a Convex deployment that answers the
 //! public HTTP API exactly as DESIGN §5.1 describes it, fixtures, and zip building.
 
+pub mod batch_api;
+
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -2,6 +2,7 @@
 //! deployment and an OpenAI-compatible endpoint, and fixture stores.
 
 mod analyze;
+mod backfill;
 mod common;
 mod faces_hardening;
 mod hardening;

@@ -239,7 +239,11 @@ async fn the_budget_covers_the_night_and_the_rest_waits() {
     let budget = (each + each / 2).to_string();
     let (code, out, err) = run(
         dir.path(),
-        &nightly_args(&url, &reports_arg, &["--llm-base-url", &llm_url, "--budget-tokens", &budget, "--json"]),
+        &nightly_args(
+            &url,
+            &reports_arg,
+            &["--llm-base-url", &llm_url, "--budget-tokens", &budget, "--reuse", "same-output", "--json"],
+        ),
     );
     assert_eq!(code, 0, "{err}");
     let v = json(&out);
@@ -293,13 +297,19 @@ async fn the_dry_run_and_the_night_agree_with_sampling_max_runs_and_a_budget() {
     let first = run_id(1, 0);
     let (code, _, err) = run(dir.path(), &["analyze-run", &first, "--convex-url", &url, "--reports-dir", &reports_arg]);
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) =
-        run(dir.path(), &nightly_args(&url, &reports_arg, &["--llm-base-url", &llm_url, "--dry-run", "--json"]));
+    let (code, out, err) = run(
+        dir.path(),
+        &nightly_args(
+            &url,
+            &reports_arg,
+            &["--llm-base-url", &llm_url, "--reuse", "same-output", "--dry-run", "--json"],
+        ),
+    );
     assert_eq!(code, 0, "{err}");
     let each = json(&out)["runs"][1]["estimated_tokens"].as_u64().expect("an estimate");
     let budget = (each + each / 2).to_string();
-    // Without the verdict cache: the runs are copies of one run, and the night's later estimates
-    // would count the earlier analyses' cached verdicts, which no dry run can foresee.
+    // Without the verdict cache or reuse: the runs are copies of one run, and the night's later
+    // estimates would count the earlier analyses' verdicts, which no dry run can foresee.
     let limits = [
         "--llm-base-url",
         &llm_url,
@@ -310,6 +320,8 @@ async fn the_dry_run_and_the_night_agree_with_sampling_max_runs_and_a_budget() {
         "--budget-tokens",
         &budget,
         "--no-cache",
+        "--reuse",
+        "same-output",
     ];
 
     let (code, out, err) =

@@ -14,6 +14,7 @@ pub mod redact;
 pub mod retry;
 pub mod run_failure;
 pub mod shape;
+pub mod signature;
 pub mod source;
 pub mod target;
 pub mod text;
@@ -29,6 +30,7 @@ pub use model::{
 };
 pub use run_failure::{RunFailure, RunFailureKind};
 pub use shape::{Cluster, Shape};
+pub use signature::FailureSignature;
 pub use target::{RunRef, Target, TargetError, parse_target};
 pub use usage::{RunUsage, Usage};
-pub use verdict::{Classification, TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
+pub use verdict::{Classification, ReusedFrom, TokenUsage, Verdict, VerdictOrigin, VerdictStatus};

@@ -94,6 +94,31 @@ pub enum VerdictOrigin {
     Infrastructure(InfraCause),
     /// A previous verdict for the same evidence, prompt and model, read from the cache.
     Cache { model: String },
+    /// The verdict of an earlier run's failure with the same [`crate::FailureSignature`] (same
+    /// model, eval, eval source, failed step and normalised error), reused without a call.
+    Reused(Box<ReusedFrom>),
+}
+
+/// Where a reused verdict was first made.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReusedFrom {
+    /// The earlier run's id.
+    pub run_id: String,
+    /// The earlier report's date (`YYYY-MM-DD`).
+    pub date: String,
+    /// A link to the earlier report, relative to the new report's folder.
+    pub report: String,
+    /// The earlier verdict's label is a reviewer's, which wins over the machine's.
+    pub human: bool,
+}
+
+impl ReusedFrom {
+    /// `same failure as run `<prefix>` (`<date>`), verdict reused`, as reports and summaries say it.
+    pub fn describe(&self) -> String {
+        let prefix: String = self.run_id.chars().take(8).collect();
+        let whose = if self.human { "reviewer's verdict reused" } else { "verdict reused" };
+        format!("same failure as run `{prefix}` (`{}`), {whose}", self.date)
+    }
 }
 
 /// The verdict for one failed eval.

@@ -14,6 +14,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::Instant;
 
 use crate::answer::keep_known_evals;
+use crate::batch::{PendingCall, PendingKind};
 use crate::budget::{Budget, call_cost};
 use crate::cache::{Cache, cache_key};
 use crate::llm::{Ask, CallError, LlmClient, ResponseMode};
@@ -106,6 +107,10 @@ pub struct Estimate {
     pub prompt_tokens: u64,
     /// Estimated completion tokens of the first calls.
     pub completion_tokens: u64,
+    /// Failures whose verdict an earlier report made for the same failure signature: no call.
+    pub reused: usize,
+    /// Failures whose signature another run of the same batch will answer first: no call.
+    pub waiting: usize,
 }
 
 impl Estimate {
@@ -150,6 +155,17 @@ pub fn estimate(cases: &[Case], config: &FanoutConfig, run_summary: &str) -> Est
             continue;
         }
         let (system, user) = config.prompts.render_analysis(case, &evidence);
+        if let Some(sink) = &config.batch_sink {
+            sink.push(PendingCall {
+                key: key.clone(),
+                system: system.clone(),
+                user: user.clone(),
+                kind: PendingKind::Verdict {
+                    eval_path: case.failure.eval_path.as_str().to_owned(),
+                    evidence: evidence.text.clone(),
+                },
+            });
+        }
         est.calls += 1;
         est.max_calls += 1 + usize::from(config.max_retries.get());
         est.prompt_tokens += (crate::estimate_tokens(&system) + crate::estimate_tokens(&user)) as u64;
@@ -329,6 +345,11 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
             return hit;
         }
     }
+    if let Some(reason) = &config.no_calls {
+        let mut v = base_verdict(failure, VerdictStatus::Error, VerdictOrigin::Llm { model: llm.model.clone() });
+        v.reasoning = reason.clone();
+        return v;
+    }
     shared.reporter.send(ProgressEvent::Started { eval_path: failure.eval_path.clone() });
     let analysis =
         client.analyse(case, &evidence, &config.prompts, config.max_retries, &shared.reporter, &shared.budget);
@@ -390,6 +411,9 @@ pub async fn synthesize(
     if let Some((text, dropped_bullets)) = cache.as_ref().and_then(|c| c.get_synthesis_blocking(&key)) {
         return Ok(Synthesis { text, tokens: TokenUsage::default(), cached: true, dropped_bullets });
     }
+    if let Some(reason) = &config.no_calls {
+        return Err(FanoutError::SynthesisSkipped(reason.clone()));
+    }
     let client = LlmClient::new(llm, None)?;
     let messages = vec![
         ChatCompletionRequestSystemMessage::from(system).into(),
@@ -415,4 +439,21 @@ pub async fn synthesize(
         cache.put_synthesis(&key, &llm.model, &text, dropped_bullets).await;
     }
     Ok(Synthesis { text, tokens, cached: false, dropped_bullets })
+}
+
+/// For the batch engine: puts the synthesis of `verdicts` in the config's batch sink unless its
+/// answer is cached (the same prompt and key [`synthesize`] uses). Returns whether it was queued.
+pub fn queue_synthesis(verdicts: &[Verdict], run_summary: &str, config: &FanoutConfig) -> bool {
+    let (Backend::Llm(llm), Some(sink)) = (&config.backend, &config.batch_sink) else { return false };
+    if !verdicts.iter().any(|v| v.classification.is_some()) {
+        return false;
+    }
+    let (system, user) = config.prompts.render_synthesis(run_summary, verdicts);
+    let key = synthesis_key(config, llm, &system, &user);
+    if open_cache(config).is_some_and(|c| c.get_synthesis_blocking(&key).is_some()) {
+        return false;
+    }
+    let known = verdicts.iter().map(|v| v.eval_path.as_str().to_owned()).collect();
+    sink.push(PendingCall { key, system, user, kind: PendingKind::Synthesis { known } });
+    true
 }

@@ -10,6 +10,7 @@
 //! without calling), [`synthesize`] (cross-cutting patterns over the verdicts).
 
 mod answer;
+pub mod batch;
 mod budget;
 mod cache;
 mod diff;
@@ -31,7 +32,7 @@ pub use budget::prompt_tokens_upper_bound;
 pub use cache::cache_key;
 pub use diff::unified_diff;
 pub use dispatch::MIN_SYNTHESIS_FAILURES;
-pub use dispatch::{Analysis, Estimate, ProgressEvent, Synthesis, analyze, estimate, synthesize};
+pub use dispatch::{Analysis, Estimate, ProgressEvent, Synthesis, analyze, estimate, queue_synthesis, synthesize};
 pub use llm::{
     ApiKey, DEFAULT_ANSWER_TOKENS, DEFAULT_CALL_TIMEOUT, DEFAULT_GIVE_UP_AFTER_TIMEOUTS, LlmConfig, ResponseMode,
     answer_body_cap,
@@ -169,6 +170,11 @@ pub struct FanoutConfig {
     pub no_cache: bool,
     /// Progress events, for the binary to draw.
     pub progress: Option<UnboundedSender<ProgressEvent>>,
+    /// The batch engine collects here, in [`estimate`], the calls that are not cached.
+    pub batch_sink: Option<batch::BatchSink>,
+    /// No LLM call may be sent (the batch engine's answers are all in the cache): a case that is
+    /// not cached gets an `error` verdict with this reason, and the synthesis is skipped with it.
+    pub no_calls: Option<String>,
 }
 
 impl Default for FanoutConfig {
@@ -186,6 +192,8 @@ impl Default for FanoutConfig {
             cache_dir: None,
             no_cache: false,
             progress: None,
+            batch_sink: None,
+            no_calls: None,
         }
     }
 }

@@ -359,9 +359,18 @@ pub async fn analyze(
         })
         .collect();
     let run_summary = format!("{} on {}: {}/{} passed", run.model, run.experiment, shape.passed, shape.total);
+    // A failure an earlier report already judged reuses that verdict and costs no call.
+    let split = crate::reuse::split(&analysis.reuse, &settings.reports_dir, &run, &path, date, cases);
+    let (reused, cases) = (split.reused, split.to_analyse);
 
     if request.estimate {
-        let est = evaltriage_fanout::estimate(&cases, &config, &run_summary);
+        let mut est = evaltriage_fanout::estimate(&cases, &config, &run_summary);
+        est.reused = reused.len();
+        est.waiting = split.claimed_elsewhere;
+        est.cases += reused.len() + split.claimed_elsewhere;
+        if config.batch_sink.is_some() {
+            crate::backfill::settle_synthesis(&mut est, cases, reused, &config, &run_summary).await;
+        }
         return Ok(Analyzed::Estimate(est, Box::new(config)));
     }
 
@@ -378,10 +387,11 @@ pub async fn analyze(
     let fanned = evaltriage_fanout::analyze(cases, &config).await;
     config.progress = None;
     let _ = forwarder.await;
-    let fanned = match fanned {
+    let mut fanned = match fanned {
         Ok(fanned) => fanned,
         Err(e) => return Ok(Analyzed::Stopped(Error::new(ErrorKind::Refused, e))),
     };
+    crate::reuse::merge(&mut fanned.verdicts, reused);
 
     let mut synthesis = None;
     if let Backend::Llm(_) = &config.backend {

@@ -5,10 +5,13 @@
 //! reads no environment and builds no runtime.
 
 pub mod analyze;
+pub mod backfill;
+pub mod cost;
 pub mod error;
 pub mod evals;
 pub mod events;
 pub mod nightly;
+pub mod reuse;
 pub mod review;
 pub mod runs;
 pub mod settings;

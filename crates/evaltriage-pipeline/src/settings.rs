@@ -50,6 +50,11 @@ pub struct FileConfig {
     /// ESLint rules the benchmark has relaxed: a lint failure only on these is OVERLY_STRICT
     /// (rules classifier). Replaces the built-in list.
     pub relaxed_lint_rules: Option<Vec<String>>,
+    /// How many days a verdict may be reused for a later failure with the same signature.
+    pub reuse_days: Option<u32>,
+    /// Prices per LLM model (`[prices."gpt-4.1-mini"]`), turning tokens into money.
+    #[serde(default)]
+    pub prices: std::collections::BTreeMap<String, crate::cost::Price>,
 }
 
 impl fmt::Debug for FileConfig {
@@ -174,6 +179,9 @@ pub struct AnalysisOptions {
     pub no_cache: bool,
     pub prompts_dir: Option<PathBuf>,
     pub budget_tokens: Option<u64>,
+    /// What may be reused instead of a call (`--reuse`); the command's default when absent.
+    pub reuse: Option<crate::reuse::ReuseMode>,
+    pub reuse_days: Option<u32>,
 }
 
 impl fmt::Debug for AnalysisOptions {
@@ -196,6 +204,10 @@ pub struct AnalysisSettings {
     pub deadline: Duration,
     /// The lint rules the benchmark relaxed (for the report's recommendations).
     pub relaxed_lint_rules: Vec<String>,
+    /// What may be reused instead of a call.
+    pub reuse: crate::reuse::ReusePolicy,
+    /// The price of the analysing model, when the config has one.
+    pub price: Option<crate::cost::Price>,
 }
 
 impl AnalysisSettings {
@@ -260,6 +272,22 @@ impl AnalysisSettings {
             }
             (None, None) => DEFAULT_DEADLINE_SECS,
         };
+        let reuse_mode = options.reuse.unwrap_or(crate::reuse::ReuseMode::SameOutput);
+        let window_days = match (options.reuse_days, file.reuse_days) {
+            (Some(days), _) => days,
+            (None, Some(days)) if (1..=3_650).contains(&days) => days,
+            (None, Some(days)) => {
+                return Err(file.invalid("reuse_days", format!("must be from 1 to 3650, got {days}")));
+            }
+            (None, None) => crate::reuse::DEFAULT_REUSE_DAYS,
+        };
+        let price = match &backend {
+            Backend::Llm(llm) => match file.prices.get(&llm.model) {
+                Some(p) => Some(p.checked().map_err(|e| file.invalid(&format!("prices.\"{}\"", llm.model), e))?),
+                None => None,
+            },
+            Backend::Rules(_) => None,
+        };
         Ok(Self {
             fanout: FanoutConfig {
                 backend,
@@ -268,11 +296,13 @@ impl AnalysisSettings {
                 max_retries,
                 token_budget: options.budget_tokens.or(file.budget_tokens),
                 cache_dir: Some(settings.reports_dir.join(".cache")),
-                no_cache: options.no_cache,
+                no_cache: options.no_cache || reuse_mode == crate::reuse::ReuseMode::Never,
                 ..FanoutConfig::default()
             },
             deadline: Duration::from_secs(deadline),
             relaxed_lint_rules,
+            reuse: crate::reuse::ReusePolicy { mode: reuse_mode, window_days, claims: None },
+            price,
         })
     }
 

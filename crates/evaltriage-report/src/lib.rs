@@ -28,6 +28,7 @@ pub use path_scheme::{
     report_file_name, report_folders, report_path, sanitise_component,
 };
 pub use read::catalog::{CatalogReport, all_reports, read_one, read_report_text};
+pub use read::earlier::{EarlierVerdict, earlier_verdicts};
 pub use read::find::{model_dir_in_tree, report_path_in_tree};
 pub use read::human_verdict::{HumanVerdict, ReviewProblem};
 pub use read::known_gaps::{known_gaps, known_gaps_in};

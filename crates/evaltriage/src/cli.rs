@@ -103,6 +103,9 @@ full report.")]
     /// Analyse every new finished run, unattended (for a schedule): one report per run and a digest
     #[command(after_help = NIGHTLY_HELP)]
     Nightly(Box<NightlyArgs>),
+    /// Analyse every finished run of a window that has no report, synchronously or through the Batch API
+    #[command(after_help = BACKFILL_HELP)]
+    Backfill(Box<BackfillArgs>),
     /// Inspect runs
     #[command(subcommand)]
     Runs(RunsCommand),
@@ -444,6 +447,98 @@ pub struct AnalysisArgs {
     /// Read prompt templates from this folder instead of the built-in ones
     #[arg(long, value_name = "DIR")]
     pub prompts_dir: Option<PathBuf>,
+    /// What may stand in for a call: never; same-output (the verdict cache); same-error (also the
+    /// verdict an earlier run's report made for the same failure signature) [default: same-output
+    /// for analyze-run, same-error for nightly and backfill]
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub reuse: Option<ReuseArg>,
+    /// How many days a verdict may be reused for the same failure [default: 14]
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=3_650))]
+    pub reuse_days: Option<u32>,
+}
+
+/// `--reuse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReuseArg {
+    Never,
+    SameOutput,
+    SameError,
+}
+
+impl From<ReuseArg> for evaltriage_pipeline::reuse::ReuseMode {
+    fn from(arg: ReuseArg) -> Self {
+        match arg {
+            ReuseArg::Never => Self::Never,
+            ReuseArg::SameOutput => Self::SameOutput,
+            ReuseArg::SameError => Self::SameError,
+        }
+    }
+}
+
+const BACKFILL_HELP: &str = "\
+Examples:
+  # synchronous, oldest run first
+  evaltriage backfill --since 30d --model 'anthropic/*'
+  evaltriage backfill --since 2026-01-01 --until 2026-02-01 --batch \\
+    --max-runs 500
+  evaltriage backfill status
+
+Every finished run of the window without a report is analyzed like the
+nightly. With --batch, every request goes through the provider's Batch API
+(half the price, answers within 24 h) in rounds; the state is kept in
+<reports-dir>/.evaltriage/backfill.json, so a killed backfill run again picks
+up the batches in flight. The digest goes to
+<reports-dir>/backfill/<YYYY-MM-DD>.md.";
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct BackfillArgs {
+    #[command(subcommand)]
+    pub action: Option<BackfillAction>,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Where reports are read and written, the digest and the backfill state too [default: reports]
+    #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
+    pub reports_dir: Option<PathBuf>,
+    /// Only models whose slug matches this glob (`*`, `?`); repeatable
+    #[arg(long = "model", value_name = "GLOB")]
+    pub models: Vec<String>,
+    /// Only runs of this experiment
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Runs created from here: a date (2026-11-30) or a duration ago (24h, 7d)
+    #[arg(long, value_name = "DATE|DURATION", value_parser = evaltriage_pipeline::since::parse_since)]
+    pub since: Option<evaltriage_pipeline::since::Since>,
+    /// Runs created before this: a date or a duration ago
+    #[arg(long, value_name = "DATE|DURATION", value_parser = evaltriage_pipeline::since::parse_since)]
+    pub until: Option<evaltriage_pipeline::since::Since>,
+    /// At most this many runs, oldest first
+    #[arg(long, value_name = "N")]
+    pub max_runs: Option<usize>,
+    /// Send every request through the provider's Batch API (OpenAI's) instead of synchronous calls
+    #[arg(long)]
+    pub batch: bool,
+    /// Seconds between two polls of a batch in flight
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub poll_secs: u64,
+    /// A hard cap on LLM tokens for the synchronous engine
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Flag verdicts below this confidence for human review
+    #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.6, value_parser = parse_confidence)]
+    pub review_below: f32,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackfillAction {
+    /// Where the batch backfill stands (runs written, round, batches in flight)
+    Status {
+        /// Where reports are read and written [default: reports]
+        #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
+        reports_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]

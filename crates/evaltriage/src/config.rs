@@ -91,6 +91,8 @@ pub fn analysis_options(args: &AnalysisArgs, budget_tokens: Option<u64>) -> Anal
         no_cache: args.no_cache,
         prompts_dir: args.prompts_dir.clone(),
         budget_tokens,
+        reuse: args.reuse.map(Into::into),
+        reuse_days: args.reuse_days,
     }
 }
 

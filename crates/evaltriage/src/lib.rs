@@ -153,6 +153,14 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
                 let settings = settings_for(&args.source, args.reports_dir.as_deref());
                 commands::nightly::nightly(args, &file, &settings, json, out).await
             }
+            Command::Backfill(args) => {
+                let reports_dir = match &args.action {
+                    Some(cli::BackfillAction::Status { reports_dir }) => reports_dir.as_deref(),
+                    None => args.reports_dir.as_deref(),
+                };
+                let settings = settings_for(&args.source, reports_dir);
+                commands::backfill::backfill(args, &file, &settings, json, out).await
+            }
             Command::Evals(EvalsCommand::List { target, status, source }) => {
                 done(commands::evals::list(target, (*status).into(), &settings_for(source, None), json, out).await)
             }

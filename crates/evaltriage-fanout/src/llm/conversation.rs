@@ -63,7 +63,7 @@ impl LlmClient {
                         eval = eval_path,
                         "{over}; kept the label of the last answer whose only defects were dropped"
                     );
-                    accept(&mut verdict, *answer);
+                    accept_answer(&mut verdict, *answer);
                     return verdict;
                 }
                 verdict.status = VerdictStatus::Skipped;
@@ -100,7 +100,7 @@ impl LlmClient {
                 };
             match outcome {
                 Ok(answer) => {
-                    accept(&mut verdict, answer);
+                    accept_answer(&mut verdict, answer);
                     return verdict;
                 }
                 Err(rejection) => {
@@ -129,7 +129,7 @@ impl LlmClient {
                 "kept the label of the last answer whose only defects were dropped: {}",
                 answer.dropped.join("; ")
             );
-            accept(&mut verdict, *answer);
+            accept_answer(&mut verdict, *answer);
             return verdict;
         }
         verdict.reasoning = format!("no valid answer after {} attempts; last problem: {last_reason}", max + 1);
@@ -139,7 +139,7 @@ impl LlmClient {
 
 /// Fills a verdict from an accepted answer; snippets that were dropped are recorded in the
 /// reasoning, so the report says why a snippet is missing.
-fn accept(verdict: &mut Verdict, answer: Answer) {
+pub(crate) fn accept_answer(verdict: &mut Verdict, answer: Answer) {
     verdict.status = VerdictStatus::Done;
     verdict.classification = Some(answer.classification);
     if !answer.error.trim().is_empty() {

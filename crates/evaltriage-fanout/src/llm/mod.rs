@@ -31,6 +31,8 @@ use crate::answer::{answer_schema, bounded_answer_schema};
 
 mod conversation;
 
+pub(crate) use conversation::accept_answer;
+
 /// An API key. Its `Debug` never shows it, and it is redacted from every error text.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ApiKey(String);
@@ -40,7 +42,7 @@ impl ApiKey {
         Self(key.to_owned())
     }
 
-    fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -171,9 +173,9 @@ impl ResponseMode {
 /// One chat completion, as far as triage cares.
 #[derive(Debug)]
 pub(crate) struct Completion {
-    content: Option<String>,
-    refusal: Option<String>,
-    finish_reason: Option<String>,
+    pub(crate) content: Option<String>,
+    pub(crate) refusal: Option<String>,
+    pub(crate) finish_reason: Option<String>,
     pub(crate) usage: TokenUsage,
 }
 
@@ -429,7 +431,7 @@ impl LlmClient {
         Retries::new(policy, self.deadline.map_or(budget_end, |d| d.min(budget_end)))
     }
 
-    fn request_body(
+    pub(crate) fn request_body(
         &self,
         messages: &[ChatCompletionRequestMessage],
         mode: ResponseMode,
@@ -616,7 +618,7 @@ struct WireUsage {
     completion_tokens: u64,
 }
 
-fn parse_completion(bytes: &[u8]) -> Result<Completion, String> {
+pub(crate) fn parse_completion(bytes: &[u8]) -> Result<Completion, String> {
     let wire: WireResponse = serde_json::from_slice(bytes).map_err(|e| {
         let preview: String = String::from_utf8_lossy(bytes).chars().take(120).collect();
         format!("the server's response is not a chat completion ({e}; it starts with {preview:?})")

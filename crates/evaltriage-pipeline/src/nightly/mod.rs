@@ -360,7 +360,7 @@ fn move_marks(state: &mut NightlyState, window: &[WindowRun], movable: &BTreeMap
 /// file evaltriage does not own: a regular file only, bounded, never through a link out of the
 /// reports folder. One it cannot read is the user's to fix: the night stops before it would
 /// replace, and lose, the sections already there.
-fn read_digest(reports_dir: &Path, path: &Path, date: chrono::NaiveDate) -> Result<String, Error> {
+pub(crate) fn read_digest(reports_dir: &Path, path: &Path, date: chrono::NaiveDate) -> Result<String, Error> {
     match evaltriage_core::fsread::read_regular_under(reports_dir, path, MAX_DIGEST_BYTES) {
         // A stray byte that is not UTF-8 is kept as U+FFFD: the sections around it are kept.
         Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
@@ -377,20 +377,20 @@ fn read_digest(reports_dir: &Path, path: &Path, date: chrono::NaiveDate) -> Resu
 const MAX_DIGEST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The day's digest: what it held when the night started, and this night's section.
-fn write_digest(reports_dir: &Path, path: &Path, before: &str, digest: &NightDigest) -> Result<(), Error> {
+pub(crate) fn write_digest(reports_dir: &Path, path: &Path, before: &str, digest: &NightDigest) -> Result<(), Error> {
     let text = format!("{}{}", before, digest.render());
     evaltriage_report::write_file_atomically(reports_dir, path, text.as_bytes()).map_err(Error::failed)
 }
 
 /// The night's settings, and why no further LLM call may be sent tonight (the endpoint refused
 /// the key).
-struct NightRuns<'a> {
-    settings: &'a Settings,
-    analysis: &'a AnalysisSettings,
-    options: &'a NightOptions,
-    stopped: Option<String>,
+pub(crate) struct NightRuns<'a> {
+    pub(crate) settings: &'a Settings,
+    pub(crate) analysis: &'a AnalysisSettings,
+    pub(crate) options: &'a NightOptions,
+    pub(crate) stopped: Option<String>,
     /// Each run's analysis reports here: its warnings become lines of the night's log.
-    events: Arc<dyn Events>,
+    pub(crate) events: Arc<dyn Events>,
 }
 
 /// The events of one run's analysis during a night: no progress is drawn, and a warning is a line
@@ -407,7 +407,7 @@ impl Events for RunLog {
 }
 
 impl NightRuns<'_> {
-    async fn handle(&mut self, run: &WindowRun, below_mark: bool, planner: &mut Planner) -> RunOutcome {
+    pub(crate) async fn handle(&mut self, run: &WindowRun, below_mark: bool, planner: &mut Planner) -> RunOutcome {
         let header = &run.header;
         let report = match existing_report(&self.settings.reports_dir, header) {
             Ok(report) => report,
@@ -475,7 +475,7 @@ impl NightRuns<'_> {
     }
 
     /// A written report, as the digest shows it.
-    fn analyzed_run(&self, w: &Written) -> AnalysedRun {
+    pub(crate) fn analyzed_run(&self, w: &Written) -> AnalysedRun {
         let (fixed, new_failures) = match &w.changes {
             ChangesSince::Since(c) => (
                 c.fixed.iter().map(|e| e.eval.clone()).collect(),
@@ -553,7 +553,7 @@ async fn estimate_tokens(
 
 /// The report a run already has, found from its listed header alone (no fetch): the same folder
 /// and file-name prefix an analysis would write.
-fn existing_report(reports_dir: &Path, header: &RunHeader) -> Result<Option<PathBuf>, Error> {
+pub(crate) fn existing_report(reports_dir: &Path, header: &RunHeader) -> Result<Option<PathBuf>, Error> {
     let key = evaltriage_report::ReportKey::of_header(header, Utc::now().date_naive(), None);
     let path = evaltriage_report::report_path_in_tree(reports_dir, &key);
     evaltriage_report::existing_report_for(&path).map_err(Error::failed)

@@ -46,6 +46,9 @@ pub(crate) struct OwnBlock {
     pub verdicts: Vec<(Verdict, bool)>,
     /// Reviewers' verdicts, by eval path (`reports review`).
     pub humans: BTreeMap<String, HumanVerdict>,
+    /// Each failure's signature key (`evaltriage_core::FailureSignature::key`), by eval path:
+    /// how a later run finds a verdict it may reuse. Absent in blocks written before.
+    pub signatures: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -112,6 +115,9 @@ struct WireVerdict {
     /// A reviewer's verdict (`reports review`); absent until someone reviews it (older blocks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     human: Option<WireHuman>,
+    /// The failure's signature key; absent in older blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -147,10 +153,24 @@ impl WireHuman {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum WireOrigin {
-    Llm { model: String },
+    Llm {
+        model: String,
+    },
     Rules,
-    Infrastructure { cause: String },
-    Cache { model: String },
+    Infrastructure {
+        cause: String,
+    },
+    Cache {
+        model: String,
+    },
+    Reused {
+        run_id: String,
+        date: String,
+        #[serde(default)]
+        report: String,
+        #[serde(default)]
+        human: bool,
+    },
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -178,6 +198,7 @@ pub(crate) fn encode(block: &OwnBlock) -> String {
             .map(|(v, repeat)| {
                 let mut w = to_wire(v, *repeat);
                 w.human = block.humans.get(v.eval_path.as_str()).map(WireHuman::of);
+                w.signature = block.signatures.get(v.eval_path.as_str()).cloned();
                 w
             })
             .collect(),
@@ -270,8 +291,12 @@ fn decode_line(line: &str) -> Result<OwnBlock, BlockProblem> {
         None => None,
     };
     let mut humans = BTreeMap::new();
+    let mut signatures = BTreeMap::new();
     let mut verdicts = Vec::with_capacity(wire.verdicts.len());
     for mut w in wire.verdicts {
+        if let Some(sig) = w.signature.take() {
+            signatures.insert(w.eval_path.clone(), sig);
+        }
         if let Some(h) = w.human.take().and_then(WireHuman::read) {
             humans.insert(w.eval_path.clone(), h);
         }
@@ -290,6 +315,7 @@ fn decode_line(line: &str) -> Result<OwnBlock, BlockProblem> {
         passed_evals: wire.passed_evals,
         verdicts,
         humans,
+        signatures,
     })
 }
 
@@ -311,11 +337,18 @@ fn to_wire(v: &Verdict, repeat: bool) -> WireVerdict {
             VerdictOrigin::Rules => WireOrigin::Rules,
             VerdictOrigin::Infrastructure(cause) => WireOrigin::Infrastructure { cause: cause.as_str().to_owned() },
             VerdictOrigin::Cache { model } => WireOrigin::Cache { model: model.clone() },
+            VerdictOrigin::Reused(from) => WireOrigin::Reused {
+                run_id: from.run_id.clone(),
+                date: from.date.clone(),
+                report: from.report.clone(),
+                human: from.human,
+            },
         },
         tokens: WireTokens { prompt: v.tokens.prompt, completion: v.tokens.completion },
         repeat,
         missing_evidence: v.missing_evidence.clone(),
         human: None,
+        signature: None,
     }
 }
 
@@ -336,6 +369,9 @@ fn from_wire(w: WireVerdict) -> Result<(Verdict, bool), BlockProblem> {
         WireOrigin::Llm { model } => VerdictOrigin::Llm { model },
         WireOrigin::Rules => VerdictOrigin::Rules,
         WireOrigin::Cache { model } => VerdictOrigin::Cache { model },
+        WireOrigin::Reused { run_id, date, report, human } => {
+            VerdictOrigin::Reused(Box::new(evaltriage_core::ReusedFrom { run_id, date, report, human }))
+        }
         WireOrigin::Infrastructure { cause } => VerdictOrigin::Infrastructure(match cause.as_str() {
             "infrastructure" => InfraCause::Infrastructure,
             "rate_limit" => InfraCause::RateLimit,
@@ -399,7 +435,22 @@ mod tests {
                 true,
             )],
             humans: BTreeMap::new(),
+            signatures: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn signatures_and_reused_origins_round_trip_and_old_blocks_have_none() {
+        let mut b = block("e");
+        assert!(!encode(&b).contains("signature"), "no signature field when none is known");
+        b.signatures.insert("000-fundamentals/003-crons".to_owned(), "0123abcd".to_owned());
+        b.verdicts[0].0.origin = VerdictOrigin::Reused(Box::new(evaltriage_core::ReusedFrom {
+            run_id: "jn72t14a0tmje3jrj9wwng78gh80mdfw".to_owned(),
+            date: "2026-02-05".to_owned(),
+            report: "jn72t14a_2026-02-05.md".to_owned(),
+            human: true,
+        }));
+        assert_eq!(decode(&encode(&b)), Some(Ok(b)));
     }
 
     #[test]

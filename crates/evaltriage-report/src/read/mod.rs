@@ -2,6 +2,7 @@
 //! heuristically), the catalog of every report, and the report files by name.
 
 pub(crate) mod catalog;
+pub(crate) mod earlier;
 pub(crate) mod find;
 pub(crate) mod human_verdict;
 pub(crate) mod known_gaps;

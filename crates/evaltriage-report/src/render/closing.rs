@@ -1,5 +1,7 @@
 //! The end of the report: **Actions taken** and the machine-readable block.
 
+use evaltriage_core::FailureSignature;
+
 use super::analysis::Analysis;
 use crate::read::machine_block::{self, OwnBlock};
 use crate::render::escape::hand_written;
@@ -40,6 +42,13 @@ impl Analysis<'_> {
                 .map(|v| ((*v).clone(), self.input.history.for_eval(&v.eval_path).is_repeat()))
                 .collect(),
             humans: std::collections::BTreeMap::new(),
+            signatures: self
+                .shape
+                .failures
+                .iter()
+                .filter(|f| !f.kind.is_infrastructure())
+                .map(|f| (f.eval_path.as_str().to_owned(), FailureSignature::of(self.run, f).key()))
+                .collect(),
         };
         w!(out, "{}", machine_block::encode(&block));
     }

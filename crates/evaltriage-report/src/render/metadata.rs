@@ -179,6 +179,7 @@ impl Analysis<'_> {
                 VerdictOrigin::Llm { model } => format!("LLM {}", code(model)),
                 VerdictOrigin::Cache { model } => format!("LLM {} (cached verdicts)", code(model)),
                 VerdictOrigin::Rules => "rules — no LLM was used".to_owned(),
+                VerdictOrigin::Reused(_) => "reused from earlier runs' reports (same failure, no call)".to_owned(),
                 VerdictOrigin::Infrastructure(_) => continue,
             };
             *origins.entry(what).or_default() += 1;

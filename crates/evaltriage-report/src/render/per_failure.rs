@@ -116,6 +116,13 @@ fn origin_line(v: &Verdict) -> String {
         VerdictOrigin::Cache { model } => format!("LLM {} (cached verdict)", code(model)),
         VerdictOrigin::Rules => "rules — no LLM was used".to_owned(),
         VerdictOrigin::Infrastructure(cause) => format!("infrastructure rules ({})", cause.as_str()),
+        VerdictOrigin::Reused(from) => format!(
+            "same failure as run {} ({}), {} ([report]({}))",
+            code(&from.run_id.chars().take(8).collect::<String>()),
+            code(&from.date),
+            if from.human { "reviewer's verdict reused" } else { "verdict reused" },
+            link_target(&from.report)
+        ),
     };
     let _ = write!(line, "; status {}", v.status.as_str());
     if let Some(c) = v.confidence.filter(|c| c.is_finite()) {
@@ -160,6 +167,11 @@ fn step_output_excerpt(failure: &Failure, shown: &str) -> Option<String> {
         let _ = write!(excerpt, "\n… ({} more line{} cut)", lines.len() - end, plural(lines.len() - end));
     }
     Some(excerpt)
+}
+
+/// A link target as markdown accepts it: spaces and parentheses percent-encoded.
+fn link_target(path: &str) -> String {
+    path.replace('%', "%25").replace(' ', "%20").replace('(', "%28").replace(')', "%29")
 }
 
 #[cfg(test)]

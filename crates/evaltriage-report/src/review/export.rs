@@ -146,6 +146,7 @@ pub fn export_records(reports: &[CatalogReport], filter: &ExportFilter<'_>) -> V
                     VerdictOrigin::Llm { model } | VerdictOrigin::Cache { model } => format!("llm:{model}"),
                     VerdictOrigin::Rules => "rules".to_owned(),
                     VerdictOrigin::Infrastructure(_) => "infrastructure".to_owned(),
+                    VerdictOrigin::Reused(from) => format!("reused:{}", from.run_id),
                 };
                 rec.reasoning.clone_from(&v.reasoning);
             }

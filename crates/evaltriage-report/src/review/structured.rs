@@ -42,6 +42,7 @@ pub fn report_json(r: &CatalogReport) -> Value {
                     VerdictOrigin::Cache { model } => format!("llm:{model} (cached)"),
                     VerdictOrigin::Rules => "rules".to_owned(),
                     VerdictOrigin::Infrastructure(cause) => format!("infrastructure:{}", cause.as_str()),
+                    VerdictOrigin::Reused(from) => format!("reused:{}", from.run_id),
                 };
                 for (key, value) in [
                     ("status", json!(verdict.status.as_str())),

@@ -2,6 +2,7 @@
 //! what comes back. No command calls another.
 
 pub mod analyze;
+pub mod backfill;
 pub mod diff;
 pub mod evals;
 pub mod nightly;

@@ -23,7 +23,9 @@ pub async fn nightly(
 ) -> Result<ExitCode, CliError> {
     // Usage errors (a bad endpoint, a bad config value) before anything is locked or listed. The
     // night's budget is the night's, not each run's.
-    let analysis = AnalysisSettings::resolve(&crate::config::analysis_options(&args.analysis, None), file, settings)?;
+    let mut options = crate::config::analysis_options(&args.analysis, None);
+    options.reuse.get_or_insert(evaltriage_pipeline::reuse::ReuseMode::SameError);
+    let analysis = AnalysisSettings::resolve(&options, file, settings)?;
     let webhook = args.notify_webhook.as_deref().map(str::trim).filter(|u| !u.is_empty());
     // A webhook URL carries its own token: it is a secret for the redaction layer.
     if let Some(url) = webhook {

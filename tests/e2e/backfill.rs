@@ -1,0 +1,181 @@
+//! `backfill` end to end against the Convex stand-in and the Batch API stand-in: repetitions whose
+//! failures repeat get one report each with no second request for a repeated failure, no
+//! synchronous chat call with `--batch`, error-file and invalid answers retried in the next round,
+//! an expired batch's missing requests sent again, and a killed backfill resumed without a second
+//! upload.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use evaltriage_tests::batch_api::FakeBatchApi;
+use evaltriage_tests::{EXAMPLE_RUN, FakeConvex, FakeLlm, example_store};
+use serde_json::{Value, json};
+
+use crate::common::{CLI_ENV, json, run};
+
+/// A deployment with `n` repetitions of the example run by one model, an hour ago.
+async fn repetitions(n: usize) -> FakeConvex {
+    let convex = FakeConvex::from_store(&example_store()).await;
+    let template = convex.state.runs.lock().unwrap().remove(EXAMPLE_RUN).expect("the example run");
+    convex.state.models.lock().unwrap().clear();
+    let base =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64 - 3_600_000.0;
+    for i in 0..n {
+        let mut doc: Value = template.clone();
+        doc["_id"] = json!(format!("rep{i:05}{}", "x".repeat(24)));
+        doc["modelId"] = json!(format!("md01{}", "a".repeat(28)));
+        doc["model"] = json!("prov/model-a");
+        doc["formattedName"] = json!("prov/model-a");
+        doc["_creationTime"] = json!(base + i as f64 * 1_000.0);
+        doc["status"] = json!({"kind": "completed", "durationMs": 60000});
+        convex.add_run(doc);
+    }
+    convex
+}
+
+/// Our reports below `reports` (the digest and state folders left out).
+fn report_files(reports: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![reports.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() {
+                if !matches!(name.as_str(), "backfill" | "nightly" | ".evaltriage" | ".cache") {
+                    stack.push(entry.path());
+                }
+            } else if name.ends_with(".md") {
+                found.push(std::fs::read_to_string(entry.path()).unwrap());
+            }
+        }
+    }
+    found
+}
+
+fn args<'a>(convex: &'a str, reports: &'a str, llm: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "backfill",
+        "--convex-url",
+        convex,
+        "--reports-dir",
+        reports,
+        "--since",
+        "7d",
+        "--llm-base-url",
+        llm,
+        "--llm-model",
+        "test-model",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_backfill_reports_every_run_with_no_chat_call_and_no_second_request_for_a_repeat() {
+    let convex = repetitions(3).await;
+    let api = FakeBatchApi::start().await;
+    api.state.error_once.store(true, Ordering::SeqCst);
+    api.state.garbage_once.lock().unwrap().insert("000-fundamentals/002-queries".to_owned());
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (r, l) = (reports.to_string_lossy().into_owned(), api.base_url());
+    let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &["--batch", "--poll-secs", "1", "--json"]));
+    assert!(code == 0 || code == 1, "{code}\n{out}\n{err}");
+    let v = json(&out);
+    let texts = report_files(&reports);
+    assert_eq!(texts.len(), 3, "one report per run: {out}\n{err}");
+    assert_eq!(api.count(&api.state.chat_calls), 0, "no synchronous chat call");
+    let reused = v["reused"].as_u64().unwrap();
+    assert!(reused > 0, "the repeated failures reused the first run's verdicts: {out}");
+    // The first run's failures, once each, plus its retries (one error-file line, one invalid
+    // answer) and the three syntheses.
+    let distinct = texts[0].matches("\"signature\":").count().max(texts[1].matches("\"signature\":").count());
+    let requests = api.count(&api.state.requests);
+    assert!(requests <= distinct + 2 + 3, "{requests} requests for {distinct} distinct failures: {out}\n{err}");
+    assert!(texts.iter().all(|t| !t.contains("no valid answer came back")), "every retried request ended done");
+    assert!(texts.iter().any(|t| t.contains("verdict reused")), "a reused verdict says so");
+    assert!(err.contains("validating") || err.contains("in_progress"), "the batch was polled: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_batch_sends_its_missing_requests_again() {
+    let convex = repetitions(1).await;
+    let api = FakeBatchApi::start().await;
+    api.state.expire_once.store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (r, l) = (reports.to_string_lossy().into_owned(), api.base_url());
+    let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &["--batch", "--poll-secs", "1"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("ended expired"), "{err}");
+    assert!(api.count(&api.state.batches_created) >= 2, "the missing requests went into a second batch");
+    let texts = report_files(&reports);
+    assert_eq!(texts.len(), 1);
+    assert!(!texts[0].contains("no valid answer came back"), "{}", texts[0]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_batch_backfill_resumes_its_batch_without_a_second_upload() {
+    let convex = repetitions(2).await;
+    let api = FakeBatchApi::start().await;
+    api.state.hold.store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (r, l) = (reports.to_string_lossy().into_owned(), api.base_url());
+    let url = convex.url();
+    let a = args(&url, &r, &l, &["--batch", "--poll-secs", "1"]);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_evaltriage-e2e"));
+    cmd.current_dir(dir.path()).args(&a).stdout(Stdio::null()).stderr(Stdio::null());
+    for var in CLI_ENV {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let start = Instant::now();
+    while api.count(&api.state.batches_created) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(60), "no batch was created");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let uploads = api.count(&api.state.uploads);
+    let (code, out, _) = run(dir.path(), &["backfill", "status", "--reports-dir", &r]);
+    assert_eq!(code, 0);
+    assert!(out.contains("in progress") && out.contains("batch_0"), "{out}");
+
+    api.state.hold.store(false, Ordering::SeqCst);
+    let (code, out, err) = run(dir.path(), &a);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("resuming"), "{err}");
+    assert_eq!(report_files(&reports).len(), 2);
+    // Only the syntheses' round uploads anything new.
+    assert_eq!(api.count(&api.state.uploads), uploads + 1, "the first batch was not uploaded again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_synchronous_backfill_reuses_the_first_runs_verdicts_for_repeats() {
+    let convex = repetitions(3).await;
+    let llm = FakeLlm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (r, l) = (reports.to_string_lossy().into_owned(), llm.base_url());
+    let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &["--json"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let texts = report_files(&reports);
+    assert_eq!(texts.len(), 3);
+    let first_calls = llm.requests();
+    let distinct = texts[0].matches("\"signature\":").count();
+    // Each distinct failure once, and a synthesis per run.
+    assert!(first_calls <= distinct + 3, "{first_calls} calls for {distinct} distinct failures");
+    assert!(json(&out)["reused"].as_u64().unwrap() >= 2 * distinct as u64 - 1, "{out}");
+    // --reuse never analyses every failure afresh.
+    let dir2 = tempfile::tempdir().unwrap();
+    let r2 = dir2.path().join("reports").to_string_lossy().into_owned();
+    let (code, _, err) = run(dir2.path(), &args(&convex.url(), &r2, &l, &["--reuse", "never"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(llm.requests() - first_calls >= 3 * distinct, "never reuses nothing");
+    let (code, _, err) = run(dir2.path(), &args(&convex.url(), &r2, &l, &["--reuse", "sometimes"]));
+    assert_eq!(code, 2, "{err}");
+}

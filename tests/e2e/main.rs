@@ -5,6 +5,7 @@ mod analyze;
 mod common;
 mod faces_hardening;
 mod hardening;
+mod inspect;
 mod llm_robustness;
 mod mcp;
 mod nightly;

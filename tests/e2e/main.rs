@@ -6,6 +6,7 @@ mod backfill;
 mod common;
 mod faces_hardening;
 mod hardening;
+mod inspect;
 mod llm_robustness;
 mod mcp;
 mod new_user;

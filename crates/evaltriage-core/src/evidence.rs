@@ -91,6 +91,9 @@ pub struct Evidence {
     /// The most output tokens the benchmark lets this model generate
     /// ([`crate::usage::benchmark_max_output_tokens`]), when the model is known.
     pub max_output_tokens: Option<u64>,
+    /// A scored sample's input, target, answer, scores and transcript, when the eval is one
+    /// (an Inspect log); such an eval has no steps and no zips.
+    pub sample: Option<crate::sample::SampleEvidence>,
 }
 
 /// The file the runner writes when the model's answer parsed to no files: the raw answer, cut at

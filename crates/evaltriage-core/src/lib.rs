@@ -13,6 +13,7 @@ pub mod model;
 pub mod redact;
 pub mod retry;
 pub mod run_failure;
+pub mod sample;
 pub mod shape;
 pub mod signature;
 pub mod source;
@@ -29,6 +30,7 @@ pub use model::{
     Eval, EvalStatus, Failure, FailureKind, InfraCause, Run, RunStatus, SourceChange, Step, StepName, StepStatus,
 };
 pub use run_failure::{RunFailure, RunFailureKind};
+pub use sample::{SampleEvidence, ScoreDetail, TranscriptMessage};
 pub use shape::{Cluster, Shape};
 pub use signature::FailureSignature;
 pub use target::{RunRef, Target, TargetError, parse_target};

@@ -76,7 +76,13 @@ pub fn parse_target(input: &str) -> Result<Target, TargetError> {
             return Ok(Target::Run(RunRef::run(id)));
         }
     }
-    if s.contains('/') || s.contains('\\') || s.ends_with(".json") || s.starts_with('.') || s.starts_with('~') {
+    if s.contains('/')
+        || s.contains('\\')
+        || s.ends_with(".json")
+        || s.ends_with(".eval")
+        || s.starts_with('.')
+        || s.starts_with('~')
+    {
         return Err(TargetError::MissingPath(path.to_path_buf()));
     }
     Err(unrecognised("not a URL, run id or existing path"))
@@ -249,6 +255,7 @@ mod tests {
             "run\u{0}id",
             "./no/such/store",
             "missing.json",
+            "missing.eval",
             "~/nothing",
         ];
         for input in bad {

@@ -1,7 +1,10 @@
-//! Picking the source a target is read from: a local path, the configured store, or the Convex
-//! deployment.
+//! Picking the source a target is read from: a local path (a store, a run file, an Inspect log or
+//! a folder holding one), the configured store, or the Convex deployment.
 
-use evaltriage_core::source::{ConvexConfig, ConvexSource, RunFilter, RunHeader, Source, SourceError, StoreSource};
+use evaltriage_core::source::{
+    ConvexConfig, ConvexSource, InspectSource, RunFilter, RunHeader, Source, SourceError, StoreSource,
+    inspect_log_format, logs_in,
+};
 use evaltriage_core::{EvalId, Evidence, Run, RunRef, Target, parse_target};
 
 use crate::error::Error;
@@ -12,6 +15,7 @@ use crate::settings::Settings;
 pub enum AnySource {
     Convex(ConvexSource),
     Store(StoreSource),
+    Inspect(InspectSource),
 }
 
 impl AnySource {
@@ -20,6 +24,7 @@ impl AnySource {
         match self {
             Self::Convex(c) => c.url().to_owned(),
             Self::Store(s) => format!("store {}", s.root().display()),
+            Self::Inspect(s) => format!("Inspect log {}", s.path().display()),
         }
     }
 }
@@ -29,6 +34,7 @@ impl Source for AnySource {
         match self {
             Self::Convex(c) => c.run(run).await,
             Self::Store(s) => s.run(run).await,
+            Self::Inspect(s) => s.run(run).await,
         }
     }
 
@@ -36,6 +42,7 @@ impl Source for AnySource {
         match self {
             Self::Convex(c) => c.evidence(run, eval).await,
             Self::Store(s) => s.evidence(run, eval).await,
+            Self::Inspect(s) => s.evidence(run, eval).await,
         }
     }
 
@@ -43,6 +50,7 @@ impl Source for AnySource {
         match self {
             Self::Convex(c) => c.runs(filter).await,
             Self::Store(s) => s.runs(filter).await,
+            Self::Inspect(s) => s.runs(filter).await,
         }
     }
 }
@@ -71,10 +79,41 @@ pub fn convex(settings: &Settings) -> Result<ConvexSource, Error> {
 pub fn open(target: &str, settings: &Settings) -> Result<(AnySource, RunRef), Error> {
     match parse_target(target)? {
         Target::Path(path) => {
+            if let Some(log) = inspect_log_in(&path)? {
+                let (source, run) = InspectSource::open(&log)?;
+                return Ok((AnySource::Inspect(source), run));
+            }
             let (store, run) = StoreSource::open_target(&path)?;
             Ok((AnySource::Store(store), run))
         }
         Target::Run(run) => Ok((configured(settings)?, run)),
+    }
+}
+
+/// The Inspect log a path names: the file itself, or the one log of a folder that is not a store
+/// (a folder of several logs is the user's to choose from).
+fn inspect_log_in(path: &std::path::Path) -> Result<Option<std::path::PathBuf>, Error> {
+    if !path.is_dir() {
+        return Ok(inspect_log_format(path).map(|_| path.to_path_buf()));
+    }
+    if path.join("runs").is_dir() {
+        return Ok(None);
+    }
+    let logs = logs_in(path)?;
+    match logs.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.clone())),
+        many => Err(Error::bad_input(format!(
+            "{} holds {} Inspect logs; name one: {}",
+            path.display(),
+            many.len(),
+            many.iter()
+                .take(5)
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
     }
 }
 

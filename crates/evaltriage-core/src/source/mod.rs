@@ -1,10 +1,12 @@
 //! Sources of runs: the [`Source`] trait and its implementations — the Convex HTTP API
-//! ([`ConvexSource`]) and a local store that mirrors it ([`StoreSource`]).
+//! ([`ConvexSource`]), a local store that mirrors it ([`StoreSource`]), and Inspect AI logs
+//! ([`InspectSource`]).
 //!
 //! Both read the same run documents (the value of `runs:getRunDetails`) and the same blobs (zips
 //! by storage id), so everything after the fetch goes through the same code.
 
 mod convex;
+mod inspect;
 mod listing;
 mod store;
 mod wire;
@@ -14,6 +16,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL, DEFAULT_MAX_BLOB_BYTES};
+pub use inspect::{InspectLimits, InspectSource, LogFormat, inspect_log_format, logs_in};
 pub use listing::{LIST_RUNS_MAX, ListQuery, Listing, glob_matches, list_convex, list_store};
 pub use store::{MAX_RUN_DOCUMENT_BYTES, MAX_STORE_BLOB_BYTES, SnapshotSummary, StoreSource, snapshot};
 pub use zipfiles::{ZipLimits, unzip_files};

@@ -14,6 +14,7 @@
 
 mod files;
 mod grader;
+mod sample;
 mod step_error;
 mod text;
 mod tokens;
@@ -134,6 +135,9 @@ fn allot(needs: &[(Kind, usize)], budget: usize) -> Vec<usize> {
 
 /// Selects and renders the evidence for one case within `budget_tokens`.
 pub fn select_evidence(case: &Case, budget_tokens: usize) -> SelectedEvidence {
+    if let Some(sample) = &case.evidence.sample {
+        return sample::select_sample_evidence(case, sample, budget_tokens);
+    }
     let failure = &case.failure;
     let evidence = &case.evidence;
     let eval_path = failure.eval_path.as_str();

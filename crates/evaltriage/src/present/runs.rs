@@ -55,6 +55,19 @@ pub fn shape_text(run: &Run, shape: &Shape) -> String {
             u.evals_with_usage
         );
     }
+    // Of the scored evals too, as Inspect reports accuracy: an infrastructure failure (an
+    // errored sample) is not scored.
+    let scored = shape.finished().saturating_sub(shape.infrastructure);
+    if shape.infrastructure > 0 && scored > 0 {
+        let _ = writeln!(
+            s,
+            "scored      {}/{scored} passed ({:.1}%), not counting {} infrastructure failure{}",
+            shape.passed,
+            100.0 * shape.passed as f64 / scored as f64,
+            shape.infrastructure,
+            if shape.infrastructure == 1 { "" } else { "s" }
+        );
+    }
     if shape.failed == 0 {
         s.push_str("\nNo failures.\n");
         return s;

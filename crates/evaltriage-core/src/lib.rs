@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod fsread;
 pub mod ids;
 pub mod known_gap;
+pub mod lint;
 pub mod model;
 pub mod redact;
 pub mod retry;

@@ -26,6 +26,8 @@ pub const DEFAULT_RELAXED_RULES: &[&str] = &[
     "@typescript-eslint/promise-function-async",
 ];
 
+pub use evaltriage_core::lint::is_correctness_rule;
+
 /// Settings of the rules classifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulesConfig {
@@ -284,6 +286,20 @@ fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static s
                 0.6,
                 "relaxed-lint-rule",
                 format!("ESLint failed only on rules the benchmark has since relaxed: {named}."),
+            );
+        }
+        let correctness: Vec<&str> = rules.iter().map(String::as_str).filter(|r| is_correctness_rule(r)).collect();
+        if !correctness.is_empty() {
+            return (
+                Classification::ModelFault,
+                0.55,
+                "correctness-lint-rule",
+                format!(
+                    "ESLint failed on {}, a rule that catches real bugs (a floating or misused promise, an unused \
+                     or undefined name): the model's code is at fault even when the tests passed, and the rule is \
+                     not one to relax.",
+                    correctness.join(", ")
+                ),
             );
         }
         if report.all_passed() {
@@ -632,6 +648,18 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn a_lint_rule_that_catches_bugs_is_never_overly_strict_even_when_the_tests_pass() {
+        let error =
+            "convex/crons.ts\n  12:5  error  Promises must be awaited  @typescript-eslint/no-floating-promises\n";
+        let mut c = case(StepName::Eslint, error, None, None);
+        c.evidence.output_files.insert(
+            "run.log".into(),
+            evaltriage_core::FileContent::Text(" Test Files  1 passed (1)\n      Tests  4 passed (4)\n".into()),
+        );
+        check(&c, Classification::ModelFault, "correctness-lint-rule");
     }
 
     #[test]

@@ -150,14 +150,19 @@ fn only_the_failing_tests_blocks_of_the_grader_are_sent() {
 ///    OVERLY_STRICT candidate naming the rule.
 #[test]
 fn the_rules_classifier_on_real_failures() {
+    let (mut cases, mut guesses) = (0, 0);
     for real in real_cases() {
         let verdict = classify_by_rules(&real.case, &RulesConfig::default());
         let label = verdict.classification.map(Classification::as_str);
         assert_eq!(label, Some(real.rules_label.as_str()), "{}: {}", real.name, verdict.reasoning);
+        cases += 1;
+        guesses += usize::from(verdict.is_unverified_guess());
         if let Some(quote) = &real.rules_quote {
             assert!(verdict.reasoning.contains(quote.as_str()), "{}: {}", real.name, verdict.reasoning);
         }
     }
+    // The figure for the closing notes: `cargo test -p evaltriage-fanout --test evidence -- --nocapture`.
+    eprintln!("rules on the real-eval fixtures: {cases} of {cases} as expected, {guesses} of them default guesses");
     let lint = classify_by_rules(&real_case("run_mutation_explicit_any").case, &RulesConfig::default());
     assert!(lint.reasoning.contains("rule fired: lint-only-tests-pass"), "{}", lint.reasoning);
     assert!(lint.reasoning.contains("all 7 passed"), "{}", lint.reasoning);

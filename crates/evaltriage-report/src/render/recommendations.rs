@@ -50,7 +50,16 @@ impl Analysis<'_> {
             let rules_text = rule_list(&rules.iter().collect::<Vec<_>>());
             let (relaxed, strict): (Vec<&String>, Vec<&String>) =
                 rules.iter().partition(|rule| is_relaxed(rule, self.input.relaxed_lint_rules));
+            let correctness: Vec<&String> =
+                rules.iter().filter(|rule| evaltriage_core::lint::is_correctness_rule(rule)).collect();
             match class {
+                // A rule that catches real bugs is never one to relax, whatever the label says.
+                Classification::OverlyStrict if is_lint && !correctness.is_empty() => {
+                    model_notes.push(format!(
+                        "Keep {}: it catches real bugs, so this OVERLY_STRICT label needs a second look — {item}",
+                        rule_list(&correctness)
+                    ));
+                }
                 Classification::OverlyStrict if is_lint && !rules.is_empty() && strict.is_empty() => {
                     lint_config.push(format!(
                         "The configuration already relaxes {}: this run predates that change, or the change did not \

@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod error;
 pub mod evals;
 pub mod events;
+pub mod findings;
 pub mod nightly;
 pub mod review;
 pub mod runs;

@@ -4,6 +4,7 @@
 pub mod analyze;
 pub mod diff;
 pub mod evals;
+pub mod findings;
 pub mod nightly;
 pub mod reports;
 pub mod runs;

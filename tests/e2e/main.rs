@@ -1,6 +1,7 @@
 //! End-to-end tests of the evaltriage CLI: the real binary against local stand-ins for a Convex
 //! deployment and an OpenAI-compatible endpoint, and fixture stores.
 
+mod across;
 mod analyze;
 mod backfill;
 mod common;

@@ -156,6 +156,7 @@ async fn an_mcp_client_drives_the_main_job() {
             "diff",
             "evals_list",
             "evals_show",
+            "findings",
             "reports_agreement",
             "reports_export",
             "reports_list",
@@ -476,6 +477,8 @@ async fn the_review_operations_are_tools_that_answer_like_the_cli() {
     assert!(std::fs::read_to_string(&ours).unwrap().contains("mcp-test"), "the review is in the report");
     let agreement = structured(&tools, "reports_agreement", &call(&session, "reports_agreement", json!({})).await);
     assert!(agreement.to_string().contains("KNOWN_GAP"), "{agreement}");
+    let findings = structured(&tools, "findings", &call(&session, "findings", json!({"open": true})).await);
+    assert!(findings["findings"].is_array(), "{findings}");
 
     // Bad input and a report outside the reports folder: isError, and the session goes on.
     let outside = dir.path().join("elsewhere_2026-01-01.md");

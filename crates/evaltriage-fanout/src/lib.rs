@@ -54,12 +54,24 @@ pub struct Case {
     /// the benchmark removed `GAPS.txt`, this is where known gaps live. Shown in the evidence; the
     /// rules give KNOWN_GAP for a failure at the step a record names.
     pub known_gaps: Vec<KnownGapRecord>,
+    /// When other models fail this eval the same way (same step, same normalised error): the
+    /// grader suspect in one line (`the tests step failed the same way for 4 of 6 models ...`).
+    /// Shown in the evidence; the rules make it an OVERLY_STRICT or KNOWN_GAP candidate, never a
+    /// confident MODEL_FAULT.
+    pub grader_suspect: Option<String>,
 }
 
 impl Case {
-    /// A case with no prior label and no known-gap records.
+    /// A case with no prior label, no known-gap records and no grader suspect.
     pub fn new(failure: Failure, evidence: Evidence) -> Self {
-        Self { failure, evidence, prior_label: None, known_gaps: Vec::new() }
+        Self { failure, evidence, prior_label: None, known_gaps: Vec::new(), grader_suspect: None }
+    }
+
+    /// The decisive error its verdict will carry, whichever classifier reaches it: the failed
+    /// step's error line, with the first failing test and its assertion from `run.log` for a tests
+    /// failure. What failures are compared on across models.
+    pub fn decisive_error(&self) -> String {
+        rules::decisive_error(self).unwrap_or_else(|| rules::short_error(self.failure.error_text()))
     }
 }
 

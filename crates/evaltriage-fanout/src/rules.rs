@@ -131,8 +131,19 @@ pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
     v.classification = Some(classification);
     v.confidence = Some(confidence);
     v.reasoning = format!("{why} (Rule-based verdict, no LLM was used; rule fired: {rule}.)");
+    // Other models failing the same way weigh against the model's fault: never a confident one.
+    if let (Some(suspect), Classification::ModelFault) = (&case.grader_suspect, classification) {
+        v.confidence = Some(confidence.min(GRADER_SUSPECT_MODEL_FAULT_CAP));
+        v.reasoning = format!(
+            "{} Grader suspect: {suspect}, so the fault may be the grader's; confidence capped at {}.",
+            v.reasoning, GRADER_SUSPECT_MODEL_FAULT_CAP
+        );
+    }
     v
 }
+
+/// The highest confidence a MODEL_FAULT gets when the failure is a grader suspect.
+const GRADER_SUSPECT_MODEL_FAULT_CAP: f32 = 0.3;
 
 /// The first failing test a `run.log` names, with its failing assertion when the log gives one
 /// (`expected 4 to be 5`): a test's name alone does not say what broke.
@@ -258,6 +269,18 @@ fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static s
             0.7,
             "prior-known-gap",
             format!("A prior report on this model labelled this eval {}.", label.trim()),
+        );
+    }
+    if let Some(suspect) = &case.grader_suspect {
+        return (
+            Classification::OverlyStrict,
+            0.5,
+            "grader-suspect",
+            format!(
+                "Grader suspect: {suspect}. A failure shared this way by several models points at the grader or the \
+                 task rather than this model: an OVERLY_STRICT candidate (KNOWN_GAP once the benchmark records it) \
+                 for a person to confirm."
+            ),
         );
     }
     if let Some((label, class)) = case.prior_label.as_deref().and_then(|l| {
@@ -502,6 +525,7 @@ mod tests {
             evidence,
             prior_label: prior.map(str::to_owned),
             known_gaps: Vec::new(),
+            grader_suspect: None,
         }
     }
 
@@ -657,7 +681,7 @@ mod tests {
         let mut c = case(StepName::Eslint, error, None, None);
         c.evidence.output_files.insert(
             "run.log".into(),
-            evaltriage_core::FileContent::Text(" Test Files  1 passed (1)\n      Tests  4 passed (4)\n".into()),
+            FileContent::Text(" Test Files  1 passed (1)\n      Tests  4 passed (4)\n".into()),
         );
         check(&c, Classification::ModelFault, "correctness-lint-rule");
     }
@@ -697,6 +721,29 @@ mod tests {
             "prior-label",
         );
         check(&case(StepName::Tsc, "error TS2345", None, Some("MODEL_FAULT")), Classification::ModelFault, "default");
+    }
+
+    #[test]
+    fn a_grader_suspect_is_an_overly_strict_candidate_never_a_confident_model_fault() {
+        let suspect = "the tests step failed the same way for 4 of 6 models that ran it in the last 7 days".to_owned();
+        let mut c = case(StepName::Tests, "tests failed (50%)", None, None);
+        c.grader_suspect = Some(suspect.clone());
+        check(&c, Classification::OverlyStrict, "grader-suspect");
+        // A known gap still wins; an answer with no files stays the model's, but not confidently.
+        let mut gap = case(StepName::Tests, "tests failed (50%)", None, Some("KNOWN_GAP"));
+        gap.grader_suspect = Some(suspect.clone());
+        check(&gap, Classification::KnownGap, "prior-known-gap");
+        let mut empty = case(StepName::Filesystem, "empty parsed model output", None, None);
+        empty.evidence.output_files.insert("raw_model_response.md".into(), FileContent::Text("no files".into()));
+        empty.evidence.output_files.insert("run.log".into(), FileContent::Text("x".into()));
+        check(&empty, Classification::ModelFault, "no-files");
+        assert_eq!(classify_by_rules(&empty, &RulesConfig::default()).confidence, Some(0.8));
+        empty.grader_suspect = Some(suspect);
+        check(&empty, Classification::ModelFault, "no-files");
+        let v = classify_by_rules(&empty, &RulesConfig::default());
+        assert_eq!(v.confidence, Some(GRADER_SUSPECT_MODEL_FAULT_CAP));
+        assert!(v.reasoning.contains("Grader suspect: the tests step"), "{}", v.reasoning);
+        assert_eq!(c.decisive_error(), "tests failed (50%)");
     }
 
     #[test]

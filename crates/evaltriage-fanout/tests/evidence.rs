@@ -162,7 +162,9 @@ fn the_rules_classifier_on_real_failures() {
         }
     }
     // The figure for the closing notes: `cargo test -p evaltriage-fanout --test evidence -- --nocapture`.
-    eprintln!("rules on the real-eval fixtures: {cases} of {cases} as expected, {guesses} of them default guesses");
+    #[expect(clippy::print_stderr, reason = "the figure is printed for a person to read")]
+    let () =
+        eprintln!("rules on the real-eval fixtures: {cases} of {cases} as expected, {guesses} of them default guesses");
     let lint = classify_by_rules(&real_case("run_mutation_explicit_any").case, &RulesConfig::default());
     assert!(lint.reasoning.contains("rule fired: lint-only-tests-pass"), "{}", lint.reasoning);
     assert!(lint.reasoning.contains("all 7 passed"), "{}", lint.reasoning);

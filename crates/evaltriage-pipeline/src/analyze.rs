@@ -192,6 +192,8 @@ pub struct Written {
     pub notes: Vec<String>,
     /// For a scoped analysis, the run's own full report when it has one.
     pub own_full_report: Option<PathBuf>,
+    /// The model's baseline, the grader suspects among the failures and the open findings.
+    pub across: evaltriage_report::AcrossReport,
 }
 
 impl Written {
@@ -228,6 +230,7 @@ pub async fn analyze(
     events: Arc<dyn Events>,
 ) -> Result<Analyzed, Error> {
     let _finish = FinishOnDrop(events.as_ref());
+    let across_options = settings.across.options()?;
     let mut config = analysis.fanout.clone();
     let deadline = Deadline { limit: analysis.deadline, at: Instant::now() + analysis.deadline };
     events.send(Event::Step(format!("reading run {} from {}", run_ref.run_id, source.describe())));
@@ -345,7 +348,7 @@ pub async fn analyze(
         .filter(|(_, e)| e.output_files.contains_key("run.log"))
         .map(|(f, _)| f.eval_path.clone())
         .collect();
-    let cases: Vec<Case> = failures
+    let mut cases: Vec<Case> = failures
         .iter()
         .zip(evidence)
         .map(|(failure, evidence)| {
@@ -355,9 +358,20 @@ pub async fn analyze(
                 evidence,
                 prior_label: h.prior_failures.first().map(|p| p.label.clone()),
                 known_gaps: known_gaps.for_eval(failure.eval_path.as_str()).to_vec(),
+                grader_suspect: None,
             }
         })
         .collect();
+    // Across runs and models: the baseline, grader suspects (given to the classifiers as context)
+    // and open findings, from the reports folder; no LLM call.
+    let across = {
+        let errors = cases.iter().map(|c| (c.failure.eval_path.as_str().to_owned(), c.decisive_error())).collect();
+        let records = crate::findings::records(&settings.reports_dir);
+        crate::findings::across_for_run(&records, &run, &shape, &errors, &across_options)
+    };
+    for case in &mut cases {
+        case.grader_suspect = across.suspect_for(case.failure.eval_path.as_str()).map(|s| s.describe());
+    }
     let run_summary = format!("{} on {}: {}/{} passed", run.model, run.experiment, shape.passed, shape.total);
     // A failure an earlier report already judged reuses that verdict and costs no call.
     let split = crate::reuse::split(&analysis.reuse, &settings.reports_dir, &run, &path, date, cases);
@@ -436,24 +450,27 @@ pub async fn analyze(
         Backend::Rules(_) => String::new(),
     };
     let changes = evaltriage_report::changes_since(&run, &shape, &fanned.verdicts, &prior, scope.as_ref());
-    let markdown = evaltriage_report::render(&evaltriage_report::ReportInput {
-        run: &run,
-        shape: &shape,
-        verdicts: &fanned.verdicts,
-        history: &history,
-        changes: &changes,
-        prior_reports: &prior,
-        prior_warnings: &warnings,
-        date,
-        synthesis: synthesis_text.as_deref().map(|text| evaltriage_report::Synthesis {
-            text,
-            model: &llm_model,
-            tokens: spend.synthesis,
-        }),
-        actions_taken: None,
-        relaxed_lint_rules: &analysis.relaxed_lint_rules,
-        scope: scope.as_ref(),
-    });
+    let markdown = evaltriage_report::render_with(
+        &evaltriage_report::ReportInput {
+            run: &run,
+            shape: &shape,
+            verdicts: &fanned.verdicts,
+            history: &history,
+            changes: &changes,
+            prior_reports: &prior,
+            prior_warnings: &warnings,
+            date,
+            synthesis: synthesis_text.as_deref().map(|text| evaltriage_report::Synthesis {
+                text,
+                model: &llm_model,
+                tokens: spend.synthesis,
+            }),
+            actions_taken: None,
+            relaxed_lint_rules: &analysis.relaxed_lint_rules,
+            scope: scope.as_ref(),
+        },
+        &across,
+    );
     let outcome = evaltriage_report::write_report(&settings.reports_dir, &path, &markdown, request.force)?;
 
     Ok(Analyzed::Written(Box::new(Written {
@@ -473,6 +490,7 @@ pub async fn analyze(
         config,
         notes,
         own_full_report,
+        across,
     })))
 }
 

@@ -10,6 +10,7 @@ pub mod cost;
 pub mod error;
 pub mod evals;
 pub mod events;
+pub mod findings;
 pub mod nightly;
 pub mod reuse;
 pub mod review;

@@ -55,6 +55,74 @@ pub struct FileConfig {
     /// Prices per LLM model (`[prices."gpt-4.1-mini"]`), turning tokens into money.
     #[serde(default)]
     pub prices: std::collections::BTreeMap<String, crate::cost::Price>,
+    /// `[across]`: the thresholds of baselines, grader suspects and findings.
+    #[serde(default)]
+    pub across: AcrossConfig,
+}
+
+/// `[across]` in `evaltriage.toml`: every key optional, the defaults those of
+/// [`evaltriage_report::AcrossOptions`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct AcrossConfig {
+    pub baseline_runs: Option<usize>,
+    pub min_baseline_runs: Option<usize>,
+    pub usually_passes: Option<f64>,
+    pub window_runs: Option<usize>,
+    pub suspect_days: Option<u32>,
+    pub suspect_min_models: Option<usize>,
+    pub suspect_min_share: Option<f64>,
+    pub verify_after: Option<usize>,
+}
+
+impl AcrossConfig {
+    /// `other`'s values where it has them (flags over the file), else these.
+    pub fn or(self, other: Self) -> Self {
+        Self {
+            baseline_runs: other.baseline_runs.or(self.baseline_runs),
+            min_baseline_runs: other.min_baseline_runs.or(self.min_baseline_runs),
+            usually_passes: other.usually_passes.or(self.usually_passes),
+            window_runs: other.window_runs.or(self.window_runs),
+            suspect_days: other.suspect_days.or(self.suspect_days),
+            suspect_min_models: other.suspect_min_models.or(self.suspect_min_models),
+            suspect_min_share: other.suspect_min_share.or(self.suspect_min_share),
+            verify_after: other.verify_after.or(self.verify_after),
+        }
+    }
+
+    /// The options, checked: shares from 0 to 1, counts at least 1, at least 2 models for a
+    /// grader suspect (one model failing is never one).
+    pub fn options(self) -> Result<evaltriage_report::AcrossOptions, Error> {
+        let d = evaltriage_report::AcrossOptions::default();
+        let share = |key: &str, v: Option<f64>, default: f64| match v {
+            Some(x) if !(0.0..=1.0).contains(&x) => {
+                Err(Error::bad_input(format!("{key} must be a share from 0 to 1, got {x}")))
+            }
+            Some(x) => Ok(x),
+            None => Ok(default),
+        };
+        let count = |key: &str, v: Option<usize>, default: usize, min: usize| match v {
+            Some(x) if x < min => Err(Error::bad_input(format!("{key} must be at least {min}, got {x}"))),
+            Some(x) => Ok(x),
+            None => Ok(default),
+        };
+        Ok(evaltriage_report::AcrossOptions {
+            baseline_runs: count("baseline_runs", self.baseline_runs, d.baseline_runs, 1)?,
+            min_baseline_runs: count("min_baseline_runs", self.min_baseline_runs, d.min_baseline_runs, 1)?,
+            usually_passes: share("usually_passes", self.usually_passes, d.usually_passes)?,
+            window_runs: count("window_runs", self.window_runs, d.window_runs, 1)?,
+            suspect_days: u32::try_from(count(
+                "suspect_days",
+                self.suspect_days.map(|x| x as usize),
+                d.suspect_days as usize,
+                1,
+            )?)
+            .unwrap_or(u32::MAX),
+            suspect_min_models: count("suspect_min_models", self.suspect_min_models, d.suspect_min_models, 2)?,
+            suspect_min_share: share("suspect_min_share", self.suspect_min_share, d.suspect_min_share)?,
+            verify_after: count("verify_after", self.verify_after, d.verify_after, 1)?,
+        })
+    }
 }
 
 impl fmt::Debug for FileConfig {
@@ -105,6 +173,8 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     /// `max_blob_mb` from the config file, checked when a Convex source is built.
     pub max_blob_mb: Option<u64>,
+    /// `[across]` from the config file, checked when used ([`AcrossConfig::options`]).
+    pub across: AcrossConfig,
 }
 
 impl fmt::Debug for Settings {
@@ -142,6 +212,7 @@ impl Settings {
                 .unwrap_or_else(|| "reports".into()),
             config_file: config_file.map(Path::to_path_buf),
             max_blob_mb: file.max_blob_mb,
+            across: file.across,
         }
     }
 

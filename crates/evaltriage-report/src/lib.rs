@@ -10,6 +10,7 @@
 //! [`write_report`], [`rewrite_report`], [`write_file_atomically`] and the locks touch the file
 //! system; everything else is pure. Nothing here does network I/O or prints.
 
+mod across;
 mod error;
 mod history;
 mod lines;
@@ -20,6 +21,11 @@ mod review;
 pub mod site;
 mod write;
 
+pub use across::baseline::{Baseline, CategoryStanding, EvalFrequency, Regression, Standing, WindowEval, baseline};
+pub use across::claim::{add_action_taken, claim_entry};
+pub use across::findings::{Claim, Finding, FindingChange, FindingKind, FindingState, finding_changes, findings};
+pub use across::suspects::{GraderSuspect, grader_suspects};
+pub use across::{AcrossOptions, AcrossReport, EvalOutcome, RecordFailure, RunRecord, RunReference, records_of};
 pub use error::ReportError;
 pub use history::changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
@@ -36,7 +42,7 @@ pub use read::prior::{parse_report, prior_reports_for_run, read_prior_reports};
 pub use read::prior_report::{ActionTaken, PriorEntry, PriorReport, PriorWarning};
 pub use read::report_files::{ReportFile, list_report_files, read_report_file};
 pub use render::digest::{AnalysedRun, DigestRun, Flagged, NightDigest, RunOutcome, digest_title};
-pub use render::{ReportInput, Synthesis, render};
+pub use render::{ReportInput, Synthesis, render, render_with};
 pub use review::agreement::{Agreement, Confusion, agreement};
 pub use review::export::{ExportFilter, ExportRecord, export_records, model_matches, to_csv};
 pub use review::human::add_review;

@@ -169,6 +169,144 @@ Example:
         #[command(flatten)]
         reports: ReportsDirArgs,
     },
+    /// Tracked failures across runs and models: recurring and flaky evals per model, grader
+    /// suspects, and their lifecycle (new, recurring, fix-claimed, verified, reopened)
+    #[command(after_help = FINDINGS_HELP, args_conflicts_with_subcommands = true)]
+    Findings(Box<FindingsArgs>),
+}
+
+const FINDINGS_HELP: &str = "\
+Examples:
+  evaltriage findings                      # every finding, open and verified
+  # evals failing the same way for several models
+  evaltriage findings --kind grader
+  evaltriage findings --model 'anthropic/*' --state reopened --json
+  evaltriage findings show m-1a2b3c4d      # its history, claim, deciding runs
+  evaltriage findings claim m-1a2b3c4d --note 'relaxed the grader (PR 123)'
+
+Findings are derived from the reports every time; nothing is stored beside
+them. A fix is claimed by an Actions taken entry naming the eval (in the
+model's reports; in any report for a grader finding), or by `findings claim`,
+which writes that entry into the report of the finding's newest failing run.
+It is verified after passing runs (2 by default) and reopened by a failure
+after the claim. Thresholds: --window-runs, --suspect-days, --min-models,
+--min-share, --verify-after, or [across] in evaltriage.toml.";
+
+/// `findings`: list (the default), `show` or `claim`.
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    #[command(subcommand)]
+    pub command: Option<FindingsCommand>,
+    /// Only findings of models matching this glob (a grader finding: one of its models)
+    #[arg(long, value_name = "GLOB")]
+    pub model: Option<String>,
+    /// Only findings in this state (new, recurring, fix-claimed, verified, reopened)
+    #[arg(long, value_name = "STATE", value_parser = parse_finding_state)]
+    pub state: Option<evaltriage_report::FindingState>,
+    /// Only findings of this kind
+    #[arg(long, value_enum)]
+    pub kind: Option<FindingKindArg>,
+    /// Only open findings (every state but verified)
+    #[arg(long)]
+    pub open: bool,
+    #[command(flatten)]
+    pub across: AcrossArgs,
+    #[command(flatten)]
+    pub reports: ReportsDirArgs,
+}
+
+/// `findings show` and `findings claim`.
+#[derive(Debug, Subcommand)]
+pub enum FindingsCommand {
+    /// One finding: its history, its claim and the runs that decided its state
+    #[command(after_help = "Example:\n  evaltriage findings show m-1a2b3c4d --json")]
+    Show {
+        /// The finding's id (`m-...` or `g-...`, from `evaltriage findings`)
+        id: String,
+        #[command(flatten)]
+        across: AcrossArgs,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
+    },
+    /// Claim a fix: writes an Actions taken entry naming the eval into the report of the finding's
+    /// newest failing run
+    #[command(
+        after_help = "Example:\n  evaltriage findings claim m-1a2b3c4d --note 'relaxed prefer-const'"
+    )]
+    Claim {
+        /// The finding's id
+        id: String,
+        /// What was done
+        #[arg(long, value_name = "TEXT")]
+        note: String,
+        #[command(flatten)]
+        across: AcrossArgs,
+        #[command(flatten)]
+        reports: ReportsDirArgs,
+    },
+}
+
+/// The kinds of finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FindingKindArg {
+    /// A model's eval failing again and again
+    Model,
+    /// A model's eval passing and failing in turn
+    Flaky,
+    /// An eval failing the same way for several models
+    Grader,
+}
+
+impl From<FindingKindArg> for evaltriage_report::FindingKind {
+    fn from(k: FindingKindArg) -> Self {
+        match k {
+            FindingKindArg::Model => Self::Model,
+            FindingKindArg::Flaky => Self::Flaky,
+            FindingKindArg::Grader => Self::Grader,
+        }
+    }
+}
+
+fn parse_finding_state(s: &str) -> Result<evaltriage_report::FindingState, String> {
+    evaltriage_report::FindingState::parse(s)
+        .ok_or_else(|| format!("{s:?} is not a state (new, recurring, fix-claimed, verified, reopened)"))
+}
+
+/// The thresholds of findings and grader suspects, over `[across]` in the config file.
+#[derive(Debug, Args, Default, Clone)]
+pub struct AcrossArgs {
+    /// Runs per model the findings look at [default: 20]
+    #[arg(long, value_name = "N")]
+    pub window_runs: Option<usize>,
+    /// Days grader suspects look back [default: 7]
+    #[arg(long, value_name = "DAYS")]
+    pub suspect_days: Option<u32>,
+    /// Distinct models failing the same way for a grader suspect [default: 3]
+    #[arg(long, value_name = "N")]
+    pub min_models: Option<usize>,
+    /// Share of the models that ran the eval that must fail that way [default: 0.5]
+    #[arg(long, value_name = "SHARE")]
+    pub min_share: Option<f64>,
+    /// Passing runs after a claim that verify it [default: 2]
+    #[arg(long, value_name = "N")]
+    pub verify_after: Option<usize>,
+}
+
+impl AcrossArgs {
+    /// These flags over the config file's `[across]`.
+    pub fn over(
+        &self,
+        file: evaltriage_pipeline::settings::AcrossConfig,
+    ) -> evaltriage_pipeline::settings::AcrossConfig {
+        file.or(evaltriage_pipeline::settings::AcrossConfig {
+            window_runs: self.window_runs,
+            suspect_days: self.suspect_days,
+            suspect_min_models: self.min_models,
+            suspect_min_share: self.min_share,
+            verify_after: self.verify_after,
+            ..Default::default()
+        })
+    }
 }
 
 /// The reports folder a review command reads.
@@ -610,7 +748,7 @@ Examples:
 
 Tools: runs_list, runs_show, evals_list, evals_show, analyze_run,
 reports_list, reports_show, reports_trend, diff, reports_export,
-reports_review, reports_agreement. Resources: every report, as
+reports_review, reports_agreement, findings. Resources: every report, as
 report://<provider>/<model>/<file>. The options below are the defaults of
 every call; a tool's arguments override some of them per call. stdout is the
 protocol; logs go to stderr (RUST_LOG).";

@@ -185,6 +185,13 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
                 let settings = settings_for(source, reports.reports_dir.as_deref());
                 done(commands::diff::diff(run_a, run_b, &settings, json, out).await)
             }
+            Command::Findings(args) => done(commands::findings::findings(
+                args,
+                file.across,
+                &|dir| settings_for(&SourceArgs::default(), dir).reports_dir,
+                json,
+                out,
+            )),
             Command::Site { out: out_dir, runs, reports } => {
                 let settings = settings_for(&SourceArgs::default(), reports.reports_dir.as_deref());
                 done(commands::site::site(&settings.reports_dir, out_dir, usize::from(*runs), json, out))

@@ -373,6 +373,9 @@ fn context_lines(case: &Case, grader: Option<&str>) -> String {
     for record in case.known_gaps.iter().take(MAX_KNOWN_GAPS) {
         out.push_str(&format!("- known gap: this eval is {}\n", clip_chars(&record.describe(), 300)));
     }
+    if let Some(suspect) = &case.grader_suspect {
+        out.push_str(&format!("- grader suspect: {}\n", clip_chars(suspect, 600)));
+    }
     if let Some(cut) = evidence.output_cut() {
         out.push_str(&format!("- answer possibly cut off: {}\n", clip_chars(&cut, 300)));
     }
@@ -444,8 +447,14 @@ mod tests {
             evidence,
             prior_label: None,
             known_gaps: Vec::new(),
+            grader_suspect: None,
         };
         let text = select_evidence(&case, 5_000).text;
+        assert!(!text.contains("grader suspect"), "{text}");
+        let mut suspected = case.clone();
+        suspected.grader_suspect = Some("the tests step failed the same way for 4 of 6 models".into());
+        let with = select_evidence(&suspected, 5_000).text;
+        assert!(with.contains("- grader suspect: the tests step failed the same way for 4 of 6 models\n"), "{with}");
         assert!(text.contains("### Failing tests (from run.log)"), "{text}");
         assert!(text.contains("AssertionError: expected []"), "{text}");
         assert!(text.contains("- eval failure reason: `tests failed (50%)`"), "{text}");

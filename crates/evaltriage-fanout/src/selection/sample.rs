@@ -272,6 +272,7 @@ mod tests {
             evidence: Evidence { sample: Some(sample), ..Evidence::default() },
             prior_label: None,
             known_gaps: Vec::new(),
+            grader_suspect: None,
         };
         let selected = super::super::select_evidence(&case, 1_500);
         let text = &selected.text;

@@ -85,6 +85,7 @@ pub fn realistic_case(eval_path: &str) -> Case {
         },
         prior_label: None,
         known_gaps: Vec::new(),
+        grader_suspect: None,
     }
 }
 
@@ -121,6 +122,7 @@ pub fn small_case(eval_path: &str) -> Case {
         evidence,
         prior_label: None,
         known_gaps: Vec::new(),
+        grader_suspect: None,
     }
 }
 

@@ -85,6 +85,7 @@ pub fn real_case(name: &str) -> RealCase {
             },
             prior_label: None,
             known_gaps: Vec::new(),
+            grader_suspect: None,
         },
         decisive: strings(&meta["decisive"]),
         rules_label: meta["rules"]["label"].as_str().unwrap().to_owned(),

@@ -24,6 +24,7 @@ macro_rules! w {
     }};
 }
 
+mod across;
 mod analysis;
 mod changes;
 mod closing;
@@ -79,17 +80,26 @@ pub struct ReportInput<'a> {
 
 /// Renders the report.
 pub fn render(input: &ReportInput<'_>) -> String {
+    render_with(input, &crate::AcrossReport::default())
+}
+
+/// Renders the report with its sections across runs and models (the baseline after the changes,
+/// grader suspects and open findings after the cross-cutting patterns).
+pub fn render_with(input: &ReportInput<'_>, across_runs: &crate::AcrossReport) -> String {
     let report = Analysis::new(input);
     let mut out = String::with_capacity(4096 + input.verdicts.len() * 1500);
     report.title(&mut out);
     report.metadata(&mut out);
     report.changes(&mut out);
+    across::baseline(&mut out, across_runs);
     report.prior_reports(&mut out);
     report.failure_summary(&mut out);
     report.infrastructure(&mut out);
     report.classification_table(&mut out);
     report.per_failure(&mut out);
     report.patterns(&mut out);
+    across::suspects(&mut out, across_runs);
+    across::open_findings(&mut out, across_runs);
     report.recommendations(&mut out);
     report.net_impact(&mut out);
     report.actions_taken(&mut out);

@@ -5,6 +5,7 @@ pub mod analyze;
 pub mod backfill;
 pub mod diff;
 pub mod evals;
+pub mod findings;
 pub mod nightly;
 pub mod reports;
 pub mod runs;

@@ -1,5 +1,5 @@
 //! The review operations as tools: `reports_list`, `reports_show`, `reports_trend`, `diff`,
-//! `reports_export`, `reports_review`, `reports_agreement`. Each calls the pipeline's review
+//! `reports_export`, `reports_review`, `reports_agreement`, `findings`. Each calls the pipeline's review
 //! operation the CLI command calls, and returns its JSON with the text the command prints (from
 //! `present`), so the tool and the command cannot drift apart.
 
@@ -194,4 +194,51 @@ fn inside_reports(settings: &Settings, path: &Path) -> Result<std::path::PathBuf
     // The path as resolved (not its canonical form), so the review takes the report's lock as an
     // analysis would.
     if real.starts_with(&root) { Ok(path.to_owned()) } else { Err(outside()) }
+}
+
+/// Arguments of `findings`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsInput {
+    /// One finding by id (`m-...`, `g-...`): its history, claim and deciding runs; else the list
+    id: Option<String>,
+    /// Only findings of models matching this glob (a grader finding: one of its models)
+    model: Option<String>,
+    /// Only findings in this state: new, recurring, fix-claimed, verified, reopened
+    state: Option<String>,
+    /// Only findings of this kind: model, flaky, grader
+    kind: Option<String>,
+    /// Only open findings (every state but verified)
+    open: Option<bool>,
+}
+
+pub async fn findings(shared: &Shared, input: FindingsInput) -> Result<ToolOutput, CliError> {
+    use crate::present::findings::{list_text, show_text};
+    use evaltriage_pipeline::findings::{self, FindingsFilter};
+    let options = shared.settings.across.options()?;
+    let dir = &shared.settings.reports_dir;
+    if let Some(id) = &input.id {
+        let finding = findings::show(dir, id, &options)?;
+        return Ok(ToolOutput { json: finding.to_json(), text: show_text(&finding) });
+    }
+    let state = input
+        .state
+        .as_deref()
+        .map(|s| {
+            evaltriage_report::FindingState::parse(s).ok_or_else(|| {
+                CliError::usage(format!("state: {s:?} is not new, recurring, fix-claimed, verified or reopened"))
+            })
+        })
+        .transpose()?;
+    let kind = input
+        .kind
+        .as_deref()
+        .map(|k| {
+            evaltriage_report::FindingKind::parse(k)
+                .ok_or_else(|| CliError::usage(format!("kind: {k:?} is not model, flaky or grader")))
+        })
+        .transpose()?;
+    let filter = FindingsFilter { model: input.model.as_deref(), state, kind, open: input.open.unwrap_or(false) };
+    let list = findings::list(dir, filter, &options)?;
+    Ok(ToolOutput { json: findings::list_json(&list, &options), text: list_text(&list) })
 }

@@ -209,6 +209,15 @@ pub fn registry() -> &'static [ToolDef] {
                 object_schema(&[]),
                 |shared, args, _| Box::pin(review_tools::reports_agreement(shared, args)),
             ),
+            ToolDef::new(
+                "findings",
+                "Tracked failures across runs and models, derived from the reports (no LLM): a model's evals that \
+                 fail again and again (kind model) or pass and fail in turn (flaky), and grader suspects (an eval \
+                 failing the same way for several models), each with its state (new, recurring, fix-claimed, \
+                 verified, reopened) and the runs that decided it. Give `id` for one finding in full.",
+                object_schema(&[]),
+                |shared, args, _| Box::pin(review_tools::findings(shared, args)),
+            ),
         ]
     })
 }

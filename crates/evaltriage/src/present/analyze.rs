@@ -62,12 +62,22 @@ pub fn estimate_text(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -
 
 /// What a written analysis shows: JSON and text.
 pub fn written_json(written: &Written, address: RunAddress) -> serde_json::Value {
-    Summary::of(written, address).json(&written.config)
+    let mut value = Summary::of(written, address).json(&written.config);
+    // Across runs and models: the baseline, regressions, grader suspects, open findings.
+    value["across"] = written.across.to_json();
+    value
 }
 
 /// What `analyze-run` prints when the report is written.
 pub fn written_text(written: &Written, address: RunAddress) -> String {
-    Summary::of(written, address).text(&classifier_description(&written.config.backend), written.kept_actions_taken)
+    let text = Summary::of(written, address)
+        .text(&classifier_description(&written.config.backend), written.kept_actions_taken);
+    // The lines across runs go just before the report's path.
+    let across = super::findings::across_summary(&written.across);
+    match text.find("\nreport: ") {
+        Some(at) if !across.is_empty() => format!("{}\n{}{}", &text[..at], across, &text[at + 1..]),
+        _ => text,
+    }
 }
 
 /// What the terminal shows at the end.

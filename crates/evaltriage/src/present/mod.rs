@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod evals;
+pub mod findings;
 pub mod markdown_terminal;
 pub mod reports;
 pub mod runs;

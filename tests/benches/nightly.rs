@@ -67,7 +67,7 @@ fn main() {
     let args = ["nightly", "--convex-url", &url, "--reports-dir", "reports", "--classifier", "rules"];
     let (code, took, _) = cli(dir, &args);
     assert_eq!(code, 0, "the first nightly analyses the 40 runs");
-    println!("first nightly, 40 runs analysed with the rules classifier: {took:.2?}");
+    println!("first nightly, 40 runs analyzed with the rules classifier: {took:.2?}");
     let mut times = Vec::new();
     let mut queries = 0;
     for _ in 0..10 {
@@ -75,7 +75,7 @@ fn main() {
         let before = convex.queries();
         let (code, took, out) = cli(dir, &args);
         assert_eq!(code, 0);
-        assert!(out.contains("0 analysed, 40 already reported"), "{out}");
+        assert!(out.contains("0 analyzed, 40 already reported"), "{out}");
         queries = convex.queries() - before;
         times.push(took);
     }

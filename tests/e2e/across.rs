@@ -1,4 +1,4 @@
-//! Across runs and models through the real CLI (issue 22): the analysed run's baseline and
+//! Across runs and models through the real CLI (issue 22): the analyzed run's baseline and
 //! regressions, a grader suspect shared by four models (and not one failing for one model), and
 //! a claimed fix verified after two passing runs and reopened by a failure (`findings --json`).
 //! Reports are made here: small reports of ours (a block with the run time, passed evals and

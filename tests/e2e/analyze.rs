@@ -157,7 +157,7 @@ async fn a_visualizer_url_is_analysed_with_the_llm_and_the_key_never_leaks() {
 
     let report_path = v["report_path"].as_str().unwrap();
     let report = std::fs::read_to_string(report_path).unwrap();
-    assert!(report.contains("test-model"), "the report names the analysing model");
+    assert!(report.contains("test-model"), "the report names the analyzing model");
     assert!(report.contains("The fake LLM labels 004-actions/003-daily_report as OVERLY_STRICT."));
     for text in [&out, &err, &report] {
         assert!(!text.contains(SECRET), "the API key leaked");

@@ -1,5 +1,5 @@
 //! Hardening (issue 9, in part): a source that answers with another run's document is refused,
-//! never analysed, reported or stored under the id that was asked for.
+//! never analyzed, reported or stored under the id that was asked for.
 
 use evaltriage_tests::{EXAMPLE_RUN, FakeConvex, example_store, example_store_copy};
 
@@ -47,7 +47,7 @@ fn a_store_file_holding_another_run_is_refused() {
     assert!(err.contains("refusing to use another run's data"), "{err}");
 }
 
-/// Item 6: a second analysis of a run that is being analysed refuses at once, spending nothing,
+/// Item 6: a second analysis of a run that is being analyzed refuses at once, spending nothing,
 /// and names the process that holds it; the first one finishes and writes its report.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_analysis_of_the_same_run_refuses_before_any_llm_call() {

@@ -241,15 +241,15 @@ async fn an_mcp_client_drives_the_main_job() {
         .await
         .unwrap();
     let token = handle.progress_token.clone();
-    let ServerResult::CallToolResult(analysed) = handle.await_response().await.unwrap() else {
+    let ServerResult::CallToolResult(analyzed) = handle.await_response().await.unwrap() else {
         panic!("a tool result")
     };
-    seen.push_str(&text_of(&analysed));
-    let analysed = structured(&tools, "analyze_run", &analysed);
+    seen.push_str(&text_of(&analyzed));
+    let analyzed = structured(&tools, "analyze_run", &analyzed);
     assert!(llm.requests() > 0, "the LLM stand-in classified");
-    let uri = analysed["report_uri"].as_str().expect("report_uri").to_owned();
+    let uri = analyzed["report_uri"].as_str().expect("report_uri").to_owned();
     assert!(uri.starts_with("report://anthropic/claude-sonnet-4.5/jn7ak4x9_"), "{uri}");
-    assert_eq!(analysed["verdicts"].as_array().map(Vec::len), Some(7), "{analysed}");
+    assert_eq!(analyzed["verdicts"].as_array().map(Vec::len), Some(7), "{analyzed}");
     let progress = client.progress.lock().unwrap().clone();
     assert!(progress.iter().any(|p| p.progress_token == token), "progress notifications for the call: {progress:?}");
     let ours: Vec<&ProgressNotificationParam> = progress.iter().filter(|p| p.progress_token == token).collect();
@@ -447,9 +447,9 @@ async fn the_review_operations_are_tools_that_answer_like_the_cli() {
     let tools = session.list_all_tools().await.unwrap();
 
     // A report of the example run to review, written by the analyze_run tool.
-    let analysed =
+    let analyzed =
         call(&session, "analyze_run", json!({"target": store.to_str().unwrap(), "classifier": "rules"})).await;
-    structured(&tools, "analyze_run", &analysed);
+    structured(&tools, "analyze_run", &analyzed);
 
     let listed = structured(&tools, "reports_list", &call(&session, "reports_list", json!({})).await);
     assert_eq!(listed["reports"].as_array().unwrap().len(), 3, "{listed}");

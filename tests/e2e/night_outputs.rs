@@ -87,8 +87,8 @@ async fn the_webhook_says_per_run_what_to_act_on_and_json_names_reports_where_th
     );
     assert!(code == 0 || code == 1, "{err}");
     let night = json(&out);
-    let analysed = night["runs"].as_array().unwrap().iter().find(|r| r["outcome"] == "analysed").expect("a run");
-    let report = analysed["report"].as_str().unwrap();
+    let analyzed = night["runs"].as_array().unwrap().iter().find(|r| r["outcome"] == "analyzed").expect("a run");
+    let report = analyzed["report"].as_str().unwrap();
     assert!(Path::new(report).is_file(), "--json names the report where it is: {report}");
     let text = &posted_text(&hook).await[0];
     assert!(text.contains("anthropic/claude-sonnet-4.5") && text.contains("12/19 passed (63.2%)"), "{text}");

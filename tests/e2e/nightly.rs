@@ -176,7 +176,7 @@ async fn a_second_nightly_the_same_night_calls_no_llm_and_writes_no_report() {
     assert!(err.contains("[1/3]") && err.contains(&run_id(1, 0)), "progress on stderr: {err}");
     let outcomes: Vec<&str> =
         first["runs"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes, ["analysed", "analysed", "left"]);
+    assert_eq!(outcomes, ["analyzed", "analyzed", "left"]);
     assert_eq!(first["runs"][2]["why"], "still running");
     let calls = llm.requests();
     assert!(calls > 0);
@@ -212,7 +212,7 @@ async fn a_second_nightly_the_same_night_calls_no_llm_and_writes_no_report() {
     assert_eq!(code, 0, "{err}");
     let third = json(&out);
     assert_eq!(third["runs"].as_array().unwrap().len(), 1, "only the run at the mark's edge: {third}");
-    assert_eq!(third["runs"][0]["outcome"], "analysed");
+    assert_eq!(third["runs"][0]["outcome"], "analyzed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -248,7 +248,7 @@ async fn the_budget_covers_the_night_and_the_rest_waits() {
     assert_eq!(code, 0, "{err}");
     let v = json(&out);
     let outcomes: Vec<&str> = v["runs"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes, ["analysed", "left", "left"], "{v}");
+    assert_eq!(outcomes, ["analyzed", "left", "left"], "{v}");
     assert!(v["runs"][1]["why"].as_str().unwrap().starts_with("token budget"), "{v}");
     assert!(v["tokens_spent"].as_u64().unwrap() <= each + each / 2);
     let digest = std::fs::read_to_string(v["digest_path"].as_str().unwrap()).unwrap();
@@ -258,7 +258,7 @@ async fn the_budget_covers_the_night_and_the_rest_waits() {
     assert_eq!(code, 0, "{err}");
     let v = json(&out);
     let outcomes: Vec<&str> = v["runs"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes, ["analysed", "analysed"], "the runs left wait in the window: {v}");
+    assert_eq!(outcomes, ["analyzed", "analyzed"], "the runs left wait in the window: {v}");
 }
 
 /// What a dry run's action and a night's outcome each mean, in one vocabulary.
@@ -274,7 +274,7 @@ fn planned_as(action: &str) -> &'static str {
 
 fn done_as(outcome: &str) -> &'static str {
     match outcome {
-        "analysed" => "analyze",
+        "analyzed" => "analyze",
         "already_reported" => "reported",
         "sampled_out" => "sampled",
         "left" => "wait",
@@ -373,7 +373,7 @@ async fn sampling_flags_and_the_webhook() {
     assert_eq!(code, 0, "{err}");
     let v = json(&out);
     let outcomes: Vec<&str> = v["runs"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
-    assert_eq!(outcomes, ["analysed", "sampled_out", "analysed", "sampled_out"]);
+    assert_eq!(outcomes, ["analyzed", "sampled_out", "analyzed", "sampled_out"]);
     assert_eq!(v["runs"][1]["total"], 19, "a sampled-out run still has its shape");
     // The rules' low-confidence guesses are flagged for review.
     let flagged = v["runs"][0]["flagged"].as_array().unwrap();
@@ -382,7 +382,7 @@ async fn sampling_flags_and_the_webhook() {
     let posted = hook.received_requests().await.unwrap();
     assert_eq!(posted.len(), 1);
     let body: Value = serde_json::from_slice(&posted[0].body).unwrap();
-    assert!(body["text"].as_str().unwrap().contains("2 analysed, 2 sampled out"), "{body}");
+    assert!(body["text"].as_str().unwrap().contains("2 analyzed, 2 sampled out"), "{body}");
     assert!(!err.contains("secret-token"), "the webhook's token is never printed: {err}");
 
     // A failing webhook is logged and does not fail the night.
@@ -524,7 +524,7 @@ async fn a_soak_of_nights_with_faults_leaves_exactly_one_report_per_finished_run
             add(&mut runs, night, m, status, &mut rng);
         }
         match night {
-            // A run whose document cannot be read: the others are analysed, the exit code is 1.
+            // A run whose document cannot be read: the others are analyzed, the exit code is 1.
             7 => {
                 let mut doc = run_doc(&template, 9, 0, base + 0.5, "completed");
                 doc["_id"] = json!(broken);
@@ -624,8 +624,8 @@ async fn a_soak_of_nights_with_faults_leaves_exactly_one_report_per_finished_run
             assert_eq!(n, 0, "{} is still {} and has no report", r.id(), r.status);
         }
     }
-    assert!(finished >= 30, "the soak analysed enough runs: {finished}");
-    assert_eq!(found.get(&broken[..8]).map_or(0, Vec::len), 1, "the repaired run was analysed");
+    assert!(finished >= 30, "the soak analyzed enough runs: {finished}");
+    assert_eq!(found.get(&broken[..8]).map_or(0, Vec::len), 1, "the repaired run was analyzed");
     assert_eq!(found.len(), finished + 1, "no report for anything else: {found:?}");
     for paths in found.values() {
         for p in paths {

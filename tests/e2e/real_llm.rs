@@ -50,7 +50,7 @@ struct Outcome {
 }
 
 /// Runs the CLI to the end while watching the server's slots.
-fn analyse(cwd: &std::path::Path, root: &str, args: &[&str]) -> Outcome {
+fn analyze(cwd: &std::path::Path, root: &str, args: &[&str]) -> Outcome {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_evaltriage-e2e"));
     cmd.current_dir(cwd).args(args).env("RUST_LOG", "evaltriage_fanout=debug").env("NO_COLOR", "1");
     for var in
@@ -136,7 +136,7 @@ fn a_real_llama_server_with_smollm2_classifies_a_run_of_six_verification_failure
         "--json",
     ];
 
-    let first = analyse(dir.path(), &root, &args);
+    let first = analyze(dir.path(), &root, &args);
     assert!(first.code == 0 || first.code == 1, "exit {}:\n{}", first.code, first.stderr);
     let v = json(&first.stdout);
     let verdicts = v["verdicts"].as_array().unwrap();
@@ -167,7 +167,7 @@ fn a_real_llama_server_with_smollm2_classifies_a_run_of_six_verification_failure
     // ended error is not cached and is asked again).
     let mut again: Vec<&str> = args.to_vec();
     again.push("--force");
-    let second = analyse(dir.path(), &root, &again);
+    let second = analyze(dir.path(), &root, &again);
     assert!(second.code == 0 || second.code == 1, "{}", second.stderr);
     for path in &done_paths {
         assert_eq!(requests_about(&second.stderr, path), 0, "{path} was asked again:\n{}", second.stderr);

@@ -56,7 +56,7 @@ impl Run {
     }
 
     /// Why the benchmark itself does not score this run (`[zero_tokens]`, `[preflight]`,
-    /// `[answer_validation]`, stuck), in one line; `None` when it does. Analysing such a run
+    /// `[answer_validation]`, stuck), in one line; `None` when it does. Analyzing such a run
     /// needs an explicit `--force`.
     pub fn unscored_reason(&self) -> Option<String> {
         self.failure().and_then(|f| f.unscored_reason())

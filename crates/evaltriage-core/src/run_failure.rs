@@ -75,7 +75,7 @@ impl RunFailure {
     }
 
     /// Whether the run was aborted part-way by the environment or rate limits: its finished
-    /// evals are still analysed, and the rest are "not run".
+    /// evals are still analyzed, and the rest are "not run".
     pub fn is_abort(&self) -> bool {
         matches!(self.kind, RunFailureKind::StepAbort(_) | RunFailureKind::Infrastructure | RunFailureKind::RateLimit)
     }

@@ -118,7 +118,7 @@ impl Shape {
         self.usage.cost_usd
     }
 
-    /// Why the benchmark itself does not score this run, when it does not (`--force` to analyse).
+    /// Why the benchmark itself does not score this run, when it does not (`--force` to analyze).
     pub fn unscored_reason(&self) -> Option<String> {
         self.run_failure.as_ref().and_then(RunFailure::unscored_reason)
     }

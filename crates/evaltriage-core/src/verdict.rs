@@ -69,7 +69,7 @@ pub enum VerdictStatus {
     Done,
     /// The analysis failed (no valid answer after the last retry, transport failure, ...).
     Error,
-    /// Not analysed (token budget reached, or an infrastructure failure kept out of the LLM).
+    /// Not analyzed (token budget reached, or an infrastructure failure kept out of the LLM).
     Skipped,
 }
 

@@ -25,7 +25,7 @@ async fn an_environment_aborted_run_reads_as_the_benchmark_means_it() {
     assert!(
         shape.ended_badly_line().unwrap().starts_with("Run aborted by infrastructure (install): Error: bun install")
     );
-    assert!(shape.unscored_reason().is_none(), "an aborted run's finished evals are still analysed");
+    assert!(shape.unscored_reason().is_none(), "an aborted run's finished evals are still analyzed");
     let kind = |path: &str| shape.failures.iter().find(|f| f.eval_path.as_str() == path).unwrap().kind;
     assert_eq!(kind("001-data_modeling/005-many_to_many"), FailureKind::Infrastructure(InfraCause::Environment));
     assert_eq!(kind("002-queries/015-pagination"), FailureKind::Verification);

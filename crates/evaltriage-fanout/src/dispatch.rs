@@ -46,7 +46,7 @@ pub enum ProgressEvent {
     Done { eval_path: EvalPath, classification: Option<Classification> },
     /// The analysis ended in an error verdict.
     Failed { eval_path: EvalPath, reason: String },
-    /// Not analysed (token budget or overall timeout reached).
+    /// Not analyzed (token budget or overall timeout reached).
     Skipped { eval_path: EvalPath, reason: String },
 }
 
@@ -281,7 +281,7 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
     })
 }
 
-/// Every case analysed, at most `limit` LLM calls in flight (pipelined: a slow call never holds
+/// Every case analyzed, at most `limit` LLM calls in flight (pipelined: a slow call never holds
 /// back the next), the verdicts in the cases' order.
 async fn analyse_all(cases: &[Case], shared: &Arc<Shared>, limit: usize) -> Vec<Verdict> {
     // The futures are made first (no closure held across an await), so the whole analysis stays
@@ -352,7 +352,7 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
     }
     shared.reporter.send(ProgressEvent::Started { eval_path: failure.eval_path.clone() });
     let analysis =
-        client.analyse(case, &evidence, &config.prompts, config.max_retries, &shared.reporter, &shared.budget);
+        client.analyze(case, &evidence, &config.prompts, config.max_retries, &shared.reporter, &shared.budget);
     let verdict = match shared.deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, analysis).await {
             Ok(v) => v,

@@ -42,7 +42,7 @@ pub use rules::{DEFAULT_RELAXED_RULES, RulesConfig, classify_by_rules, infrastru
 pub use selection::STATIC_PIPELINE;
 pub use selection::{DEFAULT_EVIDENCE_TOKENS, SelectedEvidence, estimate_tokens, select_evidence};
 
-/// One failed eval to analyse.
+/// One failed eval to analyze.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
     pub failure: Failure,

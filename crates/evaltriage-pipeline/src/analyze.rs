@@ -187,7 +187,7 @@ pub struct Written {
     pub synthesis_cached: bool,
     pub kept_actions_taken: bool,
     pub config: FanoutConfig,
-    /// Things the caller should know about what was analysed (a URL whose experiment is not the
+    /// Things the caller should know about what was analyzed (a URL whose experiment is not the
     /// run's).
     pub notes: Vec<String>,
     /// For a scoped analysis, the run's own full report when it has one.
@@ -262,7 +262,7 @@ pub async fn analyze(
     if let Some(asked) = run_ref.experiment.as_deref().filter(|e| *e != run.experiment) {
         // The run is what it is; the URL's experiment segment is only what was pasted.
         notes.push(format!(
-            "the URL names experiment {asked:?} but run {} is in experiment {:?}: analysed as {:?}",
+            "the URL names experiment {asked:?} but run {} is in experiment {:?}: analyzed as {:?}",
             run.id, run.experiment, run.experiment
         ));
     }

@@ -1,4 +1,4 @@
-//! The backfill: every finished run of a window that has no report, analysed like the nightly (the
+//! The backfill: every finished run of a window that has no report, analyzed like the nightly (the
 //! same per-run handling, rules and digest) with one of two engines. The synchronous engine steps
 //! through the runs oldest first with the night's handler, so a failure repeated by a later run
 //! reuses the verdict of the earlier one's report. The batch engine sends every request to the
@@ -261,7 +261,7 @@ pub async fn backfill<P: BatchProvider>(
         let outcome = night.handle(&run, false, &mut planner).await;
         events.send(Event::Inc);
         failed_any |= matches!(outcome, RunOutcome::Failed { .. });
-        if let RunOutcome::Analysed(a) = &outcome {
+        if let RunOutcome::Analyzed(a) = &outcome {
             digest.tokens_spent += a.tokens;
         }
         reused += reused_in(&settings.reports_dir, &outcome);
@@ -289,7 +289,7 @@ pub async fn backfill<P: BatchProvider>(
 
 /// Reused verdicts in a written report (counted from its block: the digest holds no verdicts).
 fn reused_in(reports_dir: &Path, outcome: &RunOutcome) -> usize {
-    let RunOutcome::Analysed(a) = outcome else { return 0 };
+    let RunOutcome::Analyzed(a) = outcome else { return 0 };
     let path = reports_dir.join(a.report.strip_prefix("../").unwrap_or(&a.report));
     let Ok(text) = std::fs::read_to_string(path) else { return 0 };
     evaltriage_report::parse_report(&text, None).map_or(0, |r| {
@@ -483,7 +483,7 @@ async fn write_run(night: &NightRuns<'_>, source: &crate::AnySource, run_ref: &R
     writing.fanout.no_calls = Some(NO_BATCH_ANSWER.to_owned());
     let request = AnalyzeRequest { estimate: false, force: false };
     match analyze(night.settings, &writing, request, source, run_ref, Arc::new(NoEvents)).await {
-        Ok(Analyzed::Written(w)) => RunOutcome::Analysed(night.analyzed_run(&w)),
+        Ok(Analyzed::Written(w)) => RunOutcome::Analyzed(night.analyzed_run(&w)),
         Ok(Analyzed::NothingInScope(why)) => RunOutcome::Skipped { why },
         Ok(other) => RunOutcome::Failed { error: format!("unexpected analysis outcome: {}", other.kind()) },
         Err(e) if e.kind == crate::ErrorKind::BadInput => RunOutcome::Skipped { why: e.message },

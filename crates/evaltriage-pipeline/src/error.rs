@@ -22,7 +22,7 @@ pub enum ErrorKind {
     /// The run has not finished (`pending`, `running`): it gets a report once it has.
     NotReady,
     /// The benchmark itself does not score the run (zero tokens, preflight, answer validation,
-    /// stuck): analysing it needs the caller's say-so.
+    /// stuck): analyzing it needs the caller's say-so.
     Unscored,
     /// Another process holds what this one needs (a nightly's lock).
     Locked,

@@ -1,4 +1,4 @@
-//! Each distinct failure analysed once: a failure whose signature (model, eval, eval source, failed
+//! Each distinct failure analyzed once: a failure whose signature (model, eval, eval source, failed
 //! step, normalised decisive error) matches a verdict an earlier report of the model made in the
 //! last N days reuses that verdict — shown as "same failure as run `<prefix>` (`<date>`), verdict
 //! reused", never as a fresh analysis — and costs no call. A reviewer's verdict on the earlier
@@ -24,7 +24,7 @@ pub const DEFAULT_REUSE_DAYS: u32 = 14;
 /// What an analysis may take from earlier work instead of calling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReuseMode {
-    /// Nothing: every failure is analysed afresh (the verdict cache is off too).
+    /// Nothing: every failure is analyzed afresh (the verdict cache is off too).
     Never,
     /// The same evidence, prompt and model: the verdict cache (`analyze-run`'s default).
     SameOutput,
@@ -76,7 +76,7 @@ impl Claims {
     }
 }
 
-/// The cases split into verdicts reused from earlier reports and the cases still to analyse, plus
+/// The cases split into verdicts reused from earlier reports and the cases still to analyze, plus
 /// how many cases wait for a verdict another run of the batch claimed.
 #[derive(Debug, Default)]
 pub(crate) struct Split {
@@ -187,7 +187,7 @@ fn relative_link(root: &Path, from: &Path, to: &Path) -> String {
     parts.join("/")
 }
 
-/// Puts reused verdicts among the analysed ones, in the fan-out's order (eval path, then id).
+/// Puts reused verdicts among the analyzed ones, in the fan-out's order (eval path, then id).
 pub(crate) fn merge(verdicts: &mut Vec<Verdict>, reused: Vec<Verdict>) {
     verdicts.extend(reused);
     verdicts.sort_by(|a, b| a.eval_path.cmp(&b.eval_path).then_with(|| a.eval_id.cmp(&b.eval_id)));

@@ -16,7 +16,7 @@ use crate::error::Error;
 pub const DEFAULT_CONFIG_FILE: &str = "evaltriage.toml";
 /// The OpenAI endpoint, used when a key is configured without a base URL.
 pub const DEFAULT_LLM_BASE_URL: &str = "https://api.openai.com/v1";
-/// The analysing model when none is named.
+/// The analyzing model when none is named.
 pub const DEFAULT_LLM_MODEL: &str = "gpt-4.1-mini";
 /// How long one run's analysis may take when no deadline is given.
 pub const DEFAULT_DEADLINE_SECS: u64 = 1_800;
@@ -277,7 +277,7 @@ pub struct AnalysisSettings {
     pub relaxed_lint_rules: Vec<String>,
     /// What may be reused instead of a call.
     pub reuse: crate::reuse::ReusePolicy,
-    /// The price of the analysing model, when the config has one.
+    /// The price of the analyzing model, when the config has one.
     pub price: Option<crate::cost::Price>,
 }
 

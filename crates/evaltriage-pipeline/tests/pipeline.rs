@@ -180,7 +180,7 @@ async fn the_dry_run_names_what_the_night_then_does() {
         .iter()
         .map(|r| {
             let what = match &r.outcome {
-                RunOutcome::Analysed(_) => "analyze",
+                RunOutcome::Analyzed(_) => "analyze",
                 RunOutcome::AlreadyReported { .. } => "skip",
                 RunOutcome::Sampled { .. } => "shape only",
                 RunOutcome::Left { .. } => "wait",
@@ -270,11 +270,11 @@ async fn runs_analysed_out_of_order_are_compared_only_with_runs_before_them() {
         first.changes.one_line()
     );
     assert!(first.history.iter().all(|(_, h)| h.prior_failures.is_empty()), "no repeat from a later run");
-    // Run 3, analysed last, compares with run 1 (which ran before it), not with run 5.
+    // Run 3, analyzed last, compares with run 1 (which ran before it), not with run 5.
     let third = analyze_run(&runs[2], &settings, &analysis).await;
     assert!(third.changes.one_line().starts_with(&format!("since {} ", &runs[0][..8])), "{}", third.changes.one_line());
 
-    // The model's latest report is the latest run's, however late the others were analysed; its
+    // The model's latest report is the latest run's, however late the others were analyzed; its
     // JSON carries the structured report besides the markdown.
     let shown = evaltriage_pipeline::review::show("anthropic/claude-sonnet-4.5", &reports).unwrap();
     let json = shown.json();

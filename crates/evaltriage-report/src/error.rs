@@ -9,7 +9,7 @@ pub enum ReportError {
     #[error("a report for this run already exists at {}", path.display())]
     Exists { path: PathBuf },
     /// Another process is producing this report right now (it holds the report's lock).
-    #[error("another evaltriage ({holder}) is analysing this run into {}; nothing was spent or written by this one", path.display())]
+    #[error("another evaltriage ({holder}) is analyzing this run into {}; nothing was spent or written by this one", path.display())]
     Busy { path: PathBuf, holder: String },
     /// A report that could not be understood.
     #[error("cannot understand the report {}: {reason}", path.display())]

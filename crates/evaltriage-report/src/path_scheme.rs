@@ -58,7 +58,7 @@ pub struct ReportKey {
     pub model: String,
     /// The run id's first eight characters.
     pub run_id_prefix: String,
-    /// The day (UTC) the run was analysed.
+    /// The day (UTC) the run was analyzed.
     pub date: NaiveDate,
     /// The part of the run the report covers; `None` for the whole run.
     pub scope: Option<ReportScope>,

@@ -298,7 +298,7 @@ fn mixed_verdicts(run: &Run) -> Vec<Verdict> {
             Skipped,
             None,
             "Promise-returning function provided to attribute where a void return was expected",
-            "token budget reached (40,000 tokens): not analysed",
+            "token budget reached (40,000 tokens): not analyzed",
             (None, None),
             llm(),
         ),
@@ -490,7 +490,7 @@ fn an_eval_level_analysis_lists_the_other_failures_as_not_analysed() {
     let md = render_fixture(&f, None);
     assert!(
         md.contains(
-            "Not analysed in this report: 6 other verification failures of the run (`002-queries/014-select_distinct`, "
+            "Not analyzed in this report: 6 other verification failures of the run (`002-queries/014-select_distinct`, "
         ),
         "{md}"
     );

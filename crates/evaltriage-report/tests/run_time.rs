@@ -1,4 +1,4 @@
-//! Time in the reports is run time: runs analysed out of order are compared only with runs that
+//! Time in the reports is run time: runs analyzed out of order are compared only with runs that
 //! ran before them, every view orders them by when they ran, scoped reports of one run count as
 //! that one run, and an eval a run did not have is absent, never a pass.
 
@@ -79,7 +79,7 @@ fn day(d: u32) -> NaiveDate {
 
 /// Analyses `run` as the pipeline does (rules verdicts, MODEL_FAULT), against the reports already
 /// in `dir`, on `date`, for `scope`; writes the report and returns its markdown.
-fn analyse(dir: &Path, run: &Run, date: NaiveDate, scope: Option<&ReportScope>, synthesis: Option<&str>) -> String {
+fn analyze(dir: &Path, run: &Run, date: NaiveDate, scope: Option<&ReportScope>, synthesis: Option<&str>) -> String {
     let shape = Shape::of(run);
     let (prior, warnings) = prior_reports_for_run(dir, run);
     let failures: Vec<EvalPath> = shape
@@ -142,14 +142,14 @@ fn a_run_analysed_after_a_later_one_is_compared_only_with_runs_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let evals = [("a/1-x", false), ("a/2-y", true)];
     let (run1, run3, run5) = (run(1, &evals), run(3, &evals), run(5, &evals));
-    // Run 5 is analysed first; runs 1 and 3 later, out of order (a backfill).
-    analyse(dir.path(), &run5, day(6), None, None);
-    let md1 = analyse(dir.path(), &run1, day(7), None, None);
+    // Run 5 is analyzed first; runs 1 and 3 later, out of order (a backfill).
+    analyze(dir.path(), &run5, day(6), None, None);
+    let md1 = analyze(dir.path(), &run1, day(7), None, None);
     assert!(section(&md1, "Changes since the last report").starts_with("No earlier report"), "{md1}");
     assert!(md1.contains("- **History**: new — no prior report names it"), "{md1}");
     assert!(!md1.contains("jn75aaaa"), "run 5 ran later: it is nowhere in run 1's report\n{md1}");
 
-    let md3 = analyse(dir.path(), &run3, day(8), None, None);
+    let md3 = analyze(dir.path(), &run3, day(8), None, None);
     let changes = section(&md3, "Changes since the last report");
     assert!(changes.starts_with("Compared with `jn71aaaa_2026-02-07.md` (run `jn71aaaa"), "{changes}");
     assert!(changes.contains("which ran 2026-02-01"), "{changes}");
@@ -181,9 +181,9 @@ fn scoped_reports_of_one_run_count_as_that_run() {
     let dir = tempfile::tempdir().unwrap();
     let evals = [("a/1-x", false), ("a/2-y", true), ("b/1-z", false)];
     let run1 = run(1, &evals);
-    analyse(dir.path(), &run1, day(2), None, None);
-    analyse(dir.path(), &run1, day(3), Some(&ReportScope { category: "a".to_owned(), eval: None }), None);
-    analyse(
+    analyze(dir.path(), &run1, day(2), None, None);
+    analyze(dir.path(), &run1, day(3), Some(&ReportScope { category: "a".to_owned(), eval: None }), None);
+    analyze(
         dir.path(),
         &run1,
         day(4),
@@ -191,7 +191,7 @@ fn scoped_reports_of_one_run_count_as_that_run() {
         None,
     );
     let run5 = run(5, &evals);
-    let md = analyse(dir.path(), &run5, day(6), None, None);
+    let md = analyze(dir.path(), &run5, day(6), None, None);
     let h = history(&prior_reports_for_run(dir.path(), &run5).0, &[EvalPath::new("a/1-x")]);
     assert_eq!(h.for_eval(&EvalPath::new("a/1-x")).prior_failures.len(), 1, "one run, not three files");
     assert_eq!(h.for_eval(&EvalPath::new("a/1-x")).prior_runs, 1);
@@ -213,16 +213,16 @@ fn scoped_reports_of_one_run_count_as_that_run() {
 fn an_eval_a_run_did_not_have_is_absent_never_a_pass() {
     let dir = tempfile::tempdir().unwrap();
     // c/new joined the benchmark at run 3; c/never failed in every run that had it.
-    analyse(dir.path(), &run(1, &[("c/old", true), ("c/flaky", false)]), day(1), None, None);
-    analyse(dir.path(), &run(2, &[("c/old", true), ("c/flaky", true), ("c/never", false)]), day(2), None, None);
-    analyse(
+    analyze(dir.path(), &run(1, &[("c/old", true), ("c/flaky", false)]), day(1), None, None);
+    analyze(dir.path(), &run(2, &[("c/old", true), ("c/flaky", true), ("c/never", false)]), day(2), None, None);
+    analyze(
         dir.path(),
         &run(3, &[("c/old", true), ("c/flaky", false), ("c/never", false), ("c/new", false)]),
         day(3),
         None,
         None,
     );
-    analyse(dir.path(), &run(4, &[("c/old", true), ("c/flaky", true)]), day(4), None, None);
+    analyze(dir.path(), &run(4, &[("c/old", true), ("c/flaky", true)]), day(4), None, None);
     let (catalog, _) = all_reports(dir.path());
     let t = trend(&catalog, TrendOptions { window: 10, persistent_min: 2 });
     let row = |eval: &str| t.models[0].evals.iter().find(|r| r.eval == eval).unwrap().clone();
@@ -251,7 +251,7 @@ fn an_eval_a_run_did_not_have_is_absent_never_a_pass() {
 fn a_synthesis_renders_as_a_list() {
     let dir = tempfile::tempdir().unwrap();
     let synthesis = "- No shared root cause: `a/1-x` fails alone.\n- <b>Nothing</b> else\n## Actions taken";
-    let md = analyse(dir.path(), &run(1, &[("a/1-x", false)]), day(1), None, Some(synthesis));
+    let md = analyze(dir.path(), &run(1, &[("a/1-x", false)]), day(1), None, Some(synthesis));
     let text = md.split("### Synthesis by LLM `m`\n\n").nth(1).unwrap();
     assert!(
         text.starts_with(
@@ -273,9 +273,9 @@ fn changes_since_counts_fixes_apart_from_recoveries() {
         generation_duration_ms: None,
     };
     run1.evals[1].steps.clear();
-    analyse(dir.path(), &run1, day(1), None, None);
+    analyze(dir.path(), &run1, day(1), None, None);
     let run2 = run(2, &[("a/1-fixed", true), ("a/2-infra", true)]);
-    let md = analyse(dir.path(), &run2, day(2), None, None);
+    let md = analyze(dir.path(), &run2, day(2), None, None);
     let (prior, _) = prior_reports_for_run(dir.path(), &run2);
     let ChangesSince::Since(c) = changes_since(&run2, &Shape::of(&run2), &[], &prior, None) else { panic!() };
     assert_eq!(c.one_line(), "since jn71aaaa (2026-02-01): 0/2 → 2/2 · 1 fixed · 1 recovered · 0 new");

@@ -80,7 +80,7 @@ const TARGET_HELP: &str = "Visualizer URL (run-, category- or eval-level, with o
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Analyse a run's failures and write a markdown report (the main job)
+    /// Analyze a run's failures and write a markdown report (the main job)
     #[command(after_help = "\
 Examples:
   # bundled example, no network, no key
@@ -100,10 +100,10 @@ category- or eval-level analysis writes
 <runIdPrefix>_<date>.<category>[.<eval>].md beside it and never replaces the
 full report.")]
     AnalyzeRun(AnalyzeArgs),
-    /// Analyse every new finished run, unattended (for a schedule): one report per run and a digest
+    /// Analyze every new finished run, unattended (for a schedule): one report per run and a digest
     #[command(after_help = NIGHTLY_HELP)]
     Nightly(Box<NightlyArgs>),
-    /// Analyse every finished run of a window that has no report, synchronously or through the Batch API
+    /// Analyze every finished run of a window that has no report, synchronously or through the Batch API
     #[command(after_help = BACKFILL_HELP)]
     Backfill(Box<BackfillArgs>),
     /// Inspect runs
@@ -230,9 +230,7 @@ pub enum FindingsCommand {
     },
     /// Claim a fix: writes an Actions taken entry naming the eval into the report of the finding's
     /// newest failing run
-    #[command(
-        after_help = "Example:\n  evaltriage findings claim m-1a2b3c4d --note 'relaxed prefer-const'"
-    )]
+    #[command(after_help = "Example:\n  evaltriage findings claim m-1a2b3c4d --note 'relaxed prefer-const'")]
     Claim {
         /// The finding's id
         id: String,
@@ -808,16 +806,16 @@ pub struct NightlyArgs {
     /// The window starts here instead of at the high-water mark: a date (2026-11-30) or a duration (24h, 7d)
     #[arg(long, value_name = "DATE|DURATION", value_parser = evaltriage_pipeline::since::parse_since)]
     pub since: Option<evaltriage_pipeline::since::Since>,
-    /// Analyse at most this many runs tonight; the rest wait for the next night
+    /// Analyze at most this many runs tonight; the rest wait for the next night
     #[arg(long, value_name = "N")]
     pub max_runs: Option<usize>,
-    /// Print what would be analysed and its estimated cost; no LLM call, nothing written
+    /// Print what would be analyzed and its estimated cost; no LLM call, nothing written
     #[arg(long)]
     pub dry_run: bool,
     /// A hard cap on LLM tokens for the whole night; runs that do not fit wait for the next night
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
-    /// Analyse every Nth finished run per model; the others get a one-line shape entry in the digest
+    /// Analyze every Nth finished run per model; the others get a one-line shape entry in the digest
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub sample_every: Option<u32>,
     /// Flag verdicts below this confidence for human review (with those that ended in error, and regressions)

@@ -65,7 +65,7 @@ pub enum SourceError {
     },
     #[error("{0}")]
     Store(String),
-    /// The source answered with another run's document: its data must never be analysed or
+    /// The source answered with another run's document: its data must never be analyzed or
     /// stored under the id that was asked for.
     #[error("asked {from} for run {asked} and got run {got}; refusing to use another run's data")]
     WrongRun { asked: RunId, got: RunId, from: String, local: bool },
@@ -109,7 +109,7 @@ pub struct RunHeader {
 }
 
 impl RunHeader {
-    /// Whether the run has finished (`completed` or `failed`): only finished runs are analysed
+    /// Whether the run has finished (`completed` or `failed`): only finished runs are analyzed
     /// unattended.
     pub fn is_finished(&self) -> bool {
         matches!(self.status.as_str(), "completed" | "failed")

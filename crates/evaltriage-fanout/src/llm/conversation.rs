@@ -22,7 +22,7 @@ impl LlmClient {
     /// times. Never returns a guessed label: after the last try the verdict is an error, unless
     /// an answer's only defects were an unverifiable snippet or an out-of-range confidence, which
     /// are then dropped (and that recorded) while its valid label is kept.
-    pub(crate) async fn analyse(
+    pub(crate) async fn analyze(
         &self,
         case: &Case,
         evidence: &SelectedEvidence,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use evaltriage_core::source::{ListQuery, RunHeader, Source, SourceError};
 use evaltriage_core::{Classification, RunRef, Shape, VerdictStatus};
-use evaltriage_report::{AnalysedRun, ChangesSince, DigestRun, Flagged, NightDigest, RunOutcome};
+use evaltriage_report::{AnalyzedRun, ChangesSince, DigestRun, Flagged, NightDigest, RunOutcome};
 use serde_json::{Value, json};
 
 use crate::analyze::{AnalyzeRequest, Analyzed, Written, analyze};
@@ -86,7 +86,7 @@ impl Night {
         value
     }
 
-    /// What the webhook is told: the night in one line, then per analysed run the model, its
+    /// What the webhook is told: the night in one line, then per analyzed run the model, its
     /// pass rate and change, its regressions, and where its report is (a page of the site when
     /// `site_url` is set, else the report's path); then where the digest is.
     pub fn notice(&self, site_url: Option<&str>) -> String {
@@ -101,7 +101,7 @@ impl Night {
             None => self.reports_dir.join(relative).display().to_string(),
         };
         for run in &self.digest.runs {
-            let RunOutcome::Analysed(a) = &run.outcome else { continue };
+            let RunOutcome::Analyzed(a) = &run.outcome else { continue };
             let rate = if a.total > 0 { a.passed as f64 * 100.0 / a.total as f64 } else { 0.0 };
             text.push_str(&format!(
                 "\n• {} ({}) {}: {}/{} passed ({rate:.1}%) — {}",
@@ -212,7 +212,7 @@ pub async fn nightly(
         Err(e) if !options.dry_run && !e.is_input() => {
             digest
                 .notes
-                .push(format!("the runs could not be listed: {}; nothing was analysed, no mark moved", e.message));
+                .push(format!("the runs could not be listed: {}; nothing was analyzed, no mark moved", e.message));
             digest.finished = true;
             let before = read_digest(&settings.reports_dir, &digest_path, digest.date)?;
             write_digest(&settings.reports_dir, &digest_path, &before, &digest)?;
@@ -289,12 +289,12 @@ pub async fn nightly(
         let outcome = night.handle(&window.runs[i], below_mark, &mut planner).await;
         let handled = matches!(
             outcome,
-            RunOutcome::Analysed(_)
+            RunOutcome::Analyzed(_)
                 | RunOutcome::AlreadyReported { .. }
                 | RunOutcome::Sampled { .. }
                 | RunOutcome::Skipped { .. }
         );
-        if let RunOutcome::Analysed(a) = &outcome {
+        if let RunOutcome::Analyzed(a) = &outcome {
             digest.tokens_spent += a.tokens;
         }
         // What a skip or a wait decided is decided again for free; what took work is kept at once,
@@ -462,7 +462,7 @@ impl NightRuns<'_> {
         match analyze(self.settings, &analysis, request, &source, &run_ref, Arc::clone(&self.events)).await {
             Ok(Analyzed::Written(written)) => {
                 planner.settle(need.unwrap_or(0), written.tokens_spent());
-                RunOutcome::Analysed(self.analyzed_run(&written))
+                RunOutcome::Analyzed(self.analyzed_run(&written))
             }
             Ok(Analyzed::Stopped(e)) => {
                 let why = format!("the LLM endpoint refused the key tonight ({})", e.message);
@@ -475,7 +475,7 @@ impl NightRuns<'_> {
     }
 
     /// A written report, as the digest shows it.
-    pub(crate) fn analyzed_run(&self, w: &Written) -> AnalysedRun {
+    pub(crate) fn analyzed_run(&self, w: &Written) -> AnalyzedRun {
         let (fixed, new_failures) = match &w.changes {
             ChangesSince::Since(c) => (
                 c.fixed.iter().map(|e| e.eval.clone()).collect(),
@@ -517,7 +517,7 @@ impl NightRuns<'_> {
                 })
             })
             .collect();
-        AnalysedRun {
+        AnalyzedRun {
             passed: w.shape.passed,
             total: w.shape.finished(),
             changes: w.changes.one_line(),

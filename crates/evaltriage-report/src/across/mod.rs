@@ -3,7 +3,7 @@
 //! (`suspects.rs`) — and findings, failures promoted to tracked items with a lifecycle
 //! (`findings.rs`), whose claims are **Actions taken** entries (`claim.rs` writes one). All pure,
 //! over [`RunRecord`]s: one per run, made from the catalog's reports (and from the run being
-//! analysed, before its report exists). Time is run time; an eval a run did not have is absent,
+//! analyzed, before its report exists). Time is run time; an eval a run did not have is absent,
 //! never a pass; an infrastructure failure is absent too (it says nothing of the model or the
 //! grader). No LLM is involved.
 
@@ -125,7 +125,7 @@ pub struct RecordFailure {
     pub eval: String,
     /// The failed step, when known (`tests`, `tsc`).
     pub step: Option<String>,
-    /// The decisive error, when known (our reports' verdicts; the run being analysed).
+    /// The decisive error, when known (our reports' verdicts; the run being analyzed).
     pub error: Option<String>,
     /// The label counted (a reviewer's where there is one), `UNCLASSIFIED` when none.
     pub label: String,
@@ -237,7 +237,7 @@ impl RunRecord {
         })
     }
 
-    /// The record of a run being analysed (its report not written yet): `errors` gives each
+    /// The record of a run being analyzed (its report not written yet): `errors` gives each
     /// failure's decisive error by eval path, as its verdict will carry it.
     pub fn of_run(run: &Run, shape: &Shape, errors: &BTreeMap<String, String>) -> Self {
         let id = run.id.as_str();
@@ -322,7 +322,7 @@ pub struct RunReference {
     pub run_key: String,
     pub run_id: Option<String>,
     pub ran_at: DateTime<Utc>,
-    /// Below the reports folder; empty for the run being analysed.
+    /// Below the reports folder; empty for the run being analyzed.
     pub report: String,
     pub model: String,
 }

@@ -3,7 +3,7 @@
 //! (core's `error_signature`) — is more likely the grader's fault than each model's. By default it
 //! takes at least 3 models and half of the models that ran the eval, so two models that happen to
 //! share a typo never make one. Only failures whose error is known count (our reports' verdicts,
-//! and the run being analysed); infrastructure failures never do.
+//! and the run being analyzed); infrastructure failures never do.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -39,7 +39,7 @@ impl CatalogReport {
 
 /// Every report under `root`, newest run first: by when its run ran (see
 /// [`PriorReport::run_time`]), then by analysis date, file name and path, descending; so "a model's
-/// latest report" is the report of its latest run, however late it was analysed. Markdown files not named like reports (READMEs, nightly digests) are not
+/// latest report" is the report of its latest run, however late it was analyzed. Markdown files not named like reports (READMEs, nightly digests) are not
 /// reports and are passed over quietly; a report that cannot be read or understood is a warning.
 pub fn all_reports(root: &Path) -> (Vec<CatalogReport>, Vec<PriorWarning>) {
     let mut warnings = Vec::new();

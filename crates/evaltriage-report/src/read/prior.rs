@@ -82,7 +82,7 @@ fn read_found(files: Vec<Found>, warnings: &mut Vec<PriorWarning>) -> Vec<PriorR
 
 /// The prior reports for a run's model, wherever they are in the reports folder, newest run first,
 /// leaving out every report of the run itself, scoped ones included (a re-analysis must not count
-/// the run as its own history), and every report of a run that ran after it: a run analysed late
+/// the run as its own history), and every report of a run that ran after it: a run analyzed late
 /// (a backfill, a re-analysis) is compared only with runs before it. A report that does not
 /// record its run's time counts from its date (midnight UTC); a run without a creation time is
 /// compared with every report.

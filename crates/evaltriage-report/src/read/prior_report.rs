@@ -15,7 +15,7 @@ use crate::read::human_verdict::HumanVerdict;
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorReport {
     pub path: PathBuf,
-    /// The date in the file name (else the one written in the report): when it was analysed.
+    /// The date in the file name (else the one written in the report): when it was analyzed.
     pub date: NaiveDate,
     /// When its run was created, when the report records it (our block); see [`Self::run_time`].
     pub ran_at: Option<DateTime<Utc>>,
@@ -51,7 +51,7 @@ pub struct PriorReport {
 impl PriorReport {
     /// When its run ran: the run's creation time when the report records it, else the report's
     /// date (the file name's, as a last resort) at midnight UTC. Reports are ordered by it, never
-    /// by when they were analysed.
+    /// by when they were analyzed.
     pub fn run_time(&self) -> DateTime<Utc> {
         self.ran_at.unwrap_or_else(|| self.date.and_time(chrono::NaiveTime::MIN).and_utc())
     }

@@ -87,14 +87,14 @@ impl<'a> Analysis<'a> {
         let infra_paths: BTreeSet<&EvalPath> = infra.iter().map(|f| &f.eval_path).collect();
         let failures: BTreeMap<&EvalPath, &Failure> =
             shape.failures.iter().filter(|f| !f.kind.is_infrastructure()).map(|f| (&f.eval_path, f)).collect();
-        let analysed: Vec<&Verdict> = verdicts
+        let analyzed: Vec<&Verdict> = verdicts
             .iter()
             .copied()
             .filter(|v| !matches!(v.origin, VerdictOrigin::Infrastructure(_)) && !infra_paths.contains(&v.eval_path))
             .collect();
-        let analysed_paths: BTreeSet<&EvalPath> = analysed.iter().map(|v| &v.eval_path).collect();
+        let analysed_paths: BTreeSet<&EvalPath> = analyzed.iter().map(|v| &v.eval_path).collect();
         let not_analysed = failures.values().copied().filter(|f| !analysed_paths.contains(&f.eval_path)).collect();
-        let rows = analysed
+        let rows = analyzed
             .into_iter()
             .enumerate()
             .map(|(i, verdict)| {

@@ -89,7 +89,7 @@ fn transition(e: &EvalChange) -> String {
 }
 
 fn label(label: Option<&str>) -> String {
-    label.map_or_else(|| "not analysed".to_owned(), inline)
+    label.map_or_else(|| "not analyzed".to_owned(), inline)
 }
 
 fn list(out: &mut String, title: &str, meaning: &str, items: &[EvalChange], line: impl Fn(&EvalChange) -> String) {

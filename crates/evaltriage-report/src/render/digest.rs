@@ -43,8 +43,8 @@ pub struct DigestRun {
 /// What the nightly did with a run.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunOutcome {
-    /// Analysed now; a new report was written.
-    Analysed(AnalysedRun),
+    /// Analyzed now; a new report was written.
+    Analyzed(AnalyzedRun),
     /// A report was already there: skipped, nothing spent.
     AlreadyReported { report: String },
     /// Not picked by `--sample-every`: only its shape.
@@ -53,13 +53,13 @@ pub enum RunOutcome {
     Skipped { why: String },
     /// Left for the next night, with why (still running, budget, `--max-runs`).
     Left { why: String },
-    /// Could not be fetched or analysed: left for the next night too, and the exit code is 1.
+    /// Could not be fetched or analyzed: left for the next night too, and the exit code is 1.
     Failed { error: String },
 }
 
-/// A run analysed tonight.
+/// A run analyzed tonight.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AnalysedRun {
+pub struct AnalyzedRun {
     pub passed: usize,
     pub total: usize,
     /// The change since the model's previous report, in one line.
@@ -100,20 +100,20 @@ impl NightDigest {
 
     fn flagged(&self) -> impl Iterator<Item = (&DigestRun, &Flagged)> {
         self.runs.iter().flat_map(|r| match &r.outcome {
-            RunOutcome::Analysed(a) => a.flagged.iter().map(move |f| (r, f)).collect::<Vec<_>>(),
+            RunOutcome::Analyzed(a) => a.flagged.iter().map(move |f| (r, f)).collect::<Vec<_>>(),
             _ => Vec::new(),
         })
     }
 
     /// One line for a chat message or the terminal.
     pub fn summary(&self) -> String {
-        let analysed = self.count(|o| matches!(o, RunOutcome::Analysed(_)));
+        let analyzed = self.count(|o| matches!(o, RunOutcome::Analyzed(_)));
         let already = self.count(|o| matches!(o, RunOutcome::AlreadyReported { .. }));
         let sampled = self.count(|o| matches!(o, RunOutcome::Sampled { .. }));
         let left = self.count(|o| matches!(o, RunOutcome::Left { .. }));
         let failed = self.count(|o| matches!(o, RunOutcome::Failed { .. }));
         let flagged = self.flagged().count();
-        let mut parts = vec![format!("{analysed} analysed")];
+        let mut parts = vec![format!("{analyzed} analyzed")];
         if already > 0 {
             parts.push(format!("{already} already reported"));
         }
@@ -145,17 +145,17 @@ impl NightDigest {
         let budget = self.budget_tokens.map(|b| format!(" of a budget of {b}")).unwrap_or_default();
         let _ = writeln!(s, "LLM tokens spent: {}{budget}.", self.tokens_spent);
 
-        let analysed: Vec<(&DigestRun, &AnalysedRun)> = self
+        let analyzed: Vec<(&DigestRun, &AnalyzedRun)> = self
             .runs
             .iter()
             .filter_map(|r| match &r.outcome {
-                RunOutcome::Analysed(a) => Some((r, a)),
+                RunOutcome::Analyzed(a) => Some((r, a)),
                 _ => None,
             })
             .collect();
-        if !analysed.is_empty() {
-            s.push_str("\n### Analysed\n\n| model | experiment | run | pass rate | cost | since the previous report | labels | report |\n|---|---|---|---|---|---|---|---|\n");
-            for (r, a) in &analysed {
+        if !analyzed.is_empty() {
+            s.push_str("\n### Analyzed\n\n| model | experiment | run | pass rate | cost | since the previous report | labels | report |\n|---|---|---|---|---|---|---|---|\n");
+            for (r, a) in &analyzed {
                 let rate = if a.total > 0 { a.passed as f64 * 100.0 / a.total as f64 } else { 0.0 };
                 let labels: Vec<String> = a.labels.iter().map(|(l, n)| format!("{l} {n}")).collect();
                 let mut changes = a.changes.clone();
@@ -277,8 +277,8 @@ impl NightDigest {
             .map(|r| {
                 let mut v = json!({"run_id": r.run_id, "model": r.model, "experiment": r.experiment});
                 let extra = match &r.outcome {
-                    RunOutcome::Analysed(a) => json!({
-                        "outcome": "analysed",
+                    RunOutcome::Analyzed(a) => json!({
+                        "outcome": "analyzed",
                         "passed": a.passed,
                         "total": a.total,
                         "changes": a.changes,
@@ -344,7 +344,7 @@ mod tests {
                     run_id: "jn7aaaaaaaaaaaaaaaaa".into(),
                     model: "anthropic/claude-opus-4.6".into(),
                     experiment: "default".into(),
-                    outcome: RunOutcome::Analysed(AnalysedRun {
+                    outcome: RunOutcome::Analyzed(AnalyzedRun {
                         passed: 18,
                         total: 20,
                         changes: "since jn6 (2026-11-29): 19/20 → 18/20 · 0 fixed · 1 new".into(),
@@ -379,7 +379,7 @@ mod tests {
     fn a_section_names_runs_flags_and_what_was_left() {
         let text = night().render();
         assert!(text.contains("## Nightly started 2026-11-30T02:00:00Z\n"), "{text}");
-        assert!(text.contains("1 analysed, 1 left for later, 1 flagged for review"), "{text}");
+        assert!(text.contains("1 analyzed, 1 left for later, 1 flagged for review"), "{text}");
         assert!(text.contains("[report](../anthropic/claude-opus-4.6/jn7aaaaa_2026-11-30.md)"), "{text}");
         assert!(text.contains("| `000-fundamentals/003-crons` | MODEL_FAULT | 0.80 | regression |"), "{text}");
         assert!(text.contains("### Left for the next night"), "{text}");
@@ -393,7 +393,7 @@ mod tests {
         n.finished = false;
         assert!(n.render().contains("(in progress, or stopped before the end)"));
         let v = n.to_json();
-        assert_eq!(v["runs"][0]["outcome"], "analysed");
+        assert_eq!(v["runs"][0]["outcome"], "analyzed");
         assert_eq!(v["runs"][0]["flagged"][0]["reasons"][0], "regression");
         assert_eq!(v["runs"][1]["why"], "still running");
         assert_eq!(v["finished"], false);

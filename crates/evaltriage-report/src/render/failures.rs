@@ -95,7 +95,7 @@ impl Analysis<'_> {
             let list: Vec<String> = self.not_analysed.iter().map(|f| code(f.eval_path.as_str())).collect();
             w!(
                 out,
-                "Not analysed in this report: {} other verification failure{} of the run ({}).",
+                "Not analyzed in this report: {} other verification failure{} of the run ({}).",
                 list.len(),
                 plural(list.len()),
                 list.join(", ")

@@ -190,7 +190,7 @@ impl Analysis<'_> {
             origins.into_iter().map(|(what, n)| format!("{what} for {n} verdict{}", plural(n))).collect()
         };
         if parts.is_empty() {
-            parts.push("none needed (no verification failure was analysed)".to_owned());
+            parts.push("none needed (no verification failure was analyzed)".to_owned());
         }
         if let Some(s) = &self.input.synthesis {
             parts.push(format!("patterns synthesised by LLM {}", code(s.model)));

@@ -55,7 +55,7 @@ pub struct Synthesis<'a> {
 pub struct ReportInput<'a> {
     pub run: &'a Run,
     pub shape: &'a Shape,
-    /// One per failed eval that was analysed (infrastructure ones included, with an
+    /// One per failed eval that was analyzed (infrastructure ones included, with an
     /// `Infrastructure` origin); any order, the report sorts them by eval path.
     pub verdicts: &'a [Verdict],
     pub history: &'a History,

@@ -4,7 +4,7 @@
 //! **every** model (a sign the eval, not the models, is at fault — which no single report can see).
 //!
 //! Runs are ordered by when they ran (the run's creation time, else the report's date), never by
-//! when they were analysed. Only full reports count as runs (a scoped report covers part of a
+//! when they were analyzed. Only full reports count as runs (a scoped report covers part of a
 //! run); one report per run, the newest. An eval a report names as failed failed; one it lists as
 //! passed passed; one it does neither for was **absent** from the run (never a pass) — except in a
 //! report that does not list its passed evals (hand-written, or written before evaltriage

@@ -148,7 +148,7 @@ pub fn registry() -> &'static [ToolDef] {
             ),
             ToolDef::new(
                 "analyze_run",
-                "Analyse a run's failures (or one category's or eval's, from a visualizer URL) and write the \
+                "Analyze a run's failures (or one category's or eval's, from a visualizer URL) and write the \
                  markdown triage report into the reports folder: each failure labelled MODEL_FAULT, \
                  OVERLY_STRICT, AMBIGUOUS_TASK or KNOWN_GAP with reasoning, history against prior reports, and \
                  what changed since the last one. Returns the verdicts and `report_uri` (read it as a resource). \

@@ -238,14 +238,14 @@ impl<'a> Summary<'a> {
         if !counts.is_empty() {
             let _ = writeln!(s, "  {}", counts.join(" · "));
         }
-        // What was not analysed, and why (a budget or a deadline): named, not only counted.
+        // What was not analyzed, and why (a budget or a deadline): named, not only counted.
         let mut skipped_by: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
         for v in self.verdicts.iter().filter(|v| v.status == VerdictStatus::Skipped) {
             let why = v.reasoning.split(':').next().unwrap_or("skipped").trim();
             skipped_by.entry(why).or_default().push(v.eval_path.as_str());
         }
         for (why, evals) in skipped_by {
-            let _ = writeln!(s, "  not analysed ({why}): {}", evals.join(", "));
+            let _ = writeln!(s, "  not analyzed ({why}): {}", evals.join(", "));
         }
         let missing: Vec<&Verdict> = self.verdicts.iter().filter(|v| !v.missing_evidence.is_empty()).collect();
         if let Some(first) = missing.first() {

@@ -290,7 +290,9 @@ async fn the_retry_budget_bounds_the_waits_without_an_overall_timeout() {
     llm.retry_budget = Duration::from_millis(2_500);
     let started = std::time::Instant::now();
     let analysis = run(small_cases(1), &FanoutConfig { backend: Backend::Llm(llm), ..FanoutConfig::default() }).await;
-    assert!(started.elapsed() < Duration::from_millis(2_500), "{:?}", started.elapsed());
+    // No wait begins that would end past the budget; the slack is for the requests themselves on a
+    // loaded machine (without the budget, the retries alone wait longer than this).
+    assert!(started.elapsed() < Duration::from_millis(4_000), "{:?}", started.elapsed());
     let v = &analysis.verdicts[0];
     assert_eq!(v.status, VerdictStatus::Error);
     assert!(v.reasoning.contains("HTTP 503") && v.reasoning.contains("deadline"), "{}", v.reasoning);

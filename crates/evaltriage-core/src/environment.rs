@@ -5,7 +5,7 @@
 //! This is the one copy of the rule (convex-evals' `isInfrastructureStepFailure` in
 //! `runner/scorer.ts`); the runner aborts the whole run on such a failure.
 
-use crate::model::StepName;
+use crate::step::StepName;
 
 /// Substrings (lowercase) that make an install, deploy or tsc error an environment failure. Bare
 /// `rate limit` is deliberately absent: step errors embed project paths, and an eval *named*

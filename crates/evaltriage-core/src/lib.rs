@@ -18,6 +18,7 @@ pub mod sample;
 pub mod shape;
 pub mod signature;
 pub mod source;
+pub mod step;
 pub mod target;
 pub mod text;
 pub mod threads;

@@ -2,7 +2,7 @@
 //!
 //! These are plain data, built by a source from its own wire format. Nothing here does I/O.
 
-use std::fmt;
+pub use crate::step::{StepName, is_step_header};
 
 use crate::ids::{EvalId, EvalPath, RunId, StorageId};
 use crate::run_failure::RunFailure;
@@ -278,50 +278,6 @@ pub struct Step {
     pub created_at_ms: f64,
 }
 
-/// The benchmark's pipeline steps; unknown names are kept as written.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum StepName {
-    Filesystem,
-    Install,
-    Deploy,
-    Tsc,
-    Eslint,
-    Tests,
-    Other(String),
-}
-
-impl StepName {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "filesystem" => Self::Filesystem,
-            "install" => Self::Install,
-            "deploy" => Self::Deploy,
-            "tsc" => Self::Tsc,
-            "eslint" => Self::Eslint,
-            "tests" => Self::Tests,
-            other => Self::Other(other.to_owned()),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Filesystem => "filesystem",
-            Self::Install => "install",
-            Self::Deploy => "deploy",
-            Self::Tsc => "tsc",
-            Self::Eslint => "eslint",
-            Self::Tests => "tests",
-            Self::Other(s) => s,
-        }
-    }
-}
-
-impl fmt::Display for StepName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// The status of a step.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StepStatus {
@@ -342,13 +298,6 @@ impl StepStatus {
             Self::Unknown(kind) => kind,
         }
     }
-}
-
-/// Whether a line is a step's generic first line, such as `Error: Failed to typecheck code:`,
-/// which names the step and says nothing about the error itself.
-pub fn is_step_header(line: &str) -> bool {
-    let line = line.trim();
-    line.starts_with("Error: Failed to") && line.ends_with(':')
 }
 
 /// Why an infrastructure failure is one.

@@ -9,7 +9,7 @@
 //! `[rate_limit] Aborted after N rate-limit errors`, `[answer_validation] ...`, and
 //! `Run stuck in "pending" state for N minutes — auto-failed by maintenance cron`.
 
-use crate::model::StepName;
+use crate::step::StepName;
 
 /// What kind of bad end a run had.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +69,7 @@ impl RunFailure {
             _ if is_stuck(reason) => RunFailureKind::Stuck,
             _ => RunFailureKind::Other,
         };
-        let first = rest.lines().map(str::trim).find(|l| !l.is_empty() && !crate::model::is_step_header(l));
+        let first = rest.lines().map(str::trim).find(|l| !l.is_empty() && !crate::step::is_step_header(l));
         let first_line = first.or_else(|| rest.lines().map(str::trim).find(|l| !l.is_empty())).unwrap_or("");
         Self { kind, first_line: first_line.to_owned(), reason: reason.to_owned() }
     }

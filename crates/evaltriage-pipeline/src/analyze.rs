@@ -21,6 +21,9 @@ use crate::events::{Event, Events};
 use crate::settings::{AnalysisSettings, Settings};
 use crate::source::AnySource;
 
+/// Why a verdict has no answer when the batch engine writes a run without calls.
+pub(crate) const NO_BATCH_ANSWER: &str = "no valid answer came back from the batch within its rounds";
+
 /// Evidence downloads in flight at once.
 const EVIDENCE_CONCURRENCY: usize = 4;
 
@@ -383,7 +386,7 @@ pub async fn analyze(
         est.waiting = split.claimed_elsewhere;
         est.cases += reused.len() + split.claimed_elsewhere;
         if config.batch_sink.is_some() {
-            crate::backfill::settle_synthesis(&mut est, cases, reused, &config, &run_summary).await;
+            settle_synthesis(&mut est, cases, reused, &config, &run_summary).await;
         }
         return Ok(Analyzed::Estimate(est, Box::new(config)));
     }
@@ -520,4 +523,28 @@ impl Spend {
             "synthesis": usage(self.synthesis),
         })
     }
+}
+
+/// For the batch engine's collection (an estimate with a batch sink): when every verdict of the
+/// run is known without a call, the synthesis is the one call left — queued with the exact prompt
+/// the analysis will send, or not at all when its answer is cached. Corrects the estimate to say so.
+pub(crate) async fn settle_synthesis(
+    est: &mut evaltriage_fanout::Estimate,
+    cases: Vec<Case>,
+    reused: Vec<Verdict>,
+    config: &FanoutConfig,
+    run_summary: &str,
+) {
+    let verdict_calls = est.calls - usize::from(est.synthesis_call);
+    if verdict_calls > 0 || est.waiting > 0 {
+        return;
+    }
+    let mut quiet = config.clone();
+    quiet.no_calls = Some(NO_BATCH_ANSWER.to_owned());
+    quiet.progress = None;
+    let Ok(mut fanned) = evaltriage_fanout::analyze(cases, &quiet).await else { return };
+    crate::reuse::merge(&mut fanned.verdicts, reused);
+    let queued = evaltriage_fanout::queue_synthesis(&fanned.verdicts, run_summary, config);
+    est.synthesis_call = queued;
+    est.calls = usize::from(queued);
 }

@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use evaltriage_core::source::{ListQuery, RunHeader};
-use evaltriage_core::{RunRef, TokenUsage, Verdict};
+use evaltriage_core::{RunRef, TokenUsage};
+use evaltriage_fanout::Backend;
 use evaltriage_fanout::batch::{self, BatchProvider, BatchState, PendingCall, Turn};
-use evaltriage_fanout::{Backend, Case, Estimate, FanoutConfig};
 use evaltriage_report::{DigestRun, NightDigest, RunOutcome};
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +33,7 @@ use crate::settings::{AnalysisSettings, Settings};
 use crate::since::Since;
 
 /// The reason a verdict is an error when the batch rounds gave no valid answer.
-const NO_BATCH_ANSWER: &str = "no valid answer came back from the batch within its rounds";
+use crate::analyze::NO_BATCH_ANSWER;
 
 /// What a backfill is asked to do.
 #[derive(Debug, Clone)]
@@ -295,30 +295,6 @@ fn reused_in(reports_dir: &Path, outcome: &RunOutcome) -> usize {
     evaltriage_report::parse_report(&text, None).map_or(0, |r| {
         r.verdicts.iter().filter(|v| matches!(v.origin, evaltriage_core::VerdictOrigin::Reused(_))).count()
     })
-}
-
-/// For the batch engine's collection (an estimate with a batch sink): when every verdict of the
-/// run is known without a call, the synthesis is the one call left — queued with the exact prompt
-/// the analysis will send, or not at all when its answer is cached. Corrects the estimate to say so.
-pub(crate) async fn settle_synthesis(
-    est: &mut Estimate,
-    cases: Vec<Case>,
-    reused: Vec<Verdict>,
-    config: &FanoutConfig,
-    run_summary: &str,
-) {
-    let verdict_calls = est.calls - usize::from(est.synthesis_call);
-    if verdict_calls > 0 || est.waiting > 0 {
-        return;
-    }
-    let mut quiet = config.clone();
-    quiet.no_calls = Some(NO_BATCH_ANSWER.to_owned());
-    quiet.progress = None;
-    let Ok(mut fanned) = evaltriage_fanout::analyze(cases, &quiet).await else { return };
-    crate::reuse::merge(&mut fanned.verdicts, reused);
-    let queued = evaltriage_fanout::queue_synthesis(&fanned.verdicts, run_summary, config);
-    est.synthesis_call = queued;
-    est.calls = usize::from(queued);
 }
 
 #[expect(clippy::too_many_arguments, reason = "the engine's one entry, called from one place")]

@@ -24,6 +24,7 @@ use crate::fsread::human_bytes;
 use crate::ids::{EvalId, RunId, StorageId};
 use crate::model::Run;
 use crate::retry::{Retries, RetryPolicy, retry_after};
+use crate::source::limits::{DEFAULT_MAX_BLOB_BYTES, MAX_RUN_DOCUMENT_BYTES};
 use crate::source::zipfiles::{ZipLimits, unzip_files};
 use crate::source::{BlobRead, RunFilter, RunHeader, Source, SourceError, assemble_evidence, wire};
 use crate::target::RunRef;
@@ -31,14 +32,10 @@ use crate::target::RunRef;
 /// The convex-evals production deployment.
 pub const DEFAULT_CONVEX_URL: &str = "https://fabulous-panther-525.convex.cloud";
 
-/// The default cap on one blob download: 64 MiB (real output and eval source zips are a few MiB;
-/// four downloads in flight then hold at most 256 MiB).
-pub const DEFAULT_MAX_BLOB_BYTES: u64 = 64 << 20;
-
 /// The most bytes read from one query answer: the run document cap
 /// ([`crate::source::MAX_RUN_DOCUMENT_BYTES`], 64 MiB), since a run document is the largest
 /// answer (a 20,000-eval run is about 25 MB).
-const MAX_QUERY_ANSWER_BYTES: u64 = crate::source::store::MAX_RUN_DOCUMENT_BYTES;
+const MAX_QUERY_ANSWER_BYTES: u64 = MAX_RUN_DOCUMENT_BYTES;
 
 /// The most bytes of an error answer kept for its message.
 const MAX_ERROR_BODY_BYTES: u64 = 64 << 10;

@@ -7,7 +7,9 @@
 
 mod convex;
 mod inspect;
+mod limits;
 mod listing;
+mod snapshot;
 mod store;
 mod wire;
 mod zipfiles;
@@ -15,10 +17,12 @@ mod zipfiles;
 use std::future::Future;
 use std::path::PathBuf;
 
-pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL, DEFAULT_MAX_BLOB_BYTES};
+pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL};
 pub use inspect::{InspectLimits, InspectSource, LogFormat, inspect_log_format, logs_in};
+pub use limits::{DEFAULT_MAX_BLOB_BYTES, MAX_RUN_DOCUMENT_BYTES};
 pub use listing::{LIST_RUNS_MAX, ListQuery, Listing, glob_matches, list_convex, list_store};
-pub use store::{MAX_RUN_DOCUMENT_BYTES, MAX_STORE_BLOB_BYTES, SnapshotSummary, StoreSource, snapshot};
+pub use snapshot::{SnapshotSummary, snapshot};
+pub use store::{MAX_STORE_BLOB_BYTES, StoreSource};
 pub use zipfiles::{ZipLimits, unzip_files};
 
 use crate::evidence::{Evidence, EvidencePart, EvidenceProblem, FileSet};

@@ -21,19 +21,13 @@ use crate::evidence::Evidence;
 use crate::fsread::{read_regular, read_regular_under, resolve_under};
 use crate::ids::{EvalId, RunId, StorageId};
 use crate::model::Run;
-use crate::source::convex::ConvexSource;
+use crate::source::limits::{DEFAULT_MAX_BLOB_BYTES, MAX_RUN_DOCUMENT_BYTES};
 use crate::source::zipfiles::{ZipLimits, read_dir_files, unzip_files};
 use crate::source::{BlobRead, RunFilter, RunHeader, Source, SourceError, assemble_evidence, wire};
 use crate::target::RunRef;
 
-/// The largest run document read: 64 MiB. A real 111-eval run is a few MB and a 20,000-eval run
-/// (far past any benchmark's size) about 25 MB, so 64 MiB refuses only what no run needs, and a
-/// hostile document costs at most that much while it is parsed (its free text is capped on the way
-/// in).
-pub const MAX_RUN_DOCUMENT_BYTES: u64 = 64 << 20;
-
 /// The largest blob zip read from a store (the same default cap as a download).
-pub const MAX_STORE_BLOB_BYTES: u64 = crate::source::convex::DEFAULT_MAX_BLOB_BYTES;
+pub const MAX_STORE_BLOB_BYTES: u64 = DEFAULT_MAX_BLOB_BYTES;
 
 /// Reads runs from a local store.
 #[derive(Debug, Clone)]
@@ -43,7 +37,7 @@ pub struct StoreSource {
     run_file: Option<(RunId, PathBuf)>,
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SourceError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SourceError + '_ {
     move |source| SourceError::Io { path: path.to_path_buf(), source }
 }
 
@@ -96,7 +90,7 @@ impl StoreSource {
         &self.root
     }
 
-    fn runs_dir(&self) -> PathBuf {
+    pub(crate) fn runs_dir(&self) -> PathBuf {
         self.root.join("runs")
     }
 
@@ -177,7 +171,7 @@ impl StoreSource {
         }
     }
 
-    fn has_blob(&self, id: &StorageId) -> bool {
+    pub(crate) fn has_blob(&self, id: &StorageId) -> bool {
         self.root.join("blobs").join(id.as_str()).is_dir()
             || self.root.join("blobs").join(format!("{id}.zip")).is_file()
     }
@@ -201,7 +195,7 @@ impl StoreSource {
 
 /// Writes a file through a temporary file in the same folder and a rename, so a reader never sees
 /// half a file and a failure leaves the old one in place.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SourceError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SourceError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io(dir))?;
@@ -248,60 +242,4 @@ impl Source for StoreSource {
         }
         Ok(headers)
     }
-}
-
-/// What a snapshot copied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotSummary {
-    pub run_id: RunId,
-    pub run_file: PathBuf,
-    pub evals: usize,
-    pub blobs_written: usize,
-    pub blobs_already_there: usize,
-    /// Blobs that could not be downloaded, with why; the snapshot still holds the rest.
-    pub blobs_missing: Vec<String>,
-}
-
-/// Copies a run from Convex into a local store: the blobs of its failed evals (each shared blob
-/// once), then the run document, so a store never names a run whose blobs are still being written.
-pub async fn snapshot(convex: &ConvexSource, run: &RunRef, into: &Path) -> Result<SnapshotSummary, SourceError> {
-    // Kept as the server's JSON text and written unchanged: no `Value` tree of a large run.
-    let text =
-        convex.run_document_text(&run.run_id).await?.ok_or_else(|| SourceError::RunNotFound(run.run_id.clone()))?;
-    let parsed = wire::run_from_slice(text.get().as_bytes()).map_err(SourceError::Malformed)?;
-    let parsed = super::the_run_asked_for(&run.run_id, parsed, convex.url(), false)?;
-    std::fs::create_dir_all(into).map_err(io(into))?;
-    let store = StoreSource::open(into)?;
-    let mut wanted = BTreeSet::new();
-    for eval in parsed.evals.iter().filter(|e| e.status.is_failed()) {
-        wanted.extend(eval.output_storage_id().cloned());
-        wanted.extend(eval.eval_source_storage_id.clone());
-    }
-    let (mut written, mut already, mut missing) = (0, 0, Vec::new());
-    for id in &wanted {
-        if store.has_blob(id) {
-            already += 1;
-            continue;
-        }
-        match convex.blob_bytes(id).await {
-            Ok(bytes) => {
-                store.write_blob(id, &bytes)?;
-                written += 1;
-            }
-            Err(e) => missing.push(format!("{id}: {e}")),
-        }
-    }
-    let run_file = store.runs_dir().join(format!("{}.json", parsed.id));
-    let mut bytes = text.get().as_bytes().to_vec();
-    drop(text);
-    bytes.push(b'\n');
-    write_atomic(&run_file, &bytes)?;
-    Ok(SnapshotSummary {
-        run_id: parsed.id,
-        run_file,
-        evals: parsed.evals.len(),
-        blobs_written: written,
-        blobs_already_there: already,
-        blobs_missing: missing,
-    })
 }

@@ -231,3 +231,71 @@ async fn a_malformed_answer_is_the_servers_fault_and_names_the_field() {
     assert!(matches!(err, SourceError::Malformed(_)), "{err:?}");
     assert!(err.to_string().contains("evals[0].steps[0].status.kind: invalid type"), "{err}");
 }
+
+#[tokio::test]
+async fn a_blob_server_that_never_answers_is_given_up_on_after_a_few_timeouts() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/query"))
+        .and(body_partial_json(json!({"path": "runs:getOutputUrl"})))
+        .respond_with(success(json!(format!("{}/blob/silent?token=signed", server.uri()))))
+        .mount(&server)
+        .await;
+    mount_blob(&server, "silent", ResponseTemplate::new(200).set_delay(Duration::from_secs(60))).await;
+    let mut c = config(&server.uri());
+    c.give_up_after_timeouts = 2;
+    let source = ConvexSource::new(c).unwrap();
+    let started = std::time::Instant::now();
+    let mut errors = Vec::new();
+    for n in 0..6 {
+        let id = StorageId::new(&format!("kg2blob{n}")).unwrap();
+        errors.push(source.blob_bytes(&id).await.unwrap_err().to_string());
+    }
+    assert!(errors[..2].iter().all(|e| e.contains("timed out")), "{errors:?}");
+    assert!(errors[2..].iter().all(|e| e.contains("the deployment is not answering")), "{errors:?}");
+    assert!(errors.iter().all(|e| !e.contains("signed")), "{errors:?}");
+    let downloads = server.received_requests().await.unwrap().iter().filter(|r| r.method.as_str() == "GET").count();
+    assert_eq!(downloads, 2, "no download after the deployment was given up on");
+    // Two deadlines of 300 ms, not six.
+    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn the_remaining_evidence_after_giving_up_is_a_problem_saying_so() {
+    let server = MockServer::start().await;
+    mount_run(&server).await;
+    mount_url(&server, OUTPUT_BLOB, json!(format!("{}/blob/{OUTPUT_BLOB}", server.uri()))).await;
+    mount_url(&server, SOURCE_BLOB, json!(format!("{}/blob/{SOURCE_BLOB}", server.uri()))).await;
+    for id in [OUTPUT_BLOB, SOURCE_BLOB] {
+        mount_blob(&server, id, ResponseTemplate::new(200).set_delay(Duration::from_secs(60))).await;
+    }
+    let mut c = config(&server.uri());
+    c.give_up_after_timeouts = 1;
+    let e = evidence_of(&ConvexSource::new(c).unwrap()).await;
+    let problems = shown(&e);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].starts_with("model output: ") && problems[0].contains("timed out"), "{problems:?}");
+    assert!(
+        problems[1].starts_with("eval source: ") && problems[1].contains("the deployment is not answering"),
+        "{problems:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_between_timeouts_keeps_the_deployment_in_use() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({"path": "runs:slow"})))
+        .respond_with(success(Value::Null).set_delay(Duration::from_secs(60)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).respond_with(success(json!(1))).mount(&server).await;
+    let mut c = config(&server.uri());
+    c.give_up_after_timeouts = 2;
+    let source = ConvexSource::new(c).unwrap();
+    for _ in 0..3 {
+        let err = source.query("runs:slow", json!({})).await.unwrap_err();
+        assert!(err.to_string().contains("timed out"), "{err}");
+        assert_eq!(source.query("runs:fast", json!({})).await.unwrap(), json!(1));
+    }
+}

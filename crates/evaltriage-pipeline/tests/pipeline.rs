@@ -283,3 +283,40 @@ async fn runs_analysed_out_of_order_are_compared_only_with_runs_before_them() {
     assert!(json["report"]["verdicts"].as_array().is_some_and(|v| !v.is_empty() && v[0]["label"].is_string()));
     assert!(json["report"]["human_reviews"].is_array());
 }
+
+/// `path` spelled relative to the working directory (`../../tmp/…`), however deep that is.
+fn relative_to_cwd(path: &Path) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+    let path = path.canonicalize().unwrap();
+    let common = cwd.components().zip(path.components()).take_while(|(a, b)| a == b).count();
+    let mut relative: PathBuf = cwd.components().skip(common).map(|_| "..").collect();
+    relative.extend(path.components().skip(common));
+    relative
+}
+
+#[test]
+fn a_review_meets_the_analysis_lock_however_the_report_is_spelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().canonicalize().unwrap().join("reports");
+    let report = reports.join("openai/gpt-5/jn7ak4x9_2026-11-30.md");
+    std::fs::create_dir_all(report.parent().unwrap()).unwrap();
+    std::fs::write(&report, "# Run analysis\n").unwrap();
+    // As an analysis holds it.
+    let _held = evaltriage_report::lock_report(&reports, &report).unwrap();
+    let dotted = reports.join("openai/../openai/gpt-5/jn7ak4x9_2026-11-30.md");
+    let relative = relative_to_cwd(&report);
+    assert!(relative.is_relative(), "{}", relative.display());
+    for spelling in [report.clone(), dotted, relative] {
+        let request = evaltriage_pipeline::review::ReviewRequest {
+            report: spelling.to_str().unwrap(),
+            eval: "000-fundamentals/000-empty_functions",
+            label: evaltriage_core::Classification::ModelFault,
+            note: "checked",
+            by: None,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+        };
+        let err = evaltriage_pipeline::review::review(&reports, &request).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Busy, "{}: {err}", spelling.display());
+    }
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), "# Run analysis\n");
+}

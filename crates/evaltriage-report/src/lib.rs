@@ -49,7 +49,7 @@ pub use review::human::add_review;
 pub use review::run_diff::{EvalDiff, RunSide, diff_json, diff_text, differences, oldest_first, run_diff};
 pub use review::structured::report_json;
 pub use review::trend::{EvalRow, ModelTrend, Outcome, Trend, TrendOptions, TrendPoint, trend};
-pub use write::lock::{HeldLock, LockAttempt, lock_path, lock_report, try_lock_file};
+pub use write::lock::{HeldLock, LockAttempt, inside_reports_dir, lock_path, lock_report, try_lock_file};
 pub use write::{WriteOutcome, existing_report_for, rewrite_report, write_file_atomically, write_report};
 
 /// What the crate's unit tests share.

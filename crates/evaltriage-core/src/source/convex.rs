@@ -8,10 +8,15 @@
 //! reading its body (a server that never answers, or trickles a byte a second, fails at the
 //! deadline, and a timed-out request is not tried again), every query or download has a total
 //! budget for all its attempts and backoff sleeps, and a blob is streamed through a size cap.
+//! A deployment whose queries, or whose blob downloads, let [`ConvexConfig::give_up_after_timeouts`]
+//! requests in a row time out is given up on for those for the rest of the run: every later one
+//! fails at once with "the deployment is not answering", said once in the log. Queries and
+//! downloads keep separate counts, since a blob server may hang while the API still answers.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
@@ -37,6 +42,9 @@ pub const DEFAULT_CONVEX_URL: &str = "https://fabulous-panther-525.convex.cloud"
 /// answer (a 20,000-eval run is about 25 MB).
 const MAX_QUERY_ANSWER_BYTES: u64 = MAX_RUN_DOCUMENT_BYTES;
 
+/// Requests in a row that may time out before the deployment is given up on for the run.
+pub const DEFAULT_GIVE_UP_AFTER_TIMEOUTS: u32 = 3;
+
 /// The most bytes of an error answer kept for its message.
 const MAX_ERROR_BODY_BYTES: u64 = 64 << 10;
 
@@ -59,6 +67,10 @@ pub struct ConvexConfig {
     pub backoff: Duration,
     /// The largest blob downloaded; a larger one is a per-eval problem, never read whole.
     pub max_blob_bytes: u64,
+    /// After this many requests in a row (queries or downloads) with no answer in time, the
+    /// deployment is given up on for the run: the remaining ones fail at once ("the deployment is
+    /// not answering"). Default [`DEFAULT_GIVE_UP_AFTER_TIMEOUTS`]; 0 never gives up.
+    pub give_up_after_timeouts: u32,
 }
 
 impl ConvexConfig {
@@ -73,6 +85,7 @@ impl ConvexConfig {
             max_retries: 3,
             backoff: Duration::from_millis(500),
             max_blob_bytes: DEFAULT_MAX_BLOB_BYTES,
+            give_up_after_timeouts: DEFAULT_GIVE_UP_AFTER_TIMEOUTS,
         }
     }
 }
@@ -88,6 +101,7 @@ impl fmt::Debug for ConvexConfig {
             .field("max_retries", &self.max_retries)
             .field("backoff", &self.backoff)
             .field("max_blob_bytes", &self.max_blob_bytes)
+            .field("give_up_after_timeouts", &self.give_up_after_timeouts)
             .finish()
     }
 }
@@ -106,15 +120,31 @@ pub struct ConvexSource {
     config: ConvexConfig,
     client: reqwest::Client,
     blobs: Mutex<HashMap<StorageId, BlobCell>>,
+    /// Per [`Endpoint`]: requests in a row that timed out (any answer resets it).
+    timeouts_in_a_row: [AtomicU32; 2],
+    /// Per [`Endpoint`]: set once it is given up on, with why (for the one warning).
+    given_up: [OnceLock<String>; 2],
+}
+
+/// What a request asks of the deployment; each is given up on by its own count of timeouts.
+#[derive(Debug, Clone, Copy)]
+enum Endpoint {
+    Query = 0,
+    Download = 1,
 }
 
 /// The longest single wait between attempts, whatever a server's `Retry-After` asks.
 const MAX_WAIT: Duration = Duration::from_secs(10);
 
-/// One outcome of an HTTP attempt: done, or worth another try after a delay.
+/// One outcome of an HTTP attempt: done, worth another try after a delay, or no answer in time.
 enum Attempt<T> {
     Done(Result<T, SourceError>),
-    Retry { error: SourceError, after: Option<Duration> },
+    /// The server was given its whole deadline; it is not asked again for this request.
+    TimedOut(SourceError),
+    Retry {
+        error: SourceError,
+        after: Option<Duration>,
+    },
 }
 
 impl ConvexSource {
@@ -125,7 +155,13 @@ impl ConvexSource {
             .user_agent(concat!("evaltriage/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SourceError::Transport { url: config.url.clone(), message: e.to_string() })?;
-        Ok(Self { config, client, blobs: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            config,
+            client,
+            blobs: Mutex::new(HashMap::new()),
+            timeouts_in_a_row: [AtomicU32::new(0), AtomicU32::new(0)],
+            given_up: [OnceLock::new(), OnceLock::new()],
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -146,22 +182,38 @@ impl ConvexSource {
     /// Runs attempts until one is done, the retries are spent, or the retry budget would be
     /// exceeded. Each attempt is cut at `deadline` (or what is left of the budget, if less); a
     /// cut attempt ends the loop, since a server that did not answer in time is not asked again.
-    async fn with_retries<T, F, Fut>(&self, url: &str, deadline: Duration, mut attempt_fn: F) -> Result<T, SourceError>
+    async fn with_retries<T, F, Fut>(
+        &self,
+        endpoint: Endpoint,
+        url: &str,
+        deadline: Duration,
+        mut attempt_fn: F,
+    ) -> Result<T, SourceError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Attempt<T>>,
     {
+        if self.given_up[endpoint as usize].get().is_some() {
+            return Err(not_answering(url));
+        }
         let mut retries = self.retries();
         loop {
             let limit = deadline.min(retries.remaining());
             let Ok(outcome) = tokio::time::timeout(limit, attempt_fn()).await else {
+                self.timed_out(endpoint, url);
                 return Err(SourceError::Transport {
                     url: redact_query(url),
                     message: format!("timed out: no complete answer within {}", seconds(limit)),
                 });
             };
+            if matches!(outcome, Attempt::TimedOut(_)) {
+                self.timed_out(endpoint, url);
+            } else {
+                self.timeouts_in_a_row[endpoint as usize].store(0, Ordering::SeqCst);
+            }
             match outcome {
                 Attempt::Done(result) => return result,
+                Attempt::TimedOut(error) => return Err(error),
                 Attempt::Retry { error, after } => match retries.next_wait(after) {
                     Ok(wait) => {
                         tracing::debug!(%error, retry = retries.done(), ?wait, "retrying");
@@ -173,6 +225,27 @@ impl ConvexSource {
                     }
                 },
             }
+        }
+    }
+
+    /// Counts a request that got no answer in time; gives the deployment up when that makes enough
+    /// in a row, and says so once.
+    fn timed_out(&self, endpoint: Endpoint, url: &str) {
+        let in_a_row = self.timeouts_in_a_row[endpoint as usize].fetch_add(1, Ordering::SeqCst) + 1;
+        let limit = self.config.give_up_after_timeouts;
+        if limit == 0 || in_a_row < limit {
+            return;
+        }
+        let mut first = false;
+        let why = self.given_up[endpoint as usize].get_or_init(|| {
+            first = true;
+            format!(
+                "the deployment is not answering: {in_a_row} requests in a row timed out (the last to {}); no more requests are sent to it in this run",
+                redact_query(url)
+            )
+        });
+        if first {
+            tracing::warn!("{why}");
         }
     }
 
@@ -191,7 +264,10 @@ impl ConvexSource {
         let url = format!("{}/{endpoint}", self.config.url);
         let body =
             serde_json::to_vec(&json!({"path": path, "args": args, "format": "json"})).expect("json values serialise");
-        self.with_retries(&url, self.config.request_timeout, || self.call_once(&url, path, body.clone())).await
+        self.with_retries(Endpoint::Query, &url, self.config.request_timeout, || {
+            self.call_once(&url, path, body.clone())
+        })
+        .await
     }
 
     async fn call_once(&self, url: &str, path: &str, body: Vec<u8>) -> Attempt<Box<RawValue>> {
@@ -282,6 +358,10 @@ impl ConvexSource {
     /// through the size cap ([`ConvexConfig::max_blob_bytes`]).
     pub async fn blob_bytes(&self, id: &StorageId) -> Result<Vec<u8>, SourceError> {
         let blob_error = |reason: String| SourceError::Blob { id: id.clone(), reason };
+        // Given up on downloads: not even the download URL is asked for.
+        if self.given_up[Endpoint::Download as usize].get().is_some() {
+            return Err(blob_error(NOT_ANSWERING.to_owned()));
+        }
         let url = match self.query("runs:getOutputUrl", json!({"storageId": id.as_str()})).await? {
             Value::String(u) => u,
             Value::Null => {
@@ -306,7 +386,7 @@ impl ConvexSource {
             }
             Err(e) => return Err(blob_error(format!("the download URL is not a URL ({e})"))),
         }
-        self.with_retries(&url, self.config.download_timeout, || self.download_once(id, &url)).await
+        self.with_retries(Endpoint::Download, &url, self.config.download_timeout, || self.download_once(id, &url)).await
     }
 
     async fn download_once(&self, id: &StorageId, url: &str) -> Attempt<Vec<u8>> {
@@ -412,7 +492,7 @@ async fn read_capped(response: &mut reqwest::Response, cap: u64) -> Result<Cappe
 /// transport failures (refused, reset) are worth another try.
 fn failed<T>(url: &str, e: &reqwest::Error) -> Attempt<T> {
     if e.is_timeout() {
-        Attempt::Done(Err(transport(url, e)))
+        Attempt::TimedOut(transport(url, e))
     } else {
         Attempt::Retry { error: transport(url, e), after: None }
     }
@@ -427,6 +507,14 @@ fn transport(url: &str, e: &reqwest::Error) -> SourceError {
         "request failed"
     };
     SourceError::Transport { url: redact_query(url), message: kind.to_owned() }
+}
+
+/// Why a request is not sent once its endpoint was given up on.
+const NOT_ANSWERING: &str = "the deployment is not answering (given up after requests in a row timed out); not asked";
+
+/// The error of every request once its endpoint was given up on.
+fn not_answering(url: &str) -> SourceError {
+    SourceError::Transport { url: redact_query(url), message: NOT_ANSWERING.to_owned() }
 }
 
 /// Download URLs carry signed query strings; keep them out of messages.

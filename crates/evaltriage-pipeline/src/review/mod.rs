@@ -204,8 +204,10 @@ impl Reviewed {
 pub fn review(reports_dir: &Path, request: &ReviewRequest<'_>) -> Result<Reviewed, Error> {
     let path = resolve(request.report, reports_dir)?;
     // The report's lock, as an analysis takes it: a review never races an analysis (or another
-    // review) of the same report, so neither edit is lost.
-    let _lock = if path.starts_with(reports_dir) {
+    // review) of the same report, so neither edit is lost. Inside is where the path resolves, not
+    // how it is spelled (`..`, relative against an absolute folder).
+    let inside = evaltriage_report::inside_reports_dir(reports_dir, &path);
+    let _lock = if inside {
         match evaltriage_report::lock_report(reports_dir, &path) {
             Ok(lock) => Some(lock),
             Err(e @ evaltriage_report::ReportError::Busy { .. }) => {
@@ -236,7 +238,7 @@ pub fn review(reports_dir: &Path, request: &ReviewRequest<'_>) -> Result<Reviewe
     })?;
     // A report named by a path outside the reports folder is written where it is, never through a
     // link out of its own folder.
-    let root = if path.starts_with(reports_dir) { reports_dir } else { path.parent().unwrap_or(reports_dir) };
+    let root = if inside { reports_dir } else { path.parent().unwrap_or(reports_dir) };
     evaltriage_report::rewrite_report(root, &path, &edited)?;
     Ok(Reviewed { path, eval: eval.to_owned(), human })
 }

@@ -42,7 +42,7 @@ impl SiteBuilt {
 /// Builds the site of the reports folder into `out_dir`, showing `runs` runs per model.
 pub fn build(reports_dir: &Path, out_dir: &Path, runs: usize) -> Result<SiteBuilt, Error> {
     let reports = catalog(reports_dir)?;
-    let digests = nightly_digests(&reports_dir.join("nightly"));
+    let digests = nightly_digests(reports_dir);
     let pages = site_pages(&reports, &digests, SiteOptions { runs });
     let mut written = 0usize;
     for page in &pages {
@@ -139,15 +139,23 @@ fn site_error(path: &Path, e: &std::io::Error) -> Error {
 }
 
 /// `<reports-dir>/nightly/*.md`, newest first by name (digests are named by date); none when the
-/// folder is missing.
-fn nightly_digests(dir: &Path) -> Vec<NightlyDigest> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+/// folder is missing. A digest that resolves outside the reports folder (a link to any file) is
+/// skipped, never published.
+fn nightly_digests(reports_dir: &Path) -> Vec<NightlyDigest> {
+    let Ok(entries) = std::fs::read_dir(reports_dir.join("nightly")) else { return Vec::new() };
     let mut digests: Vec<NightlyDigest> = entries
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
             let stem = name.strip_suffix(".md")?.to_owned();
             if stem.starts_with('.') {
+                return None;
+            }
+            if !evaltriage_report::inside_reports_dir(reports_dir, &e.path()) {
+                tracing::warn!(
+                    "{}: a link that leads outside the reports folder; not followed, nightly digest skipped",
+                    e.path().display()
+                );
                 return None;
             }
             match read_report_text(&e.path()) {

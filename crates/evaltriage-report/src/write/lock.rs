@@ -94,15 +94,54 @@ pub fn try_lock_file(reports_dir: &Path, path: &Path, started: &str) -> std::io:
     Ok(LockAttempt::Held(HeldLock { _file: file, path: path.to_owned() }))
 }
 
+/// A path as the file system resolves it, whether or not it exists yet: its deepest existing
+/// ancestor canonicalized (links and `..` resolved, made absolute), then the missing names, with
+/// `.` and `..` among them applied by hand. Two spellings of one place give one answer.
+fn resolved(path: &Path) -> PathBuf {
+    let mut existing = path.to_path_buf();
+    let mut missing = Vec::new();
+    let mut base = loop {
+        if let Ok(found) = existing.canonicalize() {
+            break found;
+        }
+        let Some(last) = existing.components().next_back() else {
+            break std::env::current_dir().unwrap_or_default();
+        };
+        missing.push(last.as_os_str().to_owned());
+        if !existing.pop() {
+            break std::env::current_dir().unwrap_or_default();
+        }
+    };
+    for name in missing.iter().rev() {
+        match name.to_str() {
+            Some("..") => {
+                base.pop();
+            }
+            Some(".") => {}
+            _ => base.push(name),
+        }
+    }
+    base
+}
+
+/// Whether `path` lies inside `reports_dir`, by where both resolve rather than how they are
+/// spelled (`r/openai/../openai/x.md`, a relative path against an absolute folder, a link).
+pub fn inside_reports_dir(reports_dir: &Path, path: &Path) -> bool {
+    resolved(path).starts_with(resolved(reports_dir))
+}
+
 /// The lock file of a report path: its folder under the reports folder and its run-id prefix and
 /// scope, without the date, so two analyses of one run on either side of midnight still meet.
+/// The folder is keyed by where it resolves, so every spelling of one report (with `..`,
+/// relative, through a link) meets the same lock.
 pub fn lock_path(reports_dir: &Path, report: &Path) -> Result<PathBuf, ReportError> {
     let invalid = |reason| ReportError::InvalidPath { path: report.to_owned(), reason };
     let name = report.file_name().and_then(|n| n.to_str()).ok_or_else(|| invalid("no file name"))?;
     let parsed =
         parse_report_file_name(name).ok_or_else(|| invalid("the file name is not <runIdPrefix>_<YYYY-MM-DD>.md"))?;
-    let folder = report.parent().unwrap_or(Path::new(""));
-    let relative = folder.strip_prefix(reports_dir).unwrap_or(folder);
+    let folder = resolved(report.parent().unwrap_or(Path::new("")));
+    let root = resolved(reports_dir);
+    let relative = folder.strip_prefix(&root).unwrap_or(&folder);
     let mut key: Vec<String> =
         relative.components().map(|c| c.as_os_str().to_string_lossy().replace(['/', '\\'], "-")).collect();
     key.push(parsed.prefix.clone());
@@ -156,6 +195,30 @@ mod tests {
         lock_report(reports, &reports.join("openai/gpt-5").join("jn7ak4x9_2026-11-30.002-queries.md")).unwrap();
         drop(held);
         lock_report(reports, &next_day).unwrap();
+    }
+
+    #[test]
+    fn every_spelling_of_one_report_meets_one_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let reports = dir.path().join("r");
+        let report = reports.join("openai/gpt-5").join("jn7ak4x9_2026-11-30.md");
+        std::fs::create_dir_all(report.parent().unwrap()).unwrap();
+        let _held = lock_report(&reports, &report).unwrap();
+        let dotted = reports.join("openai/../openai/gpt-5/./jn7ak4x9_2026-11-30.md");
+        let via_parent = dir.path().join("r/../r/openai/gpt-5/jn7ak4x9_2026-11-30.md");
+        for spelling in [dotted, via_parent] {
+            assert_eq!(lock_path(&reports, &spelling).unwrap(), lock_path(&reports, &report).unwrap());
+            let err = lock_report(&reports, &spelling).unwrap_err();
+            assert!(matches!(err, ReportError::Busy { .. }), "{}: {err}", spelling.display());
+        }
+        // A folder not made yet resolves the same way too.
+        let missing = reports.join("new/model/../model/jn7ak4x9_2026-11-30.md");
+        assert_eq!(
+            lock_path(&reports, &missing).unwrap(),
+            lock_path(&reports, &reports.join("new/model/jn7ak4x9_2026-11-30.md")).unwrap()
+        );
+        assert!(inside_reports_dir(&reports, &reports.join("openai/../openai/gpt-5")));
+        assert!(!inside_reports_dir(&reports, &reports.join("openai/../../elsewhere")));
     }
 
     /// A reports folder (in a tempdir) and a folder outside it holding a file that must survive.

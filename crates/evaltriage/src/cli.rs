@@ -781,8 +781,9 @@ run that already has a report is skipped, so a repeat does nothing and costs
 nothing. The window is per model, from the high-water mark in
 <reports-dir>/.evaltriage/nightly.json (never moved past a run that was not
 handled). The digest goes to <reports-dir>/nightly/<YYYY-MM-DD>.md; a second
-nightly the same day adds a section to it. A night whose runs cannot be listed
-is recorded there and notified too.
+nightly the same day adds a section to it, ending with the findings whose
+state the night changed. A night whose runs cannot be listed is recorded
+there and notified too.
 
 Exit codes: 0 every run in the window was handled or left for a reason (still
 running, budget, --max-runs); 1 a run or the listing failed (the others were

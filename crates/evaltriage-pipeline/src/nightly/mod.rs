@@ -2,7 +2,8 @@
 //! (per model, from the high-water mark or a `since`), steps through them with the night's
 //! [`plan`] (the same one `dry_run` shows), analyzes through [`crate::analyze`] (one failure never
 //! stops the others), and writes the day's digest and the marks after every run, so a night killed
-//! half-way loses nothing.
+//! half-way loses nothing. The digest ends with the findings whose state the night changed (the
+//! reports folder's findings at the start against those at the end).
 
 pub mod plan;
 pub mod state;
@@ -88,7 +89,8 @@ impl Night {
 
     /// What the webhook is told: the night in one line, then per analyzed run the model, its
     /// pass rate and change, its regressions, and where its report is (a page of the site when
-    /// `site_url` is set, else the report's path); then where the digest is.
+    /// `site_url` is set, else the report's path); the findings that changed state (the first
+    /// few); then where the digest is.
     pub fn notice(&self, site_url: Option<&str>) -> String {
         let mut text = self.digest.summary();
         for note in self.digest.notes.iter().filter(|n| n.contains("could not be listed")) {
@@ -116,6 +118,15 @@ impl Night {
                 text.push_str(&format!("; regressions: {}", a.new_failures.join(", ")));
             }
             text.push_str(&format!(" — {}", link(a.report.trim_start_matches("../"))));
+        }
+        let changes = &self.digest.finding_changes;
+        if !changes.is_empty() {
+            const SHOWN: usize = 5;
+            let lines: Vec<String> = changes.iter().take(SHOWN).map(|c| c.line()).collect();
+            text.push_str(&format!("\nFindings that changed state ({}): {}", changes.len(), lines.join("; ")));
+            if changes.len() > SHOWN {
+                text.push_str(&format!("; and {} more in the digest", changes.len() - SHOWN));
+            }
         }
         let digest = match (site_url, self.digest_path.file_name()) {
             (Some(base), Some(name)) => {
@@ -182,6 +193,7 @@ pub async fn nightly(
             return Err(Error::bad_input("the webhook is not an http(s) URL"));
         }
     }
+    let across = settings.across.options()?;
     let say = |line: String| events.send(Event::Night(line));
     let started = Utc::now();
     let started_at = started.format("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -203,6 +215,7 @@ pub async fn nightly(
         notes: state_warning.into_iter().collect(),
         tokens_spent: 0,
         budget_tokens: options.limits.budget_tokens,
+        finding_changes: Vec::new(),
     };
     let digest_path = settings.reports_dir.join("nightly").join(format!("{}.md", digest.date.format("%Y-%m-%d")));
     let listing = match listed {
@@ -276,6 +289,7 @@ pub async fn nightly(
     }
 
     let digest_before = read_digest(&settings.reports_dir, &digest_path, digest.date)?;
+    let findings_before = evaltriage_report::findings(&crate::findings::records(&settings.reports_dir), &across);
     let mut night =
         NightRuns { settings, analysis, options, stopped: None, events: Arc::new(RunLog(Arc::clone(&events))) };
     // The section shows from the start, marked in progress until the night ends.
@@ -320,6 +334,8 @@ pub async fn nightly(
         }
     }
     failed_any |= night.stopped.is_some();
+    let findings_after = evaltriage_report::findings(&crate::findings::records(&settings.reports_dir), &across);
+    digest.finding_changes = evaltriage_report::finding_changes(&findings_before, &findings_after);
     digest.finished = true;
     write_digest(&settings.reports_dir, &digest_path, &digest_before, &digest)?;
     state.last_night = Some(LastNight { started_at, finished: true });

@@ -155,7 +155,7 @@ where there is one); a run without one is read from its run data (through
         source: SourceArgs,
     },
     /// Write a static, self-contained HTML site of the reports: models, trends, heat maps, every
-    /// report, the nightly digests (works from file://, no network resources)
+    /// report, the findings, the nightly digests (works from file://, no network resources)
     #[command(after_help = "\
 Example:
   evaltriage site --out site && xdg-open site/index.html")]

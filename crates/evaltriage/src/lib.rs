@@ -194,7 +194,7 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
             )),
             Command::Site { out: out_dir, runs, reports } => {
                 let settings = settings_for(&SourceArgs::default(), reports.reports_dir.as_deref());
-                done(commands::site::site(&settings.reports_dir, out_dir, usize::from(*runs), json, out))
+                done(commands::site::site(&settings, out_dir, usize::from(*runs), json, out))
             }
         }
     })

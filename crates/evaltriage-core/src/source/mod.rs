@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL, DEFAULT_MAX_BLOB_BYTES};
 pub use inspect::{InspectLimits, InspectSource, LogFormat, inspect_log_format, logs_in};
-pub use listing::{LIST_RUNS_MAX, ListQuery, Listing, glob_matches, list_convex, list_store};
+pub use listing::{LIST_RUNS_MAX, ListQuery, Listing, glob_matches, list_convex, list_logs, list_store};
 pub use store::{MAX_RUN_DOCUMENT_BYTES, MAX_STORE_BLOB_BYTES, SnapshotSummary, StoreSource, snapshot};
 pub use zipfiles::{ZipLimits, unzip_files};
 

@@ -1,5 +1,5 @@
 //! The nightly: every new finished run analyzed exactly once, unattended. Lists the window's runs
-//! (per model, from the high-water mark or a `since`), steps through them with the night's
+//! (per model, from the high-water mark or a `since`; every log of a `--logs` folder), steps through them with the night's
 //! [`plan`] (the same one `dry_run` shows), analyzes through [`crate::analyze`] (one failure never
 //! stops the others), and writes the day's digest and the marks after every run, so a night killed
 //! half-way loses nothing. The digest ends with the findings whose state the night changed (the
@@ -201,7 +201,9 @@ pub async fn nightly(
 
     let (mut state, state_warning) = NightlyState::load(&settings.reports_dir);
     let now = crate::since::now_ms();
-    let since_ms = options.since.map(|s| s.ms(now));
+    // A folder of logs is read whole every night: a log copied in late may be older than a mark,
+    // and the runs that already have a report are skipped from their headers alone.
+    let since_ms = options.since.map(|s| s.ms(now)).or(settings.logs.as_ref().map(|_| f64::NEG_INFINITY));
     say(format!("nightly: listing runs from {}", settings.describe_source()));
     let query = ListQuery { models: options.models.clone(), experiment: options.experiment.clone(), since_ms: None };
     let listed = crate::runs::listing(settings, &query).await;
@@ -441,7 +443,7 @@ impl NightRuns<'_> {
         }
         // A fresh source per run: blobs are shared between a run's estimate and its analysis, and
         // dropped after it.
-        let source = match crate::source::configured(self.settings) {
+        let source = match crate::source::for_run(self.settings, &header.run_id).await {
             Ok(s) => s,
             Err(e) => return RunOutcome::Failed { error: e.message },
         };
@@ -623,7 +625,7 @@ async fn dry_run(
             Decision::AlreadyReported(report) => (format!("skip: already reported ({})", report.display()), None),
             Decision::Sampled => ("shape only: not sampled".to_owned(), None),
             Decision::Analyze => {
-                let source = crate::source::configured(settings)?;
+                let source = crate::source::for_run(settings, &h.run_id).await?;
                 let mut estimating = analysis.clone();
                 estimating.fanout.token_budget = planner.budget_left();
                 let request = AnalyzeRequest { estimate: true, force: false };

@@ -13,10 +13,10 @@ use crate::common::{json as parse, run};
 use evaltriage_tests::example_store;
 
 /// The example run's evals (19), its model and when it ran.
-const MODEL: &str = "anthropic/claude-sonnet-4.5";
-const RAN_AT: &str = "2026-11-20T14:02:11.482Z";
+pub(crate) const MODEL: &str = "anthropic/claude-sonnet-4.5";
+pub(crate) const RAN_AT: &str = "2026-11-20T14:02:11.482Z";
 
-fn example_evals() -> Vec<String> {
+pub(crate) fn example_evals() -> Vec<String> {
     let store = example_store();
     let path = store.join("runs/jn7ak4x9m2qw8hd5tz3vc6pe1r0bfs7g.json");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -24,7 +24,7 @@ fn example_evals() -> Vec<String> {
 }
 
 /// Writes one report of ours: `failed` as (eval, step, error), every other eval of `evals` passed.
-fn report(
+pub(crate) fn report(
     dir: &Path,
     model: &str,
     n: usize,

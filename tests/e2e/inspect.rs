@@ -1,7 +1,8 @@
 //! Inspect AI logs end to end (issue 24): `analyze-run` on the `.eval` and the `.json` log of the
 //! same task against the LLM stand-in — every failing sample gets a verdict, the errored one is
 //! infrastructure and never sent, the first prompt holds the decisive strings — and `runs show`,
-//! `evals list`, `evals show --file transcript` on a log, with a hostile transcript kept safe.
+//! `evals list`, `evals show --file transcript` on a log, with a hostile transcript kept safe;
+//! and `nightly --logs` and `runs list --logs` over a folder of logs.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -207,4 +208,88 @@ fn a_hostile_transcript_prints_without_escape_sequences_and_a_broken_log_is_one_
     assert_eq!(code, 2, "{out}{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("broken.eval") && err.contains("not a readable .eval log"), "{err}");
+}
+
+/// A folder of logs as the nightly finds it: two finished runs, the `.json` log of a third and
+/// the journal its killed attempt left (the same run id), and a file that is no log.
+fn logs_folder(dir: &Path) -> PathBuf {
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    for name in ["capitals.eval", "epochs.eval", "capitals.json", "killed.eval"] {
+        std::fs::copy(log(name), logs.join(name)).unwrap();
+    }
+    std::fs::write(logs.join("notes.txt"), "not a log").unwrap();
+    logs
+}
+
+#[test]
+fn a_nightly_over_a_folder_of_logs_analyzes_each_finished_log_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = logs_folder(dir.path());
+    let (l, r) = (logs.to_str().unwrap(), dir.path().join("reports"));
+    let r = r.to_str().unwrap();
+
+    let (code, out, err) = run(dir.path(), &["runs", "list", "--logs", l, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let listed = json(&out);
+    let runs = listed["runs"].as_array().unwrap();
+    let statuses: Vec<(&str, &str)> =
+        runs.iter().map(|r| (r["experiment"].as_str().unwrap(), r["status"].as_str().unwrap())).collect();
+    assert_eq!(runs.len(), 4, "one run per log: {listed:#}");
+    assert!(statuses.contains(&("inspect:arithmetic", "completed")), "{statuses:?}");
+    assert!(statuses.contains(&("inspect:capitals", "incomplete")), "{statuses:?}");
+
+    let night = |dir: &Path| {
+        let (code, out, err) =
+            run(dir, &["nightly", "--logs", l, "--classifier", "rules", "--reports-dir", r, "--json"]);
+        assert_eq!(code, 0, "{err}");
+        json(&out)
+    };
+    let first = night(dir.path());
+    let outcomes = |n: &Value| -> Vec<String> {
+        let mut o: Vec<String> =
+            n["runs"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap().to_owned()).collect();
+        o.sort();
+        o
+    };
+    assert_eq!(outcomes(&first), ["analyzed", "analyzed", "analyzed", "left"], "{first:#}");
+    let left = first["runs"].as_array().unwrap().iter().find(|r| r["outcome"] == "left").unwrap();
+    assert_eq!(left["why"], "still incomplete");
+    assert!(first["source"].as_str().unwrap().starts_with("Inspect logs in "), "{first:#}");
+    for run in first["runs"].as_array().unwrap().iter().filter(|r| r["outcome"] == "analyzed") {
+        let report = run["report"].as_str().unwrap();
+        assert!(report.contains("/mockllm/model/") && Path::new(report).is_file(), "{report}");
+    }
+    // The killed attempt's run was analyzed from its finished `.json` log: every sample ran.
+    let json_run = first["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["outcome"] == "analyzed" && r["run_id"] == left["run_id"])
+        .expect("the killed attempt's run, from its finished log");
+    assert_eq!(json_run["total"], 7, "{json_run:#}");
+    let digest = std::fs::read_to_string(first["digest_path"].as_str().unwrap()).unwrap();
+    assert!(digest.contains("### Analyzed") && digest.contains("inspect:arithmetic"), "{digest}");
+
+    // Every log once: the next night finds their reports.
+    let second = night(dir.path());
+    assert_eq!(outcomes(&second), ["already_reported", "already_reported", "already_reported", "left"]);
+
+    // A log that cannot be read is named, and the others are still listed; exit 1.
+    std::fs::write(logs.join("broken.eval"), "not a zip").unwrap();
+    let (code, out, err) = run(dir.path(), &["runs", "list", "--logs", l]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("4 runs from 1 model") && out.contains("broken.eval"), "{out}");
+    let (code, out, err) = run(dir.path(), &["nightly", "--logs", l, "--reports-dir", r, "--json"]);
+    assert_eq!(code, 1, "{err}");
+    let notes = json(&out)["notes"].to_string();
+    assert!(notes.contains("broken.eval"), "{notes}");
+
+    // Usage errors: --logs is the source, with no store beside it; a folder that is not there.
+    let (code, _, _) = run(dir.path(), &["nightly", "--logs", l, "--store", l]);
+    assert_eq!(code, 2);
+    let missing = dir.path().join("missing");
+    let (code, _, err) = run(dir.path(), &["runs", "list", "--logs", missing.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no folder of Inspect logs"), "{err}");
 }

@@ -2,7 +2,8 @@
 //! source is down is recorded and notified; the webhook's text says per run what a maintainer
 //! acts on; `--json` names reports where they are; locks stay out of git; and the digest, the
 //! state file, prompt templates and cache entries are read like any foreign file (no pipe hangs,
-//! no link out is followed, no device floods memory, no earlier section is lost).
+//! no link out is followed, no device floods memory, no earlier section is lost); the digest and
+//! the webhook name the findings the night changed (issue 22).
 
 use std::path::Path;
 use std::process::Command;
@@ -96,6 +97,80 @@ async fn the_webhook_says_per_run_what_to_act_on_and_json_names_reports_where_th
     assert!(text.contains("https://triage.example/site/r/anthropic/claude-sonnet-4.5/"), "{text}");
     assert!(text.contains("https://triage.example/site/nightly/"), "{text}");
     assert!(!err.contains(" WARN "), "no raw log line among the night's lines: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_digest_and_the_webhook_name_the_findings_the_night_changed() {
+    use crate::across::{MODEL, RAN_AT, example_evals, report};
+    let convex = FakeConvex::from_store(&example_store()).await;
+    let hook = webhook().await;
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let evals = example_evals();
+    let ran_at: chrono::DateTime<chrono::Utc> = RAN_AT.parse().unwrap();
+    // Before the night: 009-channel_summary failed twice (a new finding), 003-daily_report once
+    // then passed (no finding yet); the example run fails both again: one recurs, one is flaky.
+    let channel = ("002-queries/009-channel_summary", "tsc", "convex/a.ts(1,2): error TS2345: nope");
+    let daily = ("004-actions/003-daily_report", "eslint", "27:1  error  no await  @typescript-eslint/require-await");
+    report(&reports, MODEL, 0, ran_at - chrono::Duration::hours(8), &evals, &[channel, daily], "");
+    report(&reports, MODEL, 1, ran_at - chrono::Duration::hours(4), &evals, &[channel], "");
+    let hook_url = format!("{}/hook", hook.uri());
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "nightly",
+            "--convex-url",
+            &convex.url(),
+            "--reports-dir",
+            reports.to_str().unwrap(),
+            "--since",
+            "3650d",
+            "--classifier",
+            "rules",
+            "--notify-webhook",
+            &hook_url,
+            "--json",
+        ],
+    );
+    assert!(code == 0 || code == 1, "{err}");
+    let night = json(&out);
+    let changes = night["finding_changes"].as_array().unwrap();
+    let change = |eval: &str| {
+        changes
+            .iter()
+            .find(|c| c["kind"] != "grader" && c["subject"].as_str().unwrap().ends_with(eval))
+            .unwrap_or_else(|| panic!("no change for {eval}: {changes:#?}"))
+    };
+    assert_eq!(
+        (&change(channel.0)["from"], &change(channel.0)["to"]),
+        (&serde_json::json!("new"), &serde_json::json!("recurring"))
+    );
+    assert_eq!((&change(daily.0)["from"], &change(daily.0)["to"]), (&Value::Null, &serde_json::json!("new")));
+    assert_eq!(change(daily.0)["kind"], "flaky");
+    let digest = std::fs::read_to_string(night["digest_path"].as_str().unwrap()).unwrap();
+    assert!(digest.contains("### Findings that changed state"), "{digest}");
+    let id = change(channel.0)["id"].as_str().unwrap();
+    assert!(digest.contains(&format!("| `{id}` | model | {MODEL} {} | new | recurring |", channel.0)), "{digest}");
+    let text = &posted_text(&hook).await[0];
+    assert!(text.contains(&format!("Findings that changed state ({}): ", changes.len())), "{text}");
+    assert!(text.contains(&format!("{id} {MODEL} {}: new → recurring", channel.0)), "{text}");
+
+    // A second night changes nothing: no section, nothing said.
+    let (code, out, err) = run(
+        dir.path(),
+        &[
+            "nightly",
+            "--convex-url",
+            &convex.url(),
+            "--reports-dir",
+            reports.to_str().unwrap(),
+            "--since",
+            "3650d",
+            "--json",
+        ],
+    );
+    assert!(code == 0 || code == 1, "{err}");
+    assert_eq!(json(&out)["finding_changes"], serde_json::json!([]));
 }
 
 #[test]

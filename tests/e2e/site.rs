@@ -1,5 +1,5 @@
-//! `evaltriage site`, loaded in a real browser: headless Chromium renders the index, a model page
-//! and report pages from `file://`; the DOM has the charts, heat-map cells and rendered reports, a
+//! `evaltriage site`, loaded in a real browser: headless Chromium renders the index, a model page,
+//! the findings page (filtered by state) and report pages from `file://`; the DOM has the charts, heat-map cells and rendered reports, a
 //! `<script>` quoted in a report is text, a screenshot is taken, and no page can load anything
 //! from the network. Without Chromium the test fails under CI and says so loudly elsewhere.
 
@@ -112,7 +112,7 @@ fn the_site_is_self_contained_and_renders_in_headless_chromium() {
     // Content-Security-Policy forbidding every load on every page.
     let mut all = Vec::new();
     pages(&site, &mut all);
-    assert_eq!(all.len(), 6 + 1 + 1 + 2 + 2, "reports, index, list, models, nightly index and digest");
+    assert_eq!(all.len(), 6 + 1 + 1 + 1 + 2 + 2, "reports, index, list, findings, models, nightly index and digest");
     for page in &all {
         let html = std::fs::read_to_string(page).unwrap();
         for needle in [" src=", "<link", "url(", "@import", "<iframe", "<object", "<embed"] {
@@ -193,6 +193,19 @@ fn the_site_is_self_contained_and_renders_in_headless_chromium() {
     assert_eq!(hidden, 6 - 4, "reports with an OVERLY_STRICT failure stay: {by_label}");
     let by_model = browse(&chromium, &profile, &["--dump-dom".into(), format!("{reports_page}#model=gemini")]);
     assert_eq!(by_model.matches("style=\"display: none;\"").count(), 4, "only the two gemini reports stay");
+
+    // The findings page: the example's failures, failed in both of its runs, are new findings of
+    // its model, each linking to the newest failing run's report page; the state filter runs.
+    assert!(index.contains("<a href=\"findings.html\">"), "linked from the index: {index}");
+    let findings_page = file_url(&site.join("findings.html"));
+    let findings = browse(&chromium, &profile, &["--dump-dom".into(), findings_page.clone()]);
+    let rows = findings.matches("class=\"filterable finding-row\"").count();
+    assert!(rows >= 3, "{findings}");
+    assert!(findings.contains("<td class=\"state\">new</td>"), "{findings}");
+    assert!(findings.contains("<code>002-queries/009-channel_summary</code>"), "{findings}");
+    assert!(findings.contains("href=\"r/anthropic/claude-sonnet-4.5/"), "{findings}");
+    let verified = browse(&chromium, &profile, &["--dump-dom".into(), format!("{findings_page}#label=verified")]);
+    assert_eq!(verified.matches("style=\"display: none;\"").count(), rows, "none is verified: {verified}");
 
     let digest = browse(&chromium, &profile, &["--dump-dom".into(), file_url(&site.join("nightly/2026-11-16.html"))]);
     assert!(digest.contains("<h1>Nightly digest 2026-11-16</h1>"), "{digest}");

@@ -233,6 +233,8 @@ pub async fn backfill<P: BatchProvider>(
         notes: Vec::new(),
         tokens_spent: 0,
         budget_tokens: options.budget_tokens,
+        // A backfill fills in history: what its findings were before it is nobody's question.
+        finding_changes: Vec::new(),
     };
     let path = digest_path(&settings.reports_dir, &digest);
     let before = read_digest(&settings.reports_dir, &path, digest.date)?;

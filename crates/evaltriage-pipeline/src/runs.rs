@@ -1,6 +1,8 @@
 //! Runs before any analysis: one run's shape (`runs show`), and runs across models (`runs list`).
 
-use evaltriage_core::source::{ListQuery, Listing, Source, StoreSource, list_convex, list_store};
+use evaltriage_core::source::{
+    ListQuery, Listing, Source, SourceError, StoreSource, list_convex, list_logs, list_store,
+};
 use evaltriage_core::{FailureKind, Run, Shape};
 use serde_json::{Value, json};
 
@@ -75,8 +77,17 @@ pub fn kind_label(kind: FailureKind) -> &'static str {
     }
 }
 
-/// Lists runs from the store (`--store`) or the Convex deployment.
+/// Lists runs from a folder of Inspect logs (`--logs`), the store (`--store`) or the Convex
+/// deployment.
 pub async fn listing(settings: &Settings, query: &ListQuery) -> Result<Listing, Error> {
+    if let Some(dir) = &settings.logs {
+        return list_logs(dir, query).await.map_err(|e| match e {
+            SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Error::bad_input(format!("no folder of Inspect logs at {}", dir.display()))
+            }
+            e => Error::from(e),
+        });
+    }
     Ok(match &settings.store {
         Some(dir) => list_store(&StoreSource::open(dir)?, query).await?,
         None => list_convex(&source::convex(settings)?, query).await?,

@@ -175,6 +175,9 @@ pub struct Settings {
     pub max_blob_mb: Option<u64>,
     /// `[across]` from the config file, checked when used ([`AcrossConfig::options`]).
     pub across: AcrossConfig,
+    /// A folder of Inspect AI logs read as the runs (`nightly --logs`, `runs list --logs`): it
+    /// takes the place of the store and the deployment.
+    pub logs: Option<PathBuf>,
 }
 
 impl fmt::Debug for Settings {
@@ -185,6 +188,7 @@ impl fmt::Debug for Settings {
             .field("store", &self.store)
             .field("reports_dir", &self.reports_dir)
             .field("config_file", &self.config_file)
+            .field("logs", &self.logs)
             .finish_non_exhaustive()
     }
 }
@@ -213,11 +217,20 @@ impl Settings {
             config_file: config_file.map(Path::to_path_buf),
             max_blob_mb: file.max_blob_mb,
             across: file.across,
+            logs: None,
         }
+    }
+
+    /// The same settings reading the runs from a folder of Inspect logs, when `logs` names one.
+    pub fn with_logs(self, logs: Option<&Path>) -> Self {
+        Self { logs: logs.map(Path::to_path_buf).or(self.logs), ..self }
     }
 
     /// Where runs are read from, for messages and the digest: a URL's userinfo is never part of it.
     pub fn describe_source(&self) -> String {
+        if let Some(dir) = &self.logs {
+            return format!("Inspect logs in {}", dir.display());
+        }
         match &self.store {
             Some(dir) => format!("store {}", dir.display()),
             None => evaltriage_core::redact::redact(&self.convex_url).into_owned(),

@@ -5,7 +5,7 @@ use evaltriage_core::source::{
     ConvexConfig, ConvexSource, InspectSource, RunFilter, RunHeader, Source, SourceError, StoreSource,
     inspect_log_format, logs_in,
 };
-use evaltriage_core::{EvalId, Evidence, Run, RunRef, Target, parse_target};
+use evaltriage_core::{EvalId, Evidence, Run, RunId, RunRef, Target, parse_target};
 
 use crate::error::Error;
 use crate::settings::Settings;
@@ -115,6 +115,29 @@ fn inspect_log_in(path: &std::path::Path) -> Result<Option<std::path::PathBuf>, 
                 .join(", ")
         ))),
     }
+}
+
+/// The source of the run `run_id`: with `--logs`, the log of the folder that is that run (each
+/// log's header read; a finished log before an incomplete one of the same run, such as the
+/// journal a killed attempt left); else [`configured`].
+pub async fn for_run(settings: &Settings, run_id: &RunId) -> Result<AnySource, Error> {
+    let Some(dir) = &settings.logs else { return configured(settings) };
+    let mut unfinished = None;
+    for path in logs_in(dir)? {
+        let Ok((log, run)) = InspectSource::open(&path) else { continue };
+        if &run.run_id != run_id {
+            continue;
+        }
+        let finished = log.runs(&RunFilter::default()).await.is_ok_and(|h| h.iter().all(RunHeader::is_finished));
+        if finished {
+            return Ok(AnySource::Inspect(log));
+        }
+        unfinished.get_or_insert(log);
+    }
+    if let Some(log) = unfinished {
+        return Ok(AnySource::Inspect(log));
+    }
+    Err(Error::new(crate::error::ErrorKind::NotFound, format!("no Inspect log of run {run_id} in {}", dir.display())))
 }
 
 /// The source the settings name for runs given by id: the store, else the Convex deployment.

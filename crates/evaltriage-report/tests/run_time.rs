@@ -240,7 +240,11 @@ fn an_eval_a_run_did_not_have_is_absent_never_a_pass() {
     assert_eq!(never["outcomes"], serde_json::json!(["absent", "MODEL_FAULT", "MODEL_FAULT", "absent"]));
     assert_eq!(never["runs"], 2);
     // The site's heat map: an empty grey cell, not a ✓.
-    let pages = evaltriage_report::site::site_pages(&catalog, &[], evaltriage_report::site::SiteOptions { runs: 10 });
+    let pages = evaltriage_report::site::site_pages(
+        &catalog,
+        &[],
+        evaltriage_report::site::SiteOptions { runs: 10, across: evaltriage_report::AcrossOptions::default() },
+    );
     let model_page = pages.iter().find(|p| p.path.starts_with("models/")).unwrap();
     let never_row = model_page.html.split("<tr class=\"heat-row").find(|r| r.contains("c/never")).unwrap();
     assert_eq!(never_row.matches("class=\"cell absent\"").count(), 2, "{never_row}");
@@ -282,4 +286,40 @@ fn changes_since_counts_fixes_apart_from_recoveries() {
     assert_eq!(c.to_json()["recovered"][0]["eval"], "a/2-infra");
     assert!(md.contains("- **Fixed since** (failed then, pass now): 1\n  - `a/1-fixed` — was MODEL_FAULT\n"), "{md}");
     assert!(md.contains("- **Recovered** (an infrastructure failure then, pass now: not a fix): 1\n"), "{md}");
+}
+
+#[test]
+fn the_sites_findings_page_lists_each_finding_with_its_state_history_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    // c/<b>x</b> fails in runs 1 and 2 (a new finding); c/y fails once (none); run 3 lacks c/<b>x</b>.
+    let hostile = "c/<b>x</b>";
+    analyze(dir.path(), &run(1, &[(hostile, false), ("c/y", true)]), day(1), None, None);
+    analyze(dir.path(), &run(2, &[(hostile, false), ("c/y", false)]), day(2), None, None);
+    analyze(dir.path(), &run(3, &[("c/y", true)]), day(3), None, None);
+    let (catalog, _) = all_reports(dir.path());
+    let options =
+        evaltriage_report::site::SiteOptions { runs: 10, across: evaltriage_report::AcrossOptions::default() };
+    let pages = evaltriage_report::site::site_pages(&catalog, &[], options);
+    let findings = pages.iter().find(|p| p.path == "findings.html").expect("a findings page");
+    let rows: Vec<&str> = findings.html.split("<tr class=\"filterable finding-row\"").skip(1).collect();
+    assert_eq!(rows.len(), 1, "{}", findings.html);
+    let row = rows[0];
+    assert!(row.contains("data-labels=\"new\""), "{row}");
+    assert!(row.contains("<td>model</td><td class=\"state\">new</td>"), "{row}");
+    assert!(row.contains(&format!("<td>{MODEL}</td>")), "{row}");
+    assert!(row.contains("<code>c/&lt;b&gt;x&lt;/b&gt;</code>") && !row.contains("<b>"), "raw HTML is text: {row}");
+    assert!(row.contains("<code>✗✗·</code> failed 2 of 2"), "absent in run 3, never a pass: {row}");
+    assert!(row.contains("failed 2 of 2"), "{row}");
+    assert!(row.contains("href=\"r/anthropic/claude-opus-4.6/jn72aaaa_2026-02-02.html\""), "{row}");
+    assert!(!findings.html.contains(" src=") && findings.html.contains("default-src 'none'"));
+    // Linked from the index (and every page's header).
+    let index = pages.iter().find(|p| p.path == "index.html").unwrap();
+    assert!(index.html.contains("<a href=\"findings.html\">1 open findings</a> (1 in all"), "{}", index.html);
+    let model = pages.iter().find(|p| p.path.starts_with("models/")).unwrap();
+    assert!(model.html.contains("<a href=\"../findings.html\">Findings</a>"));
+
+    // No reports, no findings: said so.
+    let empty = evaltriage_report::site::site_pages(&[], &[], options);
+    let page = empty.iter().find(|p| p.path == "findings.html").unwrap();
+    assert!(page.html.contains("No findings"), "{}", page.html);
 }

@@ -155,7 +155,7 @@ where there is one); a run without one is read from its run data (through
         source: SourceArgs,
     },
     /// Write a static, self-contained HTML site of the reports: models, trends, heat maps, every
-    /// report, the nightly digests (works from file://, no network resources)
+    /// report, the findings, the nightly digests (works from file://, no network resources)
     #[command(after_help = "\
 Example:
   evaltriage site --out site && xdg-open site/index.html")]
@@ -467,13 +467,14 @@ the same failure replaces the first.")]
 
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// Runs across models, newest first (from Convex: every model's newest 40; or from a store)
+    /// Runs across models, newest first (from Convex: every model's newest 40; or from a store or a folder of Inspect logs)
     #[command(after_help = "\
 Examples:
   evaltriage runs list --since 24h
   evaltriage runs list --model 'anthropic/*' --model 'openai/gpt-5*' \\
     --status finished --json
   evaltriage runs list --store my-store --experiment default
+  evaltriage runs list --logs logs/ --status finished
 
 Cost: one request per 100 models plus one per matching model, whatever the
 history holds.")]
@@ -720,6 +721,9 @@ pub enum RunStatusFilter {
 pub struct RunsListArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    /// List the runs of this folder of Inspect AI logs (.eval, .json), one per log
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["store", "convex_url"])]
+    pub logs: Option<PathBuf>,
     /// Only models whose slug matches this glob (`*`, `?`); repeatable
     #[arg(long = "model", value_name = "GLOB")]
     pub models: Vec<String>,
@@ -774,6 +778,8 @@ Examples:
   evaltriage nightly --budget-tokens 2000000 --sample-every 3 \\
     --notify-webhook https://hooks.example/T0/B0/x \\
     --site-url https://triage.example
+  # a folder of Inspect AI logs: every finished log without a report
+  evaltriage nightly --logs logs/ --classifier rules
 
 Only finished runs (completed, failed) are analyzed; pending and running ones
 wait for the next night, and runs the benchmark does not score are skipped. A
@@ -781,8 +787,10 @@ run that already has a report is skipped, so a repeat does nothing and costs
 nothing. The window is per model, from the high-water mark in
 <reports-dir>/.evaltriage/nightly.json (never moved past a run that was not
 handled). The digest goes to <reports-dir>/nightly/<YYYY-MM-DD>.md; a second
-nightly the same day adds a section to it. A night whose runs cannot be listed
-is recorded there and notified too.
+nightly the same day adds a section to it, ending with the findings whose
+state the night changed. With --logs, every log of the folder is looked at
+each night (no high-water mark), and those with a report are skipped. A
+night whose runs cannot be listed is recorded there and notified too.
 
 Exit codes: 0 every run in the window was handled or left for a reason (still
 running, budget, --max-runs); 1 a run or the listing failed (the others were
@@ -794,6 +802,9 @@ was done.";
 pub struct NightlyArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Read the runs from this folder of Inspect AI logs (.eval, .json): every finished log without a report is analyzed
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["store", "convex_url"])]
+    pub logs: Option<PathBuf>,
     /// Where reports are read and written, the digest and the nightly state too [default: reports]
     #[arg(long, env = "EVALTRIAGE_REPORTS_DIR", value_name = "DIR")]
     pub reports_dir: Option<PathBuf>,

@@ -147,10 +147,11 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
                 done(commands::runs::show(target, &settings_for(source, None), json, out).await)
             }
             Command::Runs(RunsCommand::List(args)) => {
-                commands::runs::list(args, &settings_for(&args.source, None), json, out).await
+                let settings = settings_for(&args.source, None).with_logs(args.logs.as_deref());
+                commands::runs::list(args, &settings, json, out).await
             }
             Command::Nightly(args) => {
-                let settings = settings_for(&args.source, args.reports_dir.as_deref());
+                let settings = settings_for(&args.source, args.reports_dir.as_deref()).with_logs(args.logs.as_deref());
                 commands::nightly::nightly(args, &file, &settings, json, out).await
             }
             Command::Backfill(args) => {
@@ -194,7 +195,7 @@ fn run_cli(cli: Cli) -> Result<ExitCode, CliError> {
             )),
             Command::Site { out: out_dir, runs, reports } => {
                 let settings = settings_for(&SourceArgs::default(), reports.reports_dir.as_deref());
-                done(commands::site::site(&settings.reports_dir, out_dir, usize::from(*runs), json, out))
+                done(commands::site::site(&settings, out_dir, usize::from(*runs), json, out))
             }
         }
     })

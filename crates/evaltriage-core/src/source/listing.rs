@@ -1,5 +1,6 @@
 //! Listing runs across models (`runs list`, `nightly`): the models from `models:listModels`
-//! (paginated), then each model's newest runs from `runs:listRuns`, or every run of a local store.
+//! (paginated), then each model's newest runs from `runs:listRuns`, or every run of a local store
+//! or of a folder of Inspect logs.
 //!
 //! `runs:listRuns` returns at most [`LIST_RUNS_MAX`] runs, newest first, filtered by experiment
 //! *or* model, and has no cursor. Asking once per model finds every model's recent runs even when
@@ -8,11 +9,13 @@
 //! model whose answer was full may have older runs this cannot see; [`Listing::full`] names it.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::source::convex::ConvexSource;
+use crate::source::inspect::{InspectSource, logs_in};
 use crate::source::store::StoreSource;
 use crate::source::{RunFilter, RunHeader, Source, SourceError, wire};
 
@@ -134,6 +137,28 @@ pub async fn list_store(store: &StoreSource, query: &ListQuery) -> Result<Listin
     let models = models.len();
     sort_newest_first(&mut runs);
     Ok(Listing { runs, models, ..Listing::default() })
+}
+
+/// Lists the runs of a folder of Inspect logs: one per log ([`logs_in`], each read by its header
+/// alone). A log that cannot be read is named in `failed` with why; the others are still listed.
+pub async fn list_logs(dir: &Path, query: &ListQuery) -> Result<Listing, SourceError> {
+    let mut listing = Listing::default();
+    for path in logs_in(dir)? {
+        let headers = match InspectSource::open(&path) {
+            Ok((log, _)) => log.runs(&RunFilter::default()).await,
+            Err(e) => Err(e),
+        };
+        match headers {
+            Ok(headers) => listing.runs.extend(headers.into_iter().filter(|h| query.wants_run(h))),
+            Err(e) => {
+                let name = path.file_name().unwrap_or(path.as_os_str()).to_string_lossy().into_owned();
+                listing.failed.push((name, e.to_string()));
+            }
+        }
+    }
+    listing.models = listing.runs.iter().map(|r| r.model.as_str()).collect::<BTreeSet<_>>().len();
+    sort_newest_first(&mut listing.runs);
+    Ok(listing)
 }
 
 fn sort_newest_first(runs: &mut [RunHeader]) {

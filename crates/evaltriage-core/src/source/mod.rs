@@ -20,7 +20,7 @@ use std::path::PathBuf;
 pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL};
 pub use inspect::{InspectLimits, InspectSource, LogFormat, inspect_log_format, logs_in};
 pub use limits::{DEFAULT_MAX_BLOB_BYTES, MAX_RUN_DOCUMENT_BYTES};
-pub use listing::{LIST_RUNS_MAX, ListQuery, Listing, glob_matches, list_convex, list_store};
+pub use listing::{LIST_RUNS_MAX, ListQuery, Listing, glob_matches, list_convex, list_logs, list_store};
 pub use snapshot::{SnapshotSummary, snapshot};
 pub use store::{MAX_STORE_BLOB_BYTES, StoreSource};
 pub use zipfiles::{ZipLimits, unzip_files};

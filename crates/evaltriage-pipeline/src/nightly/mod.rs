@@ -1,8 +1,9 @@
 //! The nightly: every new finished run analyzed exactly once, unattended. Lists the window's runs
-//! (per model, from the high-water mark or a `since`), steps through them with the night's
+//! (per model, from the high-water mark or a `since`; every log of a `--logs` folder), steps through them with the night's
 //! [`plan`] (the same one `dry_run` shows), analyzes through [`crate::analyze`] (one failure never
 //! stops the others), and writes the day's digest and the marks after every run, so a night killed
-//! half-way loses nothing.
+//! half-way loses nothing. The digest ends with the findings whose state the night changed (the
+//! reports folder's findings at the start against those at the end).
 
 pub mod plan;
 pub mod state;
@@ -88,7 +89,8 @@ impl Night {
 
     /// What the webhook is told: the night in one line, then per analyzed run the model, its
     /// pass rate and change, its regressions, and where its report is (a page of the site when
-    /// `site_url` is set, else the report's path); then where the digest is.
+    /// `site_url` is set, else the report's path); the findings that changed state (the first
+    /// few); then where the digest is.
     pub fn notice(&self, site_url: Option<&str>) -> String {
         let mut text = self.digest.summary();
         for note in self.digest.notes.iter().filter(|n| n.contains("could not be listed")) {
@@ -116,6 +118,15 @@ impl Night {
                 text.push_str(&format!("; regressions: {}", a.new_failures.join(", ")));
             }
             text.push_str(&format!(" — {}", link(a.report.trim_start_matches("../"))));
+        }
+        let changes = &self.digest.finding_changes;
+        if !changes.is_empty() {
+            const SHOWN: usize = 5;
+            let lines: Vec<String> = changes.iter().take(SHOWN).map(|c| c.line()).collect();
+            text.push_str(&format!("\nFindings that changed state ({}): {}", changes.len(), lines.join("; ")));
+            if changes.len() > SHOWN {
+                text.push_str(&format!("; and {} more in the digest", changes.len() - SHOWN));
+            }
         }
         let digest = match (site_url, self.digest_path.file_name()) {
             (Some(base), Some(name)) => {
@@ -182,6 +193,7 @@ pub async fn nightly(
             return Err(Error::bad_input("the webhook is not an http(s) URL"));
         }
     }
+    let across = settings.across.options()?;
     let say = |line: String| events.send(Event::Night(line));
     let started = Utc::now();
     let started_at = started.format("%Y-%m-%dT%H:%M:%SZ").to_string();
@@ -189,7 +201,9 @@ pub async fn nightly(
 
     let (mut state, state_warning) = NightlyState::load(&settings.reports_dir);
     let now = crate::since::now_ms();
-    let since_ms = options.since.map(|s| s.ms(now));
+    // A folder of logs is read whole every night: a log copied in late may be older than a mark,
+    // and the runs that already have a report are skipped from their headers alone.
+    let since_ms = options.since.map(|s| s.ms(now)).or(settings.logs.as_ref().map(|_| f64::NEG_INFINITY));
     say(format!("nightly: listing runs from {}", settings.describe_source()));
     let query = ListQuery { models: options.models.clone(), experiment: options.experiment.clone(), since_ms: None };
     let listed = crate::runs::listing(settings, &query).await;
@@ -203,6 +217,7 @@ pub async fn nightly(
         notes: state_warning.into_iter().collect(),
         tokens_spent: 0,
         budget_tokens: options.limits.budget_tokens,
+        finding_changes: Vec::new(),
     };
     let digest_path = settings.reports_dir.join("nightly").join(format!("{}.md", digest.date.format("%Y-%m-%d")));
     let listing = match listed {
@@ -276,6 +291,7 @@ pub async fn nightly(
     }
 
     let digest_before = read_digest(&settings.reports_dir, &digest_path, digest.date)?;
+    let findings_before = evaltriage_report::findings(&crate::findings::records(&settings.reports_dir), &across);
     let mut night =
         NightRuns { settings, analysis, options, stopped: None, events: Arc::new(RunLog(Arc::clone(&events))) };
     // The section shows from the start, marked in progress until the night ends.
@@ -320,6 +336,8 @@ pub async fn nightly(
         }
     }
     failed_any |= night.stopped.is_some();
+    let findings_after = evaltriage_report::findings(&crate::findings::records(&settings.reports_dir), &across);
+    digest.finding_changes = evaltriage_report::finding_changes(&findings_before, &findings_after);
     digest.finished = true;
     write_digest(&settings.reports_dir, &digest_path, &digest_before, &digest)?;
     state.last_night = Some(LastNight { started_at, finished: true });
@@ -425,7 +443,7 @@ impl NightRuns<'_> {
         }
         // A fresh source per run: blobs are shared between a run's estimate and its analysis, and
         // dropped after it.
-        let source = match crate::source::configured(self.settings) {
+        let source = match crate::source::for_run(self.settings, &header.run_id).await {
             Ok(s) => s,
             Err(e) => return RunOutcome::Failed { error: e.message },
         };
@@ -607,7 +625,7 @@ async fn dry_run(
             Decision::AlreadyReported(report) => (format!("skip: already reported ({})", report.display()), None),
             Decision::Sampled => ("shape only: not sampled".to_owned(), None),
             Decision::Analyze => {
-                let source = crate::source::configured(settings)?;
+                let source = crate::source::for_run(settings, &h.run_id).await?;
                 let mut estimating = analysis.clone();
                 estimating.fanout.token_budget = planner.budget_left();
                 let request = AnalyzeRequest { estimate: true, force: false };

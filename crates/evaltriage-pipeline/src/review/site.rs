@@ -39,11 +39,17 @@ impl SiteBuilt {
     }
 }
 
-/// Builds the site of the reports folder into `out_dir`, showing `runs` runs per model.
-pub fn build(reports_dir: &Path, out_dir: &Path, runs: usize) -> Result<SiteBuilt, Error> {
+/// Builds the site of the reports folder into `out_dir`, showing `runs` runs per model and the
+/// findings `across` makes.
+pub fn build(
+    reports_dir: &Path,
+    out_dir: &Path,
+    runs: usize,
+    across: &evaltriage_report::AcrossOptions,
+) -> Result<SiteBuilt, Error> {
     let reports = catalog(reports_dir)?;
     let digests = nightly_digests(reports_dir);
-    let pages = site_pages(&reports, &digests, SiteOptions { runs });
+    let pages = site_pages(&reports, &digests, SiteOptions { runs, across: *across });
     let mut written = 0usize;
     for page in &pages {
         write_page(out_dir, page, false)?;

@@ -1,6 +1,7 @@
 //! The nightly digest: one markdown section (and one JSON object) per nightly — per run the model,
 //! experiment, pass rate, the changes since the model's previous report, the label counts and a
-//! link to its report; the runs left for later and why; the verdicts flagged for human review.
+//! link to its report; the runs left for later and why; the verdicts flagged for human review;
+//! the findings whose state the night changed.
 //! Several nightlies on one day append sections to the day's file (`<reports-dir>/nightly/<date>.md`).
 //! Pure: the binary gathers the data and writes the file with [`crate::write_file_atomically`].
 
@@ -9,6 +10,7 @@ use std::fmt::Write as _;
 use chrono::NaiveDate;
 use serde_json::{Value, json};
 
+use crate::across::findings::FindingChange;
 use crate::render::escape::{cell, code, inline};
 
 /// One nightly, as its digest section shows it.
@@ -29,6 +31,9 @@ pub struct NightDigest {
     pub tokens_spent: u64,
     /// `--budget-tokens`, when given.
     pub budget_tokens: Option<u64>,
+    /// The findings that are new, changed state or went away between the night's start and its
+    /// end ([`crate::finding_changes`]).
+    pub finding_changes: Vec<FindingChange>,
 }
 
 /// One run the nightly looked at.
@@ -198,6 +203,22 @@ impl NightDigest {
             }
         }
 
+        if !self.finding_changes.is_empty() {
+            s.push_str("\n### Findings that changed state\n\n| finding | kind | subject | was | now |\n|---|---|---|---|---|\n");
+            let state = |st: Option<crate::FindingState>| st.map_or("(none)", crate::FindingState::as_str);
+            for c in &self.finding_changes {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} |",
+                    code(&c.id),
+                    c.kind.as_str(),
+                    cell(&c.subject),
+                    state(c.from),
+                    state(c.to)
+                );
+            }
+        }
+
         let sampled: Vec<_> = self
             .runs
             .iter()
@@ -319,6 +340,7 @@ impl NightDigest {
             "tokens_spent": self.tokens_spent,
             "budget_tokens": self.budget_tokens,
             "runs": runs,
+            "finding_changes": self.finding_changes.iter().map(FindingChange::to_json).collect::<Vec<_>>(),
             "notes": self.notes,
         })
     }
@@ -372,6 +394,13 @@ mod tests {
             notes: vec![],
             tokens_spent: 1000,
             budget_tokens: None,
+            finding_changes: vec![FindingChange {
+                id: "m-1a2b3c4d".into(),
+                kind: crate::FindingKind::Model,
+                subject: "anthropic/claude-opus-4.6 000-fundamentals/003-crons|<i>".into(),
+                from: Some(crate::FindingState::New),
+                to: Some(crate::FindingState::Recurring),
+            }],
         }
     }
 
@@ -383,6 +412,11 @@ mod tests {
         assert!(text.contains("[report](../anthropic/claude-opus-4.6/jn7aaaaa_2026-11-30.md)"), "{text}");
         assert!(text.contains("| `000-fundamentals/003-crons` | MODEL_FAULT | 0.80 | regression |"), "{text}");
         assert!(text.contains("### Left for the next night"), "{text}");
+        assert!(text.contains("### Findings that changed state\n"), "{text}");
+        assert!(
+            text.contains("| `m-1a2b3c4d` | model | anthropic/claude-opus-4.6 000-fundamentals/003-crons\\|&lt;i&gt; | new | recurring |"),
+            "{text}"
+        );
         // Foreign text never breaks the table or brings HTML in.
         assert!(!text.contains("<b>") && text.contains("openai/gpt-5\\|&lt;b&gt;"), "{text}");
     }
@@ -397,5 +431,9 @@ mod tests {
         assert_eq!(v["runs"][0]["flagged"][0]["reasons"][0], "regression");
         assert_eq!(v["runs"][1]["why"], "still running");
         assert_eq!(v["finished"], false);
+        assert_eq!(v["finding_changes"][0]["from"], "new");
+        assert_eq!(v["finding_changes"][0]["to"], "recurring");
+        n.finding_changes.clear();
+        assert!(!n.render().contains("Findings that changed state"), "no empty section");
     }
 }

@@ -83,7 +83,7 @@ pub fn page(title: &str, body: &str, depth: usize, script: Option<&str>) -> Stri
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head>\
-<body><header><a href=\"{up}index.html\">Models</a><a href=\"{up}reports.html\">Reports</a><a href=\"{up}nightly.html\">Nightly</a></header>\
+<body><header><a href=\"{up}index.html\">Models</a><a href=\"{up}reports.html\">Reports</a><a href=\"{up}findings.html\">Findings</a><a href=\"{up}nightly.html\">Nightly</a></header>\
 <main>{body}</main>{script}</body></html>\n",
         esc(title)
     );

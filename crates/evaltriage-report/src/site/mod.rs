@@ -1,8 +1,9 @@
 //! The static review site (`evaltriage site`): pure functions from the catalog, its trends and the
 //! nightly digests to HTML pages — an index of models (latest pass rate, sparkline), a page per
 //! model (pass-rate chart, label bars, an eval × run heat map marking persistent and flaky
-//! failures), every report rendered, a filterable list of reports, and the digests. Pages are
-//! self-contained (inline style, a few lines of inline script, inline SVG) and load nothing.
+//! failures), every report rendered, a filterable list of reports, the findings with their state
+//! and history, and the digests. Pages are self-contained (inline style, a few lines of inline
+//! script, inline SVG) and load nothing.
 
 mod chart;
 mod html;
@@ -14,6 +15,8 @@ use chart::{esc, label_abbrev, label_colour};
 pub use chart::{label_bars, pass_rate_chart, sparkline};
 pub use html::{markdown_to_html, page};
 
+use crate::across::findings::{Finding, FindingKind, findings};
+use crate::across::{AcrossOptions, records_of};
 use crate::read::catalog::CatalogReport;
 use crate::review::trend::{ModelTrend, Outcome, Trend, TrendOptions, counted_label, trend};
 
@@ -140,17 +143,19 @@ pub fn template_fingerprint() -> String {
     format!("{}-{:016x}", env!("CARGO_PKG_VERSION"), hasher.finish())
 }
 
-/// How much of each model's history the site shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How much of each model's history the site shows, and the thresholds of its findings.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SiteOptions {
     pub runs: usize,
+    pub across: AcrossOptions,
 }
 
 /// Every page but the reports' own: the index, one page per model, the list of reports, the
-/// nightly digests and their index.
+/// findings, the nightly digests and their index.
 pub fn site_pages(reports: &[CatalogReport], digests: &[NightlyDigest], options: SiteOptions) -> Vec<SitePage> {
     let trend = trend(reports, TrendOptions { window: options.runs.max(1), persistent_min: 3 });
-    let mut pages = vec![index_page(&trend), reports_page(reports)];
+    let all_findings = findings(&records_of(reports), &options.across);
+    let mut pages = vec![index_page(&trend, &all_findings), reports_page(reports), findings_page(&all_findings)];
     for m in &trend.models {
         pages.push(model_page(m, reports, &trend));
     }
@@ -180,9 +185,11 @@ if(m)m.addEventListener('input',apply);if(l)l.addEventListener('change',apply);\
 var h=new URLSearchParams(location.hash.slice(1));if(m&&h.get('model'))m.value=h.get('model');\
 if(l&&h.get('label'))l.value=h.get('label');apply();})();";
 
-fn index_page(trend: &Trend) -> SitePage {
-    let mut body = String::from(
-        "<h1>Models</h1><div class=\"filters\"><label>Model <input id=\"model-filter\" type=\"search\" placeholder=\"filter\"></label></div>",
+fn index_page(trend: &Trend, findings: &[Finding]) -> SitePage {
+    let open = findings.iter().filter(|f| f.state.is_open()).count();
+    let mut body = format!(
+        "<h1>Models</h1><p id=\"findings-link\"><a href=\"findings.html\">{open} open findings</a> ({} in all: failures that recur, flaky evals, grader suspects)</p><div class=\"filters\"><label>Model <input id=\"model-filter\" type=\"search\" placeholder=\"filter\"></label></div>",
+        findings.len()
     );
     body.push_str("<table id=\"models\"><thead><tr><th>Model</th><th>Latest run</th><th>Pass rate</th><th>Trend</th><th>Runs</th><th>Latest labels</th><th>Persistent</th><th>Flaky</th></tr></thead><tbody>");
     for m in &trend.models {
@@ -368,6 +375,59 @@ fn model_page(m: &ModelTrend, reports: &[CatalogReport], trend: &Trend) -> SiteP
     SitePage { html: page(&m.model, &body, depth(&path), None), path }
 }
 
+/// The findings: each with its kind, state, model (a grader finding's models), eval, history and
+/// the newest failing run's report; filterable by model and state (`#label=reopened`).
+fn findings_page(findings: &[Finding]) -> SitePage {
+    let mut body = String::from(
+        "<h1>Findings</h1><p class=\"muted\">Failures that recur (per model and eval), evals that pass and fail in turn (flaky), and grader suspects (an eval failing the same way for several models), derived from the reports every time. States: new → recurring → fix-claimed (an Actions taken entry names the eval, or <code>evaltriage findings claim</code>) → verified, or reopened by a failure after the claim. History: ✓ passed, ✗ failed, · the run did not have the eval; oldest first.</p>",
+    );
+    if findings.is_empty() {
+        body.push_str("<p>No findings: no failure has recurred yet.</p>");
+        return SitePage { path: "findings.html".to_owned(), html: page("evaltriage — findings", &body, 0, None) };
+    }
+    body.push_str("<div class=\"filters\"><label>Model <input id=\"model-filter\" type=\"search\" placeholder=\"filter\"></label><label>State <select id=\"label-filter\"><option value=\"\">any</option>");
+    for state in crate::FindingState::ALL {
+        let _ = write!(body, "<option value=\"{0}\">{0}</option>", state.as_str());
+    }
+    body.push_str("</select></label></div><table id=\"findings\"><thead><tr><th>Finding</th><th>Kind</th><th>State</th><th>Model</th><th>Eval</th><th>History</th><th>Last failed</th><th>Why</th></tr></thead><tbody>");
+    for f in findings {
+        let models: Vec<&str> = match (&f.model, &f.suspect) {
+            (Some(m), _) => vec![m.as_str()],
+            (None, Some(s)) => s.models.iter().map(String::as_str).collect(),
+            (None, None) => Vec::new(),
+        };
+        let kind = match f.kind {
+            FindingKind::Grader => format!("grader ({} models)", models.len()),
+            other => other.as_str().to_owned(),
+        };
+        let last = f.last_failed.as_ref().map_or_else(String::new, |r| {
+            let when = format!("{} <code>{}</code>", r.ran_at.format("%Y-%m-%d"), esc(&r.run_key));
+            if r.report.is_empty() {
+                when
+            } else {
+                format!("<a href=\"{}\">{when}</a>", esc(&report_page_path_of(&r.report)))
+            }
+        });
+        let _ = write!(
+            body,
+            "<tr class=\"filterable finding-row\" data-model=\"{}\" data-labels=\"{}\"><td><code>{}</code></td><td>{}</td><td class=\"state\">{}</td><td>{}</td><td><code>{}</code></td><td><code>{}</code> failed {} of {}</td><td>{last}</td><td class=\"muted\">{}</td></tr>",
+            esc(&models.join(" ")),
+            f.state.as_str(),
+            esc(&f.id),
+            esc(&kind),
+            f.state.as_str(),
+            esc(&models.join(", ")),
+            esc(&f.eval),
+            esc(&f.pattern),
+            f.failed,
+            f.had,
+            esc(&f.why),
+        );
+    }
+    body.push_str("</tbody></table>");
+    SitePage { path: "findings.html".to_owned(), html: page("evaltriage — findings", &body, 0, Some(FILTER_SCRIPT)) }
+}
+
 fn nightly_index(digests: &[NightlyDigest]) -> SitePage {
     let mut body = String::from("<h1>Nightly digests</h1>");
     if digests.is_empty() {
@@ -402,7 +462,11 @@ mod tests {
             name: "2026-02-02".into(),
             markdown: "| run | report |\n|---|---|\n| x | [report](../anthropic/claude-4.6/jn7aaaaa_2026-02-01.md) |\n\n[up](../../../etc/passwd.md) [web](https://example.com/a.md)\n".into(),
         };
-        let pages = site_pages(&catalog, std::slice::from_ref(&digest), SiteOptions { runs: 5 });
+        let pages = site_pages(
+            &catalog,
+            std::slice::from_ref(&digest),
+            SiteOptions { runs: 5, across: AcrossOptions::default() },
+        );
         let night = pages.iter().find(|p| p.path == "nightly/2026-02-02.html").unwrap();
         assert!(night.html.contains("href=\"../r/anthropic/claude-4.6/jn7aaaaa_2026-02-01.html\""), "{}", night.html);
         assert!(pages.iter().all(|p| p.path != "r/anthropic/claude-4.6/jn7aaaaa_2026-02-01.md"));

@@ -3,11 +3,14 @@
 use std::io::Write;
 use std::path::Path;
 
+use evaltriage_pipeline::settings::Settings;
+
 use crate::exit::CliError;
 use crate::output::emit_either;
 
-pub fn site(reports_dir: &Path, out_dir: &Path, runs: usize, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
-    let built = evaltriage_pipeline::review::site::build(reports_dir, out_dir, runs)?;
+pub fn site(settings: &Settings, out_dir: &Path, runs: usize, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let across = settings.across.options()?;
+    let built = evaltriage_pipeline::review::site::build(&settings.reports_dir, out_dir, runs, &across)?;
     emit_either(
         out,
         json,

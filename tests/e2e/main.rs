@@ -7,6 +7,7 @@ mod backfill;
 mod common;
 mod faces_hardening;
 mod hardening;
+mod help;
 mod hostile;
 mod inspect;
 mod llm_robustness;

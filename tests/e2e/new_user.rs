@@ -59,3 +59,23 @@ fn an_unknown_eval_names_the_command_that_lists_them() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains(&format!("evaltriage evals list {store}")), "{err}");
 }
+
+#[test]
+fn a_long_experiment_name_never_shifts_the_model_column_of_runs_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = evaltriage_tests::example_store_copy(&dir.path().join("store"), |_| {});
+    let doc = std::fs::read_to_string(store.join("runs").join(format!("{EXAMPLE_RUN}.json"))).unwrap();
+    let mut other: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let other_id = "jn7longexperimentnamexxxxxxxxxxx";
+    other["_id"] = other_id.into();
+    other["experiment"] = "web_search_no_guidelines_and_a_long_tag".into();
+    for eval in other["evals"].as_array_mut().unwrap() {
+        eval["runId"] = other_id.into();
+    }
+    std::fs::write(store.join("runs").join(format!("{other_id}.json")), other.to_string()).unwrap();
+    let (code, out, err) = run(dir.path(), &["runs", "list", "--store", store.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let starts: Vec<usize> =
+        out.lines().take(3).map(|l| l.find("anthropic/").or(l.find("MODEL")).expect("a model column")).collect();
+    assert!(starts.len() == 3 && starts.windows(2).all(|w| w[0] == w[1]), "{out}");
+}

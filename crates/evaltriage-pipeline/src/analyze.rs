@@ -200,6 +200,61 @@ pub struct Written {
 }
 
 impl Written {
+    /// The analysis as JSON (`analyze-run --json`, the MCP tool): `next` is the face's advice on
+    /// what to do next (it names the face's own commands).
+    pub fn to_json(&self, next: &str) -> serde_json::Value {
+        let verdicts: Vec<serde_json::Value> = self
+            .verdicts
+            .iter()
+            .map(|v| {
+                let h = self.history.for_eval(&v.eval_path);
+                json!({
+                    "eval_id": v.eval_id.as_str(),
+                    "eval_path": v.eval_path.as_str(),
+                    "failed_step": v.failed_step.as_ref().map(|s| s.as_str()),
+                    "classification": v.classification.map(evaltriage_core::Classification::as_str),
+                    "status": v.status.as_str(),
+                    "infrastructure": matches!(v.origin, evaltriage_core::VerdictOrigin::Infrastructure(_)),
+                    "retry_count": v.retry_count,
+                    "repeat": h.is_repeat(),
+                    "history": h.summary(),
+                    "confidence": confidence_json(v.confidence),
+                    "reasoning": v.reasoning,
+                    "missing_evidence": v.missing_evidence,
+                    "tokens": {"prompt": v.tokens.prompt, "completion": v.tokens.completion},
+                })
+            })
+            .collect();
+        json!({
+            "report_path": self.path,
+            "run_id": self.run.id.as_str(),
+            "model": self.run.model,
+            "provider": self.run.provider,
+            "experiment": self.run.experiment,
+            "scope": self.scope.as_ref().map(ReportScope::describe),
+            "changes": self.changes.to_json(),
+            "run_failure": crate::runs::run_failure_json(&self.shape),
+            "total": self.shape.total,
+            "finished": self.shape.finished(),
+            "passed": self.shape.passed,
+            "failed": self.shape.failed,
+            "not_run": self.shape.not_run,
+            "never_started": self.shape.never_started,
+            "cost_usd": self.shape.cost_usd(),
+            "infrastructure": self.shape.infrastructure,
+            "classifier": crate::settings::classifier_description(&self.config.backend),
+            "tokens": self.spend.json(),
+            "synthesis_cached": self.synthesis_cached,
+            "prior_reports": self.prior_reports,
+            "prior_reports_folder": self.prior_folder,
+            "next": next,
+            "across": self.across.to_json(),
+            "notes": self.notes,
+            "own_full_report": self.own_full_report,
+            "verdicts": verdicts,
+        })
+    }
+
     /// Tokens the analysis spent, verdicts and synthesis.
     pub fn tokens_spent(&self) -> u64 {
         self.spend.total().total()
@@ -547,4 +602,26 @@ pub(crate) async fn settle_synthesis(
     let queued = evaltriage_fanout::queue_synthesis(&fanned.verdicts, run_summary, config);
     est.synthesis_call = queued;
     est.calls = usize::from(queued);
+}
+
+/// A confidence rounded to two decimals (f32 values such as 0.3 would otherwise print as
+/// 0.30000001192092896).
+fn confidence_json(c: Option<f32>) -> serde_json::Value {
+    c.filter(|c| c.is_finite()).map_or(serde_json::Value::Null, |c| json!((f64::from(c) * 100.0).round() / 100.0))
+}
+
+/// What `analyze-run --estimate --json` prints.
+pub fn estimate_json(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> serde_json::Value {
+    json!({
+        "classifier": crate::settings::classifier_description(&config.backend),
+        "failures": est.cases,
+        "infrastructure": est.infrastructure,
+        "cache_hits": est.cache_hits,
+        "calls": est.calls,
+        "max_calls": est.max_calls,
+        "synthesis_call": est.synthesis_call,
+        "prompt_tokens": est.prompt_tokens,
+        "completion_tokens": est.completion_tokens,
+        "total_tokens": est.total_tokens(),
+    })
 }

@@ -30,11 +30,7 @@ pub fn shape_json(run: &Run, shape: &Shape) -> Value {
         "experiment": run.experiment,
         "status": run.status.kind(),
         "duration_ms": run.status.duration_ms(),
-        "run_failure": shape.run_failure.as_ref().map(|f| json!({
-            "summary": f.summary(),
-            "reason": f.first_line,
-            "not_scored": f.unscored_reason(),
-        })),
+        "run_failure": run_failure_json(shape),
         "total": shape.total,
         "finished": shape.finished(),
         "passed": shape.passed,
@@ -188,4 +184,12 @@ impl RunsListed {
 pub fn timestamp(ms: f64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms as i64)
         .map_or_else(|| "?".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%SZ").to_string())
+}
+
+/// How a run ended badly, as JSON (`null` when it did not).
+pub fn run_failure_json(shape: &Shape) -> Value {
+    shape.run_failure.as_ref().map_or(
+        Value::Null,
+        |f| json!({ "summary": f.summary(), "reason": f.first_line, "not_scored": f.unscored_reason() }),
+    )
 }

@@ -42,6 +42,7 @@ pub use read::prior::{parse_report, prior_reports_for_run, read_prior_reports};
 pub use read::prior_report::{ActionTaken, PriorEntry, PriorReport, PriorWarning};
 pub use read::report_files::{ReportFile, list_report_files, read_report_file};
 pub use render::digest::{AnalyzedRun, DigestRun, Flagged, NightDigest, RunOutcome, digest_title};
+pub use render::terminal::render as render_for_terminal;
 pub use render::{ReportInput, Synthesis, render, render_with};
 pub use review::agreement::{Agreement, Confusion, agreement};
 pub use review::export::{ExportFilter, ExportRecord, export_records, model_matches, to_csv};

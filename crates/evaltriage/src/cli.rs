@@ -7,27 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const ABOUT: &str = "Triage failed LLM benchmark evals: is a failure the model's fault, the grader's, the task's, or the \
 infrastructure's?";
 
-const AFTER_HELP: &str = "\
-Examples:
-  evaltriage analyze-run examples/store
-  evaltriage analyze-run https://<visualizer>/experiment/default/run/<runId>
-  evaltriage runs show <runId> --json
-  evaltriage evals list <runId> --status failed
-  evaltriage evals show <runId> 000-fundamentals/003-crons --file run.log
-  evaltriage snapshot <runId> --into my-store
-  evaltriage runs list --model 'anthropic/*' --since 24h
-  evaltriage nightly --budget-tokens 2000000 --notify-webhook <URL>
-  evaltriage reports list --model 'anthropic/*'
-  evaltriage reports trend --json
-  evaltriage site --out site
-  evaltriage mcp --store my-store      # for an MCP client (Claude Code, ...)
-
-Configuration: flags > environment > evaltriage.toml (current folder, or
---config) > defaults. Logs: RUST_LOG=debug.
-
-Exit codes: 0 ok; 1 completed with errors; 2 usage or input error; 3 another
-nightly holds the lock; 4 the run has not finished yet (nothing was written:
-analyze it once it has).";
+const AFTER_HELP: &str = include_str!("../help/evaltriage.txt").trim_ascii_end();
 
 /// The `evaltriage` command line.
 #[derive(Debug, Parser)]
@@ -81,24 +61,7 @@ const TARGET_HELP: &str = "Visualizer URL (run-, category- or eval-level, with o
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Analyze a run's failures and write a markdown report (the main job)
-    #[command(after_help = "\
-Examples:
-  # bundled example, no network, no key
-  evaltriage analyze-run examples/store
-  evaltriage analyze-run https://<visualizer>/experiment/default/run/<runId>
-  OPENAI_API_KEY=... evaltriage analyze-run <runId> --llm-model gpt-4.1-mini
-  evaltriage analyze-run <runId> --llm-base-url http://localhost:8080/v1 \\
-    --llm-model local
-  # calls and tokens, no LLM call
-  evaltriage analyze-run <runId> --estimate
-  # one category
-  evaltriage analyze-run \\
-    https://<visualizer>/experiment/default/run/<runId>/<category>
-
-The report goes to <reports-dir>/<provider>/<model>/<runIdPrefix>_<date>.md; a
-category- or eval-level analysis writes
-<runIdPrefix>_<date>.<category>[.<eval>].md beside it and never replaces the
-full report.")]
+    #[command(after_help = include_str!("../help/analyze_run.txt").trim_ascii_end())]
     AnalyzeRun(AnalyzeArgs),
     /// Analyze every new finished run, unattended (for a schedule): one report per run and a digest
     #[command(after_help = NIGHTLY_HELP)]
@@ -116,11 +79,7 @@ full report.")]
     #[command(after_help = MCP_HELP)]
     Mcp(Box<McpArgs>),
     /// Copy a run (its document and its failed evals' blobs) from Convex into a local store
-    #[command(after_help = "\
-Example:
-  evaltriage snapshot https://<visualizer>/experiment/default/run/<runId> \\
-    --into my-store
-  evaltriage analyze-run <runId> --store my-store      # offline, same result")]
+    #[command(after_help = include_str!("../help/snapshot.txt").trim_ascii_end())]
     Snapshot {
         /// Visualizer URL or run id (the whole run is copied, whatever level the URL names)
         target: String,
@@ -134,16 +93,7 @@ Example:
     #[command(subcommand)]
     Reports(ReportsCommand),
     /// Per eval, what changed between two runs: fixed, new failures, still failing (old → new label)
-    #[command(after_help = "\
-Examples:
-  # two runs with reports (run ids or prefixes)
-  evaltriage diff jn72t14a jn77xx97
-  evaltriage diff reports/a/b/jn72t14a_2026-02-06.md <runId> --store \\
-    my-store --json
-
-A run with a report is read from its report (labels included, a reviewer's
-where there is one); a run without one is read from its run data (through
---store or Convex), without labels.")]
+    #[command(after_help = include_str!("../help/diff.txt").trim_ascii_end())]
     Diff {
         /// The older run: a report path, run id or prefix with a report, or a target (URL, run id)
         run_a: String,
@@ -156,9 +106,7 @@ where there is one); a run without one is read from its run data (through
     },
     /// Write a static, self-contained HTML site of the reports: models, trends, heat maps, every
     /// report, the findings, the nightly digests (works from file://, no network resources)
-    #[command(after_help = "\
-Example:
-  evaltriage site --out site && xdg-open site/index.html")]
+    #[command(after_help = include_str!("../help/site.txt").trim_ascii_end())]
     Site {
         /// The folder to write the site into (created; files of an earlier site are overwritten)
         #[arg(long, value_name = "DIR")]
@@ -175,22 +123,7 @@ Example:
     Findings(Box<FindingsArgs>),
 }
 
-const FINDINGS_HELP: &str = "\
-Examples:
-  evaltriage findings                      # every finding, open and verified
-  # evals failing the same way for several models
-  evaltriage findings --kind grader
-  evaltriage findings --model 'anthropic/*' --state reopened --json
-  evaltriage findings show m-1a2b3c4d      # its history, claim, deciding runs
-  evaltriage findings claim m-1a2b3c4d --note 'relaxed the grader (PR 123)'
-
-Findings are derived from the reports every time; nothing is stored beside
-them. A fix is claimed by an Actions taken entry naming the eval (in the
-model's reports; in any report for a grader finding), or by `findings claim`,
-which writes that entry into the report of the finding's newest failing run.
-It is verified after passing runs (2 by default) and reopened by a failure
-after the claim. Thresholds: --window-runs, --suspect-days, --min-models,
---min-share, --verify-after, or [across] in evaltriage.toml.";
+const FINDINGS_HELP: &str = include_str!("../help/findings.txt").trim_ascii_end();
 
 /// `findings`: list (the default), `show` or `claim`.
 #[derive(Debug, Args)]
@@ -425,14 +358,7 @@ pub enum ReportsCommand {
         reports: ReportsDirArgs,
     },
     /// Record a reviewer's verdict on one failure in its report (authoritative for later analyses)
-    #[command(after_help = "\
-Example:
-  evaltriage reports review jn72t14a 000-fundamentals/003-crons --label \\
-    KNOWN_GAP --note 'GAPS.txt lists it' --by alice
-
-Adds a line to the failure's section and, in evaltriage's own reports, to the
-machine-readable block; nothing else in the report changes. A second review of
-the same failure replaces the first.")]
+    #[command(after_help = include_str!("../help/reports_review.txt").trim_ascii_end())]
     Review {
         /// A report path, or a run id or prefix with one report
         report: String,
@@ -468,16 +394,7 @@ the same failure replaces the first.")]
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
     /// Runs across models, newest first (from Convex: every model's newest 40; or from a store or a folder of Inspect logs)
-    #[command(after_help = "\
-Examples:
-  evaltriage runs list --since 24h
-  evaltriage runs list --model 'anthropic/*' --model 'openai/gpt-5*' \\
-    --status finished --json
-  evaltriage runs list --store my-store --experiment default
-  evaltriage runs list --logs logs/ --status finished
-
-Cost: one request per 100 models plus one per matching model, whatever the
-history holds.")]
+    #[command(after_help = include_str!("../help/runs_list.txt").trim_ascii_end())]
     List(RunsListArgs),
     /// The run's shape: model, experiment, status, totals, failures by step, infrastructure vs verification, clusters
     #[command(
@@ -514,13 +431,7 @@ pub enum EvalsCommand {
         source: SourceArgs,
     },
     /// One eval: its steps, full error and task; --file prints one file of its output or source zip
-    #[command(after_help = "\
-Examples:
-  evaltriage evals show <runId> 000-fundamentals/003-crons
-  evaltriage evals show \\
-    https://<visualizer>/experiment/default/run/<runId>/<category>/<evalId>
-  evaltriage evals show <runId> <evalId> --file run.log
-  evaltriage evals show <runId> <evalId> --file answer/convex/crons.ts")]
+    #[command(after_help = include_str!("../help/evals_show.txt").trim_ascii_end())]
     Show {
         #[arg(help = TARGET_HELP)]
         target: String,
@@ -612,20 +523,7 @@ impl From<ReuseArg> for evaltriage_pipeline::reuse::ReuseMode {
     }
 }
 
-const BACKFILL_HELP: &str = "\
-Examples:
-  # synchronous, oldest run first
-  evaltriage backfill --since 30d --model 'anthropic/*'
-  evaltriage backfill --since 2026-01-01 --until 2026-02-01 --batch \\
-    --max-runs 500
-  evaltriage backfill status
-
-Every finished run of the window without a report is analyzed like the
-nightly. With --batch, every request goes through the provider's Batch API
-(half the price, answers within 24 h) in rounds; the state is kept in
-<reports-dir>/.evaltriage/backfill.json, so a killed backfill run again picks
-up the batches in flight. The digest goes to
-<reports-dir>/backfill/<YYYY-MM-DD>.md.";
+const BACKFILL_HELP: &str = include_str!("../help/backfill.txt").trim_ascii_end();
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -741,19 +639,7 @@ pub struct RunsListArgs {
     pub limit: Option<usize>,
 }
 
-pub(crate) const MCP_HELP: &str = "\
-Examples:
-  # Convex; rules, or the LLM OPENAI_API_KEY names
-  evaltriage mcp
-  evaltriage mcp --store my-store --reports-dir reports
-  claude mcp add evaltriage -- evaltriage mcp --reports-dir /path/to/reports
-
-Tools: runs_list, runs_show, evals_list, evals_show, analyze_run,
-reports_list, reports_show, reports_trend, diff, reports_export,
-reports_review, reports_agreement, findings. Resources: every report, as
-report://<provider>/<model>/<file>. The options below are the defaults of
-every call; a tool's arguments override some of them per call. stdout is the
-protocol; logs go to stderr (RUST_LOG).";
+pub(crate) const MCP_HELP: &str = include_str!("../help/mcp.txt").trim_ascii_end();
 
 /// `evaltriage mcp`: where runs are read from and reports go, and the analysis defaults.
 #[derive(Debug, Clone, Args)]
@@ -770,33 +656,7 @@ pub struct McpArgs {
     pub budget_tokens: Option<u64>,
 }
 
-const NIGHTLY_HELP: &str = "\
-Examples:
-  # runs since the last nightly (first: last 24h)
-  evaltriage nightly
-  evaltriage nightly --since 7d --model 'anthropic/*' --dry-run
-  evaltriage nightly --budget-tokens 2000000 --sample-every 3 \\
-    --notify-webhook https://hooks.example/T0/B0/x \\
-    --site-url https://triage.example
-  # a folder of Inspect AI logs: every finished log without a report
-  evaltriage nightly --logs logs/ --classifier rules
-
-Only finished runs (completed, failed) are analyzed; pending and running ones
-wait for the next night, and runs the benchmark does not score are skipped. A
-run that already has a report is skipped, so a repeat does nothing and costs
-nothing. The window is per model, from the high-water mark in
-<reports-dir>/.evaltriage/nightly.json (never moved past a run that was not
-handled). The digest goes to <reports-dir>/nightly/<YYYY-MM-DD>.md; a second
-nightly the same day adds a section to it, ending with the findings whose
-state the night changed. With --logs, every log of the folder is looked at
-each night (no high-water mark), and those with a report are skipped. A
-night whose runs cannot be listed is recorded there and notified too.
-
-Exit codes: 0 every run in the window was handled or left for a reason (still
-running, budget, --max-runs); 1 a run or the listing failed (the others were
-still analyzed); 2 usage error; 3 another nightly holds the lock
-<reports-dir>/.evaltriage/nightly.lock (it names its pid and start), nothing
-was done.";
+const NIGHTLY_HELP: &str = include_str!("../help/nightly.txt").trim_ascii_end();
 
 #[derive(Debug, Args)]
 pub struct NightlyArgs {
@@ -889,43 +749,6 @@ impl From<LabelArg> for evaltriage_core::Classification {
             LabelArg::OverlyStrict => Self::OverlyStrict,
             LabelArg::AmbiguousTask => Self::AmbiguousTask,
             LabelArg::KnownGap => Self::KnownGap,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    use super::*;
-
-    /// Every command and subcommand, depth first.
-    fn commands(command: &clap::Command) -> Vec<clap::Command> {
-        let mut all = vec![command.clone()];
-        for sub in command.get_subcommands() {
-            all.extend(commands(sub));
-        }
-        all
-    }
-
-    #[test]
-    fn help_examples_fit_an_80_column_terminal_and_say_each_default_once() {
-        for command in commands(&Cli::command()) {
-            let name = command.get_name().to_owned();
-            for text in [command.get_after_help(), command.get_after_long_help()].into_iter().flatten() {
-                for line in text.to_string().lines() {
-                    assert!(line.chars().count() <= 78, "{name}: a help line clap would wrap: {line}");
-                }
-            }
-            for arg in command.get_arguments() {
-                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-                if !arg.get_default_values().is_empty() {
-                    assert!(!help.contains("[default:"), "{name} --{}: the default twice: {help}", arg.get_id());
-                }
-                if !arg.is_hide_set() && !arg.is_positional() {
-                    assert!(!help.trim().is_empty(), "{name} --{} has no description", arg.get_id());
-                }
-            }
         }
     }
 }

@@ -66,9 +66,3 @@ impl From<Error> for CliError {
         Self { code: code_of(e.kind), message: format!("{}{hint}", e.message) }
     }
 }
-
-impl From<evaltriage_core::source::SourceError> for CliError {
-    fn from(e: evaltriage_core::source::SourceError) -> Self {
-        Error::from(e).into()
-    }
-}

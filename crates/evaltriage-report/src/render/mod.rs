@@ -38,6 +38,7 @@ mod patterns;
 mod per_failure;
 mod prior_reports;
 mod recommendations;
+pub mod terminal;
 
 use analysis::Analysis;
 

@@ -12,8 +12,9 @@ use crate::cli::AnalyzeArgs;
 use crate::exit::CliError;
 use crate::hints::RunAddress;
 use crate::output::{emit, emit_either};
-use crate::present::analyze::{estimate_json, estimate_text, written_json, written_text};
+use crate::present::analyze::{estimate_text, written_json, written_text};
 use crate::progress::Progress;
+use evaltriage_pipeline::analyze::estimate_json;
 
 pub async fn analyze_run(
     args: &AnalyzeArgs,

@@ -11,7 +11,6 @@ use serde_json::Value;
 use crate::cli::{ExportFormat, LabelArg};
 use crate::exit::CliError;
 use crate::output::{emit, emit_either, emit_json};
-use crate::present::markdown_terminal;
 use crate::present::reports::{list_text, trend_text};
 
 /// The hint for a reports folder that does not exist.
@@ -36,7 +35,7 @@ pub fn show(key: &str, raw: bool, reports_dir: &Path, json: bool, out: &mut dyn 
     } else if raw || !terminal {
         emit(out, &shown.markdown)
     } else {
-        emit(out, &markdown_terminal::render(&shown.markdown))
+        emit(out, &evaltriage_report::render_for_terminal(&shown.markdown))
     }
 }
 

@@ -23,8 +23,9 @@ use evaltriage_pipeline::{AnalysisSettings, evals, runs};
 
 use crate::cli::{ClassifierKind, RunStatusFilter, StatusFilter};
 use crate::exit::CliError;
-use crate::present::analyze::{estimate_json, estimate_text, written_json, written_text};
+use crate::present::analyze::{estimate_text, written_json, written_text};
 use crate::progress::{Progress, ProgressUpdate};
+use evaltriage_pipeline::analyze::estimate_json;
 
 /// What a handler returns.
 pub type ToolFuture<'a> = Pin<Box<dyn Future<Output = Result<ToolOutput, CliError>> + Send + 'a>>;

@@ -8,29 +8,12 @@ use std::path::PathBuf;
 use evaltriage_core::{Classification, EvalPath, Run, Shape, Verdict, VerdictOrigin, VerdictStatus};
 use evaltriage_fanout::{Backend, FanoutConfig};
 use evaltriage_report::ReportScope;
-use serde_json::json;
 
 use evaltriage_pipeline::analyze::{Spend, Written};
 use evaltriage_pipeline::settings::classifier_description;
 
 use crate::hints::RunAddress;
 use crate::output::count;
-
-/// What `analyze-run --estimate --json` prints.
-pub fn estimate_json(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> serde_json::Value {
-    json!({
-        "classifier": classifier_description(&config.backend),
-        "failures": est.cases,
-        "infrastructure": est.infrastructure,
-        "cache_hits": est.cache_hits,
-        "calls": est.calls,
-        "max_calls": est.max_calls,
-        "synthesis_call": est.synthesis_call,
-        "prompt_tokens": est.prompt_tokens,
-        "completion_tokens": est.completion_tokens,
-        "total_tokens": est.total_tokens(),
-    })
-}
 
 /// What `analyze-run --estimate` prints.
 pub fn estimate_text(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> String {
@@ -62,10 +45,7 @@ pub fn estimate_text(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -
 
 /// What a written analysis shows: JSON and text.
 pub fn written_json(written: &Written, address: RunAddress) -> serde_json::Value {
-    let mut value = Summary::of(written, address).json(&written.config);
-    // Across runs and models: the baseline, regressions, grader suspects, open findings.
-    value["across"] = written.across.to_json();
-    value
+    written.to_json(&Summary::of(written, address).next_step())
 }
 
 /// What `analyze-run` prints when the report is written.
@@ -101,12 +81,6 @@ struct Summary<'a> {
     own_full_report: Option<&'a PathBuf>,
 }
 
-/// A confidence rounded to two decimals (f32 values such as 0.3 would otherwise print as
-/// 0.30000001192092896).
-fn confidence_json(c: Option<f32>) -> serde_json::Value {
-    c.filter(|c| c.is_finite()).map_or(serde_json::Value::Null, |c| json!((f64::from(c) * 100.0).round() / 100.0))
-}
-
 impl<'a> Summary<'a> {
     fn of(w: &'a Written, address: RunAddress) -> Self {
         Self {
@@ -126,56 +100,6 @@ impl<'a> Summary<'a> {
             notes: &w.notes,
             own_full_report: w.own_full_report.as_ref(),
         }
-    }
-
-    fn json(&self, config: &FanoutConfig) -> serde_json::Value {
-        json!({
-            "report_path": self.path,
-            "run_id": self.run.id.as_str(),
-            "model": self.run.model,
-            "provider": self.run.provider,
-            "experiment": self.run.experiment,
-            "scope": self.scope.map(ReportScope::describe),
-            "changes": self.changes.to_json(),
-            "run_failure": self.shape.run_failure.as_ref().map(|f| json!({
-                "summary": f.summary(),
-                "reason": f.first_line,
-                "not_scored": f.unscored_reason(),
-            })),
-            "total": self.shape.total,
-            "finished": self.shape.finished(),
-            "passed": self.shape.passed,
-            "failed": self.shape.failed,
-            "not_run": self.shape.not_run,
-            "never_started": self.shape.never_started,
-            "cost_usd": self.shape.cost_usd(),
-            "infrastructure": self.shape.infrastructure,
-            "classifier": classifier_description(&config.backend),
-            "tokens": self.spend.json(),
-            "synthesis_cached": self.synthesis_cached,
-            "prior_reports": self.prior_reports,
-            "prior_reports_folder": self.prior_folder,
-            "next": self.next_step(),
-            "notes": self.notes,
-            "verdicts": self.verdicts.iter().map(|v| {
-                let h = self.history.for_eval(&v.eval_path);
-                json!({
-                    "eval_id": v.eval_id.as_str(),
-                    "eval_path": v.eval_path.as_str(),
-                    "failed_step": v.failed_step.as_ref().map(|s| s.as_str()),
-                    "classification": v.classification.map(Classification::as_str),
-                    "status": v.status.as_str(),
-                    "infrastructure": matches!(v.origin, VerdictOrigin::Infrastructure(_)),
-                    "retry_count": v.retry_count,
-                    "repeat": h.is_repeat(),
-                    "history": h.summary(),
-                    "confidence": confidence_json(v.confidence),
-                    "reasoning": v.reasoning,
-                    "missing_evidence": v.missing_evidence,
-                    "tokens": {"prompt": v.tokens.prompt, "completion": v.tokens.completion},
-                })
-            }).collect::<Vec<_>>(),
-        })
     }
 
     fn text(&self, classifier: &str, kept_actions: bool) -> String {
@@ -324,7 +248,7 @@ impl<'a> Summary<'a> {
     }
 
     /// The one thing to do next.
-    fn next_step(&self) -> String {
+    pub(crate) fn next_step(&self) -> String {
         if self.shape.mostly_infrastructure() {
             return format!(
                 "fix the environment first: {} of {} failures are infrastructure (see the report's infrastructure section)",

@@ -4,7 +4,6 @@
 pub mod analyze;
 pub mod evals;
 pub mod findings;
-pub mod markdown_terminal;
 pub mod reports;
 pub mod runs;
 

@@ -1,5 +1,5 @@
 //! What the `reports` commands print (the MCP review tools too): the list and the trend as text;
-//! a report itself is printed as it is, or through `markdown_terminal` on a terminal.
+//! a report itself is printed as it is, or through the report crate's terminal renderer on a terminal.
 
 use std::path::Path;
 

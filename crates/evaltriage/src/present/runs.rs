@@ -151,39 +151,3 @@ pub fn runs_listed_text(listed: &RunsListed) -> String {
     }
     s
 }
-
-#[cfg(test)]
-mod tests {
-    use evaltriage_core::RunId;
-    use evaltriage_core::source::{Listing, RunHeader};
-
-    use super::*;
-
-    fn header(n: usize, experiment: &str) -> RunHeader {
-        RunHeader {
-            run_id: RunId::new(&format!("jn7{n:05}m2qw8hd5tz3vc6pe1r0bfs7g")).unwrap(),
-            model: format!("prov/model-{n}"),
-            experiment: experiment.to_owned(),
-            status: "completed".into(),
-            created_at_ms: 1_796_000_000_000.0,
-            model_id: None,
-            provider: None,
-            eval_counts: None,
-            benchmark_version: None,
-        }
-    }
-
-    #[test]
-    fn a_long_experiment_name_never_shifts_the_model_column() {
-        let listing = Listing {
-            runs: vec![header(1, "default"), header(2, "web_search_no_guidelines_and_a_long_tag")],
-            requests: 0,
-            models: 2,
-            full: Vec::new(),
-            failed: Vec::new(),
-        };
-        let text = runs_listed_text(&RunsListed { listing, hidden: Vec::new() });
-        let starts: Vec<usize> = text.lines().take(3).map(|l| l.find("prov/").or(l.find("MODEL")).unwrap()).collect();
-        assert!(starts.windows(2).all(|w| w[0] == w[1]), "{text}");
-    }
-}

@@ -1,7 +1,7 @@
-//! Markdown rendered as plain terminal text for `reports show`: headings underlined, lists with
-//! bullets, tables aligned in columns, code indented, emphasis markers and HTML comments (our
-//! machine-readable block) dropped. No escape sequences: the output still goes through `emit`,
-//! which removes them anyway. (termimad would add ~100 crates; this is the 150 lines we need.)
+//! A report's markdown as plain terminal text (`reports show` on a terminal): headings underlined,
+//! lists with bullets, tables aligned in columns, code indented, emphasis markers and HTML comments
+//! (our machine-readable block) dropped. No escape sequences; a face still sanitizes what it
+//! prints. (termimad would add ~100 crates; this is the 150 lines we need.)
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 

@@ -71,8 +71,13 @@ pub(crate) fn write_report_with(
         }
         // A link is replaced, never read through: it may lead anywhere (a device, a pipe).
         let is_link = std::fs::symlink_metadata(newest).is_ok_and(|m| m.file_type().is_symlink());
-        if !is_link {
-            let old = std::fs::read(newest).map_err(io_error("read", newest))?;
+        // Read like any report: a regular file, at most `MAX_REPORT_BYTES` (a 3 GiB file in its
+        // place is no report of ours, and has nothing to carry over).
+        let old = match is_link {
+            true => None,
+            false => evaltriage_core::fsread::read_regular(newest, crate::read::prior_report::MAX_REPORT_BYTES).ok(),
+        };
+        if let Some(old) = old {
             let old = String::from_utf8_lossy(&old);
             if let Some(kept) = carry_actions_taken(&old, &text) {
                 text = kept;
@@ -487,5 +492,17 @@ mod tests {
         symlink(reports.join("archive"), reports.join("anthropic")).unwrap();
         write_report(&reports, &reports.join("anthropic/m/abcdefgh_2026-02-06.md"), NEW, false).unwrap();
         assert!(reports.join("archive/m/abcdefgh_2026-02-06.md").is_file());
+    }
+
+    #[test]
+    fn a_huge_file_in_the_reports_place_is_replaced_without_being_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("anthropic/opus/abcdefgh_2026-02-06.md");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // A sparse file far past any report's size: reading it whole would take gigabytes.
+        std::fs::File::create(&path).unwrap().set_len(3 << 30).unwrap();
+        let out = write_report(dir.path(), &path, "# new\n", true).unwrap();
+        assert!(!out.kept_actions_taken);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# new\n");
     }
 }

@@ -6,6 +6,7 @@
 //! by storage id), so everything after the fetch goes through the same code.
 
 mod convex;
+mod history;
 mod inspect;
 mod limits;
 mod listing;
@@ -18,6 +19,7 @@ use std::future::Future;
 use std::path::PathBuf;
 
 pub use convex::{ConvexConfig, ConvexSource, DEFAULT_CONVEX_URL};
+pub use history::{MODEL_HISTORY_MAX, ScoredRun};
 pub use inspect::{InspectLimits, InspectSource, LogFormat, inspect_log_format, logs_in};
 pub use limits::{DEFAULT_MAX_BLOB_BYTES, MAX_RUN_DOCUMENT_BYTES};
 pub use listing::{LIST_RUNS_MAX, ListQuery, Listing, glob_matches, list_convex, list_logs, list_store};

@@ -13,10 +13,13 @@
 //! (seven failures with a 100 MB `failureReason` each) costs its own size while it is parsed and a
 //! few MiB after, not a copy of every giant string for every place that shows it.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use crate::ids::{EvalId, EvalPath, RunId, StorageId};
 use crate::model::{Eval, EvalStatus, Run, RunStatus, Step, StepName, StepStatus};
+use crate::source::history::ScoredRun;
 use crate::source::{EvalCounts, RunHeader, SourceError};
 use crate::usage::Usage;
 
@@ -498,6 +501,35 @@ pub(crate) fn model_page_from_value(
         .collect();
     let next = if w.is_done { None } else { w.continue_cursor.filter(|c| !c.is_empty()) };
     Ok((models, next))
+}
+
+/// One row of `runs:leaderboardModelHistory`: `{_creationTime, runId, totalScore, scores}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireScoredRun {
+    #[serde(rename = "_creationTime")]
+    creation_time: Num,
+    run_id: String,
+    #[serde(default)]
+    total_score: Option<Num>,
+    #[serde(default)]
+    scores: BTreeMap<String, Num>,
+}
+
+/// Converts an answer of `runs:leaderboardModelHistory` into its runs, as given (oldest first).
+pub(crate) fn scored_runs_from_value(value: serde_json::Value) -> Result<Vec<ScoredRun>, String> {
+    let rows: Vec<WireScoredRun> = serde_path_to_error::deserialize(value)
+        .map_err(|e| format!("runs:leaderboardModelHistory: {}", path_error(&e)))?;
+    rows.into_iter()
+        .map(|w| {
+            Ok(ScoredRun {
+                run_id: RunId::new(&w.run_id).map_err(|e| format!("runs:leaderboardModelHistory: runId: {e}"))?,
+                created_at_ms: w.creation_time.0,
+                total_score: w.total_score.map(|n| n.0).filter(|s| s.is_finite()),
+                scores: w.scores.into_iter().filter(|(_, n)| n.0.is_finite()).map(|(k, n)| (k, n.0)).collect(),
+            })
+        })
+        .collect()
 }
 
 /// Converts one element of `runs:listRuns` (or a whole run document) into a [`RunHeader`].

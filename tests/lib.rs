@@ -3,11 +3,11 @@
 
 pub mod batch_api;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
@@ -77,6 +77,8 @@ pub struct ConvexState {
     pub auth_headers: Mutex<Vec<String>>,
     /// The server's own base URL, for download links.
     pub base_url: Mutex<String>,
+    /// `runs:leaderboardModelHistory` fails (a deployment older than the query, or one in trouble).
+    pub history_fails: AtomicBool,
 }
 
 /// A local stand-in for a Convex deployment.
@@ -149,6 +151,10 @@ impl Respond for QueryResponder {
             }
             "runs:listRuns" => list_runs(state, &args),
             "models:listModels" => list_models(state, &args),
+            "runs:leaderboardModelHistory" if state.history_fails.load(Ordering::SeqCst) => {
+                function_error("[Request ID: 5e1d2c3b4a596877] Server Error")
+            }
+            "runs:leaderboardModelHistory" => model_history(state, &args),
             other => function_error(&format!("Could not find public function for '{other}'")),
         }
     }
@@ -205,6 +211,57 @@ fn list_runs(state: &ConvexState, args: &Value) -> ResponseTemplate {
         })
         .collect();
     success(Value::Array(page))
+}
+
+/// `runs:leaderboardModelHistory` as the real deployment answers it: the model (by `modelId` or
+/// `model` slug; an unknown one has no history) and `experiment` (absent: the runs that name none),
+/// completed runs whose evals all finished, scored as passed over finished evals per category and in
+/// all, oldest first, the last `limit` (default 10, at most 100). The stand-in has one benchmark
+/// version, so every run is of the current one.
+fn model_history(state: &ConvexState, args: &Value) -> ResponseTemplate {
+    let models = state.models.lock().unwrap();
+    let model_id = match (args.get("modelId").and_then(Value::as_str), args.get("model").and_then(Value::as_str)) {
+        (Some(id), _) => Some(id.to_owned()),
+        (None, Some(slug)) => models.iter().find(|(_, s)| s == slug).map(|(id, _)| id.clone()),
+        (None, None) => None,
+    };
+    let Some(model_id) = model_id else { return success(json!([])) };
+    let experiment = args.get("experiment").and_then(Value::as_str);
+    let limit = match args.get("limit").and_then(Value::as_f64) {
+        Some(l) if l > 0.0 => l.min(100.0) as usize,
+        _ => 10,
+    };
+    let runs = state.runs.lock().unwrap();
+    let mut rows: Vec<(f64, Value)> = runs
+        .values()
+        .filter(|r| r["modelId"].as_str() == Some(model_id.as_str()))
+        .filter(|r| r.get("experiment").and_then(Value::as_str) == experiment)
+        .filter(|r| r["status"]["kind"] == "completed")
+        .filter_map(|r| {
+            let evals = r["evals"].as_array()?;
+            let finished = |e: &&Value| e["status"]["kind"] == "passed" || e["status"]["kind"] == "failed";
+            if evals.is_empty() || !evals.iter().all(|e| finished(&e)) {
+                return None;
+            }
+            let mut by_category: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+            for e in evals {
+                let c = by_category.entry(e["category"].as_str().unwrap_or("").to_owned()).or_default();
+                c.1 += 1;
+                c.0 += u32::from(e["status"]["kind"] == "passed");
+            }
+            let (passed, total) = by_category.values().fold((0, 0), |(p, t), c| (p + c.0, t + c.1));
+            let scores: serde_json::Map<String, Value> =
+                by_category.into_iter().map(|(k, (p, t))| (k, json!(f64::from(p) / f64::from(t)))).collect();
+            let created = r["_creationTime"].as_f64().unwrap_or(0.0);
+            Some((
+                created,
+                json!({"_creationTime": created, "runId": r["_id"], "totalScore": f64::from(passed) / f64::from(total), "scores": scores}),
+            ))
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let skip = rows.len().saturating_sub(limit);
+    success(Value::Array(rows.into_iter().skip(skip).map(|(_, v)| v).collect()))
 }
 
 /// `models:listModels` as the real deployment answers it: newest first, paginated with
@@ -282,6 +339,11 @@ impl FakeConvex {
         }
         self.state.runs.lock().unwrap().insert(id.clone(), doc);
         id
+    }
+
+    /// Every `runs:leaderboardModelHistory` from now on fails.
+    pub fn fail_history(&self) {
+        self.state.history_fails.store(true, Ordering::SeqCst);
     }
 
     pub fn add_blob(&self, id: &str, bytes: Vec<u8>) {
@@ -391,7 +453,7 @@ pub struct LlmState {
     /// This many upcoming requests get a 429 with `Retry-After: 0`.
     pub rate_limit_next: AtomicUsize,
     /// Every request is refused with 401, as for a revoked key.
-    pub refuse_key: std::sync::atomic::AtomicBool,
+    pub refuse_key: AtomicBool,
     /// Text every answer repeats in its reasoning (an LLM echoing what it saw, a key say).
     pub echo: Mutex<Option<String>>,
 }

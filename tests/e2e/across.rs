@@ -241,3 +241,162 @@ fn a_claimed_fix_is_verified_after_two_passing_runs_and_reopened_after_a_failure
     assert_eq!(code, 0);
     assert!(out.contains("deciding runs:") && out.contains("cla5xxxx"), "{out}");
 }
+
+const EXAMPLE_RUN: &str = "jn7ak4x9m2qw8hd5tz3vc6pe1r0bfs7g";
+
+/// The example run document.
+fn example_doc() -> Value {
+    let path = example_store().join(format!("runs/{EXAMPLE_RUN}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// An earlier repetition of the example run (`n` hours before it, id ending in `n`): every eval
+/// passed but `still_failing`, which fail as in the example.
+fn earlier_repetition(n: u32, still_failing: &[&str]) -> Value {
+    let mut doc = example_doc();
+    let id = format!("jn7rep{n:02}m2qw8hd5tz3vc6pe1r0bfs7g");
+    doc["_id"] = json!(id);
+    doc["_creationTime"] = json!(doc["_creationTime"].as_f64().unwrap() - f64::from(n) * 3_600_000.0);
+    for eval in doc["evals"].as_array_mut().unwrap() {
+        eval["runId"] = json!(id);
+        let path = eval["evalPath"].as_str().unwrap().to_owned();
+        if eval["status"]["kind"] == "failed" && !still_failing.contains(&path.as_str()) {
+            eval["status"] = json!({"kind": "passed", "durationMs": 1000});
+            for step in eval["steps"].as_array_mut().unwrap() {
+                step["status"] = json!({"kind": "passed", "durationMs": 100});
+            }
+        }
+    }
+    doc
+}
+
+const ALWAYS_FAILING: [&str; 2] = ["002-queries/009-channel_summary", "004-actions/003-daily_report"];
+const REGRESSIONS: [&str; 3] =
+    ["001-data_modeling/005-chat_schema", "002-queries/015-paginate_messages", "003-mutations/006-delete_user_cascade"];
+
+fn regressions_of(summary: &Value) -> Vec<String> {
+    let baseline = &summary["across"]["baseline"];
+    baseline["regressions"].as_array().unwrap().iter().map(|r| r["eval"].as_str().unwrap().to_owned()).collect()
+}
+
+/// A model's first analysis, with no report of it anywhere: its four earlier repetitions come
+/// from the deployment (`runs:leaderboardModelHistory`, then each one's document) and name the
+/// three evals that always passed and failed now. A run of another experiment is not among them,
+/// and a run a report covers is not fetched again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_baseline_is_read_from_the_deployment_when_no_report_covers_the_runs() {
+    let convex = evaltriage_tests::FakeConvex::from_store(&example_store()).await;
+    for n in 1..=4 {
+        convex.add_run(earlier_repetition(n, &ALWAYS_FAILING));
+    }
+    let mut other = earlier_repetition(5, &[]);
+    other["experiment"] = json!("no_guidelines");
+    convex.add_run(other);
+    let temp = tempfile::tempdir().unwrap();
+    let reports = temp.path().join("reports");
+    let r = reports.to_str().unwrap().to_owned();
+    let url = convex.url();
+    let (code, out, err) = run(
+        temp.path(),
+        &["analyze-run", EXAMPLE_RUN, "--convex-url", &url, "--classifier", "rules", "--reports-dir", &r, "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary = parse(&out);
+    let baseline = &summary["across"]["baseline"];
+    assert_eq!(baseline["n"], 4, "{baseline:#}");
+    assert_eq!(regressions_of(&summary), REGRESSIONS, "{baseline:#}");
+    assert_eq!(baseline["regressions"][0]["pattern"], "✓✓✓✓✗");
+    assert!(baseline["runs"].as_array().unwrap().iter().all(|r| r["from"] == "source"), "{baseline:#}");
+    let note = baseline["source_note"].as_str().unwrap();
+    assert!(note.starts_with("4 of 4 earlier runs read from http"), "{note}");
+    let persistent: Vec<&str> =
+        baseline["persistent"].as_array().unwrap().iter().map(|p| p["eval"].as_str().unwrap()).collect();
+    assert_eq!(persistent, ALWAYS_FAILING, "{baseline:#}");
+    assert_eq!(convex.queries_of("runs:leaderboardModelHistory"), 1);
+    assert_eq!(convex.queries_of("runs:getRunDetails"), 5, "the run and its four repetitions");
+    let text = std::fs::read_to_string(summary["report_path"].as_str().unwrap()).unwrap();
+    assert!(text.contains("Runs: 0 from the reports folder, 4 read from the source"), "{text}");
+    assert!(text.contains("| `002-queries/015-paginate_messages` | tests | 4/4 | `✓✓✓✓✗` |"), "{text}");
+
+    // The next repetition: the example's report now covers the first run, so only the three
+    // others are read again.
+    let mut next = example_doc();
+    next["_id"] = json!("jn7next0m2qw8hd5tz3vc6pe1r0bfs7g");
+    next["_creationTime"] = json!(next["_creationTime"].as_f64().unwrap() + 3_600_000.0);
+    let next = convex.add_run(next);
+    let before = convex.queries_of("runs:getRunDetails");
+    let (code, out, err) = run(
+        temp.path(),
+        &["analyze-run", &next, "--convex-url", &url, "--classifier", "rules", "--reports-dir", &r, "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary = parse(&out);
+    let baseline = &summary["across"]["baseline"];
+    assert_eq!(baseline["n"], 5, "{baseline:#}");
+    let from: Vec<&str> = baseline["runs"].as_array().unwrap().iter().map(|r| r["from"].as_str().unwrap()).collect();
+    assert_eq!(from, ["source", "source", "source", "source", "report"], "{baseline:#}");
+    assert_eq!(
+        convex.queries_of("runs:getRunDetails") - before,
+        5,
+        "the run and four repetitions, not the reported one"
+    );
+}
+
+/// A store holding a model's repetitions gives the baseline too; a deployment that cannot answer
+/// the history query leaves a note, and the analysis goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_gives_the_baseline_and_an_unreadable_history_is_a_note() {
+    let temp = tempfile::tempdir().unwrap();
+    let store = temp.path().join("store");
+    evaltriage_tests::copy_tree(&example_store(), &store);
+    for n in 1..=4 {
+        let doc = earlier_repetition(n, &ALWAYS_FAILING);
+        let id = doc["_id"].as_str().unwrap().to_owned();
+        std::fs::write(store.join(format!("runs/{id}.json")), doc.to_string()).unwrap();
+    }
+    let reports = temp.path().join("reports");
+    let r = reports.to_str().unwrap().to_owned();
+    let (code, out, err) = run(
+        temp.path(),
+        &[
+            "analyze-run",
+            EXAMPLE_RUN,
+            "--store",
+            store.to_str().unwrap(),
+            "--classifier",
+            "rules",
+            "--reports-dir",
+            &r,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary = parse(&out);
+    assert_eq!(summary["across"]["baseline"]["n"], 4, "{summary:#}");
+    assert_eq!(regressions_of(&summary), REGRESSIONS);
+
+    // A deployment whose history query fails: the baseline says so and the report is written.
+    let convex = evaltriage_tests::FakeConvex::from_store(&example_store()).await;
+    convex.fail_history();
+    let url = convex.url();
+    let other = temp.path().join("other");
+    let (code, out, err) = run(
+        temp.path(),
+        &[
+            "analyze-run",
+            EXAMPLE_RUN,
+            "--convex-url",
+            &url,
+            "--classifier",
+            "rules",
+            "--reports-dir",
+            other.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let summary = parse(&out);
+    let note = summary["across"]["baseline"]["source_note"].as_str().unwrap();
+    assert!(note.starts_with("the model's runs could not be listed"), "{note}");
+    assert_eq!(summary["across"]["baseline"]["standing"], "too_few_runs");
+}

@@ -424,8 +424,14 @@ pub async fn analyze(
     // and open findings, from the reports folder; no LLM call.
     let across = {
         let errors = cases.iter().map(|c| (c.failure.eval_path.as_str().to_owned(), c.decisive_error())).collect();
-        let records = crate::findings::records(&settings.reports_dir);
-        crate::findings::across_for_run(&records, &run, &shape, &errors, &across_options)
+        let mut records = crate::findings::records(&settings.reports_dir);
+        // The model's earlier runs no report covers, from the source: a baseline on the first
+        // analysis of a model, before any report of it exists.
+        let earlier = crate::baseline::earlier_runs(source, &run, &records, &across_options, deadline.at).await;
+        records.extend(earlier.records);
+        let mut across = crate::findings::across_for_run(&records, &run, &shape, &errors, &across_options);
+        across.baseline_note = earlier.note;
+        across
     };
     for case in &mut cases {
         case.grader_suspect = across.suspect_for(case.failure.eval_path.as_str()).map(|s| s.describe());

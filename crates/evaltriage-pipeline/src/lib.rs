@@ -6,6 +6,7 @@
 
 pub mod analyze;
 pub mod backfill;
+pub mod baseline;
 pub mod cost;
 pub mod error;
 pub mod evals;

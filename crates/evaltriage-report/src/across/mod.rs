@@ -70,6 +70,9 @@ pub struct AcrossReport {
     pub suspects: Vec<suspects::GraderSuspect>,
     /// This model's open findings, and the grader findings that concern it.
     pub findings: Vec<findings::Finding>,
+    /// Where the baseline's runs came from beyond the reports folder, and what could not be read
+    /// (set by whoever read the source: `2 runs read from https://…; 1 could not be read: …`).
+    pub baseline_note: Option<String>,
 }
 
 impl AcrossReport {
@@ -84,6 +87,9 @@ impl AcrossReport {
             .collect();
         all.push(run.clone());
         let baseline = baseline::baseline(&all, run, options);
+        // Runs read from the source count for the baseline only: suspects and findings are the
+        // reports' (their labels, their Actions taken).
+        all.retain(|r| !r.from_source);
         let suspects: Vec<suspects::GraderSuspect> = suspects::grader_suspects(&all, options, Some(run.ran_at))
             .into_iter()
             .filter(|s| {
@@ -102,7 +108,7 @@ impl AcrossReport {
                 None => f.suspect.as_ref().is_some_and(|s| s.models.iter().any(|m| normalise(m) == run.model_key)),
             })
             .collect();
-        Self { options: *options, baseline: Some(baseline), suspects, findings }
+        Self { options: *options, baseline: Some(baseline), suspects, findings, baseline_note: None }
     }
 
     /// The suspect a failure of this run matches, for the LLM's context and the rules.
@@ -112,7 +118,11 @@ impl AcrossReport {
 
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
-            "baseline": self.baseline.as_ref().map(baseline::Baseline::to_json),
+            "baseline": self.baseline.as_ref().map(|b| {
+                let mut json = b.to_json();
+                json["source_note"] = serde_json::json!(self.baseline_note);
+                json
+            }),
             "grader_suspects": self.suspects.iter().map(suspects::GraderSuspect::to_json).collect::<Vec<_>>(),
             "open_findings": self.findings.iter().map(findings::Finding::to_json).collect::<Vec<_>>(),
         })
@@ -156,6 +166,9 @@ pub struct RunRecord {
     pub failures: Vec<RecordFailure>,
     /// The report's **Actions taken** entries.
     pub actions: Vec<ActionTaken>,
+    /// Read from the source (the deployment or the store) for a baseline: no report covers it, so
+    /// it counts for the baseline only, never for grader suspects or findings.
+    pub from_source: bool,
 }
 
 /// How one eval ended in one run.
@@ -234,6 +247,7 @@ impl RunRecord {
             passed: r.report.passed_evals.as_ref().map(|p| p.iter().cloned().collect()),
             failures,
             actions: r.report.actions_taken.clone(),
+            from_source: false,
         })
     }
 
@@ -273,7 +287,14 @@ impl RunRecord {
                 })
                 .collect(),
             actions: Vec::new(),
+            from_source: false,
         }
+    }
+
+    /// The record of an earlier run read from the source for a baseline (no report covers it).
+    pub fn of_source_run(run: &Run) -> Self {
+        let shape = Shape::of(run);
+        Self { from_source: true, ..Self::of_run(run, &shape, &BTreeMap::new()) }
     }
 
     /// How `eval` ended in this run.
@@ -312,6 +333,7 @@ impl RunRecord {
             ran_at: self.ran_at,
             report: self.report.clone(),
             model: self.model.clone(),
+            from_source: self.from_source,
         }
     }
 }
@@ -325,6 +347,8 @@ pub struct RunReference {
     /// Below the reports folder; empty for the run being analyzed.
     pub report: String,
     pub model: String,
+    /// Read from the source, not from a report.
+    pub from_source: bool,
 }
 
 impl RunReference {
@@ -335,6 +359,7 @@ impl RunReference {
             "ran_at": rfc3339(self.ran_at),
             "report": self.report,
             "model": self.model,
+            "from": if self.from_source { "source" } else { "report" },
         })
     }
 }
@@ -442,6 +467,7 @@ pub(crate) mod test_support {
                 })
                 .collect(),
             actions: Vec::new(),
+            from_source: false,
         }
     }
 }

@@ -25,6 +25,18 @@ pub(super) fn baseline(out: &mut String, across: &AcrossReport) {
         across.options.baseline_runs
     );
     w!(out);
+    let from_source = b.runs.iter().filter(|r| r.from_source).count();
+    if from_source > 0 || across.baseline_note.is_some() {
+        let counted = format!(
+            "{} from the reports folder, {from_source} read from the source (no report covers them)",
+            b.runs.len() - from_source
+        );
+        match &across.baseline_note {
+            Some(note) => w!(out, "Runs: {counted}; {}.", inline(note)),
+            None => w!(out, "Runs: {counted}."),
+        }
+        w!(out);
+    }
     if !b.enough() {
         w!(
             out,

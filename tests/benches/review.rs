@@ -1,5 +1,6 @@
 //! Benchmark of the review commands over 10,000 reports, running the real binary: `reports list`,
-//! `reports trend`, `reports export`, `findings` and `site` (a first build, and a build over an unchanged
+//! `reports trend`, `reports export`, `findings`, one `analyze-run` (whose across-runs view reads
+//! every report) and `site` (a first build, and a build over an unchanged
 //! site) on a reports folder of 20 models × 500 runs, half
 //! written by evaltriage (the example analysis, re-dated and re-numbered), half hand-written with
 //! a varying set of failures. Prints wall times and peak memory; asserts nothing about time.
@@ -112,13 +113,20 @@ fn main() {
     let site = dir.join("site");
     let site_arg = site.to_str().unwrap().to_owned();
     // (name, arguments, whether the site folder is removed before each run)
-    let commands: [(&str, Vec<&str>, bool); 7] = [
+    let example = store.to_str().unwrap().to_owned();
+    let commands: [(&str, Vec<&str>, bool); 8] = [
         ("reports list --json", vec!["reports", "list", "--json", "--reports-dir", r], false),
         ("reports trend --json", vec!["reports", "trend", "--json", "--reports-dir", r], false),
         ("reports trend --runs 500", vec!["reports", "trend", "--runs", "500", "--reports-dir", r], false),
         ("reports export --format csv", vec!["reports", "export", "--format", "csv", "--reports-dir", r], false),
         // Baselines, grader suspects and every finding's lifecycle over all 10,000 reports.
         ("findings --json", vec!["findings", "--json", "--reports-dir", r], false),
+        // One analysis into that folder: its baseline, suspects and findings read every report.
+        (
+            "analyze-run (rules) into the folder",
+            vec!["analyze-run", &example, "--classifier", "rules", "--force", "--reports-dir", r],
+            false,
+        ),
         ("site --out DIR (first build)", vec!["site", "--out", &site_arg, "--reports-dir", r], true),
         ("site --out DIR (again, nothing changed)", vec!["site", "--out", &site_arg, "--reports-dir", r], false),
     ];

@@ -2,16 +2,23 @@
 //! that keeps benchmark-side failures away from any LLM.
 //!
 //! Deterministic and explainable: every verdict says that it came from a rule, that no LLM was
-//! used, and which rule fired.
-
-use std::collections::HashSet;
+//! used, and which rule fired. `evidence.rs` reads what a rule needs from the evidence (the first
+//! failing test, the model's line at an error, ESLint's rule ids); `gaps.rs` decides whether a
+//! GAPS.txt bullet is about this failure.
 
 use evaltriage_core::{
     Classification, Failure, InfraCause, StepName, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
 
+mod evidence;
+mod gaps;
+
 use crate::Case;
 use crate::selection::read_test_report;
+
+use evidence::eslint_error_rules;
+use evidence::{first_failing_test, snippet_at_error};
+use gaps::matching_gap;
 
 /// ESLint rules that convex-evals has since relaxed (turned off or down to warnings), so a
 /// failure on them alone says more about the lint config than about the model. Gathered from
@@ -144,65 +151,6 @@ pub fn classify_by_rules(case: &Case, config: &RulesConfig) -> Verdict {
 
 /// The highest confidence a MODEL_FAULT gets when the failure is a grader suspect.
 const GRADER_SUSPECT_MODEL_FAULT_CAP: f32 = 0.3;
-
-/// The first failing test a `run.log` names, with its failing assertion when the log gives one
-/// (`expected 4 to be 5`): a test's name alone does not say what broke.
-fn first_failing_test(log: &str) -> Option<String> {
-    let clip = |l: &str, max: usize| {
-        if l.chars().count() > max { l.chars().take(max - 3).collect::<String>() + "..." } else { l.to_owned() }
-    };
-    let report = read_test_report(log);
-    let test = report.failures.first()?;
-    let message = test.message.iter().map(|l| l.trim()).find(|l| !l.is_empty());
-    Some(match message {
-        Some(m) => format!("× {} — {}", clip(&test.full_name, 160), clip(m, 200)),
-        None => format!("× {}", clip(&test.full_name, 160)),
-    })
-}
-
-/// The model's code where the first tsc (`convex/a.ts(14,38): error`) or eslint (`<path>` then
-/// `  27:1  error`) error points: that line and the one before, taken verbatim from the output.
-fn snippet_at_error(error: &str, output: &evaltriage_core::FileSet) -> Option<String> {
-    let mut current_file: Option<&str> = None;
-    for line in error.lines() {
-        let t = line.trim();
-        if let Some((file, rest)) = t.split_once('(') {
-            if let Some((pos, _)) = rest.split_once("):") {
-                if let Some(row) = pos.split(',').next().and_then(|r| r.parse::<usize>().ok()) {
-                    if let Some(s) = lines_of(output, file, row) {
-                        return Some(s);
-                    }
-                }
-            }
-        }
-        if t.ends_with(".ts") || t.ends_with(".tsx") || t.ends_with(".js") {
-            current_file = Some(t);
-            continue;
-        }
-        let mut words = t.split_whitespace();
-        if let (Some(pos), Some("error"), Some(file)) = (words.next(), words.next(), current_file) {
-            if let Some(row) = pos.split(':').next().and_then(|r| r.parse::<usize>().ok()) {
-                if let Some(s) = lines_of(output, file, row) {
-                    return Some(s);
-                }
-            }
-        }
-    }
-    None
-}
-
-/// Lines `row - 1` and `row` (1-based) of the output file whose path ends the given path.
-fn lines_of(output: &evaltriage_core::FileSet, path: &str, row: usize) -> Option<String> {
-    let path = path.replace('\\', "/");
-    let (_, content) =
-        output.iter().find(|(p, _)| !p.is_empty() && (path == **p || path.ends_with(&format!("/{p}"))))?;
-    let text = content.as_text()?;
-    let lines: Vec<&str> = text.lines().collect();
-    let end = row.min(lines.len());
-    let start = end.saturating_sub(2);
-    let snippet = lines.get(start..end)?.join("\n");
-    (!snippet.trim().is_empty()).then_some(snippet)
-}
 
 fn decide(case: &Case, config: &RulesConfig) -> (Classification, f32, &'static str, String) {
     let failure = &case.failure;
@@ -359,144 +307,6 @@ fn reported_known_gap(case: &Case) -> Option<(&evaltriage_core::KnownGapRecord, 
     same.or_else(|| case.known_gaps.iter().find(|r| r.at_step(step).is_none()).map(|r| (r, 0.5)))
 }
 
-/// The unresolved bullets of a GAPS.txt that is about this eval, continuation lines joined. A
-/// file whose header names another eval (`mutations, patch_nested:`) does not apply; a file
-/// without a header applies.
-pub fn unresolved_gaps(gaps: &str, eval_path: &str) -> Vec<String> {
-    let mut lines = gaps.lines().filter(|l| !l.trim().is_empty()).peekable();
-    if let Some(header) = lines.peek().filter(|l| !l.trim_start().starts_with('-') && l.trim_end().ends_with(':')) {
-        if !header_matches(header, eval_path) {
-            return vec![];
-        }
-        lines.next();
-    }
-    // A bullet starts at column 0 with `- ` or `* `; indented lines continue it, except nested
-    // bullets (`  - detail`), which are commentary on it.
-    let mut bullets: Vec<String> = Vec::new();
-    let mut in_nested = false;
-    for line in lines {
-        if line.starts_with("- ") || line.starts_with("* ") {
-            bullets.push(line[2..].trim().to_owned());
-            in_nested = false;
-        } else if line.starts_with(char::is_whitespace) && !bullets.is_empty() {
-            let t = line.trim();
-            if t.starts_with("- ") || t.starts_with("* ") {
-                in_nested = true;
-            } else if !in_nested {
-                if let Some(last) = bullets.last_mut() {
-                    last.push(' ');
-                    last.push_str(t);
-                }
-            }
-        }
-    }
-    bullets
-        .into_iter()
-        .filter(|b| !b.is_empty() && !b.to_ascii_lowercase().starts_with("(resolved)"))
-        .map(|b| if b.chars().count() > 300 { b.chars().take(297).collect::<String>() + "..." } else { b })
-        .collect()
-}
-
-/// The unresolved GAPS.txt bullet about this eval that best matches the failure's text (its error,
-/// failing tests, the file and the code at the error), if one matches: it shares a distinctive
-/// term with it (an identifier such as `fetchAndSave` or `sentAt`, a lint rule, an error code, a
-/// file name), or at least two ordinary words that are not everyday words of errors and bullets.
-pub fn matching_gap(gaps: &str, eval_path: &str, failure_text: &str) -> Option<String> {
-    let failure_lower = failure_text.to_lowercase();
-    let failure_words: HashSet<String> = words(&failure_lower).map(stem).collect();
-    let mut best: Option<(usize, String)> = None;
-    for bullet in unresolved_gaps(gaps, eval_path) {
-        let (mut strong, mut plain) = (0, HashSet::new());
-        for term in terms(&bullet) {
-            if is_distinctive(term) {
-                if failure_lower.contains(&term.to_lowercase()) {
-                    strong += 1;
-                }
-            } else {
-                let word = stem(term.to_lowercase());
-                if word.len() >= 4 && !STOPWORDS.contains(&word.as_str()) && failure_words.contains(&word) {
-                    plain.insert(word);
-                }
-            }
-        }
-        let score = 3 * strong + plain.len();
-        if (strong > 0 || plain.len() >= 2) && best.as_ref().is_none_or(|(s, _)| score > *s) {
-            best = Some((score, bullet));
-        }
-    }
-    best.map(|(_, b)| b)
-}
-
-/// Words too common in bullets and errors to tie one to the other.
-const STOPWORDS: &[&str] = &[
-    "about", "after", "also", "argument", "because", "before", "could", "does", "error", "eval", "expect", "fail",
-    "file", "from", "function", "have", "instead", "into", "just", "model", "only", "return", "should", "some",
-    "still", "test", "than", "that", "their", "them", "then", "there", "they", "this", "type", "value", "what", "when",
-    "which", "while", "with", "would",
-];
-
-/// The terms of a text: runs of letters, digits and `_ @ / - . $`, trimmed of edge punctuation.
-fn terms(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '@' | '/' | '-' | '.' | '$')))
-        .map(|t| t.trim_matches(|c: char| matches!(c, '.' | '-' | '/' | '$')))
-        .filter(|t| !t.is_empty())
-}
-
-/// Lowercase runs of letters.
-fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).map(str::to_owned)
-}
-
-/// A crude stem: `orders`, `ordered`, `ordering` -> `order`.
-fn stem(word: String) -> String {
-    for suffix in ["ing", "ed", "es", "s"] {
-        if let Some(stem) = word.strip_suffix(suffix).filter(|s| s.len() >= 4) {
-            return stem.to_owned();
-        }
-    }
-    word
-}
-
-/// An identifier, rule, code or file name rather than an ordinary word: `sentAt`, `TS7022`,
-/// `by_channel`, `@typescript-eslint/no-misused-promises`, `no-explicit-any`, `index.ts`.
-fn is_distinctive(term: &str) -> bool {
-    let inner_upper = term.chars().skip(1).any(char::is_uppercase) && term.chars().any(char::is_lowercase);
-    let letters_and_digits = term.chars().any(char::is_alphabetic) && term.chars().any(|c| c.is_ascii_digit());
-    let joined = term.contains(['_', '@', '/', '.']) || term.split('-').filter(|p| p.len() >= 2).count() >= 2;
-    term.len() >= 4 && (inner_upper || letters_and_digits || joined)
-}
-
-/// Whether a GAPS.txt header such as `mutations, patch_nested:` names this eval
-/// (`003-mutations/003-patch_nested`).
-fn header_matches(header: &str, eval_path: &str) -> bool {
-    let strip =
-        |s: &str| s.trim().trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches('-').to_lowercase();
-    let header = header.trim().trim_end_matches(':');
-    let (category, name) = eval_path.split_once('/').unwrap_or(("", eval_path));
-    let Some((h_cat, h_name)) = header.split_once(',') else {
-        return strip(header) == strip(name);
-    };
-    strip(h_name) == strip(name) && (category.is_empty() || strip(h_cat) == strip(category))
-}
-
-/// The rule ids of ESLint's error lines (`  3:1  error  Unexpected any  @typescript-eslint/no-explicit-any`).
-pub fn eslint_error_rules(output: &str) -> Vec<String> {
-    let mut rules: Vec<String> = output
-        .lines()
-        .filter(|l| {
-            let mut words = l.split_whitespace();
-            words.next().is_some_and(|pos| pos.contains(':') && pos.chars().next().is_some_and(|c| c.is_ascii_digit()))
-                && words.next() == Some("error")
-        })
-        .filter_map(|l| l.split_whitespace().last())
-        .filter(|r| r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '@' | '_')))
-        .map(str::to_owned)
-        .collect();
-    rules.sort();
-    rules.dedup();
-    rules
-}
-
 fn is_relaxed(rule: &str, relaxed: &[String]) -> bool {
     let bare = |r: &str| r.rsplit('/').next().unwrap_or(r).to_owned();
     relaxed.iter().any(|r| r == rule || bare(r) == bare(rule))
@@ -506,6 +316,7 @@ fn is_relaxed(rule: &str, relaxed: &[String]) -> bool {
 mod tests {
     use evaltriage_core::{EvalId, EvalPath, Evidence, FailureKind, FileContent};
 
+    use super::gaps::unresolved_gaps;
     use super::*;
 
     fn case(step: StepName, error: &str, gaps: Option<&str>, prior: Option<&str>) -> Case {

@@ -393,8 +393,14 @@ pub async fn analyze(
     note_claimed_fixes(&mut history, source, &run, deadline).await;
     // A KNOWN_GAP in any model's report is a known gap of the eval for every model (GAPS.txt
     // files left the benchmark on 2026-02-27; the reports are where gaps live now).
-    let (known_gaps, gap_warnings) = evaltriage_report::known_gaps(&settings.reports_dir, &run.id);
-    for w in gap_warnings.iter().filter(|w| !warnings.iter().any(|p| p.path == w.path)) {
+    // Every report, read once: the known gaps here, the across-runs view below.
+    let (catalog, catalog_warnings) = if settings.reports_dir.is_dir() {
+        evaltriage_report::all_reports(&settings.reports_dir)
+    } else {
+        Default::default()
+    };
+    let known_gaps = evaltriage_report::known_gaps_for(&catalog, &run.id);
+    for w in catalog_warnings.iter().filter(|w| !warnings.iter().any(|p| p.path == w.path)) {
         let message = format!("skipped a report while looking for known gaps {}: {}", w.path.display(), w.reason);
         events.send(Event::Warning(message));
     }
@@ -424,13 +430,14 @@ pub async fn analyze(
     // and open findings, from the reports folder; no LLM call.
     let across = {
         let errors = cases.iter().map(|c| (c.failure.eval_path.as_str().to_owned(), c.decisive_error())).collect();
-        let mut records = crate::findings::records(&settings.reports_dir);
+        let mut records = evaltriage_report::records_of(&catalog);
         // The model's earlier runs no report covers, from the source: a baseline on the first
         // analysis of a model, before any report of it exists.
         let earlier = crate::baseline::earlier_runs(source, &run, &records, &across_options, deadline.at).await;
         records.extend(earlier.records);
         let mut across = crate::findings::across_for_run(&records, &run, &shape, &errors, &across_options);
         across.baseline_note = earlier.note;
+        drop(catalog);
         across
     };
     for case in &mut cases {

@@ -37,7 +37,7 @@ pub use read::catalog::{CatalogReport, all_reports, read_one, read_report_text};
 pub use read::earlier::{EarlierVerdict, earlier_verdicts};
 pub use read::find::{model_dir_in_tree, report_path_in_tree};
 pub use read::human_verdict::{HumanVerdict, ReviewProblem};
-pub use read::known_gaps::{known_gaps, known_gaps_in};
+pub use read::known_gaps::{known_gaps, known_gaps_for, known_gaps_in};
 pub use read::prior::{parse_report, prior_reports_for_run, read_prior_reports};
 pub use read::prior_report::{ActionTaken, PriorEntry, PriorReport, PriorWarning};
 pub use read::report_files::{ReportFile, list_report_files, read_report_file};

@@ -17,17 +17,21 @@ use crate::read::prior_report::PriorWarning;
 /// and one a reviewer called KNOWN_GAP is. Reports that cannot be read are warnings, as for the
 /// catalog.
 pub fn known_gaps(reports_dir: &Path, run: &RunId) -> (KnownGaps, Vec<PriorWarning>) {
-    let (mut reports, warnings) = all_reports(reports_dir);
-    reports.retain(|r| {
+    let (reports, warnings) = all_reports(reports_dir);
+    (known_gaps_for(&reports, run), warnings)
+}
+
+/// [`known_gaps`] among reports already read (the run's own reports left out).
+pub fn known_gaps_for(reports: &[CatalogReport], run: &RunId) -> KnownGaps {
+    known_gaps_in(reports.iter().filter(|r| {
         r.report.run_id_prefix != run.prefix()
             && r.report.run_id.as_deref() != Some(run.as_str())
             && !r.report.run_ids.iter().any(|id| id == run.as_str())
-    });
-    (known_gaps_in(&reports), warnings)
+    }))
 }
 
 /// The known gaps the given reports record.
-pub fn known_gaps_in(reports: &[CatalogReport]) -> KnownGaps {
+pub fn known_gaps_in<'a>(reports: impl IntoIterator<Item = &'a CatalogReport>) -> KnownGaps {
     let mut gaps = KnownGaps::default();
     for catalog in reports {
         for entry in &catalog.report.entries {

@@ -364,3 +364,27 @@ fn every_review_command_reads_the_real_hand_written_reports() {
     assert_eq!(reviewed[0]["eval"], "000-fundamentals/003-crons");
     assert_eq!(reviewed[0]["human_by"], "bo");
 }
+
+/// `reports list` dates a report by the day its run ran, as every other view does, and `--since`
+/// filters on that day: the example run ran on 2026-11-20, whatever day it is analysed.
+#[test]
+fn reports_list_dates_and_filters_by_the_day_the_run_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let r = reports.to_str().unwrap();
+    let store = example_store();
+    let (code, _, err) =
+        run(dir.path(), &["analyze-run", store.to_str().unwrap(), "--classifier", "rules", "--reports-dir", r]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(dir.path(), &["reports", "list", "--json", "--reports-dir", r]);
+    assert_eq!(code, 0, "{err}");
+    let listed = json(&out);
+    let ours = listed["reports"].as_array().unwrap().iter().find(|x| x["run_id"] == EXAMPLE_RUN).expect("listed");
+    assert_eq!(ours["date"], "2026-11-20", "{ours:#}");
+    assert_eq!(ours["ran_at"], "2026-11-20T14:02:11.482Z", "{ours:#}");
+    assert_ne!(ours["analysed_on"], "2026-11-20", "analysed today, not on the run's day: {ours:#}");
+    let (_, text, _) = run(dir.path(), &["reports", "list", "--reports-dir", r]);
+    assert!(text.contains("2026-11-20  anthropic/claude-sonnet-4.5  jn7ak4x9"), "{text}");
+    let (_, later, _) = run(dir.path(), &["reports", "list", "--since", "2026-11-21", "--json", "--reports-dir", r]);
+    assert!(json(&later)["reports"].as_array().unwrap().iter().all(|x| x["run_id"] != EXAMPLE_RUN), "{later}");
+}

@@ -276,8 +276,8 @@ pub enum LabelArg {
 
 #[derive(Debug, Subcommand)]
 pub enum ReportsCommand {
-    /// Every report, own and hand-written, newest first: model, date, run, experiment, pass rate,
-    /// labels, whether a reviewer has given verdicts
+    /// Every report, own and hand-written, newest run first: the day its run ran, model,
+    /// run, experiment, pass rate, labels, whether a reviewer has given verdicts
     #[command(
         after_help = "Examples:\n  evaltriage reports list\n  evaltriage reports list --model '*sonnet*' --since 2026-02-01 --json"
     )]
@@ -285,7 +285,7 @@ pub enum ReportsCommand {
         /// Only models matching this glob (`*`, `?`; case and dots-versus-dashes ignored)
         #[arg(long, value_name = "GLOB")]
         model: Option<String>,
-        /// Only reports dated on or after this day
+        /// Only reports of runs made on or after this day
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         since: Option<chrono::NaiveDate>,
         #[command(flatten)]
@@ -313,7 +313,7 @@ pub enum ReportsCommand {
         /// Only models matching this glob
         #[arg(long, value_name = "GLOB")]
         model: Option<String>,
-        /// Only reports dated on or after this day
+        /// Only reports of runs made on or after this day
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         since: Option<chrono::NaiveDate>,
         /// The last N runs of each model
@@ -348,10 +348,10 @@ pub enum ReportsCommand {
         /// Only failures at this step (`none` for failures without one)
         #[arg(long, value_name = "STEP")]
         step: Option<String>,
-        /// Only reports dated on or after this day
+        /// Only reports of runs made on or after this day
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         since: Option<chrono::NaiveDate>,
-        /// Only reports dated on or before this day
+        /// Only reports of runs made on or before this day
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         until: Option<chrono::NaiveDate>,
         #[command(flatten)]
@@ -383,7 +383,7 @@ pub enum ReportsCommand {
         /// Only models matching this glob
         #[arg(long, value_name = "GLOB")]
         model: Option<String>,
-        /// Only reports dated on or after this day
+        /// Only reports of runs made on or after this day
         #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
         since: Option<chrono::NaiveDate>,
         #[command(flatten)]

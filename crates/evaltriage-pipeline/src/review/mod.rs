@@ -35,7 +35,8 @@ pub fn catalog(reports_dir: &Path) -> Result<Vec<CatalogReport>, Error> {
 pub struct ReportFilter<'a> {
     /// A model glob (`*`, `?`).
     pub model: Option<&'a str>,
-    /// Reports dated on or after this day.
+    /// Reports of runs made on or after this day (the analysis date for a report that does not
+    /// say when its run ran).
     pub since: Option<NaiveDate>,
 }
 
@@ -44,7 +45,7 @@ pub fn reports(reports_dir: &Path, filter: ReportFilter<'_>) -> Result<Vec<Catal
     Ok(catalog(reports_dir)?
         .into_iter()
         .filter(|r| filter.model.is_none_or(|g| model_matches(g, &r.model)))
-        .filter(|r| filter.since.is_none_or(|d| r.report.date >= d))
+        .filter(|r| filter.since.is_none_or(|d| r.report.run_date() >= d))
         .collect())
 }
 
@@ -66,7 +67,9 @@ pub fn list_json(reports_dir: &Path, reports: &[CatalogReport]) -> Value {
             json!({
                 "path": reports_dir.join(&r.relative).display().to_string(),
                 "model": r.model,
-                "date": r.report.date.format("%Y-%m-%d").to_string(),
+                "date": r.report.run_date().format("%Y-%m-%d").to_string(),
+                "ran_at": r.report.ran_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                "analysed_on": r.report.date.format("%Y-%m-%d").to_string(),
                 "run_id": r.report.run_id,
                 "run_id_prefix": r.report.run_id_prefix,
                 "experiment": r.report.experiment,

@@ -34,7 +34,7 @@ fn day(field: &str, text: Option<&str>) -> Result<Option<NaiveDate>, CliError> {
 pub struct ReportsListInput {
     /// Only models matching this glob (`*`, `?`), e.g. `anthropic/*`
     model: Option<String>,
-    /// Only reports dated on or after this day (YYYY-MM-DD)
+    /// Only reports of runs made on or after this day (YYYY-MM-DD)
     since: Option<String>,
 }
 
@@ -73,7 +73,7 @@ pub async fn reports_show(shared: &Shared, input: ReportsShowInput) -> Result<To
 pub struct ReportsTrendInput {
     /// Only models matching this glob
     model: Option<String>,
-    /// Only reports dated on or after this day (YYYY-MM-DD)
+    /// Only reports of runs made on or after this day (YYYY-MM-DD)
     since: Option<String>,
     /// How many of each model's latest runs the persistent and flaky evals are judged on [default: 10]
     runs: Option<u16>,
@@ -104,7 +104,7 @@ pub struct ReportsExportInput {
     classification: Option<String>,
     /// Only failures at this step (`tsc`, `eslint`, `tests`, ...)
     step: Option<String>,
-    /// Only reports dated on or after this day (YYYY-MM-DD)
+    /// Only reports of runs made on or after this day (YYYY-MM-DD)
     since: Option<String>,
     /// Only reports dated on or before this day (YYYY-MM-DD)
     until: Option<String>,

@@ -19,7 +19,7 @@ pub fn list_text(reports_dir: &Path, reports: &[CatalogReport]) -> String {
         let scope = r.report.scope.as_ref().map(|s| format!(" [{}]", s.describe())).unwrap_or_default();
         text.push_str(&format!(
             "{}  {}  {}{}  {}  {}  {}{}{}\n    {}\n",
-            r.report.date.format("%Y-%m-%d"),
+            r.report.run_date().format("%Y-%m-%d"),
             r.model,
             r.report.run_id_prefix,
             scope,

@@ -614,12 +614,32 @@ pub fn failed_step_mut(eval: &mut Value) -> &mut Value {
 /// Runs a prepared command to its end with stdout and stderr discarded, sampling its peak resident
 /// memory (`VmHWM` in `/proc/<pid>/status`) while it runs: (exit code, wall time, peak KiB). For
 /// the benchmarks, which print figures and assert nothing about time.
-pub fn run_measured(mut cmd: std::process::Command) -> (i32, std::time::Duration, Option<u64>) {
+pub fn run_measured(cmd: std::process::Command) -> (i32, std::time::Duration, Option<u64>) {
+    let m = measure(cmd);
+    (m.code, m.wall, m.peak_kb)
+}
+
+/// What one run of a command took.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    pub code: i32,
+    pub wall: std::time::Duration,
+    /// Peak resident memory in KiB (`VmHWM`), when /proc gave it.
+    pub peak_kb: Option<u64>,
+    /// User plus system CPU time (from `/proc/<pid>/stat`, read to the moment it exited): what the
+    /// command cost whatever else the shared machine was doing, where the wall time is not.
+    pub cpu: std::time::Duration,
+}
+
+/// Runs a command to its end, sampling its peak memory and CPU time every 2 ms.
+pub fn measure(mut cmd: std::process::Command) -> Measured {
     let start = std::time::Instant::now();
     let mut child =
         cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn the command");
     let status_file = format!("/proc/{}/status", child.id());
+    let stat_file = format!("/proc/{}/stat", child.id());
     let mut peak = None;
+    let mut ticks = 0u64;
     loop {
         if let Ok(text) = std::fs::read_to_string(&status_file) {
             if let Some(kb) = text
@@ -630,8 +650,21 @@ pub fn run_measured(mut cmd: std::process::Command) -> (i32, std::time::Duration
                 peak = Some(peak.map_or(kb, |p: u64| p.max(kb)));
             }
         }
+        // Fields 14 and 15 (utime, stime, in clock ticks of 1/100 s), counted after the `(comm)`.
+        if let Ok(text) = std::fs::read_to_string(&stat_file) {
+            if let Some((_, rest)) = text.rsplit_once(')') {
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                let field = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+                ticks = ticks.max(field(11) + field(12));
+            }
+        }
         if let Some(status) = child.try_wait().expect("wait") {
-            return (status.code().unwrap_or(-1), start.elapsed(), peak);
+            return Measured {
+                code: status.code().unwrap_or(-1),
+                wall: start.elapsed(),
+                peak_kb: peak,
+                cpu: std::time::Duration::from_millis(ticks * 10),
+            };
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }

@@ -3,24 +3,25 @@
 //! every report) and `site` (a first build, and a build over an unchanged
 //! site) on a reports folder of 20 models × 500 runs, half
 //! written by evaltriage (the example analysis, re-dated and re-numbered), half hand-written with
-//! a varying set of failures. Prints wall times and peak memory; asserts nothing about time.
+//! a varying set of failures. Prints wall times, CPU times (user + system: what a command costs
+//! whatever else the shared machine is doing) and peak memory; asserts nothing about time.
 //!
 //! Run with `cargo bench -p evaltriage-tests --bench review`.
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use evaltriage_tests::{EXAMPLE_RUN, example_store, run_measured};
+use evaltriage_tests::{EXAMPLE_RUN, Measured, example_store, measure};
 
 const MODELS: usize = 20;
 const RUNS_PER_MODEL: usize = 500;
 
-/// Runs the CLI, returning (exit code, wall time, peak resident memory in KiB from /proc).
-fn timed(cwd: &Path, args: &[&str]) -> (i32, Duration, Option<u64>) {
+/// Runs the CLI: exit code, wall time, peak resident memory, CPU time.
+fn timed(cwd: &Path, args: &[&str]) -> Measured {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_evaltriage-e2e"));
     cmd.args(args).current_dir(cwd).env("RUST_LOG", "error");
-    run_measured(cmd)
+    measure(cmd)
 }
 
 /// A 32-character run id whose first 8 characters are unique to `n`.
@@ -72,7 +73,7 @@ fn main() {
     // One report of ours, from the example analysis, as the template for the rest.
     let seed = dir.join("seed");
     let store = example_store();
-    let (code, _, _) = timed(
+    let Measured { code, .. } = timed(
         dir,
         &["analyze-run", store.to_str().unwrap(), "--classifier", "rules", "--reports-dir", seed.to_str().unwrap()],
     );
@@ -132,18 +133,26 @@ fn main() {
     ];
     for (name, args, fresh) in commands {
         let mut times = Vec::new();
+        let mut cpu = Vec::new();
         let mut peak = 0;
         for _ in 0..3 {
             if fresh {
                 let _ = std::fs::remove_dir_all(&site);
             }
-            let (code, time, kb) = timed(dir, &args);
-            assert_eq!(code, 0, "{name}");
-            times.push(time);
-            peak = peak.max(kb.unwrap_or(0));
+            let m = timed(dir, &args);
+            assert_eq!(m.code, 0, "{name}");
+            times.push(m.wall);
+            cpu.push(m.cpu);
+            peak = peak.max(m.peak_kb.unwrap_or(0));
         }
         times.sort();
-        println!("{name:<42} median {:>8.2?} of 3, peak {:.0} MB", times[1], peak as f64 / 1024.0);
+        cpu.sort();
+        println!(
+            "{name:<42} median {:>8.2?} of 3 (CPU {:>8.2?}), peak {:.0} MB",
+            times[1],
+            cpu[1],
+            peak as f64 / 1024.0
+        );
     }
     let pages = count_files(&site);
     println!("the site has {pages} pages");

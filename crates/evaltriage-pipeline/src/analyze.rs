@@ -24,6 +24,12 @@ use crate::source::AnySource;
 /// Why a verdict has no answer when the batch engine writes a run without calls.
 pub(crate) const NO_BATCH_ANSWER: &str = "no valid answer came back from the batch within its rounds";
 
+/// Whether the analysis is the batch engine's writing of a run (every answer came through the
+/// Batch API, so its tokens are priced at the batch price).
+fn at_batch_price(config: &FanoutConfig) -> bool {
+    config.no_calls.as_deref() == Some(NO_BATCH_ANSWER)
+}
+
 /// Evidence downloads in flight at once.
 const EVIDENCE_CONCURRENCY: usize = 4;
 
@@ -187,6 +193,10 @@ pub struct Written {
     /// The failures whose output has a `run.log`, the only ones a hint may name it for.
     pub with_run_log: BTreeSet<EvalPath>,
     pub spend: Spend,
+    /// The analysing model's price from the config, and whether the tokens went through the
+    /// Batch API (priced at its discount).
+    pub price: Option<crate::cost::Price>,
+    pub at_batch_price: bool,
     pub synthesis_cached: bool,
     pub kept_actions_taken: bool,
     pub config: FanoutConfig,
@@ -258,6 +268,12 @@ impl Written {
     /// Tokens the analysis spent, verdicts and synthesis.
     pub fn tokens_spent(&self) -> u64 {
         self.spend.total().total()
+    }
+
+    /// What the tokens cost at the config's price (or that it has none); `None` under the rules
+    /// classifier. The same figure as the report's.
+    pub fn llm_cost(&self) -> Option<crate::cost::LlmCost> {
+        crate::cost::llm_cost(&self.config.backend, self.price.as_ref(), self.spend.total(), self.at_batch_price)
     }
 
     /// Whether the analysis completed with errors: a verdict that is not done, or evidence that
@@ -507,6 +523,8 @@ pub async fn analyze(
         Backend::Llm(llm) => llm.model.clone(),
         Backend::Rules(_) => String::new(),
     };
+    let at_batch_price = at_batch_price(&config);
+    let llm_cost = crate::cost::llm_cost(&config.backend, analysis.price.as_ref(), spend.total(), at_batch_price);
     let changes = evaltriage_report::changes_since(&run, &shape, &fanned.verdicts, &prior, scope.as_ref());
     let markdown = evaltriage_report::render_with(
         &evaltriage_report::ReportInput {
@@ -523,6 +541,7 @@ pub async fn analyze(
                 model: &llm_model,
                 tokens: spend.synthesis,
             }),
+            llm_cost: llm_cost.as_ref(),
             actions_taken: None,
             relaxed_lint_rules: &analysis.relaxed_lint_rules,
             scope: scope.as_ref(),
@@ -543,6 +562,8 @@ pub async fn analyze(
         path: outcome.path,
         with_run_log,
         spend,
+        price: analysis.price,
+        at_batch_price,
         synthesis_cached: synthesis.as_ref().is_some_and(|s| s.as_ref().is_ok_and(|s| s.cached)),
         kept_actions_taken: outcome.kept_actions_taken,
         config,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use evaltriage_core::source::{ListQuery, RunHeader, Source, SourceError};
-use evaltriage_core::{Classification, RunRef, Shape, VerdictStatus};
+use evaltriage_core::{Classification, RunRef, Shape, TokenUsage, VerdictStatus};
 use evaltriage_report::{AnalyzedRun, ChangesSince, DigestRun, Flagged, NightDigest, RunOutcome};
 use serde_json::{Value, json};
 
@@ -53,7 +53,8 @@ pub struct NightOptions {
 #[derive(Debug)]
 pub enum NightOutcome {
     DryRun(DryRun),
-    Night(Night),
+    /// Boxed: a night's digest is far larger than a dry run's plan.
+    Night(Box<Night>),
 }
 
 /// A night that ran.
@@ -216,6 +217,7 @@ pub async fn nightly(
         runs: Vec::new(),
         notes: state_warning.into_iter().collect(),
         tokens_spent: 0,
+        llm_cost: analysis.llm_cost(TokenUsage::default(), false),
         budget_tokens: options.limits.budget_tokens,
         finding_changes: Vec::new(),
     };
@@ -238,7 +240,7 @@ pub async fn nightly(
                     say(line);
                 }
             }
-            return Ok(NightOutcome::Night(night));
+            return Ok(NightOutcome::Night(Box::new(night)));
         }
         Err(e) => return Err(e),
     };
@@ -311,7 +313,7 @@ pub async fn nightly(
                 | RunOutcome::Skipped { .. }
         );
         if let RunOutcome::Analyzed(a) = &outcome {
-            digest.tokens_spent += a.tokens;
+            digest.add_spent(a);
         }
         // What a skip or a wait decided is decided again for free; what took work is kept at once,
         // so a night killed half-way loses none of it (two fsyncs after every run cost ~1 s a night
@@ -350,7 +352,7 @@ pub async fn nightly(
             say(line);
         }
     }
-    Ok(NightOutcome::Night(night))
+    Ok(NightOutcome::Night(Box::new(night)))
 }
 
 /// Moves each key's mark to the newest run of the longest handled stretch at the start of its
@@ -545,6 +547,7 @@ impl NightRuns<'_> {
             report: relative_to_digest(&self.settings.reports_dir, &w.path),
             flagged,
             tokens: w.tokens_spent(),
+            llm_cost: w.llm_cost(),
             cost_usd: w.shape.cost_usd(),
         }
     }

@@ -254,6 +254,7 @@ impl Written {
             "infrastructure": self.shape.infrastructure,
             "classifier": crate::settings::classifier_description(&self.config.backend),
             "tokens": self.spend.json(),
+            "cost": self.cost_json(),
             "synthesis_cached": self.synthesis_cached,
             "prior_reports": self.prior_reports,
             "prior_reports_folder": self.prior_folder,
@@ -274,6 +275,21 @@ impl Written {
     /// classifier. The same figure as the report's.
     pub fn llm_cost(&self) -> Option<crate::cost::LlmCost> {
         crate::cost::llm_cost(&self.config.backend, self.price.as_ref(), self.spend.total(), self.at_batch_price)
+    }
+
+    /// The tokens' cost as JSON: the tokens always, dollars synchronous and through the Batch API
+    /// when priced, the model and which of the two this analysis paid.
+    fn cost_json(&self) -> serde_json::Value {
+        let mut cost = crate::cost::json(self.spend.total(), self.price.as_ref());
+        if let Some(o) = cost.as_object_mut() {
+            let model = match &self.config.backend {
+                Backend::Llm(llm) => Some(llm.model.as_str()),
+                Backend::Rules(_) => None,
+            };
+            o.insert("model".to_owned(), json!(model));
+            o.insert("at_batch_price".to_owned(), json!(self.at_batch_price));
+        }
+        cost
     }
 
     /// Whether the analysis completed with errors: a verdict that is not done, or evidence that
@@ -631,8 +647,17 @@ fn confidence_json(c: Option<f32>) -> serde_json::Value {
     c.filter(|c| c.is_finite()).map_or(serde_json::Value::Null, |c| json!((f64::from(c) * 100.0).round() / 100.0))
 }
 
-/// What `analyze-run --estimate --json` prints.
-pub fn estimate_json(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> serde_json::Value {
+/// The tokens an estimate counts.
+pub fn estimated_tokens(est: &evaltriage_fanout::Estimate) -> TokenUsage {
+    TokenUsage { prompt: est.prompt_tokens, completion: est.completion_tokens }
+}
+
+/// What `analyze-run --estimate --json` prints; `price` is the analysing model's from the config.
+pub fn estimate_json(
+    est: &evaltriage_fanout::Estimate,
+    config: &FanoutConfig,
+    price: Option<&crate::cost::Price>,
+) -> serde_json::Value {
     json!({
         "classifier": crate::settings::classifier_description(&config.backend),
         "failures": est.cases,
@@ -644,5 +669,6 @@ pub fn estimate_json(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -
         "prompt_tokens": est.prompt_tokens,
         "completion_tokens": est.completion_tokens,
         "total_tokens": est.total_tokens(),
+        "cost": crate::cost::json(estimated_tokens(est), price),
     })
 }

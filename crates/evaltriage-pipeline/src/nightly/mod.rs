@@ -153,14 +153,18 @@ pub struct DryRunRow {
 pub struct DryRun {
     pub rows: Vec<DryRunRow>,
     pub analyses: usize,
-    pub total_tokens: u64,
+    /// The estimated tokens of the analyses the night would run.
+    pub tokens: TokenUsage,
+    /// The analysing model's price from the config.
+    pub price: Option<crate::cost::Price>,
 }
 
 impl DryRun {
     pub fn json(&self) -> Value {
         json!({
             "dry_run": true,
-            "estimated_tokens": self.total_tokens,
+            "estimated_tokens": self.tokens.total(),
+            "estimated_cost": crate::cost::json(self.tokens, self.price.as_ref()),
             "runs": self.rows.iter().map(|r| json!({
                 "run_id": r.header.run_id.as_str(),
                 "model": r.header.model,
@@ -618,7 +622,7 @@ async fn dry_run(
     state: &NightlyState,
     planner: &mut Planner,
 ) -> Result<DryRun, Error> {
-    let mut dry = DryRun { rows: Vec::new(), analyses: 0, total_tokens: 0 };
+    let mut dry = DryRun { rows: Vec::new(), analyses: 0, tokens: TokenUsage::default(), price: analysis.price };
     for w in &window.runs {
         let h = &w.header;
         let below_mark = state.marks.get(&w.key).and_then(Mark::at).is_some_and(|at| h.created_at_ms <= at);
@@ -641,7 +645,7 @@ async fn dry_run(
                         match planner.admit(w, reserve, below_mark) {
                             Ok(()) => {
                                 dry.analyses += 1;
-                                dry.total_tokens += need;
+                                dry.tokens += crate::analyze::estimated_tokens(&est);
                                 (format!("analyze: {} LLM calls", est.calls), Some(need))
                             }
                             Err(why) => (format!("wait: {why}"), Some(need)),

@@ -15,6 +15,7 @@ mod mcp;
 mod new_user;
 mod night_outputs;
 mod nightly;
+mod prices;
 mod readme;
 mod real_llm;
 mod review;

@@ -134,6 +134,9 @@ async fn an_mcp_client_drives_the_main_job() {
     let convex = FakeConvex::from_store(&example_store()).await;
     let llm = FakeLlm::start().await;
     let (dir, reports) = scratch();
+    // A price for the default analysing model: the tools say what the tokens cost, as the CLI does.
+    let prices = "[prices.\"gpt-4.1-mini\"]\ninput_per_million = 2.0\noutput_per_million = 8.0\n";
+    std::fs::write(dir.path().join("evaltriage.toml"), prices).unwrap();
     let (convex_url, llm_url) = (convex.url(), llm.base_url());
     let (session, client) = start(
         dir.path(),
@@ -226,9 +229,11 @@ async fn an_mcp_client_drives_the_main_job() {
     assert_ne!(again.is_error, Some(true), "the session still works after failures");
 
     // analyze_run: the estimate, then the analysis with progress, then its report as a resource.
-    let estimate = call(&session, "analyze_run", json!({"target": RUN, "estimate": true})).await;
-    let estimate = structured(&tools, "analyze_run", &estimate);
+    let estimated = call(&session, "analyze_run", json!({"target": RUN, "estimate": true})).await;
+    let estimate = structured(&tools, "analyze_run", &estimated);
     assert!(estimate["calls"].as_u64().is_some_and(|n| n > 0), "{estimate}");
+    assert!(estimate["cost"]["sync_usd"].as_f64().is_some_and(|usd| usd > 0.0), "{estimate}");
+    assert!(text_of(&estimated).contains(" through the Batch API (prices for gpt-4.1-mini from "), "{estimate}");
     assert_eq!(llm.requests(), 0, "an estimate calls nothing");
     assert!(reports_in(&reports).len() == 2, "an estimate writes nothing");
 
@@ -244,9 +249,15 @@ async fn an_mcp_client_drives_the_main_job() {
     let ServerResult::CallToolResult(analyzed) = handle.await_response().await.unwrap() else {
         panic!("a tool result")
     };
-    seen.push_str(&text_of(&analyzed));
+    let summary = text_of(&analyzed);
+    seen.push_str(&summary);
     let analyzed = structured(&tools, "analyze_run", &analyzed);
     assert!(llm.requests() > 0, "the LLM stand-in classified");
+    // Every call answers 1,200 prompt and 150 completion tokens: $0.0036 a call at the price.
+    let calls = llm.requests() as f64;
+    let usd = analyzed["cost"]["sync_usd"].as_f64().unwrap_or_default();
+    assert!((usd - calls * 0.0036).abs() < 1e-12, "{analyzed}");
+    assert!(summary.contains(&format!(" · ~${usd:.4}\n")), "{summary}");
     let uri = analyzed["report_uri"].as_str().expect("report_uri").to_owned();
     assert!(uri.starts_with("report://anthropic/claude-sonnet-4.5/jn7ak4x9_"), "{uri}");
     assert_eq!(analyzed["verdicts"].as_array().map(Vec::len), Some(7), "{analyzed}");

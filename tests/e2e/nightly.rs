@@ -261,6 +261,40 @@ async fn the_budget_covers_the_night_and_the_rest_waits() {
     assert_eq!(outcomes, ["analyzed", "analyzed"], "the runs left wait in the window: {v}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_priced_night_says_what_its_tokens_cost_in_the_dry_run_the_digest_and_the_json() {
+    let (convex, template) = deployment().await;
+    let llm = FakeLlm::start().await;
+    convex.add_run(run_doc(&template, 1, 0, now_ms() - 3_600_000.0, "completed"));
+    let dir = tempfile::tempdir().unwrap();
+    // The default analysing model's price: $2 and $8 a million prompt and completion tokens.
+    let prices = "[prices.\"gpt-4.1-mini\"]\ninput_per_million = 2.0\noutput_per_million = 8.0\n";
+    std::fs::write(dir.path().join("evaltriage.toml"), prices).unwrap();
+    let reports = dir.path().join("reports");
+    let (url, reports_arg, llm_url) = (convex.url(), reports.to_str().unwrap().to_owned(), llm.base_url());
+
+    let (code, out, err) =
+        run(dir.path(), &nightly_args(&url, &reports_arg, &["--llm-base-url", &llm_url, "--dry-run"]));
+    assert_eq!(code, 0, "{err}");
+    let cost = out.lines().find(|l| l.starts_with("cost: ")).unwrap_or_else(|| panic!("no cost line: {out}"));
+    assert!(
+        cost.contains(" synchronous, ~$")
+            && cost.ends_with(" through the Batch API (prices for gpt-4.1-mini from evaltriage.toml)"),
+        "{cost}"
+    );
+
+    let (code, out, err) = run(dir.path(), &nightly_args(&url, &reports_arg, &["--llm-base-url", &llm_url, "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let v = json(&out);
+    // Five verification failures and the synthesis, 1,200 + 150 tokens each.
+    assert_eq!(v["tokens_spent"], 8_100, "{v}");
+    let usd = (6.0 * 1_200.0 * 2.0 + 6.0 * 150.0 * 8.0) / 1e6;
+    assert!((v["llm_cost"]["usd"].as_f64().unwrap() - usd).abs() < 1e-12, "{v}");
+    assert!((v["runs"][0]["llm_cost"]["usd"].as_f64().unwrap() - usd).abs() < 1e-12, "{v}");
+    let digest = std::fs::read_to_string(v["digest_path"].as_str().unwrap()).unwrap();
+    assert!(digest.contains("LLM tokens spent: 8100 (~$0.0216).\n"), "{digest}");
+}
+
 /// What a dry run's action and a night's outcome each mean, in one vocabulary.
 fn planned_as(action: &str) -> &'static str {
     match action.split(':').next().unwrap_or_default() {

@@ -24,6 +24,12 @@ use crate::source::AnySource;
 /// Why a verdict has no answer when the batch engine writes a run without calls.
 pub(crate) const NO_BATCH_ANSWER: &str = "no valid answer came back from the batch within its rounds";
 
+/// Whether the analysis is the batch engine's writing of a run (every answer came through the
+/// Batch API, so its tokens are priced at the batch price).
+fn at_batch_price(config: &FanoutConfig) -> bool {
+    config.no_calls.as_deref() == Some(NO_BATCH_ANSWER)
+}
+
 /// Evidence downloads in flight at once.
 const EVIDENCE_CONCURRENCY: usize = 4;
 
@@ -187,6 +193,10 @@ pub struct Written {
     /// The failures whose output has a `run.log`, the only ones a hint may name it for.
     pub with_run_log: BTreeSet<EvalPath>,
     pub spend: Spend,
+    /// The analysing model's price from the config, and whether the tokens went through the
+    /// Batch API (priced at its discount).
+    pub price: Option<crate::cost::Price>,
+    pub at_batch_price: bool,
     pub synthesis_cached: bool,
     pub kept_actions_taken: bool,
     pub config: FanoutConfig,
@@ -244,6 +254,7 @@ impl Written {
             "infrastructure": self.shape.infrastructure,
             "classifier": crate::settings::classifier_description(&self.config.backend),
             "tokens": self.spend.json(),
+            "cost": self.cost_json(),
             "synthesis_cached": self.synthesis_cached,
             "prior_reports": self.prior_reports,
             "prior_reports_folder": self.prior_folder,
@@ -258,6 +269,27 @@ impl Written {
     /// Tokens the analysis spent, verdicts and synthesis.
     pub fn tokens_spent(&self) -> u64 {
         self.spend.total().total()
+    }
+
+    /// What the tokens cost at the config's price (or that it has none); `None` under the rules
+    /// classifier. The same figure as the report's.
+    pub fn llm_cost(&self) -> Option<crate::cost::LlmCost> {
+        crate::cost::llm_cost(&self.config.backend, self.price.as_ref(), self.spend.total(), self.at_batch_price)
+    }
+
+    /// The tokens' cost as JSON: the tokens always, dollars synchronous and through the Batch API
+    /// when priced, the model and which of the two this analysis paid.
+    fn cost_json(&self) -> serde_json::Value {
+        let mut cost = crate::cost::json(self.spend.total(), self.price.as_ref());
+        if let Some(o) = cost.as_object_mut() {
+            let model = match &self.config.backend {
+                Backend::Llm(llm) => Some(llm.model.as_str()),
+                Backend::Rules(_) => None,
+            };
+            o.insert("model".to_owned(), json!(model));
+            o.insert("at_batch_price".to_owned(), json!(self.at_batch_price));
+        }
+        cost
     }
 
     /// Whether the analysis completed with errors: a verdict that is not done, or evidence that
@@ -520,6 +552,8 @@ pub async fn analyze(
         Backend::Llm(llm) => llm.model.clone(),
         Backend::Rules(_) => String::new(),
     };
+    let at_batch_price = at_batch_price(&config);
+    let llm_cost = crate::cost::llm_cost(&config.backend, analysis.price.as_ref(), spend.total(), at_batch_price);
     let changes = evaltriage_report::changes_since(&run, &shape, &fanned.verdicts, &prior, scope.as_ref());
     let markdown = evaltriage_report::render_with(
         &evaltriage_report::ReportInput {
@@ -536,6 +570,7 @@ pub async fn analyze(
                 model: &llm_model,
                 tokens: spend.synthesis,
             }),
+            llm_cost: llm_cost.as_ref(),
             actions_taken: None,
             relaxed_lint_rules: &analysis.relaxed_lint_rules,
             scope: scope.as_ref(),
@@ -556,6 +591,8 @@ pub async fn analyze(
         path: outcome.path,
         with_run_log,
         spend,
+        price: analysis.price,
+        at_batch_price,
         synthesis_cached: synthesis.as_ref().is_some_and(|s| s.as_ref().is_ok_and(|s| s.cached)),
         kept_actions_taken: outcome.kept_actions_taken,
         config,
@@ -623,8 +660,17 @@ fn confidence_json(c: Option<f32>) -> serde_json::Value {
     c.filter(|c| c.is_finite()).map_or(serde_json::Value::Null, |c| json!((f64::from(c) * 100.0).round() / 100.0))
 }
 
-/// What `analyze-run --estimate --json` prints.
-pub fn estimate_json(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> serde_json::Value {
+/// The tokens an estimate counts.
+pub fn estimated_tokens(est: &evaltriage_fanout::Estimate) -> TokenUsage {
+    TokenUsage { prompt: est.prompt_tokens, completion: est.completion_tokens }
+}
+
+/// What `analyze-run --estimate --json` prints; `price` is the analysing model's from the config.
+pub fn estimate_json(
+    est: &evaltriage_fanout::Estimate,
+    config: &FanoutConfig,
+    price: Option<&crate::cost::Price>,
+) -> serde_json::Value {
     json!({
         "classifier": crate::settings::classifier_description(&config.backend),
         "failures": est.cases,
@@ -636,5 +682,6 @@ pub fn estimate_json(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -
         "prompt_tokens": est.prompt_tokens,
         "completion_tokens": est.completion_tokens,
         "total_tokens": est.total_tokens(),
+        "cost": crate::cost::json(estimated_tokens(est), price),
     })
 }

@@ -232,6 +232,7 @@ pub async fn backfill<P: BatchProvider>(
         runs: Vec::new(),
         notes: Vec::new(),
         tokens_spent: 0,
+        llm_cost: analysis.llm_cost(TokenUsage::default(), options.batch),
         budget_tokens: options.budget_tokens,
         // A backfill fills in history: what its findings were before it is nobody's question.
         finding_changes: Vec::new(),
@@ -264,7 +265,7 @@ pub async fn backfill<P: BatchProvider>(
         events.send(Event::Inc);
         failed_any |= matches!(outcome, RunOutcome::Failed { .. });
         if let RunOutcome::Analyzed(a) = &outcome {
-            digest.tokens_spent += a.tokens;
+            digest.add_spent(a);
         }
         reused += reused_in(&settings.reports_dir, &outcome);
         digest.runs.push(DigestRun {
@@ -425,12 +426,15 @@ async fn batch_engine<P: BatchProvider>(
         submit(&mut state, provider, llm, &to_send, reports_dir, events).await?;
     }
     let tokens = TokenUsage { prompt: state.prompt_tokens, completion: state.completion_tokens };
+    // The runs were written from the cache and spent nothing themselves: the night's tokens are
+    // the batches', at the batch price.
     digest.tokens_spent = tokens.total();
+    digest.llm_cost = analysis.llm_cost(tokens, true);
     digest.notes.push(format!(
         "batch API: {} requests in {} rounds, {}; {reused} failures reused an earlier verdict",
         state.requests_sent,
         state.round,
-        crate::cost::describe(tokens, analysis.price.as_ref(), true)
+        crate::cost::describe(tokens, digest.llm_cost.as_ref())
     ));
     digest.finished = true;
     write_digest(reports_dir, path, before, &digest)?;

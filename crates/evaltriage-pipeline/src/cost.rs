@@ -4,6 +4,8 @@
 //! tokens and say so.
 
 use evaltriage_core::TokenUsage;
+use evaltriage_fanout::Backend;
+pub use evaltriage_report::LlmCost;
 use serde::Deserialize;
 
 /// OpenAI's Batch API discount when the config gives none: half the price.
@@ -51,15 +53,20 @@ impl Price {
     }
 }
 
-/// Tokens and, with a price, what they cost: `12,345 tokens (~$0.0123)` or `12,345 tokens (no
-/// price configured)`.
-pub fn describe(tokens: TokenUsage, price: Option<&Price>, batch: bool) -> String {
-    match price {
-        Some(p) => {
-            let dollars = if batch { p.batch_cost(tokens) } else { p.sync_cost(tokens) };
-            format!("{} tokens (~${dollars:.4}{})", tokens.total(), if batch { " at batch price" } else { "" })
-        }
-        None => format!("{} tokens (no price configured)", tokens.total()),
+/// What `tokens` cost the analysing model of `backend` at `price`, sent synchronously or (`batch`)
+/// through the batch API; `None` under the rules classifier, which spends no tokens.
+pub fn llm_cost(backend: &Backend, price: Option<&Price>, tokens: TokenUsage, batch: bool) -> Option<LlmCost> {
+    let Backend::Llm(llm) = backend else { return None };
+    let usd = price.map(|p| if batch { p.batch_cost(tokens) } else { p.sync_cost(tokens) });
+    Some(LlmCost { model: llm.model.clone(), usd, batch })
+}
+
+/// Tokens and what they cost: `12345 tokens (~$0.0123 at batch price)`, `12345 tokens (no price
+/// configured for gpt-4.1-mini)`, or only the tokens when nothing is priced.
+pub fn describe(tokens: TokenUsage, cost: Option<&LlmCost>) -> String {
+    match cost {
+        Some(cost) => format!("{} tokens ({})", tokens.total(), cost.describe()),
+        None => format!("{} tokens", tokens.total()),
     }
 }
 
@@ -88,8 +95,15 @@ mod tests {
         let t = TokenUsage { prompt: 1_000_000, completion: 500_000 };
         assert!((price().sync_cost(t) - 6.0).abs() < 1e-9);
         assert!((price().batch_cost(t) - 3.0).abs() < 1e-9);
-        assert_eq!(describe(t, Some(&price()), true), "1500000 tokens (~$3.0000 at batch price)");
-        assert_eq!(describe(t, None, false), "1500000 tokens (no price configured)");
+        let llm = Backend::Llm(evaltriage_fanout::LlmConfig::new("http://127.0.0.1:9/v1", None, "gpt-4.1-mini"));
+        let batch = llm_cost(&llm, Some(&price()), t, true);
+        assert_eq!(describe(t, batch.as_ref()), "1500000 tokens (~$3.0000 at batch price)");
+        let sync = llm_cost(&llm, Some(&price()), t, false);
+        assert_eq!(describe(t, sync.as_ref()), "1500000 tokens (~$6.0000)");
+        let unpriced = llm_cost(&llm, None, t, false);
+        assert_eq!(describe(t, unpriced.as_ref()), "1500000 tokens (no price configured for gpt-4.1-mini)");
+        let rules = Backend::Rules(evaltriage_fanout::RulesConfig::default());
+        assert_eq!(llm_cost(&rules, Some(&price()), t, false), None, "the rules spend nothing to price");
         assert_eq!(json(t, None)["sync_usd"], serde_json::Value::Null);
     }
 

@@ -390,6 +390,12 @@ impl AnalysisSettings {
         })
     }
 
+    /// What `tokens` of the analysing model cost at the config's price, sent synchronously or
+    /// (`batch`) through the batch API; `None` under the rules classifier.
+    pub fn llm_cost(&self, tokens: evaltriage_core::TokenUsage, batch: bool) -> Option<crate::cost::LlmCost> {
+        crate::cost::llm_cost(&self.fanout.backend, self.price.as_ref(), tokens, batch)
+    }
+
     /// Whether an LLM classifies (and so tokens are spent).
     pub fn uses_llm(&self) -> bool {
         matches!(self.fanout.backend, Backend::Llm(_))

@@ -14,6 +14,7 @@ mod across;
 mod error;
 mod history;
 mod lines;
+mod llm_cost;
 mod path_scheme;
 mod read;
 mod render;
@@ -29,6 +30,7 @@ pub use across::{AcrossOptions, AcrossReport, EvalOutcome, RecordFailure, RunRec
 pub use error::ReportError;
 pub use history::changes::{Changes, ChangesSince, DEFAULT_EXPERIMENT, EvalChange, changes_since};
 pub use history::{ClaimedFix, EvalHistory, History, HistoryStatus, PriorFailure, history};
+pub use llm_cost::{LlmCost, approx_usd};
 pub use path_scheme::{
     ReportFileName, ReportKey, ReportScope, UNKNOWN_MODEL, UNKNOWN_PROVIDER, model_dir, parse_report_file_name,
     report_file_name, report_folders, report_path, sanitise_component,

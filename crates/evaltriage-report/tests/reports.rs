@@ -10,9 +10,9 @@ use evaltriage_core::{
     StepStatus, TokenUsage, Verdict, VerdictOrigin, VerdictStatus,
 };
 use evaltriage_report::{
-    ActionTaken, ChangesSince, EvalChange, History, PriorEntry, PriorReport, PriorWarning, ReportInput, ReportKey,
-    ReportScope, Synthesis, changes_since, history, parse_report, prior_reports_for_run, read_prior_reports, render,
-    report_path, write_report,
+    ActionTaken, ChangesSince, EvalChange, History, LlmCost, PriorEntry, PriorReport, PriorWarning, ReportInput,
+    ReportKey, ReportScope, Synthesis, changes_since, history, parse_report, prior_reports_for_run, read_prior_reports,
+    render, report_path, write_report,
 };
 
 // ---------------------------------------------------------------- a mixed run, built in code
@@ -390,6 +390,11 @@ fn fixture(prior: Vec<PriorReport>) -> Fixture {
 }
 
 fn render_fixture(f: &Fixture, synthesis: Option<Synthesis<'_>>) -> String {
+    render_priced(f, synthesis, None)
+}
+
+/// The fixture rendered with what its LLM tokens cost (`None`: no LLM to price).
+fn render_priced(f: &Fixture, synthesis: Option<Synthesis<'_>>, llm_cost: Option<&LlmCost>) -> String {
     render(&ReportInput {
         run: &f.run,
         shape: &f.shape,
@@ -400,6 +405,7 @@ fn render_fixture(f: &Fixture, synthesis: Option<Synthesis<'_>>) -> String {
         prior_warnings: &f.warnings,
         date: day(2026, 2, 6),
         synthesis,
+        llm_cost,
         actions_taken: None,
         relaxed_lint_rules: &[],
         scope: None,
@@ -415,8 +421,36 @@ fn a_mixed_run_renders_every_section() {
     let f = fixture(prior_for_snapshot());
     let synthesis =
         Synthesis { text: SYNTHESIS, model: "gpt-4.1", tokens: TokenUsage { prompt: 2_000, completion: 150 } };
-    let markdown = render_fixture(&f, Some(synthesis));
+    // The verdicts' and the synthesis's 23,050 prompt and 2,090 completion tokens at gpt-4.1's
+    // $2 and $8 a million.
+    let usd = (23_050.0 * 2.0 + 2_090.0 * 8.0) / 1e6;
+    let cost = LlmCost { model: "gpt-4.1".to_owned(), usd: Some(usd), batch: false };
+    let markdown = render_priced(&f, Some(synthesis), Some(&cost));
     insta::assert_snapshot!("mixed_run", markdown);
+}
+
+#[test]
+fn the_token_usage_says_what_the_tokens_cost_or_that_there_is_no_price() {
+    let f = fixture(Vec::new());
+    let synthesis =
+        Synthesis { text: SYNTHESIS, model: "gpt-4.1", tokens: TokenUsage { prompt: 2_000, completion: 150 } };
+    let line = |cost: Option<&LlmCost>| {
+        let md = render_priced(&f, Some(synthesis), cost);
+        md.lines().find(|l| l.starts_with("- **Token usage**")).unwrap_or_default().to_owned()
+    };
+    let tokens = "- **Token usage**: 23,050 prompt + 2,090 completion = 25,140 tokens";
+    assert_eq!(line(None), tokens, "nothing priced, nothing said");
+    let batch = LlmCost { model: "gpt-4.1".to_owned(), usd: Some(0.0314), batch: true };
+    assert_eq!(line(Some(&batch)), format!("{tokens} (~$0.0314 at batch price)"));
+    let unpriced = LlmCost { model: "gpt-4.1".to_owned(), usd: None, batch: false };
+    assert_eq!(line(Some(&unpriced)), format!("{tokens} (no price configured for `gpt-4.1`)"));
+    // The model is the config's word: escaped like any other.
+    let hostile = LlmCost { model: "local|<b>".to_owned(), usd: None, batch: false };
+    assert_eq!(line(Some(&hostile)), format!("{tokens} (no price configured for local\\|&lt;b&gt;)"));
+    // The block carries the cost, and the report reads back as before.
+    let md = render_priced(&f, Some(synthesis), Some(&batch));
+    assert!(md.contains(r#""llm_cost":{"model":"gpt-4.1","usd":0.0314,"batch":true}"#), "{md}");
+    assert!(parse_report(&md, None).is_ok());
 }
 
 #[test]
@@ -468,6 +502,7 @@ fn a_run_of_only_infrastructure_failures_says_so_at_the_top() {
         prior_warnings: &[],
         date: day(2026, 3, 12),
         synthesis: None,
+        llm_cost: None,
         actions_taken: None,
         relaxed_lint_rules: &[],
         scope: None,
@@ -552,6 +587,7 @@ fn hostile_text_cannot_change_the_report_structure() {
         prior_warnings: &[],
         date: day(2026, 2, 6),
         synthesis: Some(Synthesis { text: hostile, model: "m|x", tokens: TokenUsage::default() }),
+        llm_cost: None,
         actions_taken: Some(hostile),
         relaxed_lint_rules: &[],
         scope: None,
@@ -608,6 +644,7 @@ fn a_secret_is_redacted_before_any_escaping_in_the_report_its_block_and_the_site
         prior_warnings: &[],
         date: day(2026, 2, 6),
         synthesis: Some(Synthesis { text: &format!("- {ESCAPED_KEY}"), model: "m", tokens: TokenUsage::default() }),
+        llm_cost: None,
         actions_taken: Some(&format!("- rotated {ESCAPED_KEY}")),
         relaxed_lint_rules: &[],
         scope: None,
@@ -711,6 +748,7 @@ fn a_scoped_report_is_its_own_file_and_speaks_only_for_its_evals() {
         prior_warnings: &[],
         date: day(2026, 2, 7),
         synthesis: None,
+        llm_cost: None,
         actions_taken: None,
         relaxed_lint_rules: &[],
         scope: Some(&scope),
@@ -1142,6 +1180,7 @@ fn changes_since_our_own_report() {
         prior_warnings: &[],
         date: day(2026, 2, 9),
         synthesis: None,
+        llm_cost: None,
         actions_taken: None,
         relaxed_lint_rules: &[],
         scope: None,
@@ -1208,6 +1247,7 @@ fn render_with(f: &Fixture, relaxed_lint_rules: &[String]) -> String {
         prior_warnings: &[],
         date: day(2026, 2, 6),
         synthesis: None,
+        llm_cost: None,
         actions_taken: None,
         relaxed_lint_rules,
         scope: None,

@@ -174,6 +174,7 @@ fn an_aborted_runs_report_says_so_first_and_shows_its_cost() {
         prior_warnings: &[],
         date: NaiveDate::from_ymd_opt(2026, 8, 21).unwrap(),
         synthesis: None,
+        llm_cost: None,
         actions_taken: None,
         relaxed_lint_rules: &[],
         scope: None,

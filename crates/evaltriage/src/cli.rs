@@ -595,7 +595,8 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
     /// Print how many LLM calls (the synthesis included) and roughly how many tokens the analysis
-    /// would take, without calling
+    /// would take, and what they would cost synchronously and through the Batch API when the
+    /// config prices the model, without calling
     #[arg(long)]
     pub estimate: bool,
     /// Replace an existing report for the same run (its Actions taken section is kept)

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use evaltriage_core::source::{ListQuery, RunHeader, Source, SourceError};
-use evaltriage_core::{Classification, RunRef, Shape, VerdictStatus};
+use evaltriage_core::{Classification, RunRef, Shape, TokenUsage, VerdictStatus};
 use evaltriage_report::{AnalyzedRun, ChangesSince, DigestRun, Flagged, NightDigest, RunOutcome};
 use serde_json::{Value, json};
 
@@ -53,7 +53,8 @@ pub struct NightOptions {
 #[derive(Debug)]
 pub enum NightOutcome {
     DryRun(DryRun),
-    Night(Night),
+    /// Boxed: a night's digest is far larger than a dry run's plan.
+    Night(Box<Night>),
 }
 
 /// A night that ran.
@@ -152,14 +153,18 @@ pub struct DryRunRow {
 pub struct DryRun {
     pub rows: Vec<DryRunRow>,
     pub analyses: usize,
-    pub total_tokens: u64,
+    /// The estimated tokens of the analyses the night would run.
+    pub tokens: TokenUsage,
+    /// The analysing model's price from the config.
+    pub price: Option<crate::cost::Price>,
 }
 
 impl DryRun {
     pub fn json(&self) -> Value {
         json!({
             "dry_run": true,
-            "estimated_tokens": self.total_tokens,
+            "estimated_tokens": self.tokens.total(),
+            "estimated_cost": crate::cost::json(self.tokens, self.price.as_ref()),
             "runs": self.rows.iter().map(|r| json!({
                 "run_id": r.header.run_id.as_str(),
                 "model": r.header.model,
@@ -216,6 +221,7 @@ pub async fn nightly(
         runs: Vec::new(),
         notes: state_warning.into_iter().collect(),
         tokens_spent: 0,
+        llm_cost: analysis.llm_cost(TokenUsage::default(), false),
         budget_tokens: options.limits.budget_tokens,
         finding_changes: Vec::new(),
     };
@@ -238,7 +244,7 @@ pub async fn nightly(
                     say(line);
                 }
             }
-            return Ok(NightOutcome::Night(night));
+            return Ok(NightOutcome::Night(Box::new(night)));
         }
         Err(e) => return Err(e),
     };
@@ -311,7 +317,7 @@ pub async fn nightly(
                 | RunOutcome::Skipped { .. }
         );
         if let RunOutcome::Analyzed(a) = &outcome {
-            digest.tokens_spent += a.tokens;
+            digest.add_spent(a);
         }
         // What a skip or a wait decided is decided again for free; what took work is kept at once,
         // so a night killed half-way loses none of it (two fsyncs after every run cost ~1 s a night
@@ -350,7 +356,7 @@ pub async fn nightly(
             say(line);
         }
     }
-    Ok(NightOutcome::Night(night))
+    Ok(NightOutcome::Night(Box::new(night)))
 }
 
 /// Moves each key's mark to the newest run of the longest handled stretch at the start of its
@@ -545,6 +551,7 @@ impl NightRuns<'_> {
             report: relative_to_digest(&self.settings.reports_dir, &w.path),
             flagged,
             tokens: w.tokens_spent(),
+            llm_cost: w.llm_cost(),
             cost_usd: w.shape.cost_usd(),
         }
     }
@@ -615,7 +622,7 @@ async fn dry_run(
     state: &NightlyState,
     planner: &mut Planner,
 ) -> Result<DryRun, Error> {
-    let mut dry = DryRun { rows: Vec::new(), analyses: 0, total_tokens: 0 };
+    let mut dry = DryRun { rows: Vec::new(), analyses: 0, tokens: TokenUsage::default(), price: analysis.price };
     for w in &window.runs {
         let h = &w.header;
         let below_mark = state.marks.get(&w.key).and_then(Mark::at).is_some_and(|at| h.created_at_ms <= at);
@@ -638,7 +645,7 @@ async fn dry_run(
                         match planner.admit(w, reserve, below_mark) {
                             Ok(()) => {
                                 dry.analyses += 1;
-                                dry.total_tokens += need;
+                                dry.tokens += crate::analyze::estimated_tokens(&est);
                                 (format!("analyze: {} LLM calls", est.calls), Some(need))
                             }
                             Err(why) => (format!("wait: {why}"), Some(need)),

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::lines::lines;
+use crate::llm_cost::LlmCost;
 use crate::path_scheme::ReportScope;
 use crate::read::human_verdict::{HumanVerdict, ReviewProblem};
 
@@ -49,6 +50,9 @@ pub(crate) struct OwnBlock {
     /// Each failure's signature key (`evaltriage_core::FailureSignature::key`), by eval path:
     /// how a later run finds a verdict it may reuse. Absent in blocks written before.
     pub signatures: BTreeMap<String, String>,
+    /// What the analysis's LLM tokens cost at the config's price; `None` when no LLM classified,
+    /// and in blocks written before it was recorded.
+    pub llm_cost: Option<LlmCost>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -74,6 +78,19 @@ struct WireBlock {
     passed_evals: Option<Vec<String>>,
     #[serde(default)]
     verdicts: Vec<WireVerdict>,
+    /// Absent when no LLM classified, and in blocks written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    llm_cost: Option<WireCost>,
+}
+
+/// What the LLM tokens cost: `usd` is absent when the config had no price for the model.
+#[derive(Serialize, Deserialize)]
+struct WireCost {
+    model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    usd: Option<f64>,
+    #[serde(default)]
+    batch: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -202,6 +219,11 @@ pub(crate) fn encode(block: &OwnBlock) -> String {
                 w
             })
             .collect(),
+        llm_cost: block.llm_cost.as_ref().map(|c| WireCost {
+            model: c.model.clone(),
+            usd: c.usd.filter(|usd| usd.is_finite()),
+            batch: c.batch,
+        }),
     };
     // Serialising plain structs of strings and numbers cannot fail.
     let json = serde_json::to_string(&wire).unwrap_or_else(|_| "{}".to_owned());
@@ -316,6 +338,7 @@ fn decode_line(line: &str) -> Result<OwnBlock, BlockProblem> {
         verdicts,
         humans,
         signatures,
+        llm_cost: wire.llm_cost.map(|c| LlmCost { model: c.model, usd: c.usd, batch: c.batch }),
     })
 }
 
@@ -436,7 +459,22 @@ mod tests {
             )],
             humans: BTreeMap::new(),
             signatures: BTreeMap::new(),
+            llm_cost: None,
         }
+    }
+
+    #[test]
+    fn the_llm_cost_round_trips_and_old_blocks_have_none() {
+        let mut b = block("e");
+        assert!(!encode(&b).contains("llm_cost"), "absent when no LLM was priced: {}", encode(&b));
+        b.llm_cost = Some(LlmCost { model: "gpt-4.1-mini".to_owned(), usd: Some(0.0216), batch: false });
+        let line = encode(&b);
+        assert!(line.contains(r#""llm_cost":{"model":"gpt-4.1-mini","usd":0.0216,"batch":false}"#), "{line}");
+        assert_eq!(decode(&line), Some(Ok(b.clone())));
+        b.llm_cost = Some(LlmCost { model: "gpt-4.1-mini".to_owned(), usd: None, batch: true });
+        assert_eq!(decode(&encode(&b)), Some(Ok(b)));
+        let old = r#"<!-- evaltriage:v1 {"run_id":"jn72t14a","date":"2026-02-06","passed":1,"total":2} -->"#;
+        assert_eq!(decode(old).unwrap().unwrap().llm_cost, None);
     }
 
     #[test]

@@ -49,6 +49,7 @@ impl Analysis<'_> {
                 .filter(|f| !f.kind.is_infrastructure())
                 .map(|f| (f.eval_path.as_str().to_owned(), FailureSignature::of(self.run, f).key()))
                 .collect(),
+            llm_cost: self.input.llm_cost.cloned(),
         };
         w!(out, "{}", machine_block::encode(&block));
     }

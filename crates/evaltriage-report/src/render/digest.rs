@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 use crate::across::findings::FindingChange;
+use crate::llm_cost::LlmCost;
 use crate::render::escape::{cell, code, inline};
 
 /// One nightly, as its digest section shows it.
@@ -29,6 +30,9 @@ pub struct NightDigest {
     pub notes: Vec<String>,
     /// LLM tokens spent by the night.
     pub tokens_spent: u64,
+    /// What they cost at the config's price for the analysing model (or that it has none);
+    /// `None` when no LLM classified.
+    pub llm_cost: Option<LlmCost>,
     /// `--budget-tokens`, when given.
     pub budget_tokens: Option<u64>,
     /// The findings that are new, changed state or went away between the night's start and its
@@ -78,7 +82,9 @@ pub struct AnalyzedRun {
     /// The report, relative to the digest's folder (a link that works in a repository viewer).
     pub report: String,
     pub flagged: Vec<Flagged>,
+    /// LLM tokens the analysis spent, and what they cost (`None` when no LLM classified).
     pub tokens: u64,
+    pub llm_cost: Option<LlmCost>,
     /// What the run's generations cost, as the benchmark sums it, when they recorded it.
     pub cost_usd: Option<f64>,
 }
@@ -99,6 +105,14 @@ pub fn digest_title(date: NaiveDate) -> String {
 }
 
 impl NightDigest {
+    /// Adds a run's LLM tokens, and their cost, to the night's.
+    pub fn add_spent(&mut self, run: &AnalyzedRun) {
+        self.tokens_spent += run.tokens;
+        if let (Some(night), Some(cost)) = (&mut self.llm_cost, &run.llm_cost) {
+            night.add(cost);
+        }
+    }
+
     fn count(&self, pick: impl Fn(&RunOutcome) -> bool) -> usize {
         self.runs.iter().filter(|r| pick(&r.outcome)).count()
     }
@@ -148,7 +162,12 @@ impl NightDigest {
         let _ = writeln!(s, "{}.", inline(&self.summary()));
         let _ = writeln!(s, "\nSource: {}.", code(&self.source));
         let budget = self.budget_tokens.map(|b| format!(" of a budget of {b}")).unwrap_or_default();
-        let _ = writeln!(s, "LLM tokens spent: {}{budget}.", self.tokens_spent);
+        let cost = match &self.llm_cost {
+            Some(LlmCost { usd: None, model, .. }) => format!(" (no price configured for {})", code(model)),
+            Some(cost) => format!(" ({})", cost.describe()),
+            None => String::new(),
+        };
+        let _ = writeln!(s, "LLM tokens spent: {}{budget}{cost}.", self.tokens_spent);
 
         let analyzed: Vec<(&DigestRun, &AnalyzedRun)> = self
             .runs
@@ -308,6 +327,7 @@ impl NightDigest {
                         "labels": a.labels.iter().map(|(l, n)| (l.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
                         "report": a.report,
                         "tokens": a.tokens,
+                        "llm_cost": a.llm_cost.as_ref().map(LlmCost::to_json),
                         "cost_usd": a.cost_usd,
                         "flagged": a.flagged.iter().map(|f| json!({
                             "eval_path": f.eval_path,
@@ -338,6 +358,7 @@ impl NightDigest {
             "source": self.source,
             "summary": self.summary(),
             "tokens_spent": self.tokens_spent,
+            "llm_cost": self.llm_cost.as_ref().map(LlmCost::to_json),
             "budget_tokens": self.budget_tokens,
             "runs": runs,
             "finding_changes": self.finding_changes.iter().map(FindingChange::to_json).collect::<Vec<_>>(),
@@ -381,6 +402,7 @@ mod tests {
                             reasons: vec!["regression".into()],
                         }],
                         tokens: 1000,
+                        llm_cost: None,
                         cost_usd: Some(1.25),
                     }),
                 },
@@ -393,6 +415,7 @@ mod tests {
             ],
             notes: vec![],
             tokens_spent: 1000,
+            llm_cost: None,
             budget_tokens: None,
             finding_changes: vec![FindingChange {
                 id: "m-1a2b3c4d".into(),
@@ -419,6 +442,40 @@ mod tests {
         );
         // Foreign text never breaks the table or brings HTML in.
         assert!(!text.contains("<b>") && text.contains("openai/gpt-5\\|&lt;b&gt;"), "{text}");
+    }
+
+    #[test]
+    fn a_priced_night_says_what_its_tokens_cost() {
+        let priced = |usd: Option<f64>| LlmCost { model: "gpt-4.1-mini".into(), usd, batch: false };
+        let mut n = night();
+        n.tokens_spent = 0;
+        n.llm_cost = Some(priced(Some(0.0)));
+        let mut run = match &n.runs[0].outcome {
+            RunOutcome::Analyzed(a) => a.clone(),
+            _ => unreachable!("the first run is analyzed"),
+        };
+        // 7,200 prompt and 900 completion tokens at $2 and $8 a million.
+        run.tokens = 8_100;
+        run.llm_cost = Some(priced(Some(0.0216)));
+        n.add_spent(&run);
+        n.add_spent(&run);
+        n.runs[0].outcome = RunOutcome::Analyzed(run);
+        let text = n.render();
+        assert!(text.contains("LLM tokens spent: 16200 (~$0.0432).\n"), "{text}");
+        let v = n.to_json();
+        assert_eq!(v["tokens_spent"], 16_200);
+        assert!((v["llm_cost"]["usd"].as_f64().unwrap() - 0.0432).abs() < 1e-12, "{v}");
+        assert_eq!(v["llm_cost"]["priced"], true);
+        assert_eq!(v["runs"][0]["llm_cost"]["usd"], 0.0216);
+        // At batch price, and without a price: the figures stay in tokens and say so.
+        n.llm_cost = Some(LlmCost { batch: true, ..priced(Some(0.0108)) });
+        assert!(n.render().contains("LLM tokens spent: 16200 (~$0.0108 at batch price).\n"), "{}", n.render());
+        n.llm_cost = Some(priced(None));
+        assert!(n.render().contains("LLM tokens spent: 16200 (no price configured for `gpt-4.1-mini`).\n"));
+        assert_eq!(n.to_json()["llm_cost"]["usd"], Value::Null);
+        // The rules classifier spends nothing and prices nothing.
+        n.llm_cost = None;
+        assert!(n.render().contains("LLM tokens spent: 16200.\n"));
     }
 
     #[test]

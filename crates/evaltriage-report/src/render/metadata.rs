@@ -10,6 +10,7 @@ use evaltriage_core::{RunStatus, TokenUsage, VerdictOrigin};
 use super::analysis::{Analysis, Row};
 use super::failures::infra_causes;
 use super::format::{percent, plural, thousands};
+use crate::llm_cost::LlmCost;
 use crate::path_scheme::report_folders;
 use crate::read::prior_report::UNCLASSIFIED;
 use crate::render::escape::{code, inline, one_line, truncate_chars};
@@ -212,8 +213,15 @@ impl Analysis<'_> {
         if total.total() == 0 {
             return "none".to_owned();
         }
+        // What they cost at the config's price, or that it has none (the model is the config's
+        // word, escaped like any other).
+        let cost = match self.input.llm_cost {
+            Some(LlmCost { usd: None, model, .. }) => format!(" (no price configured for {})", code(model)),
+            Some(cost) => format!(" ({})", cost.describe()),
+            None => String::new(),
+        };
         format!(
-            "{} prompt + {} completion = {} tokens",
+            "{} prompt + {} completion = {} tokens{cost}",
             thousands(total.prompt),
             thousands(total.completion),
             thousands(total.total())

@@ -10,6 +10,7 @@ use evaltriage_core::{Run, Shape, TokenUsage, Verdict};
 
 use crate::history::History;
 use crate::history::changes::ChangesSince;
+use crate::llm_cost::LlmCost;
 use crate::path_scheme::ReportScope;
 use crate::read::prior_report::{PriorReport, PriorWarning};
 
@@ -69,6 +70,9 @@ pub struct ReportInput<'a> {
     /// The analysis date (UTC).
     pub date: NaiveDate,
     pub synthesis: Option<Synthesis<'a>>,
+    /// What the LLM tokens (the verdicts' and the synthesis's) cost at the config's price for the
+    /// analysing model, or that it has none; `None` when no LLM classified (nothing to price).
+    pub llm_cost: Option<&'a LlmCost>,
     /// The **Actions taken** text; `None` writes "None".
     pub actions_taken: Option<&'a str>,
     /// The lint rules the configuration already relaxes (the rules classifier's list): an

@@ -30,8 +30,14 @@ pub async fn analyze_run(
     match analyze(settings, &analysis, request, &source, &run_ref, Arc::new(Progress::new())).await? {
         Analyzed::NothingInScope(message) => emit(out, &message).map(|()| ExitCode::SUCCESS),
         Analyzed::Estimate(est, config) => {
-            emit_either(out, json, || estimate_json(&est, &config), || estimate_text(&est, &config))
-                .map(|()| ExitCode::SUCCESS)
+            let price = analysis.price.as_ref();
+            emit_either(
+                out,
+                json,
+                || estimate_json(&est, &config, price),
+                || estimate_text(&est, &config, price, file.path.as_deref()),
+            )
+            .map(|()| ExitCode::SUCCESS)
         }
         Analyzed::Stopped(e) => Err(e.into()),
         Analyzed::Written(written) => {

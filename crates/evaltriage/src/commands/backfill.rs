@@ -61,7 +61,8 @@ pub async fn backfill(
         budget_tokens: args.budget_tokens,
     };
     let done = run_backfill(settings, &analysis, &backfill_options, provider.as_ref(), Arc::new(NightLog)).await?;
-    let cost = evaltriage_pipeline::cost::describe(done.batch_tokens, analysis.price.as_ref(), true);
+    let cost =
+        evaltriage_pipeline::cost::describe(done.batch_tokens, analysis.llm_cost(done.batch_tokens, true).as_ref());
     if json {
         emit_either(
             out,

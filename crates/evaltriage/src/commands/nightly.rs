@@ -12,6 +12,7 @@ use evaltriage_pipeline::{AnalysisSettings, FileConfig, Settings};
 use crate::cli::NightlyArgs;
 use crate::exit::CliError;
 use crate::output::{emit, emit_either};
+use crate::present::analyze::estimate_cost;
 use crate::progress::NightLog;
 
 pub async fn nightly(
@@ -71,8 +72,12 @@ pub async fn nightly(
                         "dry run: {} of {} runs would be analyzed, about {} LLM tokens; nothing was written\n",
                         dry.analyses,
                         dry.rows.len(),
-                        dry.total_tokens
+                        dry.tokens.total()
                     ));
+                    let (backend, price) = (&analysis.fanout.backend, analysis.price.as_ref());
+                    if let Some(cost) = estimate_cost(dry.tokens, backend, price, file.path.as_deref()) {
+                        s.push_str(&format!("cost: {cost}\n"));
+                    }
                     s
                 },
             )?;

@@ -153,8 +153,9 @@ pub fn registry() -> &'static [ToolDef] {
                  markdown triage report into the reports folder: each failure labelled MODEL_FAULT, \
                  OVERLY_STRICT, AMBIGUOUS_TASK or KNOWN_GAP with reasoning, history against prior reports, and \
                  what changed since the last one. Returns the verdicts and `report_uri` (read it as a resource). \
-                 `estimate` only counts the LLM calls and tokens it would take. An existing report is replaced \
-                 only with `force`. Sends progress notifications; can take minutes; cancellable.",
+                 `estimate` only counts the LLM calls and tokens it would take (and their cost, when the config \
+                 prices the model). An existing report is replaced only with `force`. Sends progress \
+                 notifications; can take minutes; cancellable.",
                 object_schema(&[]),
                 |shared, args, call| Box::pin(analyze_run(shared, args, call)),
             )
@@ -351,7 +352,8 @@ struct AnalyzeRunInput {
     /// A run id or visualizer URL (a category- or eval-level URL analyses that part only, in a
     /// report of its own), or a path to a local store or run file
     target: String,
-    /// Only count the LLM calls and tokens the analysis would take; call nothing, write nothing
+    /// Only count the LLM calls and tokens the analysis would take, and their cost when the config
+    /// prices the model; call nothing, write nothing
     #[serde(default)]
     estimate: bool,
     /// Replace an existing report for the same run (its Actions taken section is kept)
@@ -411,7 +413,11 @@ async fn analyze_run(shared: &Shared, input: AnalyzeRunInput, call: &Call) -> Re
             Ok(ToolOutput { json: json!({ "report_path": null, "message": message.trim() }), text: message })
         }
         Analyzed::Estimate(est, config) => {
-            Ok(ToolOutput { json: estimate_json(&est, &config), text: estimate_text(&est, &config) })
+            let (price, file) = (analysis.price.as_ref(), shared.file.path.as_deref());
+            Ok(ToolOutput {
+                json: estimate_json(&est, &config, price),
+                text: estimate_text(&est, &config, price, file),
+            })
         }
         Analyzed::Stopped(e) => Err(e.into()),
         Analyzed::Written(written) => {

@@ -1,22 +1,52 @@
 //! What `analyze-run` (and the MCP `analyze_run` tool) shows: the summary of a written report
-//! (text and JSON) and the estimate's figures. Pure presentation of what the pipeline produced.
+//! (text and JSON) and the estimate's figures, with what the tokens cost at the config's price.
+//! Pure presentation of what the pipeline produced.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use evaltriage_core::{Classification, EvalPath, Run, Shape, Verdict, VerdictOrigin, VerdictStatus};
+use evaltriage_core::{Classification, EvalPath, Run, Shape, TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
 use evaltriage_fanout::{Backend, FanoutConfig};
 use evaltriage_report::ReportScope;
 
-use evaltriage_pipeline::analyze::{Spend, Written};
-use evaltriage_pipeline::settings::classifier_description;
+use evaltriage_pipeline::analyze::{Spend, Written, estimated_tokens};
+use evaltriage_pipeline::cost::{LlmCost, Price};
+use evaltriage_pipeline::settings::{DEFAULT_CONFIG_FILE, classifier_description};
 
 use crate::hints::RunAddress;
 use crate::output::count;
 
-/// What `analyze-run --estimate` prints.
-pub fn estimate_text(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -> String {
+/// What estimated tokens would cost, synchronously and through the Batch API side by side, with
+/// where the price came from; or which price to add, and where. `None` under the rules classifier.
+/// `config_file` is the file the settings were read from (`None`: none was).
+pub fn estimate_cost(
+    tokens: TokenUsage,
+    backend: &Backend,
+    price: Option<&Price>,
+    config_file: Option<&Path>,
+) -> Option<String> {
+    let Backend::Llm(llm) = backend else { return None };
+    let file = config_file.map_or_else(|| DEFAULT_CONFIG_FILE.to_owned(), |p| p.display().to_string());
+    Some(match price {
+        Some(p) => format!(
+            "{} synchronous, {} through the Batch API (prices for {} from {file})",
+            evaltriage_report::approx_usd(p.sync_cost(tokens)),
+            evaltriage_report::approx_usd(p.batch_cost(tokens)),
+            llm.model
+        ),
+        None => format!("no price configured for {0}: add [prices.\"{0}\"] to {file}", llm.model),
+    })
+}
+
+/// What `analyze-run --estimate` prints; `price` is the analysing model's from the config, read
+/// from `config_file`.
+pub fn estimate_text(
+    est: &evaltriage_fanout::Estimate,
+    config: &FanoutConfig,
+    price: Option<&Price>,
+    config_file: Option<&Path>,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "classifier  {}", classifier_description(&config.backend));
     let _ = writeln!(
@@ -37,6 +67,9 @@ pub fn estimate_text(est: &evaltriage_fanout::Estimate, config: &FanoutConfig) -
         est.prompt_tokens,
         est.completion_tokens
     );
+    if let Some(cost) = estimate_cost(estimated_tokens(est), &config.backend, price, config_file) {
+        let _ = writeln!(s, "cost        {cost}");
+    }
     if let Backend::Rules(_) = config.backend {
         s.push_str("The rules classifier makes no LLM calls; set OPENAI_API_KEY or --llm-base-url to use one.\n");
     }
@@ -76,6 +109,8 @@ struct Summary<'a> {
     /// The failures whose output has a `run.log`, the only ones a hint may name it for.
     with_run_log: &'a BTreeSet<EvalPath>,
     spend: Spend,
+    /// What the tokens cost, or that no price is configured; `None` under the rules.
+    llm_cost: Option<LlmCost>,
     synthesis_cached: bool,
     notes: &'a [String],
     own_full_report: Option<&'a PathBuf>,
@@ -96,6 +131,7 @@ impl<'a> Summary<'a> {
             address,
             with_run_log: &w.with_run_log,
             spend: w.spend,
+            llm_cost: w.llm_cost(),
             synthesis_cached: w.synthesis_cached,
             notes: &w.notes,
             own_full_report: w.own_full_report.as_ref(),
@@ -225,6 +261,9 @@ impl<'a> Summary<'a> {
             );
             if self.synthesis_cached {
                 line.push_str("; synthesis from the cache");
+            }
+            if let Some(cost) = &self.llm_cost {
+                let _ = write!(line, " · {}", cost.describe());
             }
             let _ = writeln!(s, "{line}");
         }

@@ -97,6 +97,10 @@ async fn a_batch_backfill_reports_every_run_with_no_chat_call_and_no_second_requ
     assert!(texts.iter().all(|t| !t.contains("no valid answer came back")), "every retried request ended done");
     assert!(texts.iter().any(|t| t.contains("verdict reused")), "a reused verdict says so");
     assert!(err.contains("validating") || err.contains("in_progress"), "the batch was polled: {err}");
+    // The first run's report says what its answers took in the batch (each 1,000 + 100 tokens),
+    // though it was written from the cache with no call.
+    let usage = texts[0].lines().find(|l| l.starts_with("- **Token usage**")).unwrap_or_default();
+    assert!(usage.contains("prompt +") && usage.contains("completion"), "{usage}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

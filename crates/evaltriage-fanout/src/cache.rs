@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// The largest cache entry read (one verdict is a few KiB; a synthesis a few more).
 const MAX_ENTRY_BYTES: u64 = 1024 * 1024;
 
-use evaltriage_core::{Classification, Verdict, VerdictOrigin, VerdictStatus};
+use evaltriage_core::{Classification, TokenUsage, Verdict, VerdictOrigin, VerdictStatus};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt as _;
 
@@ -44,6 +44,10 @@ struct CachedVerdict {
     expected_snippet: Option<String>,
     confidence: Option<f32>,
     retry_count: u32,
+    /// The answer's tokens when it came through the Batch API: the batch engine's writing of the
+    /// run reports them (a later cache hit spends nothing and reports none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    batch_tokens: Option<[u64; 2]>,
 }
 
 /// A cache directory.
@@ -60,6 +64,17 @@ struct CachedSynthesis {
     /// Bullets the validation dropped before the text was cached.
     #[serde(default)]
     dropped_bullets: usize,
+    /// As for a verdict: the answer's tokens when it came through the Batch API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    batch_tokens: Option<[u64; 2]>,
+}
+
+fn batch_tokens(tokens: Option<TokenUsage>) -> Option<[u64; 2]> {
+    tokens.map(|t| [t.prompt, t.completion])
+}
+
+fn tokens_of(stored: Option<[u64; 2]>) -> TokenUsage {
+    stored.map_or_else(TokenUsage::default, |[prompt, completion]| TokenUsage { prompt, completion })
 }
 
 #[derive(Debug, Clone)]
@@ -91,10 +106,10 @@ impl Cache {
         Self::verdict_of(key, &bytes, case)
     }
 
-    /// [`Self::get`] for callers outside the runtime (estimates).
+    /// [`Self::get`] for callers outside the runtime (estimates, which spend nothing on a hit).
     pub(crate) fn get_blocking(&self, key: &str, case: &Case) -> Option<Verdict> {
         let bytes = self.read_entry(key)?;
-        Self::verdict_of(key, &bytes, case)
+        Self::verdict_of(key, &bytes, case).map(|v| Verdict { tokens: TokenUsage::default(), ..v })
     }
 
     fn verdict_of(key: &str, bytes: &[u8], case: &Case) -> Option<Verdict> {
@@ -117,14 +132,18 @@ impl Cache {
         v.expected_snippet = cached.expected_snippet;
         v.confidence = cached.confidence;
         v.retry_count = cached.retry_count;
+        v.tokens = tokens_of(cached.batch_tokens);
         Some(v)
     }
 
-    /// A cached synthesis text (the key covers the prompt version, the model and the verdicts).
-    pub(crate) fn get_synthesis_blocking(&self, key: &str) -> Option<(String, usize)> {
+    /// A cached synthesis text (the key covers the prompt version, the model and the verdicts),
+    /// the bullets its validation dropped, and its tokens when it came through the Batch API.
+    pub(crate) fn get_synthesis_blocking(&self, key: &str) -> Option<(String, usize, TokenUsage)> {
         let bytes = self.read_entry(key)?;
         match serde_json::from_slice::<CachedSynthesis>(&bytes) {
-            Ok(c) if c.format == FORMAT && c.kind == SYNTHESIS_KIND => Some((c.text, c.dropped_bullets)),
+            Ok(c) if c.format == FORMAT && c.kind == SYNTHESIS_KIND => {
+                Some((c.text, c.dropped_bullets, tokens_of(c.batch_tokens)))
+            }
             Ok(_) => None,
             Err(e) => {
                 tracing::warn!(key, error = %e, "ignoring an unreadable cache entry");
@@ -133,20 +152,30 @@ impl Cache {
         }
     }
 
-    pub(crate) async fn put_synthesis(&self, key: &str, model: &str, text: &str, dropped_bullets: usize) {
+    /// Stores a synthesis; `batch`: the tokens of an answer that came through the Batch API.
+    pub(crate) async fn put_synthesis(
+        &self,
+        key: &str,
+        model: &str,
+        text: &str,
+        dropped_bullets: usize,
+        batch: Option<TokenUsage>,
+    ) {
         let cached = CachedSynthesis {
             format: FORMAT,
             kind: SYNTHESIS_KIND.to_owned(),
             model: model.to_owned(),
             text: text.to_owned(),
             dropped_bullets,
+            batch_tokens: batch_tokens(batch),
         };
         if let Err(e) = self.write_atomically(key, &cached).await {
             tracing::warn!(dir = %self.dir.display(), error = %e, "could not write a cache entry");
         }
     }
 
-    pub(crate) async fn put(&self, key: &str, model: &str, verdict: &Verdict) {
+    /// Stores a verdict; `batch`: it came through the Batch API, and its tokens are kept.
+    pub(crate) async fn put(&self, key: &str, model: &str, verdict: &Verdict, batch: bool) {
         let (VerdictStatus::Done, Some(classification), VerdictOrigin::Llm { .. }) =
             (verdict.status, verdict.classification, &verdict.origin)
         else {
@@ -163,6 +192,7 @@ impl Cache {
             expected_snippet: verdict.expected_snippet.clone(),
             confidence: verdict.confidence,
             retry_count: verdict.retry_count,
+            batch_tokens: batch_tokens(batch.then_some(verdict.tokens)),
         };
         if let Err(e) = self.write_atomically(key, &cached).await {
             tracing::warn!(dir = %self.dir.display(), error = %e, "could not write a cache entry");

@@ -340,8 +340,13 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
     let evidence = select_evidence(case, config.evidence_budget_tokens);
     let key = cache_key(config.prompts.version(), &llm.model, &case_block(case, &evidence.text));
     if let Some(cache) = &shared.cache {
-        if let Some(hit) = cache.get(&key, case).await {
+        if let Some(mut hit) = cache.get(&key, case).await {
             shared.reporter.send(ProgressEvent::CacheHit { eval_path: failure.eval_path.clone() });
+            // A hit spends nothing now; only the batch engine's writing of a run (which makes no
+            // calls) reports the tokens its answers took in the batch.
+            if config.no_calls.is_none() {
+                hit.tokens = TokenUsage::default();
+            }
             return hit;
         }
     }
@@ -369,7 +374,7 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
         None => analysis.await,
     };
     if let Some(cache) = &shared.cache {
-        cache.put(&key, client.model(), &verdict).await;
+        cache.put(&key, client.model(), &verdict, false).await;
     }
     verdict
 }
@@ -408,8 +413,10 @@ pub async fn synthesize(
     let (system, user) = config.prompts.render_synthesis(run_summary, verdicts);
     let key = synthesis_key(config, llm, &system, &user);
     let cache = open_cache(config);
-    if let Some((text, dropped_bullets)) = cache.as_ref().and_then(|c| c.get_synthesis_blocking(&key)) {
-        return Ok(Synthesis { text, tokens: TokenUsage::default(), cached: true, dropped_bullets });
+    if let Some((text, dropped_bullets, batch)) = cache.as_ref().and_then(|c| c.get_synthesis_blocking(&key)) {
+        // As for a verdict: a hit spends nothing, but the batch engine's writing reports the batch.
+        let tokens = if config.no_calls.is_some() { batch } else { TokenUsage::default() };
+        return Ok(Synthesis { text, tokens, cached: true, dropped_bullets });
     }
     if let Some(reason) = &config.no_calls {
         return Err(FanoutError::SynthesisSkipped(reason.clone()));
@@ -436,7 +443,7 @@ pub async fn synthesize(
         );
     }
     if let Some(cache) = &cache {
-        cache.put_synthesis(&key, &llm.model, &text, dropped_bullets).await;
+        cache.put_synthesis(&key, &llm.model, &text, dropped_bullets, None).await;
     }
     Ok(Synthesis { text, tokens, cached: false, dropped_bullets })
 }

@@ -211,7 +211,7 @@ pub async fn accept(
             Ok((text, _)) => {
                 let known: Vec<&str> = known.iter().map(String::as_str).collect();
                 let (text, dropped) = keep_known_evals(&text, &known);
-                cache.put_synthesis(&call.key, &llm.model, &text, dropped).await;
+                cache.put_synthesis(&call.key, &llm.model, &text, dropped, Some(tokens)).await;
                 Accepted::Stored { tokens }
             }
             Err(reason) => Accepted::Again { turn: Turn { answer: String::new(), rejection: reason }, tokens },
@@ -245,7 +245,7 @@ pub async fn accept(
                     };
                     crate::llm::accept_answer(&mut verdict, answer);
                     verdict.retry_count = retry_count;
-                    cache.put(&call.key, &llm.model, &verdict).await;
+                    cache.put(&call.key, &llm.model, &verdict, true).await;
                     Accepted::Stored { tokens }
                 }
                 Err(reason) => {

@@ -238,6 +238,12 @@ fn a_nightly_over_a_folder_of_logs_analyzes_each_finished_log_once() {
     assert_eq!(runs.len(), 4, "one run per log: {listed:#}");
     assert!(statuses.contains(&("inspect:arithmetic", "completed")), "{statuses:?}");
     assert!(statuses.contains(&("inspect:capitals", "incomplete")), "{statuses:?}");
+    // A log's header counts its samples, not their outcomes: never "0 passed".
+    let arithmetic = runs.iter().find(|r| r["experiment"] == "inspect:arithmetic").unwrap();
+    assert_eq!(arithmetic["evals"]["total"], 4, "{arithmetic:#}");
+    assert!(arithmetic["evals"]["passed"].is_null(), "{arithmetic:#}");
+    let (_, text, _) = run(dir.path(), &["runs", "list", "--logs", l]);
+    assert!(text.contains("4 samples") && !text.contains("0/4 passed"), "{text}");
 
     let night = |dir: &Path| {
         let (code, out, err) =

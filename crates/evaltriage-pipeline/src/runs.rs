@@ -168,8 +168,12 @@ impl RunsListed {
                 "status": r.status,
                 "created_at": timestamp(r.created_at_ms),
                 "created_at_ms": r.created_at_ms,
+                // An Inspect log's header counts its samples, not their outcomes: null, not 0.
                 "evals": r.eval_counts.map(|c| json!({
-                    "total": c.total, "passed": c.passed, "failed": c.failed, "pending": c.pending,
+                    "total": c.total,
+                    "passed": c.outcomes_counted.then_some(c.passed),
+                    "failed": c.outcomes_counted.then_some(c.failed),
+                    "pending": c.pending,
                 })),
             })).collect::<Vec<_>>(),
             "models": listing.models,

@@ -129,6 +129,9 @@ pub struct EvalCounts {
     pub passed: u32,
     pub failed: u32,
     pub pending: u32,
+    /// Whether `passed` and `failed` were counted: an Inspect log's header gives its sample count
+    /// but not each sample's outcome (reading those means reading every sample).
+    pub outcomes_counted: bool,
 }
 
 /// A backend that runs are read from.

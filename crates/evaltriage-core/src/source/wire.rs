@@ -564,6 +564,7 @@ fn header(w: WireRunHeader) -> Result<(RunHeader, Option<String>), String> {
                 passed: count(c.passed),
                 failed: count(c.failed),
                 pending: count(c.pending),
+                outcomes_counted: true,
             }),
             (None, Some(evals)) => {
                 let of = |kind: &str| evals.iter().filter(|e| e.status.kind == kind).count() as u32;
@@ -572,6 +573,7 @@ fn header(w: WireRunHeader) -> Result<(RunHeader, Option<String>), String> {
                     passed: of("passed"),
                     failed: of("failed"),
                     pending: of("pending") + of("running"),
+                    outcomes_counted: true,
                 })
             }
             (None, None) => None,

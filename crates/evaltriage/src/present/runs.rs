@@ -108,8 +108,16 @@ pub fn runs_listed_text(listed: &RunsListed) -> String {
         .runs
         .iter()
         .map(|r| {
-            let evals =
-                r.eval_counts.map(|c| format!("{}/{} passed", c.passed, c.total)).unwrap_or_else(|| "-".to_owned());
+            let evals = r
+                .eval_counts
+                .map(|c| {
+                    if c.outcomes_counted {
+                        format!("{}/{} passed", c.passed, c.total)
+                    } else {
+                        format!("{} sample{}", c.total, if c.total == 1 { "" } else { "s" })
+                    }
+                })
+                .unwrap_or_else(|| "-".to_owned());
             [
                 timestamp(r.created_at_ms),
                 r.run_id.to_string(),

@@ -308,6 +308,7 @@ impl Source for InspectSource {
             passed: 0,
             failed: 0,
             pending: r.total_samples.unwrap_or(0).saturating_sub(r.completed_samples.unwrap_or(0)) as u32,
+            outcomes_counted: false,
         });
         Ok(vec![RunHeader {
             run_id,

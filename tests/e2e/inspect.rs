@@ -173,6 +173,12 @@ fn evals_list_and_show_read_a_log() {
     let (code, out, err) = run(dir.path(), &["evals", "list", target.to_str().unwrap(), "--status", "failed"]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("arithmetic/2/epoch_2") && !out.contains("arithmetic/2/epoch_1"), "{out}");
+    // Samples have no steps: no STEP column, no steps section, no "step none".
+    assert!(out.starts_with("SAMPLE ID ") && !out.contains(" STEP "), "{out}");
+    let (code, out, err) = run(dir.path(), &["evals", "show", log("capitals.eval").to_str().unwrap(), "capitals/3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("failure (verification)\n"), "{out}");
+    assert!(!out.contains("steps") && !out.contains("first step") && !out.contains("step none"), "{out}");
     let (code, out, err) = run(
         dir.path(),
         &["evals", "show", log("capitals.eval").to_str().unwrap(), "capitals/3", "--file", "transcript"],

@@ -30,7 +30,15 @@ pub struct Run {
     pub evals: Vec<Eval>,
 }
 
+/// The experiment of a run read from an Inspect AI log is `inspect:<task>`.
+pub const INSPECT_EXPERIMENT_PREFIX: &str = "inspect:";
+
 impl Run {
+    /// Whether the run is an Inspect AI log's: its evals are scored samples, which have no steps.
+    pub fn is_inspect(&self) -> bool {
+        self.experiment.starts_with(INSPECT_EXPERIMENT_PREFIX)
+    }
+
     /// Finds an eval by id or by path (`category/name`).
     pub fn find_eval(&self, id_or_path: &str) -> Option<&Eval> {
         let wanted = id_or_path.trim().trim_matches('/');

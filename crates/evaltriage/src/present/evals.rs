@@ -18,19 +18,26 @@ pub fn evals_listed_text(listed: &EvalsListed) -> String {
     if evals.is_empty() {
         return format!("no evals match --status {}\n", listed.status.name());
     }
+    let reason = |e: &Eval| {
+        e.failure().map(|f| one_line(&evaltriage_core::text::decisive_error(f.error_text()), 90)).unwrap_or_default()
+    };
+    // A scored sample of an Inspect log has no steps: no STEP column.
+    if listed.run.is_inspect() {
+        let rows: Vec<[String; 4]> = evals
+            .iter()
+            .map(|e| [e.id.as_str().to_owned(), e.path.as_str().to_owned(), e.status.kind().to_owned(), reason(e)])
+            .collect();
+        return table(&["SAMPLE ID", "PATH", "STATUS", "REASON"], &rows);
+    }
     let rows: Vec<[String; 5]> = evals
         .iter()
         .map(|e| {
-            let failure = e.failure();
             [
                 e.id.as_str().to_owned(),
                 e.path.as_str().to_owned(),
                 e.status.kind().to_owned(),
-                failure.as_ref().map_or("-", |f| f.step_label()).to_owned(),
-                failure
-                    .as_ref()
-                    .map(|f| one_line(&evaltriage_core::text::decisive_error(f.error_text()), 90))
-                    .unwrap_or_default(),
+                e.failure().as_ref().map_or("-", |f| f.step_label()).to_owned(),
+                reason(e),
             ]
         })
         .collect();
@@ -111,17 +118,24 @@ pub fn eval_text(run: &Run, eval: &Eval, full: bool, address: &RunAddress) -> St
     let _ = writeln!(s, "eval    {} ({})", eval.path, eval.id);
     let _ = writeln!(s, "run     {} · {} · {}", run.id, run.model, run.experiment);
     let _ = writeln!(s, "status  {}", eval.status.kind());
-    // The steps that ran: today's runner records no step that did not run.
-    s.push_str("\nsteps\n");
-    if eval.steps_that_ran().next().is_none() {
-        s.push_str("  (none: the eval stopped before its first step)\n");
-    }
-    for step in eval.steps_that_ran() {
-        let d = step_duration(&step.status).map(format_duration).unwrap_or_default();
-        let _ = writeln!(s, "  {:<10} {:<8} {d}", step.name.as_str(), step.status.kind());
+    // The steps that ran: today's runner records no step that did not run. A scored sample of an
+    // Inspect log has none to show.
+    if !run.is_inspect() {
+        s.push_str("\nsteps\n");
+        if eval.steps_that_ran().next().is_none() {
+            s.push_str("  (none: the eval stopped before its first step)\n");
+        }
+        for step in eval.steps_that_ran() {
+            let d = step_duration(&step.status).map(format_duration).unwrap_or_default();
+            let _ = writeln!(s, "  {:<10} {:<8} {d}", step.name.as_str(), step.status.kind());
+        }
     }
     if let Some(f) = eval.failure() {
-        let _ = writeln!(s, "\nfailure ({}, step {})", kind_label(f.kind), f.step_label());
+        if run.is_inspect() {
+            let _ = writeln!(s, "\nfailure ({})", kind_label(f.kind));
+        } else {
+            let _ = writeln!(s, "\nfailure ({}, step {})", kind_label(f.kind), f.step_label());
+        }
         for line in shown(f.error_text(), full, address, eval, None).lines() {
             let _ = writeln!(s, "  {line}");
         }

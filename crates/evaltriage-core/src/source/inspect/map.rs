@@ -392,7 +392,7 @@ pub(super) fn run_of(
         model: spec.model.clone(),
         formatted_name: None,
         provider: None,
-        experiment: format!("inspect:{}", spec.task),
+        experiment: format!("{}{}", crate::model::INSPECT_EXPERIMENT_PREFIX, spec.task),
         status,
         created_at_ms: ctx.created_ms,
         planned_evals: planned,

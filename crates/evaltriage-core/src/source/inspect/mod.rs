@@ -313,7 +313,7 @@ impl Source for InspectSource {
         Ok(vec![RunHeader {
             run_id,
             model: log.eval.model.clone(),
-            experiment: format!("inspect:{}", log.eval.task),
+            experiment: format!("{}{}", crate::model::INSPECT_EXPERIMENT_PREFIX, log.eval.task),
             status,
             created_at_ms: map::millis(&log.eval.created).unwrap_or(0.0),
             model_id: None,

@@ -31,7 +31,12 @@ pub struct ScoredRun {
 impl ConvexSource {
     /// The latest `limit` (at most [`MODEL_HISTORY_MAX`]) complete runs of the model with this slug
     /// in `experiment` (`default` for runs that name none), oldest first.
-    pub async fn model_history(&self, model: &str, experiment: &str, limit: u32) -> Result<Vec<ScoredRun>, SourceError> {
+    pub async fn model_history(
+        &self,
+        model: &str,
+        experiment: &str,
+        limit: u32,
+    ) -> Result<Vec<ScoredRun>, SourceError> {
         let mut args = serde_json::Map::new();
         args.insert("model".into(), json!(model));
         // The deployment knows the default experiment as "no experiment" and rejects its name.

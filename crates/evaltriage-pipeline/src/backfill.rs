@@ -251,16 +251,15 @@ pub async fn backfill<P: BatchProvider>(
         limits: PlanLimits { budget_tokens: options.budget_tokens, ..PlanLimits::default() },
         ..NightOptions::default()
     };
-    let mut planner = Planner::new(night_options.limits, &NightlyState::default());
-    let mut night =
-        NightRuns { settings, analysis, options: &night_options, stopped: None, events: Arc::clone(&events) };
+    let planner = std::sync::Mutex::new(Planner::new(night_options.limits, &NightlyState::default()));
+    let night = NightRuns::new(settings, analysis, &night_options, Arc::clone(&events));
     let mut failed_any = false;
     let mut reused = 0;
     events.send(Event::Bar { total: headers.len() as u64, message: "backfill: runs".to_owned() });
     for header in headers {
         let key = header.model.clone();
         let run = WindowRun { header: header.clone(), key, handled: false };
-        let outcome = night.handle(&run, false, &mut planner).await;
+        let outcome = night.handle(&run, false, &planner).await;
         events.send(Event::Inc);
         failed_any |= matches!(outcome, RunOutcome::Failed { .. });
         if let RunOutcome::Analyzed(a) = &outcome {
@@ -276,7 +275,7 @@ pub async fn backfill<P: BatchProvider>(
         write_digest(&settings.reports_dir, &path, &before, &digest)?;
     }
     events.send(Event::Finish);
-    failed_any |= night.stopped.is_some();
+    failed_any |= night.stopped().is_some();
     digest.finished = true;
     write_digest(&settings.reports_dir, &path, &before, &digest)?;
     Ok(Backfilled {
@@ -350,7 +349,7 @@ async fn batch_engine<P: BatchProvider>(
     say(format!("backfill: {} runs through the batch API", state.runs.len()));
     let max_attempts = u32::from(analysis.fanout.max_retries.get()) + 1;
     let review = NightOptions { review_below: options.review_below, ..NightOptions::default() };
-    let night = NightRuns { settings, analysis, options: &review, stopped: None, events: Arc::new(NoEvents) };
+    let night = NightRuns::new(settings, analysis, &review, Arc::new(NoEvents));
     let mut failed_any = false;
     let mut reused = 0;
     loop {

@@ -1,8 +1,8 @@
 //! `backfill` end to end against the Convex stand-in and the Batch API stand-in: repetitions whose
 //! failures repeat get one report each with no second request for a repeated failure, no
 //! synchronous chat call with `--batch`, error-file and invalid answers retried in the next round,
-//! an expired batch's missing requests sent again, and a killed backfill resumed without a second
-//! upload.
+//! an expired batch's missing requests sent again, a killed backfill resumed without a second
+//! upload, and a model's runs past `runs:listRuns`' 40 reached through its history.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -17,20 +17,31 @@ use crate::common::{CLI_ENV, json, run};
 
 /// A deployment with `n` repetitions of the example run by one model, an hour ago.
 async fn repetitions(n: usize) -> FakeConvex {
+    models_with_repetitions(1, n).await
+}
+
+/// A deployment with `n` repetitions of the example run by each of `models` models
+/// (`prov/model-a`, `prov/model-b`, ...), a second apart, the models' runs interleaved, an hour
+/// ago.
+async fn models_with_repetitions(models: usize, n: usize) -> FakeConvex {
     let convex = FakeConvex::from_store(&example_store()).await;
     let template = convex.state.runs.lock().unwrap().remove(EXAMPLE_RUN).expect("the example run");
     convex.state.models.lock().unwrap().clear();
     let base =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as f64 - 3_600_000.0;
     for i in 0..n {
-        let mut doc: Value = template.clone();
-        doc["_id"] = json!(format!("rep{i:05}{}", "x".repeat(24)));
-        doc["modelId"] = json!(format!("md01{}", "a".repeat(28)));
-        doc["model"] = json!("prov/model-a");
-        doc["formattedName"] = json!("prov/model-a");
-        doc["_creationTime"] = json!(base + i as f64 * 1_000.0);
-        doc["status"] = json!({"kind": "completed", "durationMs": 60000});
-        convex.add_run(doc);
+        for m in 0..models {
+            let letter = char::from(b'a' + m as u8);
+            let mut doc: Value = template.clone();
+            // The report's file name holds the id's first 8 characters: each run's are its own.
+            doc["_id"] = json!(format!("r{m}{i:04}{}", "x".repeat(26)));
+            doc["modelId"] = json!(format!("md0{m}{}", letter.to_string().repeat(28)));
+            doc["model"] = json!(format!("prov/model-{letter}"));
+            doc["formattedName"] = json!(format!("prov/model-{letter}"));
+            doc["_creationTime"] = json!(base + (i * models + m) as f64 * 1_000.0);
+            doc["status"] = json!({"kind": "completed", "durationMs": 60000});
+            convex.add_run(doc);
+        }
     }
     convex
 }
@@ -178,4 +189,32 @@ async fn a_synchronous_backfill_reuses_the_first_runs_verdicts_for_repeats() {
     assert!(llm.requests() - first_calls >= 3 * distinct, "never reuses nothing");
     let (code, _, err) = run(dir2.path(), &args(&convex.url(), &r2, &l, &["--reuse", "sometimes"]));
     assert_eq!(code, 2, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_with_more_runs_in_the_window_than_listruns_gives_gets_every_complete_run_backfilled() {
+    // 45 complete runs (runs:listRuns gives the newest 40) and, before them, a failed run that no
+    // query but listRuns returns.
+    let convex = repetitions(45).await;
+    let mut failed = convex.run_doc(&format!("r00000{}", "x".repeat(26))).unwrap();
+    failed["_id"] = json!(format!("fail0000{}", "x".repeat(24)));
+    failed["_creationTime"] = json!(failed["_creationTime"].as_f64().unwrap() - 60_000.0);
+    failed["status"] =
+        json!({"kind": "failed", "failureReason": "[rate_limit] Aborted after 5 rate-limit errors", "durationMs": 1});
+    convex.add_run(failed);
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let r = reports.to_string_lossy().into_owned();
+    let url = convex.url();
+    let a = ["backfill", "--convex-url", &url, "--reports-dir", &r, "--since", "7d", "--classifier", "rules", "--json"];
+    let (code, out, err) = run(dir.path(), &a);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v = json(&out);
+    assert_eq!(report_files(&reports).len(), 45, "every complete run, the 5 before listRuns' 40 too: {err}");
+    assert_eq!(v["reached_past_listing"], 5, "{out}");
+    assert_eq!(convex.queries_of("runs:leaderboardModelHistory"), 1, "one history call: one model, default");
+    let notes = v["notes"].to_string();
+    assert!(notes.contains("failed runs there were not seen"), "the failed run it could not reach is said: {notes}");
+    let first = v["runs"][0]["run_id"].as_str().unwrap();
+    assert!(first.starts_with("r00000"), "the digest is in the window's order, oldest first: {first}");
 }

@@ -1,6 +1,6 @@
 //! `backfill`: every finished run of a window without a report, by the pipeline's backfill
 //! (synchronous, or through OpenAI's Batch API with `--batch`); `backfill status` says where a
-//! batch backfill stands. Log lines go to stderr, the summary to stdout.
+//! batch backfill stands. Log lines and the progress bar go to stderr, the summary to stdout.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -16,7 +16,7 @@ use serde_json::json;
 use crate::cli::{BackfillAction, BackfillArgs};
 use crate::exit::CliError;
 use crate::output::{emit, emit_either};
-use crate::progress::NightLog;
+use crate::progress::Progress;
 
 pub async fn backfill(
     args: &BackfillArgs,
@@ -60,7 +60,11 @@ pub async fn backfill(
         review_below: args.review_below,
         budget_tokens: args.budget_tokens,
     };
-    let done = run_backfill(settings, &analysis, &backfill_options, provider.as_ref(), Arc::new(NightLog)).await?;
+    // The bar (runs done; a batch's request counts while it is waited for) over the log's lines.
+    let progress = Arc::new(Progress::new());
+    let done = run_backfill(settings, &analysis, &backfill_options, provider.as_ref(), progress.clone()).await;
+    progress.finish();
+    let done = done?;
     let cost = evaltriage_pipeline::cost::describe(done.batch_tokens, analysis.price.as_ref(), true);
     if json {
         emit_either(
@@ -72,6 +76,7 @@ pub async fn backfill(
                     o.insert("digest_path".into(), json!(done.digest_path));
                     o.insert("batch_requests".into(), json!(done.batch_requests));
                     o.insert("reused".into(), json!(done.reused));
+                    o.insert("reached_past_listing".into(), json!(done.reached_past_listing));
                     o.insert(
                         "batch_cost".into(),
                         evaltriage_pipeline::cost::json(done.batch_tokens, analysis.price.as_ref()),

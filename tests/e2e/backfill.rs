@@ -2,7 +2,8 @@
 //! failures repeat get one report each with no second request for a repeated failure, no
 //! synchronous chat call with `--batch`, error-file and invalid answers retried in the next round,
 //! an expired batch's missing requests sent again, a killed backfill resumed without a second
-//! upload, and a model's runs past `runs:listRuns`' 40 reached through its history.
+//! upload, a model's runs past `runs:listRuns`' 40 reached through its history, and runs analyzed
+//! at once that still reuse an earlier run's verdict and never spend past the budget together.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -217,4 +218,63 @@ async fn a_model_with_more_runs_in_the_window_than_listruns_gives_gets_every_com
     assert!(notes.contains("failed runs there were not seen"), "the failed run it could not reach is said: {notes}");
     let first = v["runs"][0]["run_id"].as_str().unwrap();
     assert!(first.starts_with("r00000"), "the digest is in the window's order, oldest first: {first}");
+}
+
+/// The requests for one eval's verdict (the synthesis names no eval).
+fn verdict_requests(llm: &FakeLlm) -> usize {
+    llm.state.bodies.lock().unwrap().iter().filter(|b| b.contains("Eval: ")).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_at_once_still_reuse_an_earlier_runs_verdict_for_a_repeated_failure() {
+    // Two models, two repetitions each, all four runs allowed at once: a model's second run starts
+    // only after its first is written, so each repeated failure is one request and one reuse.
+    let convex = models_with_repetitions(2, 2).await;
+    let llm = FakeLlm::start().await;
+    llm.set_latency(Duration::from_millis(50));
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (r, l) = (reports.to_string_lossy().into_owned(), llm.base_url());
+    let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &["--concurrent-runs", "4", "--json"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let texts = report_files(&reports);
+    assert_eq!(texts.len(), 4);
+    let distinct = texts[0].matches("\"signature\":").count();
+    assert!(distinct > 0);
+    assert_eq!(verdict_requests(&llm), 2 * distinct, "one request per distinct failure of each model: {err}");
+    assert_eq!(json(&out)["reused"], 2 * distinct, "the second run of each model reused every verdict: {out}");
+    let models: Vec<&str> = texts.iter().map(|t| if t.contains("prov/model-a") { "a" } else { "b" }).collect();
+    assert!(models.contains(&"a") && models.contains(&"b"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_at_once_never_spend_past_the_budget_together() {
+    // Answers as large as their requests allow (more than the estimate), and slow (every run is
+    // admitted before any has spent): four runs at once, with a budget that admits two runs by
+    // their estimates, must still spend no more than the budget together.
+    let convex = models_with_repetitions(4, 1).await;
+    let llm = FakeLlm::start().await;
+    llm.state.worst_case_usage.store(true, Ordering::SeqCst);
+    llm.set_latency(Duration::from_millis(400));
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (r, l) = (reports.to_string_lossy().into_owned(), llm.base_url());
+    let store = example_store();
+    let (code, out, err) = run(
+        dir.path(),
+        &["analyze-run", store.to_str().unwrap(), "--llm-base-url", &l, "--llm-model", "m", "--estimate", "--json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let each = json(&out)["total_tokens"].as_u64().unwrap();
+    let budget = each * 2 + each / 20;
+    let extra = ["--concurrent-runs", "4", "--budget-tokens", &budget.to_string(), "--reuse", "same-output", "--json"];
+    let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &extra));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v = json(&out);
+    let told = llm.state.tokens.load(Ordering::SeqCst);
+    assert!(told > 0, "something was analyzed: {out}");
+    assert!(told <= budget, "the endpoint was asked for {told} tokens against a budget of {budget}: {out}");
+    assert!(v["tokens_spent"].as_u64().unwrap() <= budget, "{out}");
+    let outcomes: Vec<&str> = v["runs"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert!(outcomes.contains(&"left"), "the budget left runs for later: {outcomes:?}");
 }

@@ -1,8 +1,8 @@
 //! The backfill: every finished run of a window that has no report, analyzed like the nightly (the
 //! same per-run handling, rules and digest) with one of two engines. The window is what
 //! `runs:listRuns` lists, reaching past its 40 runs a model through the model's history
-//! ([`window`]). The synchronous engine ([`sync`]) steps through the runs oldest first, so a
-//! failure repeated by a later run reuses the verdict of the earlier one's report. The
+//! ([`window`]). The synchronous engine ([`sync`]) analyzes a few runs at once, a model's runs in
+//! order, so a failure repeated by a later run reuses the verdict of the earlier one's report. The
 //! batch engine ([`batch`]) sends every request to the provider's Batch API in rounds, with its
 //! state kept in `<reports-dir>/.evaltriage/backfill.json`, so a killed backfill picks its batches
 //! up again. Both write the digest, `<reports-dir>/backfill/<date>.md`, after every run, its rows in
@@ -12,6 +12,7 @@ mod batch;
 mod sync;
 mod window;
 
+use std::num::NonZeroU8;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,8 @@ pub struct BackfillOptions {
     pub review_below: f32,
     /// A night-wide token budget for the synchronous engine.
     pub budget_tokens: Option<u64>,
+    /// Runs the synchronous engine analyzes at once.
+    pub concurrent_runs: ConcurrentRuns,
 }
 
 impl Default for BackfillOptions {
@@ -59,7 +62,34 @@ impl Default for BackfillOptions {
             poll_interval: Duration::from_secs(30),
             review_below: 0.5,
             budget_tokens: None,
+            concurrent_runs: ConcurrentRuns::default(),
         }
+    }
+}
+
+/// How many runs the synchronous engine analyzes at once: 1 to [`ConcurrentRuns::MAX`], 2 by
+/// default. Each run has up to the fan-out's own concurrency of calls in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConcurrentRuns(NonZeroU8);
+
+impl ConcurrentRuns {
+    pub const MAX: u8 = 8;
+
+    pub fn new(n: u8) -> Result<Self, Error> {
+        NonZeroU8::new(n)
+            .filter(|n| n.get() <= Self::MAX)
+            .map(Self)
+            .ok_or_else(|| Error::bad_input(format!("runs at once must be from 1 to {}, got {n}", Self::MAX)))
+    }
+
+    pub fn get(self) -> usize {
+        usize::from(self.0.get())
+    }
+}
+
+impl Default for ConcurrentRuns {
+    fn default() -> Self {
+        Self(NonZeroU8::new(2).unwrap_or(NonZeroU8::MIN))
     }
 }
 
@@ -168,5 +198,19 @@ fn said(outcome: &RunOutcome) -> String {
         RunOutcome::Skipped { why } => format!("skipped: {}", first_line(why)),
         RunOutcome::Left { why } => format!("left: {}", first_line(why)),
         RunOutcome::Failed { error } => format!("failed: {}", first_line(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_at_once_are_one_to_eight_and_two_by_default() {
+        assert_eq!(ConcurrentRuns::default().get(), 2);
+        assert_eq!(ConcurrentRuns::new(8).unwrap().get(), 8);
+        for bad in [0, 9] {
+            assert_eq!(ConcurrentRuns::new(bad).unwrap_err().kind, crate::ErrorKind::BadInput);
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use evaltriage_fanout::Backend;
 use evaltriage_fanout::batch::OpenAiBatches;
-use evaltriage_pipeline::backfill::{BackfillOptions, BackfillState, backfill as run_backfill};
+use evaltriage_pipeline::backfill::{BackfillOptions, BackfillState, ConcurrentRuns, backfill as run_backfill};
 use evaltriage_pipeline::{AnalysisSettings, FileConfig, Settings};
 use serde_json::json;
 
@@ -59,6 +59,7 @@ pub async fn backfill(
         poll_interval: Duration::from_secs(args.poll_secs),
         review_below: args.review_below,
         budget_tokens: args.budget_tokens,
+        concurrent_runs: ConcurrentRuns::new(args.concurrent_runs)?,
     };
     // The bar (runs done; a batch's request counts while it is waited for) over the log's lines.
     let progress = Arc::new(Progress::new());

@@ -3,7 +3,7 @@
 
 pub mod batch_api;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -167,9 +167,7 @@ impl Respond for QueryResponder {
 fn list_runs(state: &ConvexState, args: &Value) -> ResponseTemplate {
     // The real validator accepts only the tagged experiment names: default runs have none.
     if let Some(e) = args.get("experiment").and_then(Value::as_str).filter(|e| *e == "default") {
-        return function_error(&format!(
-            "ArgumentValidationError: Value does not match validator.\nPath: .experiment\nValue: \"{e}\"\nValidator: v.union(v.literal(\"no_guidelines\"), v.literal(\"web_search\"), v.literal(\"web_search_no_guidelines\"), v.literal(\"agents_md\"))"
-        ));
+        return bad_experiment(e);
     }
     let models = state.models.lock().unwrap();
     if let Some(id) = args.get("modelId").and_then(Value::as_str) {
@@ -213,12 +211,27 @@ fn list_runs(state: &ConvexState, args: &Value) -> ResponseTemplate {
     success(Value::Array(page))
 }
 
-/// `runs:leaderboardModelHistory` as the real deployment answers it: the model (by `modelId` or
-/// `model` slug; an unknown one has no history) and `experiment` (absent: the runs that name none),
-/// completed runs whose evals all finished, scored as passed over finished evals per category and in
-/// all, oldest first, the last `limit` (default 10, at most 100). The stand-in has one benchmark
-/// version, so every run is of the current one.
+/// The validator's error for an experiment that is not one of the tagged names (`"default"` is
+/// not: default runs have none).
+fn bad_experiment(e: &str) -> ResponseTemplate {
+    function_error(&format!(
+        "ArgumentValidationError: Value does not match validator.\nPath: .experiment\nValue: \"{e}\"\nValidator: v.union(v.literal(\"no_guidelines\"), v.literal(\"web_search\"), v.literal(\"web_search_no_guidelines\"), v.literal(\"agents_md\"))"
+    ))
+}
+
+/// `runs:leaderboardModelHistory {modelId? | model?, experiment?, limit?}` as the real deployment
+/// answers it (`evalScores/convex/runs.ts`): the model by id or by slug (an unknown slug: `[]`),
+/// its runs of that experiment (absent: the runs that name none) whose status is `completed` and
+/// whose every planned eval finished (passed or failed; a run that planned none is left out), as
+/// `[{_creationTime, runId, totalScore, scores}]` — the scores over finished evals without
+/// `[infrastructure]` and `[rate_limit]` failures, per category — oldest first, the last `limit`
+/// (10 when absent, at most 100). Every run counts as the current benchmark's (the stand-in keeps
+/// no benchmark versions).
 fn model_history(state: &ConvexState, args: &Value) -> ResponseTemplate {
+    let experiment = args.get("experiment").and_then(Value::as_str);
+    if let Some(e) = experiment.filter(|e| !TAGGED_EXPERIMENTS.contains(e)) {
+        return bad_experiment(e);
+    }
     let models = state.models.lock().unwrap();
     let model_id = match (args.get("modelId").and_then(Value::as_str), args.get("model").and_then(Value::as_str)) {
         (Some(id), _) => Some(id.to_owned()),
@@ -226,7 +239,6 @@ fn model_history(state: &ConvexState, args: &Value) -> ResponseTemplate {
         (None, None) => None,
     };
     let Some(model_id) = model_id else { return success(json!([])) };
-    let experiment = args.get("experiment").and_then(Value::as_str);
     let limit = match args.get("limit").and_then(Value::as_f64) {
         Some(l) if l > 0.0 => l.min(100.0) as usize,
         _ => 10,
@@ -238,31 +250,46 @@ fn model_history(state: &ConvexState, args: &Value) -> ResponseTemplate {
         .filter(|r| r.get("experiment").and_then(Value::as_str) == experiment)
         .filter(|r| r["status"]["kind"] == "completed")
         .filter_map(|r| {
-            let evals = r["evals"].as_array()?;
-            let finished = |e: &&Value| e["status"]["kind"] == "passed" || e["status"]["kind"] == "failed";
-            if evals.is_empty() || !evals.iter().all(|e| finished(&e)) {
+            let planned = r["plannedEvals"].as_array().map_or(0, Vec::len);
+            let evals = r["evals"].as_array().cloned().unwrap_or_default();
+            let finished = |e: &&Value| matches!(e["status"]["kind"].as_str(), Some("passed" | "failed"));
+            if planned == 0 || evals.iter().filter(finished).count() < planned {
                 return None;
             }
-            let mut by_category: BTreeMap<String, (u32, u32)> = BTreeMap::new();
-            for e in evals {
+            let scored: Vec<&Value> = evals
+                .iter()
+                .filter(finished)
+                .filter(|e| {
+                    let reason = e["status"]["failureReason"].as_str().unwrap_or("");
+                    !reason.starts_with("[infrastructure]") && !reason.starts_with("[rate_limit]")
+                })
+                .collect();
+            let mut by_category: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+            for e in &scored {
                 let c = by_category.entry(e["category"].as_str().unwrap_or("").to_owned()).or_default();
-                c.1 += 1;
-                c.0 += u32::from(e["status"]["kind"] == "passed");
+                c.1 += 1.0;
+                if e["status"]["kind"] == "passed" {
+                    c.0 += 1.0;
+                }
             }
-            let (passed, total) = by_category.values().fold((0, 0), |(p, t), c| (p + c.0, t + c.1));
+            let passed: f64 = by_category.values().map(|c| c.0).sum();
+            let total_score = if scored.is_empty() { 0.0 } else { passed / scored.len() as f64 };
             let scores: serde_json::Map<String, Value> =
-                by_category.into_iter().map(|(k, (p, t))| (k, json!(f64::from(p) / f64::from(t)))).collect();
+                by_category.into_iter().map(|(k, (p, t))| (k, json!(p / t))).collect();
             let created = r["_creationTime"].as_f64().unwrap_or(0.0);
             Some((
                 created,
-                json!({"_creationTime": created, "runId": r["_id"], "totalScore": f64::from(passed) / f64::from(total), "scores": scores}),
+                json!({"_creationTime": created, "runId": r["_id"], "totalScore": total_score, "scores": scores}),
             ))
         })
         .collect();
     rows.sort_by(|a, b| a.0.total_cmp(&b.0));
     let skip = rows.len().saturating_sub(limit);
-    success(Value::Array(rows.into_iter().skip(skip).map(|(_, v)| v).collect()))
+    success(Value::Array(rows.into_iter().skip(skip).map(|(_, row)| row).collect()))
 }
+
+/// The experiments the deployment's validators accept by name.
+const TAGGED_EXPERIMENTS: [&str; 4] = ["no_guidelines", "web_search", "web_search_no_guidelines", "agents_md"];
 
 /// `models:listModels` as the real deployment answers it: newest first, paginated with
 /// `paginationOpts` (`{numItems, cursor}`) into `{page, isDone, continueCursor}`.
@@ -456,6 +483,11 @@ pub struct LlmState {
     pub refuse_key: AtomicBool,
     /// Text every answer repeats in its reasoning (an LLM echoing what it saw, a key say).
     pub echo: Mutex<Option<String>>,
+    /// Answers say they took as many tokens as the request could: its messages at four characters
+    /// a token, and its whole answer cap (`max_completion_tokens`). Otherwise 1,200 + 150.
+    pub worst_case_usage: AtomicBool,
+    /// The tokens every answer said it took, summed.
+    pub tokens: std::sync::atomic::AtomicU64,
 }
 
 /// A local OpenAI-compatible chat completions endpoint that classifies by eval path.
@@ -467,14 +499,29 @@ pub struct FakeLlm {
 
 struct ChatResponder(std::sync::Arc<LlmState>);
 
-fn chat_completion(content: &str, latency: std::time::Duration) -> ResponseTemplate {
+/// What an answer says it took: 1,200 prompt and 150 completion tokens, or with
+/// `worst_case_usage` the request's messages at four characters a token and its whole answer cap.
+fn usage_of(state: &LlmState, request: &Value) -> (u64, u64) {
+    if !state.worst_case_usage.load(Ordering::SeqCst) {
+        return (1200, 150);
+    }
+    let chars: usize = request["messages"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|m| m["content"].as_str()).map(|c| c.chars().count()).sum())
+        .unwrap_or(0);
+    let cap = request["max_completion_tokens"].as_u64().or(request["max_tokens"].as_u64()).unwrap_or(800);
+    ((chars as u64).div_ceil(4), cap)
+}
+
+fn chat_completion(content: &str, latency: std::time::Duration, usage: (u64, u64)) -> ResponseTemplate {
+    let (prompt, completion) = usage;
     ResponseTemplate::new(200).set_delay(latency).set_body_json(json!({
         "id": "chatcmpl-test",
         "object": "chat.completion",
         "created": 1_763_556_000,
         "model": "test-model",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 1200, "completion_tokens": 150, "total_tokens": 1350}
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
     }))
 }
 
@@ -499,6 +546,8 @@ impl Respond for ChatResponder {
         state.bodies.lock().unwrap().push(body.clone());
         let latency = *state.latency.lock().unwrap();
         let parsed: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let usage = usage_of(state, &parsed);
+        state.tokens.fetch_add(usage.0 + usage.1, Ordering::SeqCst);
         let messages = parsed["messages"].as_array().cloned().unwrap_or_default();
         let user_text: String = messages
             .iter()
@@ -512,11 +561,12 @@ impl Respond for ChatResponder {
             return chat_completion(
                 "- Two failures share one cause: the grader checks ordering the task never asked for.",
                 latency,
+                usage,
             );
         };
         let answer = state.answers.lock().unwrap().get(&eval).cloned().unwrap_or(LlmAnswer::Label("MODEL_FAULT"));
         match answer {
-            LlmAnswer::Garbage => chat_completion("I think it is probably the model, but who knows", latency),
+            LlmAnswer::Garbage => chat_completion("I think it is probably the model, but who knows", latency, usage),
             LlmAnswer::Label(label) => {
                 let verdict = json!({
                     "eval": eval,
@@ -531,7 +581,7 @@ impl Respond for ChatResponder {
                     "expected_snippet": "",
                     "confidence": 0.8
                 });
-                chat_completion(&verdict.to_string(), latency)
+                chat_completion(&verdict.to_string(), latency, usage)
             }
         }
     }
@@ -614,9 +664,22 @@ pub fn failed_step_mut(eval: &mut Value) -> &mut Value {
 /// Runs a prepared command to its end with stdout and stderr discarded, sampling its peak resident
 /// memory (`VmHWM` in `/proc/<pid>/status`) while it runs: (exit code, wall time, peak KiB). For
 /// the benchmarks, which print figures and assert nothing about time.
-pub fn run_measured(cmd: std::process::Command) -> (i32, std::time::Duration, Option<u64>) {
+pub fn run_measured(mut cmd: std::process::Command) -> (i32, std::time::Duration, Option<u64>) {
+    cmd.stdout(std::process::Stdio::null());
     let m = measure(cmd);
     (m.code, m.wall, m.peak_kb)
+}
+
+/// [`run_measured`], keeping what the command printed on stdout (in a file beside `scratch`, read
+/// once it has ended): (exit code, wall time, peak KiB, stdout).
+pub fn run_measured_with_stdout(
+    mut cmd: std::process::Command,
+    scratch: &Path,
+) -> (i32, std::time::Duration, Option<u64>, String) {
+    let out = scratch.join("measured-stdout.txt");
+    cmd.stdout(std::fs::File::create(&out).expect("stdout file"));
+    let m = measure(cmd);
+    (m.code, m.wall, m.peak_kb, std::fs::read_to_string(&out).expect("stdout"))
 }
 
 /// What one run of a command took.
@@ -631,11 +694,11 @@ pub struct Measured {
     pub cpu: std::time::Duration,
 }
 
-/// Runs a command to its end, sampling its peak memory and CPU time every 2 ms.
+/// Runs a command to its end (stdout where the caller put it, else discarded), sampling its peak
+/// memory and CPU time every 2 ms.
 pub fn measure(mut cmd: std::process::Command) -> Measured {
     let start = std::time::Instant::now();
-    let mut child =
-        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("spawn the command");
+    let mut child = cmd.stderr(std::process::Stdio::null()).spawn().expect("spawn the command");
     let status_file = format!("/proc/{}/status", child.id());
     let stat_file = format!("/proc/{}/stat", child.id());
     let mut peak = None;

@@ -20,7 +20,7 @@ const RUNS_PER_MODEL: usize = 500;
 /// Runs the CLI: exit code, wall time, peak resident memory, CPU time.
 fn timed(cwd: &Path, args: &[&str]) -> Measured {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_evaltriage-e2e"));
-    cmd.args(args).current_dir(cwd).env("RUST_LOG", "error");
+    cmd.args(args).current_dir(cwd).env("RUST_LOG", "error").stdout(std::process::Stdio::null());
     measure(cmd)
 }
 

@@ -2,9 +2,10 @@
 //! estimated from above, plus its answer cap — fits in what is left once the tokens already spent
 //! and the worst case of the calls in flight are counted. When a call ends, its reservation is
 //! replaced by what the server's `usage` says it cost. So spent ≤ budget, whatever the order in
-//! which concurrent calls finish.
+//! which concurrent calls finish — and, with a [`SharedBudget`], whatever the number of analyses
+//! whose calls draw on it at once.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
@@ -115,6 +116,27 @@ impl Budget {
     }
 }
 
+/// One token budget for several analyses running at once (the backfill's runs in flight): every
+/// call of every analysis reserves its worst case from it, so what they spend together never
+/// passes the limit. Set it as [`crate::FanoutConfig::shared_budget`]; clones share the counters.
+#[derive(Debug, Clone)]
+pub struct SharedBudget(Arc<Budget>);
+
+impl SharedBudget {
+    pub fn new(limit: u64) -> Self {
+        Self(Arc::new(Budget::new(Some(limit))))
+    }
+
+    /// The tokens the settled calls spent so far.
+    pub fn spent(&self) -> u64 {
+        self.0.lock().spent
+    }
+
+    pub(crate) fn budget(&self) -> Arc<Budget> {
+        Arc::clone(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +157,17 @@ mod tests {
         // 1,900 spent, nothing in flight.
         assert_eq!(budget.reserve(1_101), Err(OverBudget { cost: 1_101, left: 1_100, limit: 3_000 }));
         assert!(budget.reserve(1_100).is_ok());
+    }
+
+    #[test]
+    fn clones_of_a_shared_budget_draw_on_one_limit() {
+        let one = SharedBudget::new(2_000);
+        let other = one.clone();
+        assert!(one.budget().reserve(1_500).is_ok());
+        assert!(other.budget().reserve(600).is_err(), "the first analysis's call holds 1,500 of 2,000");
+        one.budget().settle(1_500, 900);
+        assert!(other.budget().reserve(1_100).is_ok());
+        assert_eq!(other.spent(), 900);
     }
 
     #[test]

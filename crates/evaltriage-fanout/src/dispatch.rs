@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::answer::keep_known_evals;
 use crate::batch::{PendingCall, PendingKind};
-use crate::budget::{Budget, call_cost};
+use crate::budget::{Budget, SharedBudget, call_cost};
 use crate::cache::{Cache, cache_key};
 use crate::llm::{Ask, CallError, LlmClient, ResponseMode};
 use crate::prompt::prior_line;
@@ -208,7 +208,7 @@ struct Shared {
     config: FanoutConfig,
     client: Option<LlmClient>,
     cache: Option<Cache>,
-    budget: Budget,
+    budget: Arc<Budget>,
     deadline: Option<Instant>,
     reporter: Reporter,
 }
@@ -226,7 +226,7 @@ pub async fn analyze(cases: Vec<Case>, config: &FanoutConfig) -> Result<Analysis
     let shared = Arc::new(Shared {
         cache: if client.is_some() { open_cache(config) } else { None },
         client,
-        budget: Budget::new(config.token_budget),
+        budget: the_budget(config, config.token_budget),
         deadline,
         reporter: Reporter(config.progress.clone()),
         config: config.clone(),
@@ -392,12 +392,19 @@ pub struct Synthesis {
     pub dropped_bullets: usize,
 }
 
+/// The budget an analysis's calls reserve from: the one it shares with other analyses, else its
+/// own with `limit`.
+fn the_budget(config: &FanoutConfig, limit: Option<u64>) -> Arc<Budget> {
+    config.shared_budget.as_ref().map_or_else(|| Arc::new(Budget::new(limit)), SharedBudget::budget)
+}
+
 /// Asks the LLM for cross-cutting patterns over the verdicts of a run. `run_summary` is one line
 /// about the run (model, pass rate, ...). The answer is validated like a verdict: a bullet that
 /// names an eval path not among `verdicts` is dropped and counted. The validated answer is
 /// cached, keyed by the prompt version, the model and the verdicts, so an unchanged run costs no
-/// call. `budget_left` is what the token budget leaves after the analyses (`None`: no budget); the
-/// call is not made when its worst case does not fit. Errors are for the report to show, not to
+/// call. `budget_left` is what the token budget leaves after the analyses (`None`: no budget; the
+/// config's shared budget, when it has one, instead); the call is not made when its worst case
+/// does not fit. Errors are for the report to show, not to
 /// abort on, except [`FanoutError::AuthRefused`], which stops the run.
 pub async fn synthesize(
     verdicts: &[Verdict],
@@ -426,10 +433,12 @@ pub async fn synthesize(
         ChatCompletionRequestSystemMessage::from(system).into(),
         ChatCompletionRequestUserMessage::from(user).into(),
     ];
-    let budget = Budget::new(budget_left);
+    let budget = the_budget(config, budget_left);
     let cost = call_cost(&messages, llm.max_completion_tokens);
     budget.reserve(cost).map_err(|over| FanoutError::SynthesisSkipped(over.to_string()))?;
-    let completion = client.chat(&messages, Ask::Text).await.map_err(|e| match e {
+    let answered = client.chat(&messages, Ask::Text).await;
+    budget.settle(cost, answered.as_ref().map_or(0, |c| c.usage.total()));
+    let completion = answered.map_err(|e| match e {
         CallError::AuthRefused(message) => FanoutError::AuthRefused(message),
         other => FanoutError::Synthesis(other.to_string()),
     })?;

@@ -28,7 +28,7 @@ use evaltriage_core::{Evidence, Failure, KnownGapRecord};
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use answer::answer_schema;
-pub use budget::prompt_tokens_upper_bound;
+pub use budget::{SharedBudget, prompt_tokens_upper_bound};
 pub use cache::cache_key;
 pub use diff::unified_diff;
 pub use dispatch::MIN_SYNTHESIS_FAILURES;
@@ -171,6 +171,9 @@ pub struct FanoutConfig {
     /// A hard cap on tokens: a call starts only if its worst case (prompt from above plus the
     /// answer cap) fits what is left; the rest are skipped. `None`: no limit.
     pub token_budget: Option<u64>,
+    /// A budget shared with the other analyses running at once: when set, every call (the
+    /// synthesis too) reserves from it and `token_budget` is not used.
+    pub shared_budget: Option<SharedBudget>,
     /// Give up on what is still running or waiting after this long. `None`: no limit.
     pub overall_timeout: Option<Duration>,
     /// How the overall timeout is named in a verdict's reasoning (the command's `--deadline`, say)
@@ -199,6 +202,7 @@ impl Default for FanoutConfig {
             max_retries: MaxRetries::default(),
             evidence_budget_tokens: DEFAULT_EVIDENCE_TOKENS,
             token_budget: None,
+            shared_budget: None,
             overall_timeout: None,
             overall_timeout_reason: None,
             cache_dir: None,

@@ -9,13 +9,15 @@
 //!
 //! A finished run's document does not change, so the records read are kept for the process's
 //! life (at most [`CACHE_MAX`], keyed by source and run id): a nightly or a backfill analysing a
-//! model's repetitions one after another reads each earlier run once, not once per analysis.
+//! model's repetitions one after another reads each earlier run once, not once per analysis. The
+//! deployment's history of a model and experiment is asked once per process too: the runs a
+//! baseline wants are older than the run analysed, and those were complete when it started.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 use tokio::time::Instant;
 
-use evaltriage_core::source::{MODEL_HISTORY_MAX, RunFilter, Source};
+use evaltriage_core::source::{ConvexSource, MODEL_HISTORY_MAX, RunFilter, Source};
 use evaltriage_core::{Run, RunId, RunRef};
 use evaltriage_report::{AcrossOptions, RunRecord};
 use futures::StreamExt;
@@ -37,6 +39,30 @@ fn cache() -> &'static Cache {
 
 fn cached(source: &str, id: &RunId) -> Option<RunRecord> {
     cache().lock().ok()?.get(&(source.to_owned(), id.as_str().to_owned())).cloned()
+}
+
+type HistoryCache = Mutex<HashMap<(String, String, String), Vec<(RunId, f64)>>>;
+
+/// The deployment's history of a model in an experiment (run ids and creation times, oldest
+/// first), asked once per process.
+async fn history(convex: &ConvexSource, model: &str, experiment: &str) -> Result<Vec<(RunId, f64)>, String> {
+    static HISTORY: OnceLock<HistoryCache> = OnceLock::new();
+    let key = (convex.url().to_owned(), model.to_owned(), experiment.to_owned());
+    let cache = HISTORY.get_or_init(HistoryCache::default);
+    if let Some(runs) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(runs);
+    }
+    let runs: Vec<(RunId, f64)> = convex
+        .model_history(model, experiment, MODEL_HISTORY_MAX)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|h| (h.run_id, h.created_at_ms))
+        .collect();
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, runs.clone());
+    }
+    Ok(runs)
 }
 
 fn keep(source: &str, id: &RunId, record: &RunRecord) {
@@ -146,11 +172,8 @@ pub async fn earlier_runs(
 async fn candidates(source: &AnySource, run: &Run) -> Result<Option<Vec<RunId>>, String> {
     match source {
         AnySource::Convex(convex) => {
-            let history = convex
-                .model_history(&run.model, &run.experiment, MODEL_HISTORY_MAX)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok(Some(history.into_iter().filter(|h| h.created_at_ms < run.created_at_ms).map(|h| h.run_id).collect()))
+            let runs = history(convex, &run.model, &run.experiment).await?;
+            Ok(Some(runs.into_iter().filter(|(_, at)| *at < run.created_at_ms).map(|(id, _)| id).collect()))
         }
         AnySource::Store(store) => {
             let filter = RunFilter { experiment: Some(run.experiment.clone()), ..RunFilter::default() };

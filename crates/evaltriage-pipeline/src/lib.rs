@@ -22,7 +22,7 @@ pub mod snapshot;
 pub mod source;
 
 pub use error::{Error, ErrorKind};
-pub use events::{Event, Events, NoEvents};
+pub use events::{BatchWait, Event, Events, NoEvents};
 pub use settings::{AnalysisOptions, AnalysisSettings, ClassifierKind, FileConfig, Settings, SourceOptions};
 pub use source::AnySource;
 

@@ -44,6 +44,7 @@ impl Events for Recorded {
             Event::Inc => "inc".to_owned(),
             Event::Fanout(_) => "fanout".to_owned(),
             Event::Finish => "finish".to_owned(),
+            Event::BatchWait(wait) => wait.line(),
         };
         self.0.lock().unwrap().push(line);
     }

@@ -556,9 +556,13 @@ pub struct BackfillArgs {
     /// Seconds between two polls of a batch in flight
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub poll_secs: u64,
-    /// A hard cap on LLM tokens for the synchronous engine
+    /// A hard cap on LLM tokens for the synchronous engine, over all its runs at once
     #[arg(long, value_name = "N")]
     pub budget_tokens: Option<u64>,
+    /// Runs the synchronous engine analyzes at once, 1 to 8 (a model's runs one at a time, in
+    /// order, so a repeated failure reuses the earlier run's verdict)
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub concurrent_runs: u8,
     /// Flag verdicts below this confidence for human review
     #[arg(long, value_name = "CONFIDENCE", default_value_t = 0.6, value_parser = parse_confidence)]
     pub review_below: f32,

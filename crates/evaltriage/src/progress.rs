@@ -1,5 +1,5 @@
-//! Progress on stderr: a spinner while fetching and a bar over the fan-out, drawn from the
-//! pipeline's events. Hidden when stderr is not a terminal, and always under `mcp`, where
+//! Progress on stderr: a spinner while fetching, a bar over the fan-out or a backfill's runs (with
+//! the request counts of the batch it waits for), drawn from the pipeline's events. Hidden when stderr is not a terminal, and always under `mcp`, where
 //! each change goes to a [`ProgressUpdate`] channel instead (the MCP layer sends them as progress
 //! notifications).
 
@@ -112,8 +112,10 @@ impl Events for Progress {
             Event::Inc => self.inc(),
             Event::Fanout(event) => self.fanout(event),
             Event::Finish => self.finish(),
-            Event::Night(line) => NightLog.send(Event::Night(line)),
+            // A line of the log goes above the bar, which is drawn again under it.
+            Event::Night(line) => self.bar.suspend(|| NightLog.send(Event::Night(line))),
             Event::Warning(message) => tracing::warn!("{message}"),
+            Event::BatchWait(wait) => self.message(&wait.line()),
         }
     }
 }
@@ -133,5 +135,37 @@ impl Events for NightLog {
         };
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{}", evaltriage_core::redact::for_terminal(&line));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use evaltriage_fanout::batch::RequestCounts;
+    use evaltriage_pipeline::BatchWait;
+
+    use super::*;
+
+    #[test]
+    fn a_backfill_bar_counts_runs_and_shows_the_batch_it_waits_for() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let progress = Progress::to_channel(tx);
+        let events: &dyn Events = &progress;
+        events.send(Event::Bar { total: 500, message: "backfill: runs written".to_owned() });
+        events.send(Event::Inc);
+        events.send(Event::BatchWait(BatchWait {
+            batch_id: "batch_3".to_owned(),
+            state: "in_progress".to_owned(),
+            counts: RequestCounts { total: 4_000, completed: 1_250, failed: 3 },
+            nth: 1,
+            batches: 2,
+            waited: Duration::from_secs(95),
+        }));
+        let mut last = None;
+        while let Ok(update) = rx.try_recv() {
+            last = Some(update);
+        }
+        let last = last.expect("updates");
+        assert_eq!((last.done, last.total), (1, Some(500)), "one run of 500 written");
+        assert_eq!(last.message, "batch batch_3 (1 of 2) in_progress: 1250/4000 done, 3 failed; waited 1m35s");
     }
 }

@@ -10,7 +10,7 @@ pub mod state;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::Utc;
 use evaltriage_core::source::{ListQuery, RunHeader, Source, SourceError};
@@ -298,8 +298,8 @@ pub async fn nightly(
 
     let digest_before = read_digest(&settings.reports_dir, &digest_path, digest.date)?;
     let findings_before = evaltriage_report::findings(&crate::findings::records(&settings.reports_dir), &across);
-    let mut night =
-        NightRuns { settings, analysis, options, stopped: None, events: Arc::new(RunLog(Arc::clone(&events))) };
+    let night = NightRuns::new(settings, analysis, options, Arc::new(RunLog::new("nightly", Arc::clone(&events))));
+    let planner = Mutex::new(planner);
     // The section shows from the start, marked in progress until the night ends.
     write_digest(&settings.reports_dir, &digest_path, &digest_before, &digest)?;
     let total = window.runs.len();
@@ -308,7 +308,7 @@ pub async fn nightly(
         let key = window.runs[i].key.clone();
         say(format!("nightly: [{}/{total}] run {} · {} · {}", i + 1, header.run_id, header.model, header.experiment));
         let below_mark = state.marks.get(&key).and_then(Mark::at).is_some_and(|at| header.created_at_ms <= at);
-        let outcome = night.handle(&window.runs[i], below_mark, &mut planner).await;
+        let outcome = night.handle(&window.runs[i], below_mark, &planner).await;
         let handled = matches!(
             outcome,
             RunOutcome::Analyzed(_)
@@ -326,7 +326,7 @@ pub async fn nightly(
         failed_any |= matches!(outcome, RunOutcome::Failed { .. });
         window.runs[i].handled = handled;
         if handled && header.is_finished() {
-            state.marks.entry(key.clone()).or_default().finished_seen = planner.seen(&key);
+            state.marks.entry(key.clone()).or_default().finished_seen = lock(&planner).seen(&key);
         }
         digest.runs.push(DigestRun {
             run_id: header.run_id.to_string(),
@@ -341,7 +341,7 @@ pub async fn nightly(
             state.save(&settings.reports_dir)?;
         }
     }
-    failed_any |= night.stopped.is_some();
+    failed_any |= night.stopped().is_some();
     let findings_after = evaltriage_report::findings(&crate::findings::records(&settings.reports_dir), &across);
     digest.finding_changes = evaltriage_report::finding_changes(&findings_before, &findings_after);
     digest.finished = true;
@@ -407,45 +407,79 @@ pub(crate) fn write_digest(reports_dir: &Path, path: &Path, before: &str, digest
 }
 
 /// The night's settings, and why no further LLM call may be sent tonight (the endpoint refused
-/// the key).
+/// the key). Runs may be handled at once (the backfill's runs in flight): what they share — the
+/// plan, the refusal — sits behind locks never held across an await.
 pub(crate) struct NightRuns<'a> {
     pub(crate) settings: &'a Settings,
     pub(crate) analysis: &'a AnalysisSettings,
     pub(crate) options: &'a NightOptions,
-    pub(crate) stopped: Option<String>,
+    stopped: Mutex<Option<String>>,
     /// Each run's analysis reports here: its warnings become lines of the night's log.
     pub(crate) events: Arc<dyn Events>,
+    /// The token budget every run's calls draw on when runs are analyzed at once; `None`: each
+    /// run's analysis may spend what the plan has left when it starts (runs one at a time).
+    pub(crate) shared_budget: Option<evaltriage_fanout::SharedBudget>,
 }
 
-/// The events of one run's analysis during a night: no progress is drawn, and a warning is a line
-/// of the night's log like every other, never a raw log line among them.
+/// A lock whose holder never leaves its data half-changed (a counter, an `Option`): a panic
+/// elsewhere does not make it unusable.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The events of one run's analysis during a night or a backfill: no progress is drawn, and a
+/// warning is a line of the log like every other, never a raw log line among them.
 #[derive(Debug)]
-struct RunLog(Arc<dyn Events>);
+pub(crate) struct RunLog {
+    /// The command whose log it is (`nightly`, `backfill`).
+    command: &'static str,
+    to: Arc<dyn Events>,
+}
+
+impl RunLog {
+    pub(crate) fn new(command: &'static str, to: Arc<dyn Events>) -> Self {
+        Self { command, to }
+    }
+}
 
 impl Events for RunLog {
     fn send(&self, event: Event) {
         if let Event::Warning(message) = event {
-            self.0.send(Event::Night(format!("nightly: warning: {message}")));
+            self.to.send(Event::Night(format!("{}: warning: {message}", self.command)));
         }
     }
 }
 
-impl NightRuns<'_> {
-    pub(crate) async fn handle(&mut self, run: &WindowRun, below_mark: bool, planner: &mut Planner) -> RunOutcome {
+impl<'a> NightRuns<'a> {
+    pub(crate) fn new(
+        settings: &'a Settings,
+        analysis: &'a AnalysisSettings,
+        options: &'a NightOptions,
+        events: Arc<dyn Events>,
+    ) -> Self {
+        Self { settings, analysis, options, stopped: Mutex::new(None), events, shared_budget: None }
+    }
+
+    /// Why no further LLM call may be sent (the endpoint refused the key), once it did.
+    pub(crate) fn stopped(&self) -> Option<String> {
+        lock(&self.stopped).clone()
+    }
+
+    pub(crate) async fn handle(&self, run: &WindowRun, below_mark: bool, planner: &Mutex<Planner>) -> RunOutcome {
         let header = &run.header;
         let report = match existing_report(&self.settings.reports_dir, header) {
             Ok(report) => report,
             Err(e) => return RunOutcome::Failed { error: e.message },
         };
-        let decision = planner.decide(run, report, below_mark);
+        let decision = lock(planner).decide(run, report, below_mark);
         if let Decision::AlreadyReported(report) = &decision {
             return RunOutcome::AlreadyReported { report: relative_to_digest(&self.settings.reports_dir, report) };
         }
         if let Decision::Wait(why) = decision {
             return RunOutcome::Left { why };
         }
-        if let Some(why) = &self.stopped {
-            return RunOutcome::Left { why: why.clone() };
+        if let Some(why) = self.stopped() {
+            return RunOutcome::Left { why };
         }
         // A fresh source per run: blobs are shared between a run's estimate and its analysis, and
         // dropped after it.
@@ -472,25 +506,31 @@ impl NightRuns<'_> {
                 infrastructure: shape.infrastructure,
             };
         }
-        let budget = planner.budget_left();
+        let budget = lock(planner).budget_left();
         let need = match estimate_tokens(self.settings, self.analysis, budget, &source, &run_ref).await {
             Ok(need) => need,
             Err(e) => return RunOutcome::Failed { error: e.message },
         };
-        if let Err(why) = planner.admit(run, need, below_mark) {
+        // Admitted against what is left now: another run may have been admitted meanwhile.
+        if let Err(why) = lock(planner).admit(run, need, below_mark) {
             return RunOutcome::Left { why };
         }
         let mut analysis = self.analysis.clone();
-        analysis.fanout.token_budget = budget;
+        match &self.shared_budget {
+            // Runs at once: each call reserves from the one budget, so together they never pass it.
+            Some(shared) => analysis.fanout.shared_budget = Some(shared.clone()),
+            // One run at a time: it may spend what was left when it started.
+            None => analysis.fanout.token_budget = budget,
+        }
         let request = AnalyzeRequest { estimate: false, force: false };
         match analyze(self.settings, &analysis, request, &source, &run_ref, Arc::clone(&self.events)).await {
             Ok(Analyzed::Written(written)) => {
-                planner.settle(need.unwrap_or(0), written.tokens_spent());
+                lock(planner).settle(need.unwrap_or(0), written.tokens_spent());
                 RunOutcome::Analyzed(self.analyzed_run(&written))
             }
             Ok(Analyzed::Stopped(e)) => {
                 let why = format!("the LLM endpoint refused the key tonight ({})", e.message);
-                self.stopped = Some(why);
+                *lock(&self.stopped) = Some(why);
                 RunOutcome::Failed { error: e.message }
             }
             Ok(other) => RunOutcome::Failed { error: format!("unexpected analysis outcome: {}", other.kind()) },

@@ -1,6 +1,6 @@
 //! `backfill`: every finished run of a window without a report, by the pipeline's backfill
 //! (synchronous, or through OpenAI's Batch API with `--batch`); `backfill status` says where a
-//! batch backfill stands. Log lines go to stderr, the summary to stdout.
+//! batch backfill stands. Log lines and the progress bar go to stderr, the summary to stdout.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use evaltriage_fanout::Backend;
 use evaltriage_fanout::batch::OpenAiBatches;
-use evaltriage_pipeline::backfill::{BackfillOptions, BackfillState, backfill as run_backfill};
+use evaltriage_pipeline::backfill::{BackfillOptions, BackfillState, ConcurrentRuns, backfill as run_backfill};
 use evaltriage_pipeline::{AnalysisSettings, FileConfig, Settings};
 use serde_json::json;
 
 use crate::cli::{BackfillAction, BackfillArgs};
 use crate::exit::CliError;
 use crate::output::{emit, emit_either};
-use crate::progress::NightLog;
+use crate::progress::Progress;
 
 pub async fn backfill(
     args: &BackfillArgs,
@@ -59,8 +59,13 @@ pub async fn backfill(
         poll_interval: Duration::from_secs(args.poll_secs),
         review_below: args.review_below,
         budget_tokens: args.budget_tokens,
+        concurrent_runs: ConcurrentRuns::new(args.concurrent_runs)?,
     };
-    let done = run_backfill(settings, &analysis, &backfill_options, provider.as_ref(), Arc::new(NightLog)).await?;
+    // The bar (runs done; a batch's request counts while it is waited for) over the log's lines.
+    let progress = Arc::new(Progress::new());
+    let done = run_backfill(settings, &analysis, &backfill_options, provider.as_ref(), progress.clone()).await;
+    progress.finish();
+    let done = done?;
     let cost =
         evaltriage_pipeline::cost::describe(done.batch_tokens, analysis.llm_cost(done.batch_tokens, true).as_ref());
     if json {
@@ -73,6 +78,7 @@ pub async fn backfill(
                     o.insert("digest_path".into(), json!(done.digest_path));
                     o.insert("batch_requests".into(), json!(done.batch_requests));
                     o.insert("reused".into(), json!(done.reused));
+                    o.insert("reached_past_listing".into(), json!(done.reached_past_listing));
                     o.insert(
                         "batch_cost".into(),
                         evaltriage_pipeline::cost::json(done.batch_tokens, analysis.price.as_ref()),

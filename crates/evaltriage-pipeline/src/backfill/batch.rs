@@ -1,85 +1,31 @@
-//! The backfill: every finished run of a window that has no report, analyzed like the nightly (the
-//! same per-run handling, rules and digest) with one of two engines. The synchronous engine steps
-//! through the runs oldest first with the night's handler, so a failure repeated by a later run
-//! reuses the verdict of the earlier one's report. The batch engine sends every request to the
-//! provider's Batch API in rounds: it collects what each run's estimate would call (failures whose
-//! signature an earlier run of the window claimed wait for that run's report), uploads them, waits
-//! for the batch, validates the answers exactly as the synchronous conversation does and stores the
-//! valid ones in the verdict cache; invalid answers and error-file lines go into the next round.
-//! A run whose verdicts and synthesis are all known is written by the ordinary analysis with calls
-//! forbidden. The state (the runs, the batches in flight, the rejected answers) is kept in
-//! `<reports-dir>/.evaltriage/backfill.json`, so a killed backfill picks its batches up again.
+//! The batch engine: every request of the window's runs sent to the provider's Batch API in
+//! rounds. It collects what each run's estimate would call (failures whose signature an earlier
+//! run of the window claimed wait for that run's report), uploads them, waits for the batch —
+//! showing its request counts and the time waited — validates the answers exactly as the
+//! synchronous conversation does and stores the valid ones in the verdict cache; invalid answers
+//! and error-file lines go into the next round. A run whose verdicts and synthesis are all known is
+//! written by the ordinary analysis with calls forbidden. The state (the runs, the batches in
+//! flight, the rejected answers) is kept in `<reports-dir>/.evaltriage/backfill.json`, so a killed
+//! backfill picks its batches up again.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use evaltriage_core::source::{ListQuery, RunHeader};
 use evaltriage_core::{RunRef, TokenUsage};
 use evaltriage_fanout::Backend;
 use evaltriage_fanout::batch::{self, BatchProvider, BatchState, PendingCall, Turn};
-use evaltriage_report::{DigestRun, NightDigest, RunOutcome};
+use evaltriage_report::{DigestRun, RunOutcome};
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{AnalyzeRequest, Analyzed, analyze};
+use super::{BackfillOptions, Backfilled, Digest, list_window, reused_in};
+use crate::analyze::{AnalyzeRequest, Analyzed, NO_BATCH_ANSWER, analyze};
 use crate::error::Error;
-use crate::events::{Event, Events, NoEvents};
-use crate::nightly::plan::{PlanLimits, Planner, WindowRun};
-use crate::nightly::state::{NightLock, NightlyState, state_dir};
-use crate::nightly::{NightOptions, NightRuns, existing_report, read_digest, write_digest};
+use crate::events::{BatchWait, Event, Events, NoEvents};
+use crate::nightly::state::state_dir;
+use crate::nightly::{NightOptions, NightRuns};
 use crate::settings::{AnalysisSettings, Settings};
-use crate::since::Since;
-
-/// The reason a verdict is an error when the batch rounds gave no valid answer.
-use crate::analyze::NO_BATCH_ANSWER;
-
-/// What a backfill is asked to do.
-#[derive(Debug, Clone)]
-pub struct BackfillOptions {
-    pub models: Vec<String>,
-    pub experiment: Option<String>,
-    pub since: Option<Since>,
-    pub until: Option<Since>,
-    pub max_runs: Option<usize>,
-    /// Send the requests through the provider's Batch API instead of synchronous calls.
-    pub batch: bool,
-    /// How often a batch in flight is asked how it stands.
-    pub poll_interval: Duration,
-    pub review_below: f32,
-    /// A night-wide token budget for the synchronous engine.
-    pub budget_tokens: Option<u64>,
-}
-
-impl Default for BackfillOptions {
-    fn default() -> Self {
-        Self {
-            models: Vec::new(),
-            experiment: None,
-            since: None,
-            until: None,
-            max_runs: None,
-            batch: false,
-            poll_interval: Duration::from_secs(30),
-            review_below: 0.5,
-            budget_tokens: None,
-        }
-    }
-}
-
-/// What a backfill did.
-#[derive(Debug)]
-pub struct Backfilled {
-    pub digest: NightDigest,
-    pub digest_path: PathBuf,
-    pub failed_any: bool,
-    /// Requests sent to the Batch API (all rounds), and the tokens its answers took.
-    pub batch_requests: u64,
-    pub batch_tokens: TokenUsage,
-    /// Failures that reused an earlier verdict instead of a request.
-    pub reused: usize,
-}
 
 /// The resumable state of a batch backfill.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -173,143 +119,13 @@ impl BackfillState {
     }
 }
 
-/// The finished runs of the window that have no report, oldest first, at most `max_runs`.
-async fn window(settings: &Settings, options: &BackfillOptions) -> Result<(Vec<RunHeader>, Vec<String>), Error> {
-    let query = ListQuery { models: options.models.clone(), experiment: options.experiment.clone(), since_ms: None };
-    let listing = crate::runs::listing(settings, &query).await?;
-    let now = crate::since::now_ms();
-    let since = options.since.map(|s| s.ms(now));
-    let until = options.until.map(|s| s.ms(now));
-    let mut notes: Vec<String> =
-        listing.failed.iter().map(|(m, e)| format!("the runs of {m} could not be listed: {e}")).collect();
-    for (model, oldest) in &listing.full {
-        if since.is_none_or(|s| *oldest > s) {
-            notes.push(format!(
-                "{model} has more runs than runs:listRuns returns ({}); runs before {} were not seen",
-                evaltriage_core::source::LIST_RUNS_MAX,
-                crate::runs::timestamp(*oldest)
-            ));
-        }
-    }
-    let mut runs = Vec::new();
-    for h in listing.runs {
-        let in_window =
-            since.is_none_or(|s| h.created_at_ms >= s) && until.is_none_or(|u| h.created_at_ms < u) && h.is_finished();
-        if in_window && existing_report(&settings.reports_dir, &h)?.is_none() {
-            runs.push(h);
-        }
-    }
-    runs.sort_by(|a, b| a.created_at_ms.total_cmp(&b.created_at_ms).then_with(|| a.run_id.cmp(&b.run_id)));
-    if let Some(max) = options.max_runs {
-        runs.truncate(max);
-    }
-    Ok((runs, notes))
-}
-
-/// Where a backfill's digest goes.
-fn digest_path(reports_dir: &Path, digest: &NightDigest) -> PathBuf {
-    reports_dir.join("backfill").join(format!("{}.md", digest.date.format("%Y-%m-%d")))
-}
-
-/// Runs a backfill with the engine `options` names. `provider` is the Batch API (only used with
-/// `options.batch`).
-pub async fn backfill<P: BatchProvider>(
-    settings: &Settings,
-    analysis: &AnalysisSettings,
-    options: &BackfillOptions,
-    provider: Option<&P>,
-    events: Arc<dyn Events>,
-) -> Result<Backfilled, Error> {
-    let say = |line: String| events.send(Event::Night(line));
-    let started = Utc::now();
-    let started_at = started.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let _lock = NightLock::acquire(&settings.reports_dir, &started_at)?;
-    let mut digest = NightDigest {
-        date: started.date_naive(),
-        started_at: started_at.clone(),
-        finished: false,
-        source: settings.describe_source(),
-        runs: Vec::new(),
-        notes: Vec::new(),
-        tokens_spent: 0,
-        llm_cost: analysis.llm_cost(TokenUsage::default(), options.batch),
-        budget_tokens: options.budget_tokens,
-        // A backfill fills in history: what its findings were before it is nobody's question.
-        finding_changes: Vec::new(),
-    };
-    let path = digest_path(&settings.reports_dir, &digest);
-    let before = read_digest(&settings.reports_dir, &path, digest.date)?;
-    if options.batch {
-        let provider = provider.ok_or_else(|| Error::bad_input("--batch needs an LLM endpoint with a batch API"))?;
-        return batch_engine(settings, analysis, options, provider, events.as_ref(), digest, &path, &before).await;
-    }
-    say(format!("backfill: listing runs from {}", settings.describe_source()));
-    let (headers, notes) = window(settings, options).await?;
-    digest.notes = notes;
-    say(format!("backfill: {} finished runs without a report", headers.len()));
-    let night_options = NightOptions {
-        review_below: options.review_below,
-        limits: PlanLimits { budget_tokens: options.budget_tokens, ..PlanLimits::default() },
-        ..NightOptions::default()
-    };
-    let mut planner = Planner::new(night_options.limits, &NightlyState::default());
-    let mut night =
-        NightRuns { settings, analysis, options: &night_options, stopped: None, events: Arc::clone(&events) };
-    let mut failed_any = false;
-    let mut reused = 0;
-    events.send(Event::Bar { total: headers.len() as u64, message: "backfill: runs".to_owned() });
-    for header in headers {
-        let key = header.model.clone();
-        let run = WindowRun { header: header.clone(), key, handled: false };
-        let outcome = night.handle(&run, false, &mut planner).await;
-        events.send(Event::Inc);
-        failed_any |= matches!(outcome, RunOutcome::Failed { .. });
-        if let RunOutcome::Analyzed(a) = &outcome {
-            digest.add_spent(a);
-        }
-        reused += reused_in(&settings.reports_dir, &outcome);
-        digest.runs.push(DigestRun {
-            run_id: header.run_id.to_string(),
-            model: header.model.clone(),
-            experiment: header.experiment.clone(),
-            outcome,
-        });
-        write_digest(&settings.reports_dir, &path, &before, &digest)?;
-    }
-    events.send(Event::Finish);
-    failed_any |= night.stopped.is_some();
-    digest.finished = true;
-    write_digest(&settings.reports_dir, &path, &before, &digest)?;
-    Ok(Backfilled {
-        digest,
-        digest_path: path,
-        failed_any,
-        batch_requests: 0,
-        batch_tokens: TokenUsage::default(),
-        reused,
-    })
-}
-
-/// Reused verdicts in a written report (counted from its block: the digest holds no verdicts).
-fn reused_in(reports_dir: &Path, outcome: &RunOutcome) -> usize {
-    let RunOutcome::Analyzed(a) = outcome else { return 0 };
-    let path = reports_dir.join(a.report.strip_prefix("../").unwrap_or(&a.report));
-    let Ok(text) = std::fs::read_to_string(path) else { return 0 };
-    evaltriage_report::parse_report(&text, None).map_or(0, |r| {
-        r.verdicts.iter().filter(|v| matches!(v.origin, evaltriage_core::VerdictOrigin::Reused(_))).count()
-    })
-}
-
-#[expect(clippy::too_many_arguments, reason = "the engine's one entry, called from one place")]
-async fn batch_engine<P: BatchProvider>(
+pub(super) async fn engine<P: BatchProvider>(
     settings: &Settings,
     analysis: &AnalysisSettings,
     options: &BackfillOptions,
     provider: &P,
     events: &dyn Events,
-    mut digest: NightDigest,
-    path: &Path,
-    before: &str,
+    mut digest: Digest,
 ) -> Result<Backfilled, Error> {
     let say = |line: String| events.send(Event::Night(line));
     let Backend::Llm(llm) = &analysis.fanout.backend else {
@@ -321,18 +137,19 @@ async fn batch_engine<P: BatchProvider>(
         ));
     };
     let reports_dir = &settings.reports_dir;
+    let mut reached_past_listing = 0;
     let mut state = match BackfillState::load(reports_dir)? {
         Some(s) if !s.finished => {
             say(format!("backfill: resuming the backfill started {} ({})", s.started_at, s.summary()));
             s
         }
         _ => {
-            say(format!("backfill: listing runs from {}", settings.describe_source()));
-            let (headers, notes) = window(settings, options).await?;
-            digest.notes = notes;
+            let window = list_window(settings, options, events, &mut digest).await?;
+            reached_past_listing = window.reached_past_listing;
             let s = BackfillState {
-                started_at: digest.started_at.clone(),
-                runs: headers
+                started_at: digest.digest.started_at.clone(),
+                runs: window
+                    .runs
                     .iter()
                     .map(|h| StateRun {
                         run_id: h.run_id.to_string(),
@@ -349,9 +166,14 @@ async fn batch_engine<P: BatchProvider>(
         }
     };
     say(format!("backfill: {} runs through the batch API", state.runs.len()));
+    events.send(Event::Bar { total: state.runs.len() as u64, message: "backfill: runs written".to_owned() });
+    for _ in state.runs.iter().filter(|r| r.done) {
+        events.send(Event::Inc);
+    }
     let max_attempts = u32::from(analysis.fanout.max_retries.get()) + 1;
     let review = NightOptions { review_below: options.review_below, ..NightOptions::default() };
-    let night = NightRuns { settings, analysis, options: &review, stopped: None, events: Arc::new(NoEvents) };
+    let night = NightRuns::new(settings, analysis, &review, Arc::new(NoEvents));
+    let mut rows = Rows::default();
     let mut failed_any = false;
     let mut reused = 0;
     loop {
@@ -359,10 +181,12 @@ async fn batch_engine<P: BatchProvider>(
         let sink = batch::BatchSink::default();
         let claims = crate::reuse::Claims::default();
         let mut pending: BTreeMap<String, PendingCall> = BTreeMap::new();
+        let waiting = state.runs.iter().filter(|r| !r.done).count();
         for i in 0..state.runs.len() {
             if state.runs[i].done {
                 continue;
             }
+            events.send(Event::Step(format!("backfill: reading run {} ({waiting} to write)", state.runs[i].run_id)));
             let run_ref = RunRef::run(parse_run_id(&state.runs[i].run_id)?);
             let source = crate::source::configured(settings)?;
             let mut collecting = analysis.clone();
@@ -376,18 +200,14 @@ async fn batch_engine<P: BatchProvider>(
                 Ok(_) | Err(_) => true,
             };
             if ready {
-                let written = write_run(&night, &source, &run_ref, outcome.is_err()).await;
+                let written = write_run(&night, &source, &run_ref).await;
                 failed_any |= matches!(written, RunOutcome::Failed { .. });
                 reused += reused_in(reports_dir, &written);
-                digest.runs.push(DigestRun {
-                    run_id: state.runs[i].run_id.clone(),
-                    model: state.runs[i].model.clone(),
-                    experiment: state.runs[i].experiment.clone(),
-                    outcome: written,
-                });
+                rows.put(&mut digest, i, &state.runs[i], written);
                 state.runs[i].done = true;
                 state.save(reports_dir)?;
-                write_digest(reports_dir, path, before, &digest)?;
+                digest.write(reports_dir)?;
+                events.send(Event::Inc);
             } else {
                 for call in calls {
                     pending.entry(call.key.clone()).or_insert(call);
@@ -395,7 +215,7 @@ async fn batch_engine<P: BatchProvider>(
             }
         }
         let done = state.runs.iter().filter(|r| r.done).count();
-        events.send(Event::Night(format!("backfill: {done}/{} runs written", state.runs.len())));
+        say(format!("backfill: {done}/{} runs written", state.runs.len()));
         if state.in_flight().next().is_some() {
             collect_batches(&mut state, provider, llm, &cache_dir, &pending, reports_dir, options, events).await?;
             continue;
@@ -409,45 +229,61 @@ async fn batch_engine<P: BatchProvider>(
                 }
                 let run_ref = RunRef::run(parse_run_id(&state.runs[i].run_id)?);
                 let source = crate::source::configured(settings)?;
-                let written = write_run(&night, &source, &run_ref, true).await;
+                let written = write_run(&night, &source, &run_ref).await;
                 failed_any = true;
-                digest.runs.push(DigestRun {
-                    run_id: state.runs[i].run_id.clone(),
-                    model: state.runs[i].model.clone(),
-                    experiment: state.runs[i].experiment.clone(),
-                    outcome: written,
-                });
+                rows.put(&mut digest, i, &state.runs[i], written);
                 state.runs[i].done = true;
                 state.save(reports_dir)?;
+                events.send(Event::Inc);
             }
             break;
         }
         state.round += 1;
         submit(&mut state, provider, llm, &to_send, reports_dir, events).await?;
     }
+    events.send(Event::Finish);
     let tokens = TokenUsage { prompt: state.prompt_tokens, completion: state.completion_tokens };
-    // The runs were written from the cache and spent nothing themselves: the night's tokens are
-    // the batches', at the batch price.
-    digest.tokens_spent = tokens.total();
-    digest.llm_cost = analysis.llm_cost(tokens, true);
-    digest.notes.push(format!(
+    // The night's tokens are the batches' (every round's, rejected answers too), at the batch
+    // price; each run's report says what its own accepted answers took.
+    digest.digest.tokens_spent = tokens.total();
+    digest.digest.llm_cost = analysis.llm_cost(tokens, true);
+    digest.digest.notes.push(format!(
         "batch API: {} requests in {} rounds, {}; {reused} failures reused an earlier verdict",
         state.requests_sent,
         state.round,
-        crate::cost::describe(tokens, digest.llm_cost.as_ref())
+        crate::cost::describe(tokens, digest.digest.llm_cost.as_ref())
     ));
-    digest.finished = true;
-    write_digest(reports_dir, path, before, &digest)?;
+    digest.digest.finished = true;
+    digest.write(reports_dir)?;
     state.finished = true;
     state.save(reports_dir)?;
     Ok(Backfilled {
-        digest,
-        digest_path: path.to_owned(),
+        digest: digest.digest,
+        digest_path: digest.path,
         failed_any,
         batch_requests: state.requests_sent,
         batch_tokens: tokens,
         reused,
+        reached_past_listing,
     })
+}
+
+/// The digest's rows in the window's order, whichever round wrote each run.
+#[derive(Debug, Default)]
+struct Rows(Vec<usize>);
+
+impl Rows {
+    fn put(&mut self, digest: &mut Digest, i: usize, run: &StateRun, outcome: RunOutcome) {
+        let at = self.0.partition_point(|&j| j < i);
+        self.0.insert(at, i);
+        let row = DigestRun {
+            run_id: run.run_id.clone(),
+            model: run.model.clone(),
+            experiment: run.experiment.clone(),
+            outcome,
+        };
+        digest.digest.runs.insert(at, row);
+    }
 }
 
 fn unavailable(message: String) -> Error {
@@ -459,8 +295,8 @@ fn parse_run_id(id: &str) -> Result<evaltriage_core::RunId, Error> {
 }
 
 /// Writes one run's report by the ordinary analysis with calls forbidden: every answer is in the
-/// cache or an earlier report by now. `failed` says the collection could not read the run.
-async fn write_run(night: &NightRuns<'_>, source: &crate::AnySource, run_ref: &RunRef, _failed: bool) -> RunOutcome {
+/// cache or an earlier report by now.
+async fn write_run(night: &NightRuns<'_>, source: &crate::AnySource, run_ref: &RunRef) -> RunOutcome {
     let mut writing = night.analysis.clone();
     writing.fanout.no_calls = Some(NO_BATCH_ANSWER.to_owned());
     let request = AnalyzeRequest { estimate: false, force: false };
@@ -511,6 +347,19 @@ async fn submit<P: BatchProvider>(
     Ok(())
 }
 
+/// Sleeps until the next poll, telling the time waited every second meanwhile.
+async fn until_next_poll(interval: Duration, waited_from: tokio::time::Instant, last: &BatchWait, events: &dyn Events) {
+    let next_poll = tokio::time::Instant::now() + interval;
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= next_poll {
+            return;
+        }
+        tokio::time::sleep((next_poll - now).min(Duration::from_secs(1))).await;
+        events.send(Event::BatchWait(BatchWait { waited: waited_from.elapsed(), ..last.clone() }));
+    }
+}
+
 /// Waits for the batches in flight, then reads their output and error files: valid answers go to
 /// the cache, the others (and requests that came back in no file) to the next round.
 #[expect(clippy::too_many_arguments, reason = "one caller; the state and what the answers are checked with")]
@@ -525,21 +374,22 @@ async fn collect_batches<P: BatchProvider>(
     events: &dyn Events,
 ) -> Result<(), Error> {
     let waited_from = tokio::time::Instant::now();
-    for b in 0..state.batches.len() {
-        if state.batches[b].collected {
-            continue;
-        }
+    let flying: Vec<usize> = (0..state.batches.len()).filter(|&b| !state.batches[b].collected).collect();
+    let batches = flying.len();
+    for (n, b) in flying.into_iter().enumerate() {
         let id = state.batches[b].id.clone();
         let status = loop {
             let status = provider.status(&id).await.map_err(unavailable)?;
-            events.send(Event::Night(format!(
-                "backfill: batch {id} {}: {}/{} done, {} failed; waited {} s",
-                status.state.as_str(),
-                status.counts.completed,
-                status.counts.total,
-                status.counts.failed,
-                waited_from.elapsed().as_secs()
-            )));
+            let wait = BatchWait {
+                batch_id: id.clone(),
+                state: status.state.as_str().to_owned(),
+                counts: status.counts,
+                nth: n + 1,
+                batches,
+                waited: waited_from.elapsed(),
+            };
+            events.send(Event::Night(format!("backfill: {}", wait.line())));
+            events.send(Event::BatchWait(wait.clone()));
             if state.batches[b].status != status.state.as_str() {
                 state.batches[b].status = status.state.as_str().to_owned();
                 state.save(reports_dir)?;
@@ -547,7 +397,7 @@ async fn collect_batches<P: BatchProvider>(
             if status.state.is_final() {
                 break status;
             }
-            tokio::time::sleep(options.poll_interval).await;
+            until_next_poll(options.poll_interval, waited_from, &wait, events).await;
         };
         let mut answered = std::collections::BTreeSet::new();
         for file in [&status.output_file_id, &status.error_file_id].into_iter().flatten() {

@@ -12,7 +12,8 @@
 //! about a third of the 5,000 failures are distinct (printed exactly), and the rest can reuse an
 //! earlier run's verdict.
 //!
-//! Run with `cargo bench -p evaltriage-tests --bench backfill`.
+//! Run with `cargo bench -p evaltriage-tests --bench backfill` (`EVALTRIAGE_BENCH_ONLY=batch` for
+//! the batch engine alone).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -306,7 +307,12 @@ fn main() {
     ];
     let llm_url = llm.base_url();
     let batch_url = api.base_url();
+    // EVALTRIAGE_BENCH_ONLY=batch (or any part of an engine's name) runs only the engines it names.
+    let only = std::env::var("EVALTRIAGE_BENCH_ONLY").unwrap_or_default();
     for (i, (name, extra)) in engines.iter().enumerate() {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
         let batch = extra.contains(&"--batch");
         let mut args: Vec<&str> = vec!["--llm-base-url", if batch { &batch_url } else { &llm_url }];
         args.extend(extra);

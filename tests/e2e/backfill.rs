@@ -284,3 +284,32 @@ async fn runs_at_once_never_spend_past_the_budget_together() {
     let outcomes: Vec<&str> = v["runs"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
     assert!(outcomes.contains(&"left"), "the budget left runs for later: {outcomes:?}");
 }
+
+/// A run waiting for an earlier run's report (a failure it shares) keeps its own failure's first
+/// request: once the earlier report exists, that failure's prompt gains context (a prior label),
+/// but it is not asked again. Two runs, six distinct failures: six verdict requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_waiting_runs_own_failure_is_asked_once_though_its_prompt_gains_context() {
+    let convex = repetitions(2).await;
+    let second = format!("r00001{}", "x".repeat(26));
+    let mut doc = convex.run_doc(&second).unwrap();
+    let eval = evaltriage_tests::eval_mut(&mut doc, "002-queries/009-channel_summary");
+    let error = "convex/summary.ts(9,14): error TS2322: Type 'number' is not assignable to type 'string'.";
+    evaltriage_tests::failed_step_mut(eval)["status"]["failureReason"] = json!(error);
+    convex.add_run(doc);
+    let api = FakeBatchApi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let reports = dir.path().join("reports");
+    let (r, l) = (reports.to_string_lossy().into_owned(), api.base_url());
+    let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &["--batch", "--poll-secs", "1", "--json"]));
+    assert!(code == 0 || code == 1, "{code}\n{out}\n{err}");
+    let texts = report_files(&reports);
+    assert_eq!(texts.len(), 2, "{out}\n{err}");
+    assert!(texts.iter().all(|t| !t.contains("no valid answer came back")), "every verdict answered");
+    let files = api.state.files.lock().unwrap();
+    let inputs = files.iter().filter(|(id, _)| id.starts_with("file-in")).map(|(_, b)| String::from_utf8_lossy(b));
+    let verdict_lines: usize =
+        inputs.map(|b| b.lines().filter(|l| l.contains("triaging the failed evals")).count()).sum();
+    assert_eq!(verdict_lines, 6, "one request per distinct failure: {out}");
+    assert!(api.count(&api.state.requests) <= 6 + 2, "and at most two syntheses: {out}");
+}

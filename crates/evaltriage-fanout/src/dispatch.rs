@@ -128,6 +128,15 @@ fn open_cache(config: &FanoutConfig) -> Option<Cache> {
     config.cache_dir.as_deref().filter(|_| !config.no_cache).map(Cache::new)
 }
 
+/// The cache key of a case's verdict: its prompt's hash, or the batch engine's earlier request
+/// for the eval when there is one ([`FanoutConfig::batch_keys`]).
+fn verdict_key(config: &FanoutConfig, llm: &LlmConfig, case: &Case, evidence: &str) -> String {
+    match config.batch_keys.get(case.failure.eval_path.as_str()) {
+        Some(key) => key.clone(),
+        None => cache_key(config.prompts.version(), &llm.model, &case_block(case, evidence)),
+    }
+}
+
 /// Estimates calls and tokens of [`analyze`] and [`synthesize`] over `cases`, without calling
 /// the LLM: one call per verification failure whose verdict is not cached, and the synthesis
 /// unless its answer is cached too.
@@ -148,7 +157,7 @@ pub fn estimate(cases: &[Case], config: &FanoutConfig, run_summary: &str) -> Est
             continue;
         }
         let evidence = select_evidence(case, config.evidence_budget_tokens);
-        let key = cache_key(config.prompts.version(), &llm.model, &case_block(case, &evidence.text));
+        let key = verdict_key(config, llm, case, &evidence.text);
         if let Some(hit) = cache.as_ref().and_then(|c| c.get_blocking(&key, case)) {
             est.cache_hits += 1;
             cached_verdicts.push(hit);
@@ -338,7 +347,7 @@ async fn analyse_one(case: &Case, shared: &Shared) -> Verdict {
         return skipped("the endpoint refused the API key");
     }
     let evidence = select_evidence(case, config.evidence_budget_tokens);
-    let key = cache_key(config.prompts.version(), &llm.model, &case_block(case, &evidence.text));
+    let key = verdict_key(config, llm, case, &evidence.text);
     if let Some(cache) = &shared.cache {
         if let Some(mut hit) = cache.get(&key, case).await {
             shared.reporter.send(ProgressEvent::CacheHit { eval_path: failure.eval_path.clone() });

@@ -190,6 +190,10 @@ pub struct FanoutConfig {
     /// No LLM call may be sent (the batch engine's answers are all in the cache): a case that is
     /// not cached gets an `error` verdict with this reason, and the synthesis is skipped with it.
     pub no_calls: Option<String>,
+    /// The batch engine's request for an eval of this run in an earlier round (eval path → cache
+    /// key): the eval keeps that request's identity though its prompt has changed since (reports
+    /// written in between give it more context), so it is asked once and its answer found.
+    pub batch_keys: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for FanoutConfig {
@@ -210,6 +214,7 @@ impl Default for FanoutConfig {
             progress: None,
             batch_sink: None,
             no_calls: None,
+            batch_keys: std::collections::BTreeMap::new(),
         }
     }
 }

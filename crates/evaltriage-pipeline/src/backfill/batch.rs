@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use evaltriage_core::{RunRef, TokenUsage};
 use evaltriage_fanout::Backend;
-use evaltriage_fanout::batch::{self, BatchProvider, BatchState, PendingCall, Turn};
+use evaltriage_fanout::batch::{self, BatchProvider, BatchState, PendingCall, PendingKind, Turn};
 use evaltriage_report::{DigestRun, RunOutcome};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,11 @@ pub struct BackfillState {
     /// Requests that came back in the error file or not at all, by key.
     #[serde(default)]
     pub failures: BTreeMap<String, u32>,
+    /// Each run's verdict requests by eval (run id → eval path → request key): an eval keeps its
+    /// first request's identity in later rounds, though its prompt may have changed since (reports
+    /// written in between give it more context), so it is asked once.
+    #[serde(default)]
+    pub asked: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     pub requests_sent: u64,
     #[serde(default)]
@@ -189,8 +194,10 @@ pub(super) async fn engine<P: BatchProvider>(
             events.send(Event::Step(format!("backfill: reading run {} ({waiting} to write)", state.runs[i].run_id)));
             let run_ref = RunRef::run(parse_run_id(&state.runs[i].run_id)?);
             let source = crate::source::configured(settings)?;
+            let keys = state.asked.get(&state.runs[i].run_id).cloned().unwrap_or_default();
             let mut collecting = analysis.clone();
             collecting.fanout.batch_sink = Some(sink.clone());
+            collecting.fanout.batch_keys = keys.clone();
             collecting.reuse.claims = Some(claims.clone());
             let request = AnalyzeRequest { estimate: true, force: false };
             let outcome = analyze(settings, &collecting, request, &source, &run_ref, Arc::new(NoEvents)).await;
@@ -200,7 +207,7 @@ pub(super) async fn engine<P: BatchProvider>(
                 Ok(_) | Err(_) => true,
             };
             if ready {
-                let written = write_run(&night, &source, &run_ref).await;
+                let written = write_run(&night, &source, &run_ref, keys).await;
                 failed_any |= matches!(written, RunOutcome::Failed { .. });
                 reused += reused_in(reports_dir, &written);
                 rows.put(&mut digest, i, &state.runs[i], written);
@@ -209,7 +216,11 @@ pub(super) async fn engine<P: BatchProvider>(
                 digest.write(reports_dir)?;
                 events.send(Event::Inc);
             } else {
+                let asked = state.asked.entry(state.runs[i].run_id.clone()).or_default();
                 for call in calls {
+                    if let PendingKind::Verdict { eval_path, .. } = &call.kind {
+                        asked.entry(eval_path.clone()).or_insert_with(|| call.key.clone());
+                    }
                     pending.entry(call.key.clone()).or_insert(call);
                 }
             }
@@ -229,7 +240,8 @@ pub(super) async fn engine<P: BatchProvider>(
                 }
                 let run_ref = RunRef::run(parse_run_id(&state.runs[i].run_id)?);
                 let source = crate::source::configured(settings)?;
-                let written = write_run(&night, &source, &run_ref).await;
+                let keys = state.asked.get(&state.runs[i].run_id).cloned().unwrap_or_default();
+                let written = write_run(&night, &source, &run_ref, keys).await;
                 failed_any = true;
                 rows.put(&mut digest, i, &state.runs[i], written);
                 state.runs[i].done = true;
@@ -296,9 +308,15 @@ fn parse_run_id(id: &str) -> Result<evaltriage_core::RunId, Error> {
 
 /// Writes one run's report by the ordinary analysis with calls forbidden: every answer is in the
 /// cache or an earlier report by now.
-async fn write_run(night: &NightRuns<'_>, source: &crate::AnySource, run_ref: &RunRef) -> RunOutcome {
+async fn write_run(
+    night: &NightRuns<'_>,
+    source: &crate::AnySource,
+    run_ref: &RunRef,
+    keys: BTreeMap<String, String>,
+) -> RunOutcome {
     let mut writing = night.analysis.clone();
     writing.fanout.no_calls = Some(NO_BATCH_ANSWER.to_owned());
+    writing.fanout.batch_keys = keys;
     let request = AnalyzeRequest { estimate: false, force: false };
     match analyze(night.settings, &writing, request, source, run_ref, Arc::new(NoEvents)).await {
         Ok(Analyzed::Written(w)) => RunOutcome::Analyzed(night.analyzed_run(&w)),

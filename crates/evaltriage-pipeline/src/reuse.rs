@@ -64,15 +64,48 @@ impl Default for ReusePolicy {
     }
 }
 
-/// Signature keys claimed by the first run that needs them, with that run's id.
+/// Signature keys claimed by the first run that needs them, with that run's id; and, for each run
+/// that found a key claimed, the runs it waits for.
 #[derive(Debug, Clone, Default)]
-pub struct Claims(Arc<Mutex<HashMap<String, String>>>);
+pub struct Claims(Arc<Mutex<ClaimTable>>);
+
+#[derive(Debug, Default)]
+struct ClaimTable {
+    holders: HashMap<String, String>,
+    waits: HashMap<String, std::collections::BTreeSet<String>>,
+}
 
 impl Claims {
-    /// Claims `key` for `run_id`; returns whether another run holds it already.
+    /// Claims `key` for `run_id`; returns whether another run holds it already (and notes that
+    /// `run_id` waits for that run).
     fn taken_by_other(&self, key: &str, run_id: &str) -> bool {
-        let Ok(mut claims) = self.0.lock() else { return false };
-        claims.entry(key.to_owned()).or_insert_with(|| run_id.to_owned()) != run_id
+        let Ok(mut table) = self.0.lock() else { return false };
+        let holder = table.holders.entry(key.to_owned()).or_insert_with(|| run_id.to_owned()).clone();
+        if holder == run_id {
+            return false;
+        }
+        table.waits.entry(run_id.to_owned()).or_default().insert(holder);
+        true
+    }
+
+    /// The runs `run_id` found holding a key it needs (empty when it waits for none).
+    pub fn waits_for(&self, run_id: &str) -> std::collections::BTreeSet<String> {
+        self.0.lock().ok().and_then(|t| t.waits.get(run_id).cloned()).unwrap_or_default()
+    }
+
+    /// Forgets what `run_id` waited for, before it is looked at again.
+    pub fn forget_waits(&self, run_id: &str) {
+        if let Ok(mut table) = self.0.lock() {
+            table.waits.remove(run_id);
+        }
+    }
+
+    /// Releases the keys `run_id` held (its report is written: later runs find its verdicts there).
+    pub fn release(&self, run_id: &str) {
+        if let Ok(mut table) = self.0.lock() {
+            table.holders.retain(|_, holder| holder != run_id);
+            table.waits.remove(run_id);
+        }
     }
 }
 
@@ -354,5 +387,8 @@ mod tests {
         assert!(!claims.taken_by_other("k", "run1"), "the same run again");
         assert!(claims.taken_by_other("k", "run2"));
         assert!(!claims.taken_by_other("j", "run2"));
+        assert_eq!(claims.waits_for("run2").into_iter().collect::<Vec<_>>(), ["run1"]);
+        claims.release("run1");
+        assert!(!claims.taken_by_other("k", "run3"), "a written run's keys are free");
     }
 }

@@ -8,7 +8,7 @@
 //! flight, the rejected answers) is kept in `<reports-dir>/.evaltriage/backfill.json`, so a killed
 //! backfill picks its batches up again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -181,16 +181,32 @@ pub(super) async fn engine<P: BatchProvider>(
     let mut rows = Rows::default();
     let mut failed_any = false;
     let mut reused = 0;
+    // Signature claims hold from round to round until the claiming run is written; a run that
+    // waits for runs not written yet cannot be ready, so it is not read again (its documents and
+    // blobs) until one of them is: its calls as last collected stand for it, less those answered.
+    let claims = crate::reuse::Claims::default();
+    let mut calls_of: HashMap<String, Vec<PendingCall>> = HashMap::new();
+    let mut accepted: HashSet<String> = HashSet::new();
     loop {
         // Collect: write every run that needs no call, gather the calls of the others.
         let sink = batch::BatchSink::default();
-        let claims = crate::reuse::Claims::default();
         let mut pending: BTreeMap<String, PendingCall> = BTreeMap::new();
         let waiting = state.runs.iter().filter(|r| !r.done).count();
         for i in 0..state.runs.len() {
             if state.runs[i].done {
                 continue;
             }
+            let id = state.runs[i].run_id.clone();
+            let waits = claims.waits_for(&id);
+            let still_waiting =
+                !waits.is_empty() && waits.iter().all(|w| state.runs.iter().any(|r| &r.run_id == w && !r.done));
+            if still_waiting {
+                for call in calls_of.get(&id).into_iter().flatten().filter(|c| !accepted.contains(&c.key)) {
+                    pending.entry(call.key.clone()).or_insert_with(|| call.clone());
+                }
+                continue;
+            }
+            claims.forget_waits(&id);
             events.send(Event::Step(format!("backfill: reading run {} ({waiting} to write)", state.runs[i].run_id)));
             let run_ref = RunRef::run(parse_run_id(&state.runs[i].run_id)?);
             let source = crate::source::configured(settings)?;
@@ -215,20 +231,25 @@ pub(super) async fn engine<P: BatchProvider>(
                 state.save(reports_dir)?;
                 digest.write(reports_dir)?;
                 events.send(Event::Inc);
+                claims.release(&id);
+                calls_of.remove(&id);
             } else {
-                let asked = state.asked.entry(state.runs[i].run_id.clone()).or_default();
-                for call in calls {
+                let asked = state.asked.entry(id.clone()).or_default();
+                for call in &calls {
                     if let PendingKind::Verdict { eval_path, .. } = &call.kind {
                         asked.entry(eval_path.clone()).or_insert_with(|| call.key.clone());
                     }
-                    pending.entry(call.key.clone()).or_insert(call);
+                    pending.entry(call.key.clone()).or_insert_with(|| call.clone());
                 }
+                calls_of.insert(id, calls);
             }
         }
         let done = state.runs.iter().filter(|r| r.done).count();
         say(format!("backfill: {done}/{} runs written", state.runs.len()));
         if state.in_flight().next().is_some() {
-            collect_batches(&mut state, provider, llm, &cache_dir, &pending, reports_dir, options, events).await?;
+            let answered =
+                collect_batches(&mut state, provider, llm, &cache_dir, &pending, reports_dir, options, events);
+            accepted.extend(answered.await?);
             continue;
         }
         let to_send: Vec<&PendingCall> = pending.values().filter(|c| state.attempts(&c.key) < max_attempts).collect();
@@ -379,7 +400,8 @@ async fn until_next_poll(interval: Duration, waited_from: tokio::time::Instant, 
 }
 
 /// Waits for the batches in flight, then reads their output and error files: valid answers go to
-/// the cache, the others (and requests that came back in no file) to the next round.
+/// the cache (their keys are returned), the others (and requests that came back in no file) to the
+/// next round.
 #[expect(clippy::too_many_arguments, reason = "one caller; the state and what the answers are checked with")]
 async fn collect_batches<P: BatchProvider>(
     state: &mut BackfillState,
@@ -390,8 +412,9 @@ async fn collect_batches<P: BatchProvider>(
     reports_dir: &Path,
     options: &BackfillOptions,
     events: &dyn Events,
-) -> Result<(), Error> {
+) -> Result<Vec<String>, Error> {
     let waited_from = tokio::time::Instant::now();
+    let mut stored = Vec::new();
     let flying: Vec<usize> = (0..state.batches.len()).filter(|&b| !state.batches[b].collected).collect();
     let batches = flying.len();
     for (n, b) in flying.into_iter().enumerate() {
@@ -430,6 +453,7 @@ async fn collect_batches<P: BatchProvider>(
                             batch::Accepted::Stored { tokens } => {
                                 state.prompt_tokens += tokens.prompt;
                                 state.completion_tokens += tokens.completion;
+                                stored.push(call.key.clone());
                             }
                             batch::Accepted::Again { turn, tokens } => {
                                 state.prompt_tokens += tokens.prompt;
@@ -458,5 +482,5 @@ async fn collect_batches<P: BatchProvider>(
         state.batches[b].collected = true;
         state.save(reports_dir)?;
     }
-    Ok(())
+    Ok(stored)
 }

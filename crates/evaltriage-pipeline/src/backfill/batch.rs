@@ -273,6 +273,10 @@ pub(super) async fn engine<P: BatchProvider>(
         }
         state.round += 1;
         submit(&mut state, provider, llm, &to_send, reports_dir, events).await?;
+        // Wait for the round's batches with the calls just collected: reading the runs again
+        // before their answers are in would find nothing new.
+        let answered = collect_batches(&mut state, provider, llm, &cache_dir, &pending, reports_dir, options, events);
+        accepted.extend(answered.await?);
     }
     events.send(Event::Finish);
     let tokens = TokenUsage { prompt: state.prompt_tokens, completion: state.completion_tokens };

@@ -462,12 +462,13 @@ pub async fn analyze(
     // and open findings, from the reports folder; no LLM call.
     let across = {
         let errors = cases.iter().map(|c| (c.failure.eval_path.as_str().to_owned(), c.decisive_error())).collect();
+        let this = evaltriage_report::RunRecord::of_run(&run, &shape, &errors);
         let mut records = evaltriage_report::records_of(&catalog);
         // The model's earlier runs no report covers, from the source: a baseline on the first
         // analysis of a model, before any report of it exists.
-        let earlier = crate::baseline::earlier_runs(source, &run, &records, &across_options, deadline.at).await;
+        let earlier = crate::baseline::earlier_runs(source, &run, &this, &records, &across_options, deadline.at).await;
         records.extend(earlier.records);
-        let mut across = crate::findings::across_for_run(&records, &run, &shape, &errors, &across_options);
+        let mut across = evaltriage_report::AcrossReport::for_run(&records, &this, &across_options);
         across.baseline_note = earlier.note;
         drop(catalog);
         across

@@ -85,10 +85,11 @@ pub struct SourceRuns {
 }
 
 /// The earlier runs of `run`'s model in its experiment that `known` (the reports folder's records)
-/// does not cover, read from `source` before `deadline`.
+/// does not cover, read from `source` before `deadline`; `this` is the run's own record.
 pub async fn earlier_runs(
     source: &AnySource,
     run: &Run,
+    this: &RunRecord,
     known: &[RunRecord],
     options: &AcrossOptions,
     deadline: Instant,
@@ -110,7 +111,6 @@ pub async fn earlier_runs(
             };
         }
     };
-    let this = RunRecord::of_source_run(run);
     let covered: BTreeSet<&str> = known
         .iter()
         .filter(|r| r.model_key == this.model_key && r.experiment == this.experiment)

@@ -1,16 +1,14 @@
-//! Across runs and models (DESIGN §8): what an analysis adds to its report (the model's baseline,
-//! the grader suspects among its failures, the model's open findings) and the `findings`
-//! operations — list, show, and claim, which writes the claim into the right report's **Actions
-//! taken** (the reports stay the one store). The computation is the report crate's; these read the
-//! reports folder and pick.
+//! Across runs and models (DESIGN §8): the `findings` operations — list, show, and claim, which
+//! writes the claim into the right report's **Actions taken** (the reports stay the one store).
+//! The computation is the report crate's; these read the reports folder and pick. What an
+//! analysis adds to its report (baseline, grader suspects, open findings) is computed in
+//! `analyze.rs`, with `baseline.rs` for the runs no report covers.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use evaltriage_core::{Run, Shape};
 use evaltriage_report::{
-    AcrossOptions, AcrossReport, Finding, FindingKind, FindingState, RunRecord, model_matches, read_report_text,
+    AcrossOptions, Finding, FindingKind, FindingState, RunRecord, model_matches, read_report_text,
 };
 use serde_json::{Value, json};
 
@@ -27,19 +25,6 @@ pub fn records(reports_dir: &Path) -> Vec<RunRecord> {
         tracing::debug!("{}: {}", w.path.display(), w.reason);
     }
     evaltriage_report::records_of(&reports)
-}
-
-/// What the report of `run` says across runs and models: `errors` is each failure's decisive
-/// error by eval path (as its verdict will carry it).
-pub fn across_for_run(
-    records: &[RunRecord],
-    run: &Run,
-    shape: &Shape,
-    errors: &BTreeMap<String, String>,
-    options: &AcrossOptions,
-) -> AcrossReport {
-    let record = RunRecord::of_run(run, shape, errors);
-    AcrossReport::for_run(records, &record, options)
 }
 
 /// Which findings `findings` lists.

@@ -432,6 +432,26 @@ impl FakeConvex {
     }
 }
 
+/// The texts of the reports below a reports folder: every `.md` file, the digests' and state's
+/// folders (`backfill`, `nightly`, `.evaltriage`, `.cache`) left out.
+pub fn report_texts(reports: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![reports.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.path().is_dir() {
+                if !matches!(name.as_str(), "backfill" | "nightly" | ".evaltriage" | ".cache") {
+                    stack.push(entry.path());
+                }
+            } else if name.ends_with(".md") {
+                found.push(std::fs::read_to_string(entry.path()).expect("a report"));
+            }
+        }
+    }
+    found
+}
+
 /// The repository's example store.
 pub fn example_store() -> PathBuf {
     package_dir().join("../examples/store")

@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use evaltriage_tests::batch_api::FakeBatchApi;
-use evaltriage_tests::{FakeConvex, FakeLlm, run_measured_with_stdout, zip_of};
+use evaltriage_tests::{FakeConvex, FakeLlm, report_texts, run_measured_with_stdout, zip_of};
 use serde_json::{Value, json};
 
 const MODELS: usize = 10;
@@ -198,27 +198,15 @@ fn populate(convex: &FakeConvex) -> usize {
 /// The reports below `reports` (digests and state left out) and the distinct signatures their
 /// verdicts carry.
 fn reports_and_signatures(reports: &Path) -> (usize, usize) {
-    let mut count = 0;
+    let texts = report_texts(reports);
     let mut signatures = BTreeSet::new();
-    let mut stack = vec![reports.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().is_dir() {
-                if !matches!(name.as_str(), "backfill" | "nightly" | ".evaltriage" | ".cache") {
-                    stack.push(entry.path());
-                }
-            } else if name.ends_with(".md") {
-                count += 1;
-                let text = std::fs::read_to_string(entry.path()).expect("report");
-                for (at, _) in text.match_indices("\"signature\":") {
-                    let rest = text[at + "\"signature\":".len()..].trim_start().trim_start_matches('"');
-                    signatures.insert(rest.chars().take_while(char::is_ascii_hexdigit).collect::<String>());
-                }
-            }
+    for text in &texts {
+        for (at, _) in text.match_indices("\"signature\":") {
+            let rest = text[at + "\"signature\":".len()..].trim_start().trim_start_matches('"');
+            signatures.insert(rest.chars().take_while(char::is_ascii_hexdigit).collect::<String>());
         }
     }
-    (count, signatures.len())
+    (texts.len(), signatures.len())
 }
 
 /// Runs `backfill` with `extra` arguments into a fresh reports folder: (exit code, wall time,

@@ -5,13 +5,12 @@
 //! upload, a model's runs past `runs:listRuns`' 40 reached through its history, and runs analyzed
 //! at once that still reuse an earlier run's verdict and never spend past the budget together.
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use evaltriage_tests::batch_api::FakeBatchApi;
-use evaltriage_tests::{EXAMPLE_RUN, FakeConvex, FakeLlm, example_store};
+use evaltriage_tests::{EXAMPLE_RUN, FakeConvex, FakeLlm, example_store, report_texts};
 use serde_json::{Value, json};
 
 use crate::common::{CLI_ENV, json, run};
@@ -47,25 +46,6 @@ async fn models_with_repetitions(models: usize, n: usize) -> FakeConvex {
     convex
 }
 
-/// Our reports below `reports` (the digest and state folders left out).
-fn report_files(reports: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![reports.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.path().is_dir() {
-                if !matches!(name.as_str(), "backfill" | "nightly" | ".evaltriage" | ".cache") {
-                    stack.push(entry.path());
-                }
-            } else if name.ends_with(".md") {
-                found.push(std::fs::read_to_string(entry.path()).unwrap());
-            }
-        }
-    }
-    found
-}
-
 fn args<'a>(convex: &'a str, reports: &'a str, llm: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vec![
         "backfill",
@@ -96,7 +76,7 @@ async fn a_batch_backfill_reports_every_run_with_no_chat_call_and_no_second_requ
     let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &["--batch", "--poll-secs", "1", "--json"]));
     assert!(code == 0 || code == 1, "{code}\n{out}\n{err}");
     let v = json(&out);
-    let texts = report_files(&reports);
+    let texts = report_texts(&reports);
     assert_eq!(texts.len(), 3, "one report per run: {out}\n{err}");
     assert_eq!(api.count(&api.state.chat_calls), 0, "no synchronous chat call");
     let reused = v["reused"].as_u64().unwrap();
@@ -127,7 +107,7 @@ async fn an_expired_batch_sends_its_missing_requests_again() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(err.contains("ended expired"), "{err}");
     assert!(api.count(&api.state.batches_created) >= 2, "the missing requests went into a second batch");
-    let texts = report_files(&reports);
+    let texts = report_texts(&reports);
     assert_eq!(texts.len(), 1);
     assert!(!texts[0].contains("no valid answer came back"), "{}", texts[0]);
 }
@@ -165,7 +145,7 @@ async fn a_killed_batch_backfill_resumes_its_batch_without_a_second_upload() {
     let (code, out, err) = run(dir.path(), &a);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(err.contains("resuming"), "{err}");
-    assert_eq!(report_files(&reports).len(), 2);
+    assert_eq!(report_texts(&reports).len(), 2);
     // Only the syntheses' round uploads anything new.
     assert_eq!(api.count(&api.state.uploads), uploads + 1, "the first batch was not uploaded again");
 }
@@ -179,7 +159,7 @@ async fn a_synchronous_backfill_reuses_the_first_runs_verdicts_for_repeats() {
     let (r, l) = (reports.to_string_lossy().into_owned(), llm.base_url());
     let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &["--json"]));
     assert_eq!(code, 0, "{out}\n{err}");
-    let texts = report_files(&reports);
+    let texts = report_texts(&reports);
     assert_eq!(texts.len(), 3);
     let first_calls = llm.requests();
     let distinct = texts[0].matches("\"signature\":").count();
@@ -215,7 +195,7 @@ async fn a_model_with_more_runs_in_the_window_than_listruns_gives_gets_every_com
     let (code, out, err) = run(dir.path(), &a);
     assert_eq!(code, 0, "{out}\n{err}");
     let v = json(&out);
-    assert_eq!(report_files(&reports).len(), 45, "every complete run, the 5 before listRuns' 40 too: {err}");
+    assert_eq!(report_texts(&reports).len(), 45, "every complete run, the 5 before listRuns' 40 too: {err}");
     assert_eq!(v["reached_past_listing"], 5, "{out}");
     // One history call to reach past the listing, one for the analyses' baselines (asked once per
     // process): one model, default.
@@ -243,7 +223,7 @@ async fn runs_at_once_still_reuse_an_earlier_runs_verdict_for_a_repeated_failure
     let (r, l) = (reports.to_string_lossy().into_owned(), llm.base_url());
     let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &["--concurrent-runs", "4", "--json"]));
     assert_eq!(code, 0, "{out}\n{err}");
-    let texts = report_files(&reports);
+    let texts = report_texts(&reports);
     assert_eq!(texts.len(), 4);
     let distinct = texts[0].matches("\"signature\":").count();
     assert!(distinct > 0);
@@ -303,7 +283,7 @@ async fn a_waiting_runs_own_failure_is_asked_once_though_its_prompt_gains_contex
     let (r, l) = (reports.to_string_lossy().into_owned(), api.base_url());
     let (code, out, err) = run(dir.path(), &args(&convex.url(), &r, &l, &["--batch", "--poll-secs", "1", "--json"]));
     assert!(code == 0 || code == 1, "{code}\n{out}\n{err}");
-    let texts = report_files(&reports);
+    let texts = report_texts(&reports);
     assert_eq!(texts.len(), 2, "{out}\n{err}");
     assert!(texts.iter().all(|t| !t.contains("no valid answer came back")), "every verdict answered");
     let files = api.state.files.lock().unwrap();

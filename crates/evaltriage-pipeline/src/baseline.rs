@@ -10,8 +10,9 @@
 //! A finished run's document does not change, so the records read are kept for the process's
 //! life (at most [`CACHE_MAX`], keyed by source and run id): a nightly or a backfill analysing a
 //! model's repetitions one after another reads each earlier run once, not once per analysis. The
-//! deployment's history of a model and experiment is asked once per process too: the runs a
-//! baseline wants are older than the run analysed, and those were complete when it started.
+//! deployment's history of a model and experiment is kept for [`HISTORY_TTL`]: long enough that a
+//! night asks it once per model, short enough that a long-lived MCP server sees the runs that
+//! completed since.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
@@ -41,15 +42,19 @@ fn cached(source: &str, id: &RunId) -> Option<RunRecord> {
     cache().lock().ok()?.get(&(source.to_owned(), id.as_str().to_owned())).cloned()
 }
 
-type HistoryCache = Mutex<HashMap<(String, String, String), Vec<(RunId, f64)>>>;
+/// How long a model's history is kept before it is asked again.
+pub const HISTORY_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+type HistoryCache = Mutex<HashMap<(String, String, String), (Instant, Vec<(RunId, f64)>)>>;
 
 /// The deployment's history of a model in an experiment (run ids and creation times, oldest
-/// first), asked once per process.
+/// first), asked again once [`HISTORY_TTL`] has passed.
 async fn history(convex: &ConvexSource, model: &str, experiment: &str) -> Result<Vec<(RunId, f64)>, String> {
     static HISTORY: OnceLock<HistoryCache> = OnceLock::new();
     let key = (convex.url().to_owned(), model.to_owned(), experiment.to_owned());
     let cache = HISTORY.get_or_init(HistoryCache::default);
-    if let Some(runs) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+    let fresh = |(at, runs): &(Instant, Vec<(RunId, f64)>)| (at.elapsed() < HISTORY_TTL).then(|| runs.clone());
+    if let Some(runs) = cache.lock().ok().and_then(|c| c.get(&key).and_then(fresh)) {
         return Ok(runs);
     }
     let runs: Vec<(RunId, f64)> = convex
@@ -60,7 +65,7 @@ async fn history(convex: &ConvexSource, model: &str, experiment: &str) -> Result
         .map(|h| (h.run_id, h.created_at_ms))
         .collect();
     if let Ok(mut c) = cache.lock() {
-        c.insert(key, runs.clone());
+        c.insert(key, (Instant::now(), runs.clone()));
     }
     Ok(runs)
 }
